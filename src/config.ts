@@ -1,0 +1,204 @@
+/**
+ * loadConfig(): the one typed, validated, frozen configuration object.
+ * Sources in rising priority: defaults → posepipe.config.json → POSEPIPE_* environment → flags.
+ * This is the only module that reads process.env.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (where python/ and schema/ live), resolved from this file. */
+export const REPO_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
+
+type Kind = 'path' | 'int' | 'number' | 'enum' | 'string' | 'bool';
+interface Spec {
+  env: string;
+  flag: string;
+  kind: Kind;
+  doc: string;
+  min?: number;
+  max?: number;
+  values?: readonly string[];
+}
+
+/** Every configuration key, once: its environment variable, flag, type and meaning. */
+export const CONFIG_SPEC = {
+  inbox: { env: 'POSEPIPE_INBOX', flag: '--inbox', kind: 'path', doc: 'folder watched for new videos' },
+  outbox: { env: 'POSEPIPE_OUTBOX', flag: '--outbox', kind: 'path', doc: 'folder the JSON results are written to' },
+  home: { env: 'POSEPIPE_HOME', flag: '--home', kind: 'path', doc: 'database, staging copies, chunks and logs (keep it on the Linux filesystem)' },
+  chunkSeconds: { env: 'POSEPIPE_CHUNK_SECONDS', flag: '--chunk-seconds', kind: 'number', min: 0.1, max: 3600, doc: 'length of each chunk sent to the tracker' },
+  overlapFrames: { env: 'POSEPIPE_OVERLAP_FRAMES', flag: '--overlap-frames', kind: 'int', min: 0, max: 10000, doc: 'frames of the previous chunk tracked again to join track ids' },
+  tracker: { env: 'POSEPIPE_TRACKER', flag: '--tracker', kind: 'enum', values: ['builtin'], doc: 'tracker backend' },
+  python: { env: 'POSEPIPE_PYTHON', flag: '--python', kind: 'path', doc: "the tracker venv's interpreter" },
+  port: { env: 'POSEPIPE_PORT', flag: '--port', kind: 'int', min: 0, max: 65535, doc: 'status page port (0: any free port)' },
+  host: { env: 'POSEPIPE_HOST', flag: '--host', kind: 'string', doc: 'status page address' },
+  readySeconds: { env: 'POSEPIPE_READY_SECONDS', flag: '--ready-seconds', kind: 'number', min: 0.05, max: 3600, doc: 'a file is ready when its size and mtime have not changed this long' },
+  polling: { env: 'POSEPIPE_POLLING', flag: '--polling', kind: 'enum', values: ['auto', 'always', 'never'], doc: 'watch by polling (auto: on WSL drive mounts and network filesystems)' },
+  rescanSeconds: { env: 'POSEPIPE_RESCAN_SECONDS', flag: '--rescan-seconds', kind: 'number', min: 1, max: 86400, doc: 'full rescan of the inbox, for events the OS dropped' },
+  startupSeconds: { env: 'POSEPIPE_STARTUP_SECONDS', flag: '--startup-seconds', kind: 'number', min: 1, max: 7200, doc: 'deadline for the tracker worker to load its models' },
+  heartbeatSeconds: { env: 'POSEPIPE_HEARTBEAT_SECONDS', flag: '--heartbeat-seconds', kind: 'number', min: 1, max: 7200, doc: 'a worker silent this long is killed and the chunk retried' },
+  maxAttempts: { env: 'POSEPIPE_MAX_ATTEMPTS', flag: '--max-attempts', kind: 'int', min: 1, max: 100, doc: 'attempts per chunk after a crash or stall' },
+} as const satisfies Record<string, Spec>;
+
+export type ConfigKey = keyof typeof CONFIG_SPEC;
+
+/** The validated configuration. */
+export interface Config {
+  readonly inbox: string;
+  readonly outbox: string;
+  readonly home: string;
+  readonly chunkSeconds: number;
+  readonly overlapFrames: number;
+  readonly tracker: 'builtin';
+  readonly python: string;
+  readonly port: number;
+  readonly host: string;
+  readonly readySeconds: number;
+  readonly polling: 'auto' | 'always' | 'never';
+  readonly rescanSeconds: number;
+  readonly startupSeconds: number;
+  readonly heartbeatSeconds: number;
+  readonly maxAttempts: number;
+  /** Where each key's value came from, for messages. */
+  readonly sources: Readonly<Record<ConfigKey, string>>;
+}
+
+/** A bad configuration value: names the key and where the value came from. The CLI exits 2. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** What loadConfig reads; tests pass their own. */
+export interface ConfigInput {
+  env?: NodeJS.ProcessEnv;
+  flags?: Partial<Record<ConfigKey, string>>;
+  /** Explicit config file; otherwise POSEPIPE_CONFIG, then ./posepipe.config.json if present. */
+  configFile?: string;
+  cwd?: string;
+  /** Whether this runs under WSL (decides Windows path translation); detected when omitted. */
+  wsl?: boolean;
+}
+
+function defaults(env: NodeJS.ProcessEnv): Record<ConfigKey, string | number> {
+  const dataHome = env.XDG_DATA_HOME && isAbsolute(env.XDG_DATA_HOME) ? env.XDG_DATA_HOME : join(env.HOME || homedir(), '.local', 'share');
+  return {
+    inbox: 'inbox',
+    outbox: 'outbox',
+    home: join(dataHome, 'posepipe'),
+    chunkSeconds: 10,
+    overlapFrames: 16,
+    tracker: 'builtin',
+    python: join(REPO_ROOT, 'python', '.venv', 'bin', 'python'),
+    port: 8765,
+    host: '127.0.0.1',
+    readySeconds: 3,
+    polling: 'auto',
+    rescanSeconds: 30,
+    startupSeconds: 300,
+    heartbeatSeconds: 60,
+    maxAttempts: 3,
+  };
+}
+
+/** True under Windows Subsystem for Linux. */
+export function detectWsl(env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.WSL_DISTRO_NAME) return true;
+  try {
+    return /microsoft/i.test(readFileSync('/proc/version', 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** `C:\videos\in` → `/mnt/c/videos/in`; other paths unchanged. */
+export function translateWindowsPath(value: string): string {
+  const m = /^([A-Za-z]):(?:[\\/](.*))?$/s.exec(value);
+  if (!m) return value;
+  const rest = (m[2] ?? '').replace(/\\/g, '/').replace(/\/+$/, '');
+  return `/mnt/${m[1]!.toLowerCase()}${rest ? `/${rest}` : ''}`;
+}
+
+function parseValue(key: ConfigKey, raw: unknown, source: string, base: string, wsl: boolean): string | number {
+  const spec: Spec = CONFIG_SPEC[key];
+  const where = `${key} (from ${source})`;
+  if (spec.kind === 'int' || spec.kind === 'number') {
+    const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
+    if (!Number.isFinite(n)) throw new ConfigError(`Invalid ${where}: ${JSON.stringify(raw)} is not a number`);
+    if (spec.kind === 'int' && !Number.isInteger(n)) throw new ConfigError(`Invalid ${where}: ${JSON.stringify(raw)} is not a whole number`);
+    if (spec.min !== undefined && n < spec.min) throw new ConfigError(`Invalid ${where}: ${n} is below the minimum ${spec.min}`);
+    if (spec.max !== undefined && n > spec.max) throw new ConfigError(`Invalid ${where}: ${n} is above the maximum ${spec.max}`);
+    return n;
+  }
+  if (typeof raw !== 'string' || raw === '') throw new ConfigError(`Invalid ${where}: expected a non-empty string, got ${JSON.stringify(raw)}`);
+  if (spec.kind === 'enum' && !spec.values!.includes(raw)) {
+    throw new ConfigError(`Invalid ${where}: ${JSON.stringify(raw)} is not one of ${spec.values!.join(', ')}`);
+  }
+  if (spec.kind === 'path') {
+    let p = raw;
+    if (/^[A-Za-z]:([\\/]|$)/.test(p)) {
+      if (!wsl) throw new ConfigError(`Invalid ${where}: ${JSON.stringify(raw)} is a Windows path, but this is not WSL`);
+      p = translateWindowsPath(p);
+    }
+    if (p === '~' || p.startsWith('~/')) p = join(homedir(), p.slice(1));
+    return resolve(base, p);
+  }
+  return raw;
+}
+
+/** Build the configuration from defaults, file, environment and flags; throws ConfigError naming the key. */
+export function loadConfig(input: ConfigInput = {}): Config {
+  const env = input.env ?? process.env;
+  const cwd = input.cwd ?? process.cwd();
+  const wsl = input.wsl ?? detectWsl(env);
+  const keys = Object.keys(CONFIG_SPEC) as ConfigKey[];
+  const values = {} as Record<ConfigKey, string | number>;
+  const sources = {} as Record<ConfigKey, string>;
+  const def = defaults(env);
+  for (const key of keys) {
+    values[key] = parseValue(key, def[key], 'default', cwd, wsl);
+    sources[key] = 'default';
+  }
+
+  const file = input.configFile ?? env.POSEPIPE_CONFIG ?? (existsSync(join(cwd, 'posepipe.config.json')) ? join(cwd, 'posepipe.config.json') : undefined);
+  if (file) {
+    const path = resolve(cwd, file);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (error) {
+      throw new ConfigError(`Cannot read config file ${path}: ${(error as Error).message}`);
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`Config file ${path} must hold a JSON object`);
+    for (const [key, raw] of Object.entries(parsed)) {
+      if (!(key in CONFIG_SPEC)) throw new ConfigError(`Unknown key ${JSON.stringify(key)} in ${path}; known keys: ${keys.join(', ')}`);
+      // Relative paths in the file are relative to the file, as a reader of the file expects.
+      values[key as ConfigKey] = parseValue(key as ConfigKey, raw, path, resolve(path, '..'), wsl);
+      sources[key as ConfigKey] = path;
+    }
+  }
+
+  for (const key of keys) {
+    const name = CONFIG_SPEC[key].env;
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    values[key] = parseValue(key, raw, name, cwd, wsl);
+    sources[key] = name;
+  }
+
+  for (const [key, raw] of Object.entries(input.flags ?? {})) {
+    if (raw === undefined) continue;
+    values[key as ConfigKey] = parseValue(key as ConfigKey, raw, CONFIG_SPEC[key as ConfigKey].flag, cwd, wsl);
+    sources[key as ConfigKey] = CONFIG_SPEC[key as ConfigKey].flag;
+  }
+
+  return Object.freeze({ ...(values as unknown as Omit<Config, 'sources'>), sources: Object.freeze(sources) });
+}
+
+/** The flag spelling → key map the CLI parses with. */
+export function flagToKey(flag: string): ConfigKey | undefined {
+  return (Object.keys(CONFIG_SPEC) as ConfigKey[]).find((k) => CONFIG_SPEC[k].flag === flag);
+}

@@ -1,0 +1,283 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { migrate } from './migrate.ts';
+import type { ChunkRow, FailureRecord, JobRow, NewChunk, StageRow, TrackerLoadRow } from './rows.ts';
+import { STAGE_NAMES, type JobState, type StageName } from './states.ts';
+
+/** A transition that found its row in another state: the caller lost a race or has a bug. */
+export class StateConflictError extends Error {
+  constructor(what: string, expected: string) {
+    super(`${what} is not ${expected}`);
+    this.name = 'StateConflictError';
+  }
+}
+
+/** A job to create from a ready inbox file. */
+export interface NewJob {
+  sourceName: string;
+  sourcePath: string;
+  sha256: string;
+  bytes: number;
+}
+
+/** Output name for a source name: `clip.mov` → `clip.json`; control and bidi characters replaced. */
+export function outputNameFor(sourceName: string, sha256: string, taken: (name: string) => boolean): string {
+  const dot = sourceName.lastIndexOf('.');
+  const stem = (dot > 0 ? sourceName.slice(0, dot) : sourceName)
+    .replace(/[\u0000-\u001f\u007f\u200e\u200f\u202a-\u202e\u2066-\u2069/\\]/g, '_')
+    .slice(0, 200) || 'video';
+  const plain = `${stem}.json`;
+  if (!taken(plain)) return plain;
+  return `${stem}-${sha256.slice(0, 12)}.json`;
+}
+
+/**
+ * The database: SQLite in WAL mode with synchronous=FULL, migrated on open.
+ * Every query posepipe runs is a named method here; no SQL lives elsewhere.
+ */
+export class Db {
+  readonly file: string;
+  readonly #db: Database.Database;
+
+  constructor(file: string, options: { readonly?: boolean } = {}) {
+    this.file = file;
+    if (!options.readonly) mkdirSync(dirname(file), { recursive: true });
+    this.#db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+    this.#db.pragma('busy_timeout = 5000');
+    if (!options.readonly) {
+      this.#db.pragma('journal_mode = WAL');
+      this.#db.pragma('synchronous = FULL');
+      this.#db.pragma('foreign_keys = ON');
+      migrate(this.#db, file);
+    }
+  }
+
+  /** Close the connection. */
+  close(): void {
+    this.#db.close();
+  }
+
+  /** Run `fn` in one transaction. */
+  transaction<T>(fn: () => T): T {
+    return this.#db.transaction(fn)();
+  }
+
+  /** `PRAGMA integrity_check` result ('ok' when sound). */
+  integrityCheck(): string {
+    return (this.#db.pragma('integrity_check', { simple: true }) as string) ?? '';
+  }
+
+  /** The schema as SQL text, for the snapshot test. */
+  schemaSql(): string {
+    const rows = this.#db.prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY type DESC, name").all() as { sql: string }[];
+    return rows.map((r) => `${r.sql};`).join('\n') + '\n';
+  }
+
+  // ── jobs ──────────────────────────────────────────────────────────────────
+
+  /** Create a job for new content; the same sha256 again returns the existing job. */
+  createJob(job: NewJob): { job: JobRow; created: boolean } {
+    return this.transaction(() => {
+      const existing = this.#db.prepare('SELECT * FROM jobs WHERE source_sha256 = ?').get(job.sha256) as JobRow | undefined;
+      if (existing) return { job: existing, created: false };
+      const taken = this.#db.prepare('SELECT 1 FROM jobs WHERE output_name = ?');
+      const output = outputNameFor(job.sourceName, job.sha256, (n) => taken.get(n) !== undefined);
+      const now = Date.now();
+      const info = this.#db
+        .prepare(
+          `INSERT INTO jobs (source_name, source_path, source_sha256, source_bytes, output_name, state, stage, created_ms, updated_ms)
+           VALUES (?, ?, ?, ?, ?, 'queued', 'stage', ?, ?)`,
+        )
+        .run(job.sourceName, job.sourcePath, job.sha256, job.bytes, output, now, now);
+      const id = Number(info.lastInsertRowid);
+      const insertStage = this.#db.prepare('INSERT INTO stages (job_id, name) VALUES (?, ?)');
+      for (const name of STAGE_NAMES) insertStage.run(id, name);
+      return { job: this.getJob(id)!, created: true };
+    });
+  }
+
+  /** One job, or undefined. */
+  getJob(id: number): JobRow | undefined {
+    return this.#db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
+  }
+
+  /** Every job, newest first (optionally only one state). */
+  listJobs(state?: JobState): JobRow[] {
+    if (state) return this.#db.prepare('SELECT * FROM jobs WHERE state = ? ORDER BY id DESC').all(state) as JobRow[];
+    return this.#db.prepare('SELECT * FROM jobs ORDER BY id DESC').all() as JobRow[];
+  }
+
+  /** The oldest queued job, marked running; undefined when none waits. */
+  claimNextJob(): JobRow | undefined {
+    return this.transaction(() => {
+      const job = this.#db.prepare("SELECT * FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1").get() as JobRow | undefined;
+      if (!job) return undefined;
+      this.#transitionJob(job.id, 'queued', 'running', { started_ms: Date.now(), error_kind: null, error_text: null });
+      return this.getJob(job.id);
+    });
+  }
+
+  /** Claim a specific queued job (the foreground `run`). */
+  claimJob(id: number): JobRow {
+    return this.transaction(() => {
+      this.#transitionJob(id, 'queued', 'running', { started_ms: Date.now(), error_kind: null, error_text: null });
+      return this.getJob(id)!;
+    });
+  }
+
+  #transitionJob(id: number, from: JobState, to: JobState, patch: Record<string, string | number | null> = {}): void {
+    const cols = Object.keys(patch);
+    const sets = ['state = @to', 'updated_ms = @now', ...cols.map((c) => `${c} = @${c}`)].join(', ');
+    const info = this.#db.prepare(`UPDATE jobs SET ${sets} WHERE id = @id AND state = @from`).run({ ...patch, id, from, to, now: Date.now() });
+    if (info.changes !== 1) {
+      const job = this.getJob(id);
+      throw new StateConflictError(job ? `job ${id} (${job.state})` : `job ${id} (no such job)`, from);
+    }
+  }
+
+  /** running → done. */
+  finishJob(id: number): void {
+    this.#transitionJob(id, 'running', 'done', { stage: null, finished_ms: Date.now() });
+  }
+
+  /** running → failed, with the reason. */
+  failJob(id: number, failure: FailureRecord): void {
+    this.#transitionJob(id, 'running', 'failed', { error_kind: failure.kind, error_text: failure.text, finished_ms: Date.now() });
+  }
+
+  /** failed → queued at the first unfinished stage and chunk; failed chunks get a fresh attempt budget. */
+  resumeJob(id: number): void {
+    this.transaction(() => {
+      this.#transitionJob(id, 'failed', 'queued', { finished_ms: null });
+      this.#db.prepare("UPDATE stages SET state = 'pending', attempts = 0 WHERE job_id = ? AND state IN ('failed', 'running')").run(id);
+      this.#db.prepare("UPDATE chunks SET state = 'pending', attempts = 0 WHERE job_id = ? AND state IN ('failed', 'running')").run(id);
+    });
+  }
+
+  /** At startup every `running` row is stale (its process is gone): back to queued/pending. */
+  requeueStale(): number {
+    return this.transaction(() => {
+      const n = this.#db.prepare("UPDATE jobs SET state = 'queued', updated_ms = ? WHERE state = 'running'").run(Date.now()).changes;
+      this.#db.prepare("UPDATE stages SET state = 'pending' WHERE state = 'running'").run();
+      this.#db.prepare("UPDATE chunks SET state = 'pending' WHERE state = 'running'").run();
+      return n;
+    });
+  }
+
+  // ── stages ────────────────────────────────────────────────────────────────
+
+  /** A job's stage rows in pipeline order. */
+  listStages(jobId: number): StageRow[] {
+    const rows = this.#db.prepare('SELECT * FROM stages WHERE job_id = ?').all(jobId) as StageRow[];
+    return rows.sort((a, b) => STAGE_NAMES.indexOf(a.name) - STAGE_NAMES.indexOf(b.name));
+  }
+
+  /** pending → running, counting the attempt; the job's current stage follows. */
+  startStage(jobId: number, name: StageName): void {
+    this.transaction(() => {
+      const info = this.#db
+        .prepare("UPDATE stages SET state = 'running', attempts = attempts + 1, started_ms = ?, finished_ms = NULL, error_kind = NULL, error_text = NULL WHERE job_id = ? AND name = ? AND state = 'pending'")
+        .run(Date.now(), jobId, name);
+      if (info.changes !== 1) throw new StateConflictError(`stage ${name} of job ${jobId}`, 'pending');
+      this.#db.prepare('UPDATE jobs SET stage = ?, updated_ms = ? WHERE id = ?').run(name, Date.now(), jobId);
+    });
+  }
+
+  /** running → done with the stage's output; `extra` runs in the same transaction (e.g. chunk rows). */
+  finishStage(jobId: number, name: StageName, output: unknown, extra?: () => void): void {
+    this.transaction(() => {
+      const now = Date.now();
+      const info = this.#db
+        .prepare("UPDATE stages SET state = 'done', finished_ms = ?, duration_ms = ? - started_ms, output_json = ? WHERE job_id = ? AND name = ? AND state = 'running'")
+        .run(now, now, JSON.stringify(output), jobId, name);
+      if (info.changes !== 1) throw new StateConflictError(`stage ${name} of job ${jobId}`, 'running');
+      extra?.();
+    });
+  }
+
+  /** running → failed with the reason. */
+  failStage(jobId: number, name: StageName, failure: FailureRecord): void {
+    const now = Date.now();
+    this.#db
+      .prepare("UPDATE stages SET state = 'failed', finished_ms = ?, duration_ms = ? - started_ms, error_kind = ?, error_text = ? WHERE job_id = ? AND name = ? AND state = 'running'")
+      .run(now, now, failure.kind, failure.text, jobId, name);
+  }
+
+  /** Send a done stage (and the ones after it) back to pending: its output is missing or damaged. */
+  redoFromStage(jobId: number, name: StageName): void {
+    const later = STAGE_NAMES.slice(STAGE_NAMES.indexOf(name));
+    const marks = later.map(() => '?').join(', ');
+    this.#db.prepare(`UPDATE stages SET state = 'pending', output_json = NULL WHERE job_id = ? AND name IN (${marks})`).run(jobId, ...later);
+  }
+
+  // ── chunks ────────────────────────────────────────────────────────────────
+
+  /** Replace a job's chunk rows (inside the chunk stage's done transaction). */
+  replaceChunks(jobId: number, chunks: NewChunk[]): void {
+    this.#db.prepare('DELETE FROM chunks WHERE job_id = ?').run(jobId);
+    const insert = this.#db.prepare('INSERT INTO chunks (job_id, idx, file, first_frame, frame_count, overlap_frames) VALUES (?, ?, ?, ?, ?, ?)');
+    for (const c of chunks) insert.run(jobId, c.idx, c.file, c.firstFrame, c.frameCount, c.overlapFrames);
+  }
+
+  /** A job's chunks in order. */
+  listChunks(jobId: number): ChunkRow[] {
+    return this.#db.prepare('SELECT * FROM chunks WHERE job_id = ? ORDER BY idx').all(jobId) as ChunkRow[];
+  }
+
+  /** pending → running, counting the attempt. */
+  startChunk(jobId: number, idx: number): void {
+    const info = this.#db
+      .prepare("UPDATE chunks SET state = 'running', attempts = attempts + 1, frames_done = 0, started_ms = ?, finished_ms = NULL WHERE job_id = ? AND idx = ? AND state = 'pending'")
+      .run(Date.now(), jobId, idx);
+    if (info.changes !== 1) throw new StateConflictError(`chunk ${idx} of job ${jobId}`, 'pending');
+  }
+
+  /** Progress of a running chunk (frames tracked so far). */
+  chunkProgress(jobId: number, idx: number, framesDone: number): void {
+    this.#db.prepare("UPDATE chunks SET frames_done = ? WHERE job_id = ? AND idx = ? AND state = 'running'").run(framesDone, jobId, idx);
+  }
+
+  /** running → done with the result file's size and hash, and the tracker's busy time. */
+  finishChunk(jobId: number, idx: number, result: { file: string; bytes: number; sha256: string; trackerMs: number }): void {
+    const info = this.#db
+      .prepare(
+        `UPDATE chunks SET state = 'done', finished_ms = ?, frames_done = frame_count, tracker_ms = ?, result_file = ?, result_bytes = ?, result_sha256 = ?,
+         error_kind = NULL, error_text = NULL, exit_code = NULL, signal = NULL
+         WHERE job_id = ? AND idx = ? AND state = 'running'`,
+      )
+      .run(Date.now(), result.trackerMs, result.file, result.bytes, result.sha256, jobId, idx);
+    if (info.changes !== 1) throw new StateConflictError(`chunk ${idx} of job ${jobId}`, 'running');
+  }
+
+  /** running → pending (will retry) or failed, recording why. */
+  failChunk(jobId: number, idx: number, failure: FailureRecord, retry: boolean): void {
+    this.#db
+      .prepare(
+        `UPDATE chunks SET state = ?, finished_ms = ?, error_kind = ?, error_text = ?, exit_code = ?, signal = ?, stderr_tail = ?
+         WHERE job_id = ? AND idx = ? AND state = 'running'`,
+      )
+      .run(retry ? 'pending' : 'failed', Date.now(), failure.kind, failure.text, failure.exitCode ?? null, failure.signal ?? null, failure.stderrTail ?? null, jobId, idx);
+  }
+
+  /** A done chunk whose result is missing or damaged goes back to pending. */
+  redoChunk(jobId: number, idx: number, reason: string): void {
+    this.#db
+      .prepare("UPDATE chunks SET state = 'pending', attempts = 0, result_file = NULL, result_bytes = NULL, result_sha256 = NULL, error_kind = 'internal', error_text = ? WHERE job_id = ? AND idx = ?")
+      .run(reason, jobId, idx);
+  }
+
+  // ── tracker loads ─────────────────────────────────────────────────────────
+
+  /** Record one start of the tracker backend. */
+  recordTrackerLoad(load: Omit<TrackerLoadRow, 'id'>): void {
+    this.#db
+      .prepare('INSERT INTO tracker_loads (backend, version, device, pid, started_ms, load_ms) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(load.backend, load.version, load.device, load.pid, load.started_ms, load.load_ms);
+  }
+
+  /** Every load, oldest first. */
+  listTrackerLoads(): TrackerLoadRow[] {
+    return this.#db.prepare('SELECT * FROM tracker_loads ORDER BY id').all() as TrackerLoadRow[];
+  }
+}

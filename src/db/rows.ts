@@ -1,0 +1,87 @@
+import type { FailureKind } from '../errors.ts';
+import type { JobState, StageName, StepState } from './states.ts';
+
+/** A job row as stored. */
+export interface JobRow {
+  id: number;
+  source_name: string;
+  source_path: string;
+  source_sha256: string;
+  source_bytes: number;
+  output_name: string;
+  state: JobState;
+  stage: StageName | null;
+  error_kind: FailureKind | null;
+  error_text: string | null;
+  created_ms: number;
+  started_ms: number | null;
+  finished_ms: number | null;
+  updated_ms: number;
+}
+
+/** A stage row as stored. */
+export interface StageRow {
+  job_id: number;
+  name: StageName;
+  state: StepState;
+  attempts: number;
+  started_ms: number | null;
+  finished_ms: number | null;
+  duration_ms: number | null;
+  error_kind: FailureKind | null;
+  error_text: string | null;
+  output_json: string | null;
+}
+
+/** A chunk row as stored. */
+export interface ChunkRow {
+  job_id: number;
+  idx: number;
+  file: string;
+  first_frame: number;
+  frame_count: number;
+  overlap_frames: number;
+  state: StepState;
+  attempts: number;
+  frames_done: number;
+  started_ms: number | null;
+  finished_ms: number | null;
+  tracker_ms: number | null;
+  exit_code: number | null;
+  signal: string | null;
+  error_kind: FailureKind | null;
+  error_text: string | null;
+  stderr_tail: string | null;
+  result_file: string | null;
+  result_bytes: number | null;
+  result_sha256: string | null;
+}
+
+/** One start of the tracker backend. */
+export interface TrackerLoadRow {
+  id: number;
+  backend: string;
+  version: string;
+  device: string;
+  pid: number;
+  started_ms: number;
+  load_ms: number;
+}
+
+/** A chunk as the chunk stage plans it, before it has a row. */
+export interface NewChunk {
+  idx: number;
+  file: string;
+  firstFrame: number;
+  frameCount: number;
+  overlapFrames: number;
+}
+
+/** A failure as recorded on a row. */
+export interface FailureRecord {
+  kind: FailureKind;
+  text: string;
+  exitCode?: number | null;
+  signal?: string | null;
+  stderrTail?: string | null;
+}

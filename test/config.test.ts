@@ -1,0 +1,49 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CONFIG_SPEC, ConfigError, loadConfig, translateWindowsPath } from '../src/config.ts';
+
+const env = { HOME: '/home/u' };
+
+describe('configuration', () => {
+  it('resolves defaults → file → environment → flags, in that order, and records each source', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'posepipe-config-'));
+    writeFileSync(join(dir, 'posepipe.config.json'), JSON.stringify({ chunkSeconds: 5, overlapFrames: 8, port: 9000, inbox: 'in' }));
+    const config = loadConfig({ cwd: dir, env: { ...env, POSEPIPE_OVERLAP_FRAMES: '4', POSEPIPE_PORT: '9100' }, flags: { port: '9200' }, wsl: false });
+    expect(config.chunkSeconds).toBe(5);
+    expect(config.overlapFrames).toBe(4);
+    expect(config.port).toBe(9200);
+    expect(config.inbox).toBe(join(dir, 'in'));
+    expect(config.home).toBe('/home/u/.local/share/posepipe');
+    expect(config.tracker).toBe('builtin');
+    expect(config.sources).toMatchObject({ chunkSeconds: join(dir, 'posepipe.config.json'), overlapFrames: 'POSEPIPE_OVERLAP_FRAMES', port: '--port', tracker: 'default' });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('names the key and where a bad value came from', () => {
+    expect(() => loadConfig({ env: { ...env, POSEPIPE_CHUNK_SECONDS: 'ten' }, wsl: false })).toThrow('Invalid chunkSeconds (from POSEPIPE_CHUNK_SECONDS): "ten" is not a number');
+    expect(() => loadConfig({ env, flags: { overlapFrames: '2.5' }, wsl: false })).toThrow('Invalid overlapFrames (from --overlap-frames): "2.5" is not a whole number');
+    expect(() => loadConfig({ env: { ...env, POSEPIPE_TRACKER: 'magic' }, wsl: false })).toThrow(/Invalid tracker \(from POSEPIPE_TRACKER\): "magic" is not one of builtin/);
+    expect(() => loadConfig({ env: { ...env, POSEPIPE_PORT: '70000' }, wsl: false })).toThrow(/above the maximum 65535/);
+    const dir = mkdtempSync(join(tmpdir(), 'posepipe-config-'));
+    writeFileSync(join(dir, 'posepipe.config.json'), JSON.stringify({ chunkSecond: 5 }));
+    expect(() => loadConfig({ cwd: dir, env, wsl: false })).toThrow(ConfigError);
+    expect(() => loadConfig({ cwd: dir, env, wsl: false })).toThrow(/Unknown key "chunkSecond"/);
+    writeFileSync(join(dir, 'posepipe.config.json'), '{ not json');
+    expect(() => loadConfig({ cwd: dir, env, wsl: false })).toThrow(/Cannot read config file .*posepipe\.config\.json/);
+  });
+
+  it('translates Windows paths under WSL and refuses them elsewhere', () => {
+    expect(translateWindowsPath('C:\\videos\\in')).toBe('/mnt/c/videos/in');
+    expect(translateWindowsPath('d:/Users/Ann Lee/Videos/')).toBe('/mnt/d/Users/Ann Lee/Videos');
+    expect(translateWindowsPath('/already/linux')).toBe('/already/linux');
+    expect(loadConfig({ env: { ...env, POSEPIPE_INBOX: 'C:\\videos\\in' }, wsl: true }).inbox).toBe('/mnt/c/videos/in');
+    expect(() => loadConfig({ env: { ...env, POSEPIPE_INBOX: 'C:\\videos\\in' }, wsl: false })).toThrow(/Invalid inbox \(from POSEPIPE_INBOX\).*Windows path, but this is not WSL/);
+  });
+
+  it('is documented: every key has its environment variable in the README table', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    for (const spec of Object.values(CONFIG_SPEC)) expect(readme).toContain(`\`${spec.env}\``);
+  });
+});

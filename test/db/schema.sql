@@ -1,0 +1,64 @@
+CREATE TABLE chunks (
+  job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+  idx INTEGER NOT NULL,
+  file TEXT NOT NULL,
+  first_frame INTEGER NOT NULL,
+  frame_count INTEGER NOT NULL,
+  overlap_frames INTEGER NOT NULL,
+  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'running', 'done', 'failed')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  frames_done INTEGER NOT NULL DEFAULT 0,
+  started_ms INTEGER,
+  finished_ms INTEGER,
+  tracker_ms INTEGER,
+  exit_code INTEGER,
+  signal TEXT,
+  error_kind TEXT CHECK (error_kind IN ('input', 'oom', 'crash', 'stall', 'environment', 'internal', 'disk')),
+  error_text TEXT,
+  stderr_tail TEXT,
+  result_file TEXT,
+  result_bytes INTEGER,
+  result_sha256 TEXT,
+  PRIMARY KEY (job_id, idx)
+);
+CREATE TABLE jobs (
+  id INTEGER PRIMARY KEY,
+  source_name TEXT NOT NULL,
+  source_path TEXT NOT NULL,
+  source_sha256 TEXT NOT NULL UNIQUE,
+  source_bytes INTEGER NOT NULL,
+  output_name TEXT NOT NULL UNIQUE,
+  state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'running', 'done', 'failed')),
+  stage TEXT CHECK (stage IN ('stage', 'probe', 'chunk', 'track', 'merge', 'emit')),
+  error_kind TEXT CHECK (error_kind IN ('input', 'oom', 'crash', 'stall', 'environment', 'internal', 'disk')),
+  error_text TEXT,
+  created_ms INTEGER NOT NULL,
+  started_ms INTEGER,
+  finished_ms INTEGER,
+  updated_ms INTEGER NOT NULL
+);
+CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL);
+CREATE TABLE stages (
+  job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+  name TEXT NOT NULL CHECK (name IN ('stage', 'probe', 'chunk', 'track', 'merge', 'emit')),
+  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'running', 'done', 'failed')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  started_ms INTEGER,
+  finished_ms INTEGER,
+  duration_ms INTEGER,
+  error_kind TEXT CHECK (error_kind IN ('input', 'oom', 'crash', 'stall', 'environment', 'internal', 'disk')),
+  error_text TEXT,
+  output_json TEXT,
+  PRIMARY KEY (job_id, name)
+);
+CREATE TABLE tracker_loads (
+  id INTEGER PRIMARY KEY,
+  backend TEXT NOT NULL,
+  version TEXT NOT NULL,
+  device TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  started_ms INTEGER NOT NULL,
+  load_ms INTEGER NOT NULL
+);
+CREATE INDEX chunks_by_state ON chunks (state, job_id);
+CREATE INDEX jobs_by_state ON jobs (state, id);

@@ -1,0 +1,44 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { FIXTURE_DIR, FIXTURE_RECIPES_VERSION } from './helpers/fixtures.ts';
+
+/** Run ffmpeg with an argument array; fail loudly with its stderr. */
+function ffmpeg(args: string[]): void {
+  const r = spawnSync('ffmpeg', ['-nostdin', '-hide_banner', '-loglevel', 'error', '-y', ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ffmpeg ${args.join(' ')} failed: ${r.stderr}`);
+}
+
+/**
+ * Makes every fixture video once per recipe version, with real ffmpeg: one per failure mode.
+ * Kept between runs under test-output/fixtures so a rerun does not pay for them again.
+ */
+export default function setup(): void {
+  const stamp = join(FIXTURE_DIR, 'VERSION');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === FIXTURE_RECIPES_VERSION) return;
+  rmSync(FIXTURE_DIR, { recursive: true, force: true });
+  const tmp = `${FIXTURE_DIR}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  const at = (name: string) => join(tmp, name);
+  // 6 s, 25 fps, 320x240 H.264 with B-frames: 150 frames.
+  ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=6', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', at('small.mp4')]);
+  // 3 s, one keyframe only, in a .mov: stream copy could not split it.
+  ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=30:duration=3', '-c:v', 'libx264', '-g', '1000', '-pix_fmt', 'yuv420p', at('one-keyframe.mov')]);
+  // Odd size, old codec, Matroska.
+  ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=321x241:rate=24:duration=2', '-c:v', 'mpeg4', at('odd-size.mkv')]);
+  // Variable frame rate: frames dropped at irregular times.
+  ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=30:duration=4', '-vf', "select='not(eq(mod(n\\,7)\\,3))*not(eq(mod(n\\,11)\\,5))'", '-fps_mode', 'vfr', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', at('vfr.mp4')]);
+  // Rotation metadata: displayed 240x320.
+  ffmpeg(['-i', at('small.mp4'), '-c', 'copy', '-metadata:s:v:0', 'rotate=90', at('rotated.mp4')]);
+  // With an audio track, like most phone videos.
+  ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=2', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=2', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', at('with-audio.mp4')]);
+  // Bad media: audio only, text, empty, truncated.
+  ffmpeg(['-f', 'lavfi', '-i', 'sine=frequency=440:duration=2', '-c:a', 'aac', '-f', 'mp4', at('audio-only.mp4')]);
+  writeFileSync(at('text.mp4'), 'this is not a video\n'.repeat(50));
+  writeFileSync(at('empty.mp4'), '');
+  const whole = readFileSync(at('small.mp4'));
+  writeFileSync(at('truncated.mp4'), whole.subarray(0, Math.floor(whole.length / 3)));
+  writeFileSync(join(tmp, 'VERSION'), FIXTURE_RECIPES_VERSION);
+  renameSync(tmp, FIXTURE_DIR);
+}
