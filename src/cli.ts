@@ -1,0 +1,114 @@
+/**
+ * posepipe's command line: argv → command. Exit codes: 0 success, 1 a job failed,
+ * 2 bad usage or configuration (including "another posepipe holds this folder").
+ */
+import { ConfigError, flagToKey, loadConfig, type Config, type ConfigKey } from './config.ts';
+import { DatabaseTooNewError, InstanceLockedError } from './db/index.ts';
+import { doctorCommand } from './commands/doctor.ts';
+import { resumeCommand } from './commands/resume.ts';
+import { runCommand } from './commands/run.ts';
+import { startCommand } from './commands/start.ts';
+import { statusCommand } from './commands/status.ts';
+
+/** A command-line mistake: printed with the usage hint, exit 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+const USAGE = `usage: posepipe <command> [options]
+
+commands:
+  start                    watch the inbox, run the pipeline, serve the status page
+  run <video>              push one video through the pipeline in the foreground
+  status [<job>] [--json]  list jobs, stages and chunks
+  resume <job>|--all-failed  queue failed jobs again at their first unfinished step
+  doctor                   check ffmpeg, the Python venv and the tracker's imports
+
+options (each also a POSEPIPE_* variable or a key in posepipe.config.json):
+  --inbox DIR  --outbox DIR  --home DIR  --chunk-seconds N  --overlap-frames N
+  --tracker NAME  --python PATH  --port N  --host ADDR  --config FILE
+  (see README.md for all of them)`;
+
+/** Parsed command line. */
+export interface ParsedArgs {
+  command: string;
+  positional: string[];
+  flags: Partial<Record<ConfigKey, string>>;
+  switches: Set<string>;
+  configFile?: string;
+}
+
+const SWITCHES = new Set(['--json', '--all-failed', '--help', '-h']);
+
+/** Split argv into command, positional arguments, config flags and switches. */
+export function parseArgs(argv: string[]): ParsedArgs {
+  const [command = 'help', ...rest] = argv;
+  const parsed: ParsedArgs = { command, positional: [], flags: {}, switches: new Set() };
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!;
+    if (arg === '--') {
+      parsed.positional.push(...rest.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith('-') || arg === '-') {
+      parsed.positional.push(arg);
+      continue;
+    }
+    if (SWITCHES.has(arg)) {
+      parsed.switches.add(arg === '-h' ? '--help' : arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    const value = eq > 0 ? arg.slice(eq + 1) : rest[++i];
+    if (value === undefined) throw new UsageError(`Option ${name} needs a value`);
+    if (name === '--config') {
+      parsed.configFile = value;
+      continue;
+    }
+    const key = flagToKey(name);
+    if (!key) throw new UsageError(`Unknown option ${name}`);
+    parsed.flags[key] = value;
+  }
+  return parsed;
+}
+
+/** Run the CLI; resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    const args = parseArgs(argv);
+    if (args.command === 'help' || args.command === '--help' || args.command === '-h' || args.switches.has('--help')) {
+      console.log(USAGE);
+      return 0;
+    }
+    const config = (): Config => loadConfig({ flags: args.flags, configFile: args.configFile });
+    switch (args.command) {
+      case 'start':
+        return await startCommand(config());
+      case 'run':
+        if (args.positional.length !== 1) throw new UsageError('posepipe run takes exactly one video file');
+        return await runCommand(config(), args.positional[0]!);
+      case 'status':
+        return statusCommand(config(), { json: args.switches.has('--json'), jobId: args.positional[0] });
+      case 'resume':
+        return resumeCommand(config(), { all: args.switches.has('--all-failed'), jobIds: args.positional });
+      case 'doctor':
+        return await doctorCommand(config());
+      default:
+        throw new UsageError(`Unknown command "${args.command}"`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`posepipe: ${error.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (error instanceof ConfigError || error instanceof InstanceLockedError || error instanceof DatabaseTooNewError) {
+      console.error(`posepipe: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,60 @@
+import { existsSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import type { Config } from '../config.ts';
+import { createProgress, displayName } from '../progress.ts';
+import { hashFile } from '../stages/stage.ts';
+import { openEngine } from './shared.ts';
+
+/**
+ * `posepipe run <video>`: one file through the same pipeline, in the foreground, with progress.
+ * The same content again is the same job: done → prints where its JSON is; failed → resumed.
+ */
+export async function runCommand(config: Config, video: string): Promise<number> {
+  const path = resolve(video);
+  let bytes: number;
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) throw new Error('not a regular file');
+    bytes = st.size;
+  } catch (error) {
+    console.error(`posepipe: cannot read ${displayName(video)}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+    return 2;
+  }
+  const progress = createProgress(process.stderr, Boolean(process.stderr.isTTY));
+  const engine = openEngine(config, { onEvent: progress, log: (line) => console.error(line) });
+  let stopping = false;
+  const onSignal = () => {
+    if (stopping) return;
+    stopping = true;
+    console.error('posepipe: stopping; run the same command again to resume');
+    engine.pipeline.stop();
+    void engine.tracker.stop();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const { job } = engine.db.createJob({ sourceName: basename(path), sourcePath: path, sha256: await hashFile(path), bytes }, (n) => existsSync(join(config.outbox, n)));
+    const outputPath = join(config.outbox, job.output_name);
+    if (job.state === 'done') {
+      engine.db.reopenIfOutputMissing(job.id, outputPath);
+      if (engine.db.getJob(job.id)!.state === 'done') {
+        console.log(`job ${job.id} was already done: ${outputPath}`);
+        return 0;
+      }
+    }
+    if (job.state === 'failed') engine.db.resumeJob(job.id);
+    const outcome = await engine.pipeline.runJob(job.id);
+    if (outcome === 'done') {
+      console.log(outputPath);
+      return 0;
+    }
+    if (outcome === 'stopped') return 1;
+    const failed = engine.db.getJob(job.id)!;
+    console.error(`posepipe: job ${job.id} failed (${failed.error_kind}): ${failed.error_text}\n  details: posepipe status ${job.id}; after fixing the cause: posepipe resume ${job.id}`);
+    return 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await engine.close();
+  }
+}

@@ -1,0 +1,46 @@
+import { mkdirSync } from 'node:fs';
+import type { Config } from '../config.ts';
+import { acquireLock, openDb, type Db } from '../db/index.ts';
+import { Pipeline, type PipelineEvent } from '../pipeline.ts';
+import { TrackerWorker } from '../tracker/index.ts';
+
+/** What a command that runs jobs holds: the lock, the database, the worker and the pipeline. */
+export interface Engine {
+  db: Db;
+  tracker: TrackerWorker;
+  pipeline: Pipeline;
+  /** Stop the worker, close the database, release the lock. */
+  close(): Promise<void>;
+}
+
+/** Take the data folder (one instance per folder), open the database and reconcile it. */
+export function openEngine(config: Config, opts: { onEvent?: (e: PipelineEvent) => void; log: (line: string) => void }): Engine {
+  for (const dir of [config.home, config.inbox, config.outbox]) mkdirSync(dir, { recursive: true });
+  const lock = acquireLock(config.home);
+  let db: Db;
+  try {
+    db = openDb(config.home);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+  const tracker = new TrackerWorker({
+    python: config.python,
+    backend: config.tracker,
+    startupMs: config.startupSeconds * 1000,
+    heartbeatMs: config.heartbeatSeconds * 1000,
+  });
+  const pipeline = new Pipeline({ db, config, tracker, onEvent: opts.onEvent, log: opts.log });
+  pipeline.reconcile();
+  return {
+    db,
+    tracker,
+    pipeline,
+    async close() {
+      await tracker.stop();
+      db.requeueStale();
+      db.close();
+      lock.release();
+    },
+  };
+}

@@ -1,0 +1,52 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../config.ts';
+import { createProgress, displayName } from '../progress.ts';
+import { createInboxWatcher } from '../watcher/index.ts';
+import { startServer } from '../server/index.ts';
+import { openEngine } from './shared.ts';
+
+/** `posepipe start`: watch the inbox, run queued jobs one at a time, serve the status page; stops on SIGINT/SIGTERM. */
+export async function startCommand(config: Config): Promise<number> {
+  const log = (line: string) => console.log(line);
+  const engine = openEngine(config, { onEvent: createProgress(process.stdout, Boolean(process.stdout.isTTY)), log });
+  const watcher = createInboxWatcher({
+    inbox: config.inbox,
+    readyMs: config.readySeconds * 1000,
+    checkEveryMs: Math.max(50, Math.min(500, (config.readySeconds * 1000) / 4)),
+    rescanMs: config.rescanSeconds * 1000,
+    polling: config.polling,
+    onWarning: (message) => log(`warning: ${message}`),
+    onReady: (file) => {
+      const { job, created } = engine.db.createJob(
+        { sourceName: file.name, sourcePath: file.path, sha256: file.sha256, bytes: file.size },
+        (n) => existsSync(join(config.outbox, n)),
+      );
+      if (created) log(`job ${job.id}: ${displayName(file.name)} queued`);
+      else if (job.source_name !== file.name || job.source_path !== file.path) log(`${displayName(file.name)} has the same content as job ${job.id} (${displayName(job.source_name)}): not queued again`);
+      engine.pipeline.wake();
+    },
+  });
+  const server = await startServer({ db: engine.db, config, onResume: () => engine.pipeline.wake() });
+  await watcher.start();
+  log(`posepipe: watching ${config.inbox}${watcher.usingPolling ? ' (polling)' : ''}; results go to ${config.outbox}`);
+  log(`posepipe: status page at ${server.url}`);
+
+  let resolveStop!: () => void;
+  const stopped = new Promise<void>((r) => (resolveStop = r));
+  const onSignal = () => {
+    log('posepipe: stopping (the current chunk is interrupted and resumes on the next start)');
+    engine.pipeline.stop();
+    void engine.tracker.stop();
+    resolveStop();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const loop = engine.pipeline.runQueued();
+  await Promise.race([stopped, loop]);
+  await loop.catch(() => {});
+  await watcher.close();
+  await server.close();
+  await engine.close();
+  return 0;
+}

@@ -1,0 +1,93 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../config.ts';
+import { openDb } from '../db/index.ts';
+import { displayName } from '../progress.ts';
+import { jobView, type JobView } from '../views.ts';
+
+function duration(seconds: number | null): string {
+  if (seconds === null) return '-';
+  if (seconds < 60) return `${seconds.toFixed(1)}s`;
+  const m = Math.floor(seconds / 60);
+  return m < 60 ? `${m}m${Math.round(seconds % 60)}s` : `${Math.floor(m / 60)}h${m % 60}m`;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
+}
+
+function jobTable(jobs: JobView[]): string {
+  const rows = [['JOB', 'STATE', 'STAGE', 'FRAMES', 'CHUNKS', 'TIME', 'FILE']];
+  for (const j of jobs) {
+    rows.push([
+      String(j.id),
+      j.state,
+      j.stage ?? '-',
+      j.frames === null ? '-' : `${j.framesDone}/${j.frames}`,
+      j.chunks ? `${j.chunksDone}/${j.chunks}` : '-',
+      duration(j.seconds),
+      displayName(j.name) + (j.error ? `  ${j.error.kind}: ${j.error.text}` : ''),
+    ]);
+  }
+  return table(rows);
+}
+
+function jobDetail(j: JobView): string {
+  const lines = [
+    `job ${j.id}: ${displayName(j.name)} — ${j.state}${j.stage ? ` at ${j.stage}` : ''}`,
+    `  output: ${displayName(j.outputPath)}`,
+    ...(j.error ? [`  error (${j.error.kind}): ${j.error.text}`] : []),
+    '',
+    table([['STAGE', 'STATE', 'ATTEMPTS', 'TIME', 'ERROR'], ...j.stages.map((s) => [s.name, s.state, String(s.attempts), duration(s.seconds), s.error ? `${s.error.kind}: ${s.error.text}` : ''])]),
+  ];
+  if (j.chunkList.length) {
+    lines.push('');
+    lines.push(
+      table([
+        ['CHUNK', 'STATE', 'ATTEMPTS', 'FRAMES', 'DONE', 'TRACKER', 'ERROR'],
+        ...j.chunkList.map((c) => [
+          String(c.index),
+          c.state,
+          String(c.attempts),
+          `${c.firstFrame}-${c.firstFrame + c.frameCount - 1}`,
+          `${c.framesDone}/${c.frameCount}`,
+          duration(c.trackerSeconds),
+          c.error ? `${c.error.kind}: ${c.error.text}${c.error.signal ? ` (${c.error.signal})` : c.error.exitCode !== null ? ` (exit ${c.error.exitCode})` : ''}` : '',
+        ]),
+      ]),
+    );
+    const failed = j.chunkList.find((c) => c.state === 'failed' && c.error?.stderrTail);
+    if (failed) lines.push('', `stderr of chunk ${failed.index} (last lines):`, failed.error!.stderrTail!.replace(/^/gm, '  '));
+  }
+  return lines.join('\n');
+}
+
+/** `posepipe status [<job>] [--json]`: jobs, stages and chunks. Reads the database without locking it. */
+export function statusCommand(config: Config, opts: { json: boolean; jobId?: string }): number {
+  const file = join(config.home, 'posepipe.db');
+  if (!existsSync(file)) {
+    if (opts.json) console.log(JSON.stringify({ jobs: [], trackerLoads: 0 }));
+    else console.log(`no jobs yet (no database at ${file})`);
+    return 0;
+  }
+  const db = openDb(config.home, { readonly: true });
+  try {
+    if (opts.jobId !== undefined) {
+      const job = /^\d+$/.test(opts.jobId) ? db.getJob(Number(opts.jobId)) : undefined;
+      if (!job) {
+        console.error(`posepipe: no job ${JSON.stringify(opts.jobId)}`);
+        return 2;
+      }
+      const view = jobView(db, config, job);
+      console.log(opts.json ? JSON.stringify(view, null, 2) : jobDetail(view));
+      return 0;
+    }
+    const views = db.listJobs().map((j) => jobView(db, config, j));
+    if (opts.json) console.log(JSON.stringify({ jobs: views, trackerLoads: db.listTrackerLoads().length }, null, 2));
+    else console.log(views.length ? jobTable(views) : 'no jobs yet');
+    return 0;
+  } finally {
+    db.close();
+  }
+}

@@ -1,0 +1,346 @@
+/**
+ * Walks a job's stages in order; the only place that records stage and chunk transitions.
+ * Every stage is a function of files on disk plus the job row, so resuming after any crash is
+ * "run the first stage not done" — and, inside `track`, "the first chunk not done".
+ */
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from './config.ts';
+import { type ChunkRow, type Db, type JobRow, type StageName, STAGE_NAMES } from './db/index.ts';
+import { classify, PipelineError, TrackerError, type FailureKind } from './errors.ts';
+import { chunk, type ChunkOutput } from './stages/chunk.ts';
+import { emit } from './stages/emit.ts';
+import { merge } from './stages/merge.ts';
+import { probe } from './stages/probe.ts';
+import { hashFile, stage, type StageOutput } from './stages/stage.ts';
+import { trackChunk, type TrackerInfo } from './stages/track.ts';
+import type { VideoFacts } from './media/index.ts';
+import type { TrackerWorker } from './tracker/index.ts';
+
+/** What the pipeline tells a progress display. */
+export type PipelineEvent =
+  | { type: 'job'; jobId: number; name: string; state: 'running' | 'done' | 'failed'; message?: string }
+  | { type: 'stage'; jobId: number; stage: StageName; state: 'running' | 'done' | 'failed' }
+  | { type: 'chunk'; jobId: number; idx: number; chunks: number; framesDone: number; frameCount: number; state: 'running' | 'done' | 'retry' | 'failed' };
+
+/** How one run of a job ended; `stopped` means posepipe is shutting down and the job resumes later. */
+export type JobOutcome = 'done' | 'failed' | 'stopped';
+
+/** What a pipeline needs. */
+export interface PipelineDeps {
+  db: Db;
+  config: Config;
+  tracker: TrackerWorker;
+  onEvent?: (event: PipelineEvent) => void;
+  log?: (line: string) => void;
+}
+
+/** The folder a job's files live in. */
+export function jobDir(config: Config, jobId: number): string {
+  return join(config.home, 'jobs', String(jobId));
+}
+
+const RETRY_BASE_MS = 500;
+const RETRY_MAX_MS = 15_000;
+
+/** Runs jobs through the stages, recording each step in the database. */
+export class Pipeline {
+  readonly #db: Db;
+  readonly #config: Config;
+  readonly #tracker: TrackerWorker;
+  readonly #emit: (event: PipelineEvent) => void;
+  readonly #log: (line: string) => void;
+  #recordedLoads = 0;
+  #stopping = false;
+  #wake: (() => void) | undefined;
+
+  constructor(deps: PipelineDeps) {
+    this.#db = deps.db;
+    this.#config = deps.config;
+    this.#tracker = deps.tracker;
+    this.#emit = deps.onEvent ?? (() => {});
+    this.#log = deps.log ?? (() => {});
+  }
+
+  /**
+   * At startup: rows left `running` by a dead process go back to queued, and done chunks
+   * whose result file is missing or has the wrong size are redone.
+   */
+  reconcile(): void {
+    const requeued = this.#db.requeueStale();
+    if (requeued) this.#log(`requeued ${requeued} job(s) left running by an earlier process`);
+    for (const job of this.#db.listJobs()) {
+      if (job.state === 'done') continue;
+      for (const c of this.#db.listChunks(job.id)) {
+        if (c.state !== 'done') continue;
+        const problem = this.#resultProblem(job.id, c, false);
+        if (problem) this.#redoChunk(job.id, c, problem);
+      }
+    }
+  }
+
+  /** Process queued jobs until stop(); waits for wake() (or a short poll) when idle. */
+  async runQueued(): Promise<void> {
+    while (!this.#stopping) {
+      const job = this.#db.claimNextJob();
+      if (!job) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 1000);
+          this.#wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.#wake = undefined;
+        continue;
+      }
+      await this.#run(job);
+    }
+  }
+
+  /** A new job may be waiting. */
+  wake(): void {
+    this.#wake?.();
+  }
+
+  /** Finish the current step, then stop taking jobs. */
+  stop(): void {
+    this.#stopping = true;
+    this.wake();
+  }
+
+  /** Claim one queued job and run it to done or failed (the foreground `run`). */
+  async runJob(jobId: number): Promise<JobOutcome> {
+    return this.#run(this.#db.claimJob(jobId));
+  }
+
+  async #run(job: JobRow): Promise<JobOutcome> {
+    const dir = jobDir(this.#config, job.id);
+    mkdirSync(dir, { recursive: true });
+    this.#emit({ type: 'job', jobId: job.id, name: job.source_name, state: 'running' });
+    for (const name of STAGE_NAMES) {
+      const row = this.#db.listStages(job.id).find((s) => s.name === name)!;
+      if (row.state === 'done') continue;
+      if (this.#stopping) return 'stopped';
+      this.#db.startStage(job.id, name);
+      this.#emit({ type: 'stage', jobId: job.id, stage: name, state: 'running' });
+      try {
+        await this.#runStage(job, name, dir);
+        this.#emit({ type: 'stage', jobId: job.id, stage: name, state: 'done' });
+      } catch (error) {
+        // A graceful stop interrupts the work without failing it: the rows stay running and the
+        // next start requeues them, exactly as after a crash.
+        if (this.#stopping) return 'stopped';
+        const c = classify(error);
+        const text = c.kind === 'internal' && !(error instanceof PipelineError) ? `posepipe bug in stage ${name}: ${c.message}` : c.message;
+        this.#db.failStage(job.id, name, { kind: c.kind, text });
+        this.#db.failJob(job.id, { kind: c.kind, text });
+        this.#log(`job ${job.id} "${job.source_name}" failed in ${name}: ${text}`);
+        this.#emit({ type: 'stage', jobId: job.id, stage: name, state: 'failed' });
+        this.#emit({ type: 'job', jobId: job.id, name: job.source_name, state: 'failed', message: text });
+        return 'failed';
+      }
+    }
+    this.#db.finishJob(job.id);
+    this.#emit({ type: 'job', jobId: job.id, name: job.source_name, state: 'done' });
+    return 'done';
+  }
+
+  #output<T>(jobId: number, name: StageName): T {
+    const row = this.#db.listStages(jobId).find((s) => s.name === name);
+    if (!row?.output_json) throw new PipelineError('internal', `stage ${name} of job ${jobId} has no recorded output`);
+    return JSON.parse(row.output_json) as T;
+  }
+
+  async #runStage(job: JobRow, name: StageName, dir: string): Promise<void> {
+    const config = this.#config;
+    switch (name) {
+      case 'stage': {
+        const out = await stage({ jobDir: dir, sourcePath: job.source_path, displayName: job.source_name, sha256: job.source_sha256 });
+        this.#db.finishStage(job.id, name, out);
+        return;
+      }
+      case 'probe': {
+        const staged = this.#output<StageOutput>(job.id, 'stage');
+        const facts = await probe({ sourcePath: join(dir, staged.file), displayName: job.source_name });
+        this.#db.finishStage(job.id, name, facts);
+        return;
+      }
+      case 'chunk': {
+        const staged = this.#output<StageOutput>(job.id, 'stage');
+        const facts = this.#output<VideoFacts>(job.id, 'probe');
+        const out = await chunk({ jobDir: dir, source: staged.file, displayName: job.source_name, facts, chunkSeconds: config.chunkSeconds });
+        const rows = out.chunks.map((c, i) => ({
+          idx: c.index,
+          file: c.file,
+          firstFrame: c.firstFrame,
+          frameCount: c.frameCount,
+          overlapFrames: i === 0 ? 0 : Math.min(config.overlapFrames, out.chunks[i - 1]!.frameCount),
+        }));
+        rmSync(join(dir, 'results'), { recursive: true, force: true });
+        this.#db.finishStage(job.id, name, out, () => this.#db.replaceChunks(job.id, rows));
+        return;
+      }
+      case 'track': {
+        const info = await this.#trackAll(job, dir);
+        this.#db.finishStage(job.id, name, info);
+        return;
+      }
+      case 'merge': {
+        const chunks = this.#db.listChunks(job.id);
+        for (const c of chunks) {
+          const problem = this.#resultProblem(job.id, c, true) ?? (await this.#hashProblem(job.id, c));
+          if (problem) {
+            this.#redoChunk(job.id, c, problem);
+            throw new PipelineError('crash', `chunk ${c.idx} result was damaged (${problem}); it will be tracked again`);
+          }
+        }
+        const out = await merge({
+          jobDir: dir,
+          totalFrames: this.#output<ChunkOutput>(job.id, 'chunk').totalFrames,
+          chunks: chunks.map((c) => ({ index: c.idx, resultPath: join(dir, c.result_file!), firstFrame: c.first_frame, frameCount: c.frame_count, overlapFrames: c.overlap_frames })),
+        });
+        this.#db.finishStage(job.id, name, out);
+        return;
+      }
+      case 'emit': {
+        const staged = this.#output<StageOutput>(job.id, 'stage');
+        const facts = this.#output<VideoFacts>(job.id, 'probe');
+        const chunked = this.#output<ChunkOutput>(job.id, 'chunk');
+        const tracker = this.#output<TrackerInfo>(job.id, 'track');
+        mkdirSync(config.outbox, { recursive: true });
+        const out = await emit({
+          jobDir: dir,
+          outboxFile: join(config.outbox, job.output_name),
+          source: {
+            name: job.source_name,
+            sha256: staged.sha256,
+            bytes: staged.bytes,
+            width: facts.width,
+            height: facts.height,
+            fps: facts.fps,
+            frameCount: chunked.totalFrames,
+            durationSeconds: facts.durationSeconds,
+            codec: facts.codec,
+          },
+          tracker: { backend: tracker.backend, version: tracker.version, device: tracker.device },
+          chunks: this.#db.listChunks(job.id).map((c) => ({ index: c.idx, firstFrame: c.first_frame, frameCount: c.frame_count, overlapFrames: c.overlap_frames })),
+        });
+        this.#db.finishStage(job.id, name, out);
+        return;
+      }
+    }
+  }
+
+  /** Track every chunk not done yet, one at a time, retrying crashes and stalls within the budget. */
+  async #trackAll(job: JobRow, dir: string): Promise<TrackerInfo> {
+    const chunks = this.#db.listChunks(job.id);
+    let trackerMs = 0;
+    let info: Omit<TrackerInfo, 'trackerMs'> | undefined;
+    for (const c of chunks) {
+      if (c.state === 'done') {
+        trackerMs += c.tracker_ms ?? 0;
+        continue;
+      }
+      const previous = c.idx > 0 ? chunks[c.idx - 1] : undefined;
+      for (;;) {
+        if (this.#stopping) throw new PipelineError('crash', 'posepipe is stopping');
+        const ready = await this.#ensureTracker();
+        info = { backend: ready.backend, version: ready.version, device: ready.device };
+        this.#db.startChunk(job.id, c.idx);
+        const attempt = this.#db.listChunks(job.id)[c.idx]!.attempts;
+        this.#emit({ type: 'chunk', jobId: job.id, idx: c.idx, chunks: chunks.length, framesDone: 0, frameCount: c.frame_count, state: 'running' });
+        let lastWrite = 0;
+        try {
+          const result = await trackChunk({
+            tracker: this.#tracker,
+            jobDir: dir,
+            jobId: job.id,
+            chunk: c,
+            previous,
+            onProgress: (framesDone) => {
+              const own = Math.max(0, framesDone - c.overlap_frames);
+              if (Date.now() - lastWrite > 1000) {
+                lastWrite = Date.now();
+                this.#db.chunkProgress(job.id, c.idx, own);
+              }
+              this.#emit({ type: 'chunk', jobId: job.id, idx: c.idx, chunks: chunks.length, framesDone: own, frameCount: c.frame_count, state: 'running' });
+            },
+          });
+          this.#db.finishChunk(job.id, c.idx, result);
+          trackerMs += result.trackerMs;
+          this.#emit({ type: 'chunk', jobId: job.id, idx: c.idx, chunks: chunks.length, framesDone: c.frame_count, frameCount: c.frame_count, state: 'done' });
+          break;
+        } catch (error) {
+          if (this.#stopping) throw error;
+          const { kind, message, retry } = classify(error);
+          const details = error instanceof TrackerError ? error.details : {};
+          const canRetry = retry && attempt < this.#config.maxAttempts;
+          const text = `chunk ${c.idx} (frames ${c.first_frame}–${c.first_frame + c.frame_count - 1}), attempt ${attempt}: ${adviceFor(kind, message)}`;
+          this.#db.failChunk(job.id, c.idx, { kind, text, exitCode: details.exitCode, signal: details.signal, stderrTail: details.stderrTail }, canRetry);
+          this.#log(`job ${job.id} ${text}${canRetry ? ' — retrying' : ''}`);
+          this.#emit({ type: 'chunk', jobId: job.id, idx: c.idx, chunks: chunks.length, framesDone: 0, frameCount: c.frame_count, state: canRetry ? 'retry' : 'failed' });
+          if (!canRetry) throw new PipelineError(kind, text);
+          await new Promise((r) => setTimeout(r, Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (attempt - 1))));
+        }
+      }
+    }
+    if (!info) {
+      const ready = await this.#ensureTracker();
+      info = { backend: ready.backend, version: ready.version, device: ready.device };
+    }
+    return { ...info, trackerMs };
+  }
+
+  /** Start the worker if it is not running; record each load of the backend. */
+  async #ensureTracker() {
+    const startedMs = Date.now();
+    const ready = await this.#tracker.ensureStarted();
+    if (this.#tracker.loads > this.#recordedLoads) {
+      this.#recordedLoads = this.#tracker.loads;
+      this.#db.recordTrackerLoad({
+        backend: ready.backend,
+        version: ready.version,
+        device: ready.device,
+        pid: ready.pid,
+        started_ms: startedMs,
+        load_ms: Math.round(ready.loadSeconds * 1000),
+      });
+    }
+    return ready;
+  }
+
+  #resultProblem(jobId: number, c: ChunkRow, strict: boolean): string | undefined {
+    if (!c.result_file) return strict ? 'no result recorded' : undefined;
+    const path = join(jobDir(this.#config, jobId), c.result_file);
+    if (!existsSync(path)) return `result file ${c.result_file} is missing`;
+    const size = statSync(path).size;
+    if (size !== c.result_bytes) return `result file ${c.result_file} has ${size} bytes, ${c.result_bytes} recorded`;
+    return undefined;
+  }
+
+  async #hashProblem(jobId: number, c: ChunkRow): Promise<string | undefined> {
+    const sha = await hashFile(join(jobDir(this.#config, jobId), c.result_file!));
+    return sha === c.result_sha256 ? undefined : `result file ${c.result_file} does not match its recorded hash`;
+  }
+
+  #redoChunk(jobId: number, c: ChunkRow, reason: string): void {
+    this.#db.transaction(() => {
+      this.#db.redoChunk(jobId, c.idx, reason);
+      this.#db.redoFromStage(jobId, 'track');
+    });
+    this.#log(`job ${jobId} chunk ${c.idx}: ${reason}; it will be tracked again`);
+  }
+}
+
+/** Messages stand alone on the status page: say what to do about each kind. */
+function adviceFor(kind: FailureKind, message: string): string {
+  switch (kind) {
+    case 'environment':
+      return `${message} — run \`posepipe doctor\``;
+    case 'oom':
+      return `${message} — out of memory: lower POSEPIPE_CHUNK_SECONDS and resume`;
+    default:
+      return message;
+  }
+}

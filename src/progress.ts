@@ -1,0 +1,56 @@
+import type { PipelineEvent } from './pipeline.ts';
+
+/** Show a file name safely on a terminal: control and bidi characters escaped, quoted if odd. */
+export function displayName(name: string): string {
+  return /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufffd"]/.test(name) ? JSON.stringify(name) : name;
+}
+
+function bar(done: number, total: number, width = 24): string {
+  const filled = total > 0 ? Math.min(width, Math.round((done / total) * width)) : 0;
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
+}
+
+/**
+ * Render pipeline events: on a terminal, one live progress bar per job and chunk;
+ * elsewhere (logs, pipes), one plain line per finished step.
+ */
+export function createProgress(out: { write(s: string): unknown }, isTTY: boolean): (event: PipelineEvent) => void {
+  let live = false;
+  const line = (s: string) => {
+    if (live) out.write('\r\x1b[2K');
+    live = false;
+    out.write(`${s}\n`);
+  };
+  const names = new Map<number, string>();
+  return (e) => {
+    const job = `job ${e.jobId}`;
+    switch (e.type) {
+      case 'job':
+        names.set(e.jobId, displayName(e.name));
+        if (e.state === 'running') line(`${job} ${displayName(e.name)}: started`);
+        else if (e.state === 'done') line(`${job} ${displayName(e.name)}: done`);
+        else line(`${job} ${displayName(e.name)}: FAILED: ${e.message ?? ''}`);
+        return;
+      case 'stage':
+        if (e.state === 'done') line(`${job} ${e.stage}: done`);
+        else if (e.state === 'running' && isTTY) {
+          out.write(`\r\x1b[2K${job} ${e.stage}…`);
+          live = true;
+        }
+        return;
+      case 'chunk': {
+        const label = `${job} track: chunk ${e.idx + 1}/${e.chunks}`;
+        if (e.state === 'running') {
+          if (!isTTY) return;
+          out.write(`\r\x1b[2K${label} ${bar(e.framesDone, e.frameCount)} ${e.framesDone}/${e.frameCount} frames`);
+          live = true;
+        } else if (e.state === 'done') {
+          if (isTTY) {
+            out.write(`\r\x1b[2K${label} ${bar(e.frameCount, e.frameCount)} ${e.frameCount}/${e.frameCount} frames`);
+            live = true;
+          } else line(`${label} done (${e.frameCount} frames)`);
+        } else line(`${label} ${e.state === 'retry' ? 'failed, retrying' : 'FAILED'}`);
+      }
+    }
+  };
+}

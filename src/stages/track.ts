@@ -1,0 +1,58 @@
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ChunkRow } from '../db/index.ts';
+import { PipelineError, TrackerError } from '../errors.ts';
+import type { TrackerWorker } from '../tracker/index.ts';
+import { hashFile } from './stage.ts';
+
+/** The track stage's recorded output: which backend ran, and its total busy time. */
+export interface TrackerInfo {
+  backend: string;
+  version: string;
+  device: string;
+  trackerMs: number;
+}
+
+/** A chunk's result as recorded on its row. */
+export interface ChunkResult {
+  file: string;
+  bytes: number;
+  sha256: string;
+  trackerMs: number;
+}
+
+/**
+ * Track one chunk: the tail of the previous chunk (the overlap) and then the chunk's own frames,
+ * in the long-lived worker. Trusts the result file, not the worker's word: done without a file
+ * is not done.
+ */
+export async function trackChunk(ctx: {
+  tracker: TrackerWorker;
+  jobDir: string;
+  jobId: number;
+  chunk: ChunkRow;
+  previous: ChunkRow | undefined;
+  onProgress?: (framesTracked: number) => void;
+}): Promise<ChunkResult> {
+  const { chunk: c, previous } = ctx;
+  const overlap = previous ? c.overlap_frames : 0;
+  const file = `results/${String(c.idx).padStart(4, '0')}.pkl`;
+  const output = join(ctx.jobDir, file);
+  mkdirSync(join(ctx.jobDir, 'results'), { recursive: true });
+  rmSync(output, { force: true });
+  rmSync(`${output}.tmp`, { force: true });
+  const inputs = [
+    ...(overlap > 0 ? [{ path: join(ctx.jobDir, previous!.file), start: previous!.frame_count - overlap }] : []),
+    { path: join(ctx.jobDir, c.file), start: 0 },
+  ];
+  const frameCount = c.frame_count + overlap;
+  const done = await ctx.tracker.track(
+    { id: `${ctx.jobId}:${c.idx}`, inputs, firstFrame: c.first_frame - overlap, frameCount, output },
+    (p) => ctx.onProgress?.(p.frame),
+  );
+  if (!existsSync(output)) throw new TrackerError('internal', `the tracker reported chunk ${c.idx} done but wrote no result file`);
+  if (done.frames !== frameCount) {
+    throw new PipelineError('internal', `the tracker tracked ${done.frames} frames of chunk ${c.idx}, expected ${frameCount}`);
+  }
+  return { file, bytes: statSync(output).size, sha256: await hashFile(output), trackerMs: Math.round(done.seconds * 1000) };
+}
