@@ -60,6 +60,8 @@ export interface Config {
   readonly startupSeconds: number;
   readonly heartbeatSeconds: number;
   readonly maxAttempts: number;
+  /** Test hook POSEPIPE_CRASHPOINT (see crashpoint.ts); not a user setting. */
+  readonly crashpoint: string | undefined;
   /** Where each key's value came from, for messages. */
   readonly sources: Readonly<Record<ConfigKey, string>>;
 }
@@ -195,7 +197,7 @@ export function loadConfig(input: ConfigInput = {}): Config {
     sources[key as ConfigKey] = CONFIG_SPEC[key as ConfigKey].flag;
   }
 
-  return Object.freeze({ ...(values as unknown as Omit<Config, 'sources'>), sources: Object.freeze(sources) });
+  return Object.freeze({ ...(values as unknown as Omit<Config, 'sources' | 'crashpoint'>), crashpoint: env.POSEPIPE_CRASHPOINT || undefined, sources: Object.freeze(sources) });
 }
 
 /** The flag spelling → key map the CLI parses with. */

@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from './config.ts';
+import { Crashpoints } from './crashpoint.ts';
 import { type ChunkRow, type Db, type JobRow, type StageName, STAGE_NAMES } from './db/index.ts';
 import { classify, PipelineError, TrackerError, type FailureKind } from './errors.ts';
 import { chunk, type ChunkOutput } from './stages/chunk.ts';
@@ -50,6 +51,7 @@ export class Pipeline {
   readonly #tracker: TrackerWorker;
   readonly #emit: (event: PipelineEvent) => void;
   readonly #log: (line: string) => void;
+  readonly #crash: Crashpoints;
   #recordedLoads = 0;
   #stopping = false;
   #wake: (() => void) | undefined;
@@ -60,6 +62,7 @@ export class Pipeline {
     this.#tracker = deps.tracker;
     this.#emit = deps.onEvent ?? (() => {});
     this.#log = deps.log ?? (() => {});
+    this.#crash = new Crashpoints(deps.config.crashpoint);
   }
 
   /**
@@ -157,6 +160,7 @@ export class Pipeline {
     switch (name) {
       case 'stage': {
         const out = await stage({ jobDir: dir, sourcePath: job.source_path, displayName: job.source_name, sha256: job.source_sha256 });
+        this.#crash.reach('staged');
         this.#db.finishStage(job.id, name, out);
         return;
       }
@@ -178,6 +182,7 @@ export class Pipeline {
           overlapFrames: i === 0 ? 0 : Math.min(config.overlapFrames, out.chunks[i - 1]!.frameCount),
         }));
         rmSync(join(dir, 'results'), { recursive: true, force: true });
+        this.#crash.reach('chunked');
         this.#db.finishStage(job.id, name, out, () => this.#db.replaceChunks(job.id, rows));
         return;
       }
@@ -200,6 +205,7 @@ export class Pipeline {
           totalFrames: this.#output<ChunkOutput>(job.id, 'chunk').totalFrames,
           chunks: chunks.map((c) => ({ index: c.idx, resultPath: join(dir, c.result_file!), firstFrame: c.first_frame, frameCount: c.frame_count, overlapFrames: c.overlap_frames })),
         });
+        this.#crash.reach('merged');
         this.#db.finishStage(job.id, name, out);
         return;
       }
@@ -226,6 +232,7 @@ export class Pipeline {
           tracker: { backend: tracker.backend, version: tracker.version, device: tracker.device },
           chunks: this.#db.listChunks(job.id).map((c) => ({ index: c.idx, firstFrame: c.first_frame, frameCount: c.frame_count, overlapFrames: c.overlap_frames })),
         });
+        this.#crash.reach('emitted');
         this.#db.finishStage(job.id, name, out);
         return;
       }
@@ -268,6 +275,7 @@ export class Pipeline {
             },
           });
           this.#db.finishChunk(job.id, c.idx, result);
+          this.#crash.reach('chunk-done');
           trackerMs += result.trackerMs;
           this.#emit({ type: 'chunk', jobId: job.id, idx: c.idx, chunks: chunks.length, framesDone: c.frame_count, frameCount: c.frame_count, state: 'done' });
           break;

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrate } from './migrate.ts';
@@ -76,13 +76,16 @@ export class Db {
 
   // ── jobs ──────────────────────────────────────────────────────────────────
 
-  /** Create a job for new content; the same sha256 again returns the existing job. */
-  createJob(job: NewJob): { job: JobRow; created: boolean } {
+  /**
+   * Create a job for new content; the same sha256 again returns the existing job.
+   * `outboxHas` tells whether a name is already used in the outbox by something else.
+   */
+  createJob(job: NewJob, outboxHas: (name: string) => boolean = () => false): { job: JobRow; created: boolean } {
     return this.transaction(() => {
       const existing = this.#db.prepare('SELECT * FROM jobs WHERE source_sha256 = ?').get(job.sha256) as JobRow | undefined;
       if (existing) return { job: existing, created: false };
       const taken = this.#db.prepare('SELECT 1 FROM jobs WHERE output_name = ?');
-      const output = outputNameFor(job.sourceName, job.sha256, (n) => taken.get(n) !== undefined);
+      const output = outputNameFor(job.sourceName, job.sha256, (n) => taken.get(n) !== undefined || outboxHas(n));
       const now = Date.now();
       const info = this.#db
         .prepare(
@@ -153,6 +156,16 @@ export class Db {
       this.#db.prepare("UPDATE stages SET state = 'pending', attempts = 0 WHERE job_id = ? AND state IN ('failed', 'running')").run(id);
       this.#db.prepare("UPDATE chunks SET state = 'pending', attempts = 0 WHERE job_id = ? AND state IN ('failed', 'running')").run(id);
     });
+  }
+
+  /** A done job whose outbox file is gone is queued again at `emit`: nothing the user deletes is lost for good. */
+  reopenIfOutputMissing(id: number, outputPath: string): boolean {
+    if (existsSync(outputPath)) return false;
+    this.transaction(() => {
+      this.#transitionJob(id, 'done', 'queued', { stage: 'emit', finished_ms: null });
+      this.redoFromStage(id, 'emit');
+    });
+    return true;
   }
 
   /** At startup every `running` row is stale (its process is gone): back to queued/pending. */

@@ -4,10 +4,12 @@ Reads a JSON list of jobs on stdin; each job is
   {"out": path, "protocol": 5, "numpy2": false, "value": TREE}   any object, or
   {"out": path, "protocol": 5, "numpy2": false, "chunk": CHUNK}  a posepipe.chunk/1 result.
 In a TREE, {"$array": nested lists, "dtype": "float32", "shape": [..]?, "order": "C"|"F"} is a
-numpy array, {"$scalar": v, "dtype": "int64"} a numpy scalar and {"$custom": v} an instance of a
-class defined here (which the reader must refuse). CHUNK is the header fields plus
+numpy array, {"$scalar": v, "dtype": "int64"} a numpy scalar, {"$custom": v} an instance of a class
+defined here and {"$numpy": name} the numpy attribute itself (e.g. the type numpy.float32): both
+globals the reader must refuse. CHUNK is the header fields plus
 "rows": [{"frame", "track", "bbox": [x, y, w, h], "score", "extras": {name: nested list}}] and
-optionally "extraShapes": {name: shape of one row} so that an empty chunk still carries its extras.
+optionally "extraShapes": {name: shape of one row} so that an empty chunk still carries its extras;
+a chunk job may add "override": {key: TREE} and "drop": [key] to break it on purpose.
 "numpy2": true renames numpy.core.* to numpy._core.* as numpy 2 writes them (checked to load back).
 Run with /usr/bin/python3 (Debian's numpy).
 """
@@ -44,6 +46,8 @@ def build(tree):
         return np.dtype(tree["dtype"]).type(tree["$scalar"])
     if "$custom" in tree:
         return Custom(tree["$custom"])
+    if "$numpy" in tree:
+        return getattr(np, tree["$numpy"])
     return {key: build(value) for key, value in tree.items()}
 
 
@@ -107,7 +111,13 @@ def check_loads(data):
 
 def main():
     for job in json.load(sys.stdin):
-        value = build_chunk(job["chunk"]) if "chunk" in job else build(job["value"])
+        if "chunk" in job:
+            value = build_chunk(job["chunk"])
+            value.update(build(job.get("override", {})))
+            for key in job.get("drop", []):
+                del value[key]
+        else:
+            value = build(job["value"])
         data = pickle.dumps(value, protocol=job.get("protocol", 5))
         if job.get("numpy2"):
             data = rename_numpy_core(data)
