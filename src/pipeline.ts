@@ -303,7 +303,7 @@ export class Pipeline {
   /** Start the worker if it is not running; record each load of the backend. */
   async #ensureTracker() {
     const startedMs = Date.now();
-    const ready = await this.#tracker.ensureStarted();
+    const ready = await this.#tracker.start();
     if (this.#tracker.loads > this.#recordedLoads) {
       this.#recordedLoads = this.#tracker.loads;
       this.#db.recordTrackerLoad({

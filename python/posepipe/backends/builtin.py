@@ -1,0 +1,137 @@
+"""The builtin backend: OpenCV's HOG people detector (no download) plus a SORT tracker.
+
+Runs anywhere numpy and OpenCV 4 exist, on the CPU. Configuration, read from the environment
+once at load():
+
+  POSEPIPE_BUILTIN_DETECT_WIDTH  frames wider than this are downscaled to it for detection;
+                                 boxes are scaled back to full-resolution pixels (default 640)
+  POSEPIPE_BUILTIN_MIN_WEIGHT    drop HOG windows whose SVM margin is below this (default 0.3)
+  POSEPIPE_BUILTIN_NMS_IOU       overlap above which the weaker of two boxes is dropped (default 0.4)
+  POSEPIPE_BUILTIN_IOU           minimum IoU to match a detection to a track (default 0.2)
+  POSEPIPE_BUILTIN_MAX_AGE       frames a track survives without a match (default 12)
+  POSEPIPE_BUILTIN_MIN_HITS      matched frames before a track is kept (default 3)
+  POSEPIPE_BUILTIN_THREADS       cv2.setNumThreads (default: the CPU count); the output does not
+                                 depend on it because detections are sorted before use
+
+Boxes are the HOG window (x, y, w, h), which includes a margin of about 1/8 of the width on each
+side of the person. score = 1 - exp(-margin): 0 at the SVM's decision boundary, towards 1 for
+confident windows.
+"""
+
+import os
+from typing import Any, Dict, Iterable, List, Tuple
+
+from ..errors import EnvironmentProblem
+
+VERSION = "1.0.0"
+HOG_MISSING = "OpenCV 5 removed HOGDescriptor: install opencv-python-headless<5"
+
+
+def _env_number(name: str, default: float, minimum: float, integer: bool = False) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        raise EnvironmentProblem(f"{name}={raw!r} is not a {'whole ' if integer else ''}number") from None
+    if value < minimum:
+        raise EnvironmentProblem(f"{name}={raw!r} must be at least {minimum}")
+    return value
+
+
+class BuiltinBackend:
+    """HOG detection on a downscaled frame, NMS, then SORT association; CPU only."""
+
+    name = "builtin"
+    device = "cpu"
+
+    def __init__(self) -> None:
+        self.version = VERSION
+
+    def checks(self) -> List[Dict[str, Any]]:
+        out: List[Dict[str, Any]] = []
+        try:
+            import numpy
+            out.append({"name": "numpy", "ok": True, "detail": numpy.__version__})
+        except ImportError as e:
+            out.append({"name": "numpy", "ok": False, "detail": f"cannot import numpy: {e}"})
+        try:
+            import cv2
+            out.append({"name": "opencv", "ok": True, "detail": cv2.__version__})
+            ok = hasattr(cv2, "HOGDescriptor")
+            out.append({"name": "opencv-hog", "ok": ok,
+                        "detail": "HOGDescriptor with the default people detector" if ok else HOG_MISSING})
+        except ImportError as e:
+            out.append({"name": "opencv", "ok": False, "detail": f"cannot import cv2: {e}"})
+        return out
+
+    def load(self) -> None:
+        import cv2  # noqa: F401  ImportError is reported by the worker as an environment error
+        import numpy as np
+        if not hasattr(cv2, "HOGDescriptor"):
+            raise EnvironmentProblem(f"{HOG_MISSING} (found OpenCV {cv2.__version__})")
+        self._cv2, self._np = cv2, np
+        self.detect_width = int(_env_number("POSEPIPE_BUILTIN_DETECT_WIDTH", 640, 64, integer=True))
+        self.min_weight = _env_number("POSEPIPE_BUILTIN_MIN_WEIGHT", 0.3, 0.0)
+        self.nms_iou = _env_number("POSEPIPE_BUILTIN_NMS_IOU", 0.4, 0.0)
+        self.iou = _env_number("POSEPIPE_BUILTIN_IOU", 0.2, 0.0)
+        self.max_age = int(_env_number("POSEPIPE_BUILTIN_MAX_AGE", 12, 0, integer=True))
+        self.min_hits = int(_env_number("POSEPIPE_BUILTIN_MIN_HITS", 3, 1, integer=True))
+        threads = int(_env_number("POSEPIPE_BUILTIN_THREADS", os.cpu_count() or 1, 1, integer=True))
+        cv2.setNumThreads(threads)
+        self._hog = cv2.HOGDescriptor()
+        self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+        self.version = f"{VERSION} (opencv {cv2.__version__})"
+
+    def detect(self, frame: Any) -> Tuple[Any, Any]:
+        """Person boxes (N,4 float64 x,y,w,h in full-resolution pixels) and scores (N,)."""
+        cv2, np = self._cv2, self._np
+        height, width = frame.shape[:2]
+        factor = 1.0
+        small = frame
+        if width > self.detect_width:
+            factor = width / self.detect_width
+            small = cv2.resize(frame, (self.detect_width, max(1, round(height / factor))),
+                               interpolation=cv2.INTER_AREA)
+        rects, weights = self._hog.detectMultiScale(small, winStride=(8, 8), padding=(8, 8),
+                                                    scale=1.05, groupThreshold=2)
+        boxes = np.asarray(rects, dtype=np.float64).reshape(-1, 4)
+        margins = np.asarray(weights, dtype=np.float64).reshape(-1)
+        # Threads return windows in any order: sort so NMS and the tracker see one order.
+        order = np.lexsort((boxes[:, 3], boxes[:, 2], boxes[:, 1], boxes[:, 0], -margins))
+        boxes, margins = boxes[order], margins[order]
+        keep = margins >= self.min_weight
+        boxes, margins = boxes[keep], margins[keep]
+        kept = _nms(np, boxes, self.nms_iou)
+        return boxes[kept] * factor, 1.0 - np.exp(-margins[kept])
+
+    def track(self, frames: Iterable[Any]) -> Tuple[Any, Any, Any, Any, Dict[str, Any]]:
+        from ..sort import Sort
+        tracker = Sort(self.iou, self.max_age, self.min_hits)
+        for index, frame in enumerate(frames):
+            boxes, scores = self.detect(frame)
+            tracker.step(index, boxes, scores)
+        frame_idx, track, bbox, score = tracker.rows()
+        return frame_idx, track, bbox, score, {}
+
+
+def _nms(np: Any, boxes: Any, threshold: float) -> List[int]:
+    """Greedy NMS over boxes already sorted by confidence; also drops boxes mostly inside a kept one
+    (HOG often fires on a person's upper body inside their full-body window)."""
+    kept: List[int] = []
+    for i in range(len(boxes)):
+        x, y, w, h = boxes[i]
+        suppressed = False
+        for k in kept:
+            kx, ky, kw, kh = boxes[k]
+            iw = max(0.0, min(x + w, kx + kw) - max(x, kx))
+            ih = max(0.0, min(y + h, ky + kh) - max(y, ky))
+            inter = iw * ih
+            union = w * h + kw * kh - inter
+            if inter / union > threshold or inter / min(w * h, kw * kh) > 0.8:
+                suppressed = True
+                break
+        if not suppressed:
+            kept.append(i)
+    return kept

@@ -1,0 +1,27 @@
+"""Exceptions that map to the protocol's error kinds, so the worker classifies failures in one place."""
+
+
+class InputError(Exception):
+    """The request's inputs are bad (missing, undecodable, wrong frame count): the chunk fails, no retry."""
+
+
+class EnvironmentProblem(Exception):
+    """The machine is not set up for this backend (import error, missing weights): run posepipe doctor."""
+
+
+class RequestError(Exception):
+    """A request line we cannot understand: reported as kind "internal", quoting the line."""
+
+
+def kind_of(error: BaseException) -> str:
+    """The protocol kind for an exception raised while serving a request."""
+    if isinstance(error, InputError):
+        return "input"
+    if isinstance(error, (EnvironmentProblem, ImportError)):
+        return "environment"
+    if isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError":
+        return "oom"
+    # torch raises a plain RuntimeError for CUDA allocation failures in some versions.
+    if isinstance(error, RuntimeError) and "out of memory" in str(error).lower():
+        return "oom"
+    return "internal"

@@ -1,0 +1,156 @@
+"""The serve loop: load the backend once, then answer track requests one at a time.
+
+posepipe_worker.py has already moved the real stdout to `protocol_fd` and pointed fd 1 at
+stderr, so nothing a library prints can corrupt the protocol.
+"""
+
+import json
+import os
+import pickle
+import sys
+import time
+import traceback
+from typing import Any, Dict, List
+
+from . import CHUNK_SCHEMA
+from .errors import EnvironmentProblem, InputError, RequestError, kind_of
+from .protocol import EventWriter, parse_request, quote, request_id_of
+
+PROGRESS_SECONDS = 0.5  # half the promised 1 s, so one slow frame does not break the promise
+
+
+def check(protocol_fd: int, backend_name: str) -> int:
+    """`--check`: report every import and the backend's load as one JSON object; 0 if all ok."""
+    checks: List[Dict[str, Any]] = [{"name": "python", "ok": sys.version_info >= (3, 8),
+                                     "detail": sys.version.split()[0]}]
+    try:
+        from . import backends
+        backend = backends.create(backend_name)
+        checks.extend(backend.checks())
+        started = time.monotonic()
+        backend.load()
+        checks.append({"name": f"load {backend_name}", "ok": True,
+                       "detail": f"{backend.version} on {backend.device} in {time.monotonic() - started:.2f} s"})
+    except BaseException as e:  # a check must report, never crash
+        checks.append({"name": f"load {backend_name}", "ok": False, "detail": _describe(e)})
+    ok = all(c["ok"] for c in checks)
+    with os.fdopen(protocol_fd, "w", encoding="utf-8") as out:
+        out.write(json.dumps({"ok": ok, "checks": checks}, ensure_ascii=True) + "\n")
+    return 0 if ok else 1
+
+
+def serve(protocol_fd: int, backend_name: str) -> int:
+    """Load the backend, say ready, serve requests until stdin closes or a shutdown request."""
+    writer = EventWriter(protocol_fd)
+    started = time.monotonic()
+    try:
+        from . import backends
+        backend = backends.create(backend_name)
+        backend.load()
+    except BaseException as e:  # noqa: B902  nothing may escape before the error event is written
+        traceback.print_exc()
+        kind = "environment" if isinstance(e, (ImportError, EnvironmentProblem)) else kind_of(e)
+        writer.error(kind, f"{_describe(e)} (run posepipe doctor)")
+        return 3
+    # The pipeline writes UTF-8 whatever this machine's locale says.
+    sys.stdin.reconfigure(encoding="utf-8", errors="replace")
+    writer.ready(backend.name, backend.version, backend.device, time.monotonic() - started)
+    while True:
+        raw = sys.stdin.readline()
+        if raw == "":
+            return 0  # stdin closed: the pipeline is gone or done with us
+        line = raw.rstrip("\r\n")
+        if not line.strip():
+            continue
+        try:
+            request = parse_request(line)
+        except RequestError as e:
+            writer.error("internal", str(e), request_id_of(line))
+            continue
+        if request["type"] == "shutdown":
+            return 0
+        _track(writer, backend, request)
+
+
+def _describe(e: BaseException) -> str:
+    if isinstance(e, ImportError) and e.name:
+        return f"cannot import {e.name}: {e}"
+    text = str(e)
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
+def _track(writer: EventWriter, backend: Any, request: Dict[str, Any]) -> None:
+    from .video import ChunkFrames
+    request_id, frames_wanted, output = request["id"], request["frameCount"], request["output"]
+    started = time.monotonic()
+    last = [started]
+
+    def tick(frame: int = 0) -> None:
+        now = time.monotonic()
+        if now - last[0] >= PROGRESS_SECONDS:
+            last[0] = now
+            writer.progress(request_id, frame, frames_wanted)
+
+    temp = output + ".tmp"
+    try:
+        source = ChunkFrames(request["inputs"], frames_wanted, tick)
+
+        def frames():
+            for frame in source:
+                tick(source.tracked - 1)  # the backend has finished the frames before this one
+                yield frame
+
+        writer.progress(request_id, 0, frames_wanted)
+        frame, track, bbox, score, extras = backend.track(frames())
+        source.finish()
+        chunk = _chunk(backend, request, source, frame, track, bbox, score, extras)
+        with open(temp, "wb") as f:
+            pickle.dump(chunk, f, protocol=5)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temp, output)
+        writer.progress(request_id, frames_wanted, frames_wanted)
+        writer.done(request_id, output, frames_wanted, int(len(chunk["frame"])), time.monotonic() - started)
+    except Exception as e:
+        traceback.print_exc()
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        kind = kind_of(e)
+        writer.error(kind, str(e) if kind == "input" else _describe(e), request_id)
+
+
+def _chunk(backend: Any, request: Dict[str, Any], source: Any, frame: Any, track: Any, bbox: Any,
+           score: Any, extras: Dict[str, Any]) -> Dict[str, Any]:
+    """The chunk pickle's exact structure, rows sorted by (frame, track), validated."""
+    import numpy as np
+    frame = np.asarray(frame, dtype=np.int32).reshape(-1)
+    m = len(frame)
+    track = np.asarray(track, dtype=np.int32).reshape(-1)
+    bbox = np.asarray(bbox, dtype=np.float32).reshape(-1, 4)
+    score = np.asarray(score, dtype=np.float32).reshape(-1)
+    if len(track) != m or len(bbox) != m or len(score) != m:
+        raise RuntimeError(f"backend returned columns of different lengths ({m}, {len(track)}, {len(bbox)}, {len(score)})")
+    if m and (frame.min() < 0 or frame.max() >= request["frameCount"] or track.min() < 1):
+        raise RuntimeError("backend returned a frame index outside the chunk or a track id below 1")
+    order = np.lexsort((track, frame))
+    columns = {name: np.ascontiguousarray(np.asarray(value)[order]) for name, value in sorted(extras.items())}
+    for name, value in columns.items():
+        if value.shape[:1] != (m,):
+            raise RuntimeError(f"backend extra {name!r} has shape {value.shape}, expected first dimension {m}")
+    return {
+        "schema": CHUNK_SCHEMA,
+        "backend": backend.name,
+        "backend_version": backend.version,
+        "device": backend.device,
+        "first_frame": int(request["firstFrame"]),
+        "frame_count": int(request["frameCount"]),
+        "width": int(source.width or 0),
+        "height": int(source.height or 0),
+        "frame": np.ascontiguousarray(frame[order]),
+        "track": np.ascontiguousarray(track[order]),
+        "bbox": np.ascontiguousarray(bbox[order]),
+        "score": np.ascontiguousarray(score[order]),
+        "extras": columns,
+    }

@@ -1,0 +1,17 @@
+/** The tracker worker: what the pipeline and `posepipe doctor` use from src/tracker. */
+export { TrackerWorker, DEFAULT_WORKER_SCRIPT } from './worker.ts';
+export type { TrackerWorkerOptions } from './worker.ts';
+export { parseEvent, formatRequest, quoteLine, WORKER_ERROR_KINDS } from './protocol.ts';
+export type {
+  WorkerErrorKind,
+  TrackInput,
+  TrackRequest,
+  ShutdownRequest,
+  WorkerRequest,
+  ReadyEvent,
+  ProgressEvent,
+  DoneEvent,
+  ErrorEvent,
+  WorkerEvent,
+} from './protocol.ts';
+export { checkWorker, type WorkerCheck, type WorkerCheckReport } from './check.ts';

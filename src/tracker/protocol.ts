@@ -1,0 +1,138 @@
+/**
+ * The tracker worker protocol, mirrored by python/posepipe/protocol.py: one JSON object per line,
+ * requests on the worker's stdin, events on its stdout. Parsed strictly: a line that is not
+ * exactly one of these events is a protocol error quoting the line.
+ */
+import { TrackerError } from '../errors.ts';
+
+/** Error kinds the worker itself reports (crash and stall are decided on this side). */
+export const WORKER_ERROR_KINDS = ['oom', 'input', 'internal', 'environment'] as const;
+/** One of WORKER_ERROR_KINDS. */
+export type WorkerErrorKind = (typeof WORKER_ERROR_KINDS)[number];
+
+/** One file to decode; its first `start` frames are decoded but not tracked (the overlap). */
+export interface TrackInput {
+  path: string;
+  start: number;
+}
+
+/** Track absolute frames firstFrame..firstFrame+frameCount-1 and write one pickle to `output`. */
+export interface TrackRequest {
+  type: 'track';
+  id: string;
+  inputs: TrackInput[];
+  firstFrame: number;
+  frameCount: number;
+  output: string;
+}
+
+/** Ask the worker to exit 0 (closing its stdin does the same). */
+export interface ShutdownRequest {
+  type: 'shutdown';
+}
+
+/** Everything the pipeline may write to the worker. */
+export type WorkerRequest = TrackRequest | ShutdownRequest;
+
+/** The backend is loaded; sent once per process. */
+export interface ReadyEvent {
+  type: 'ready';
+  backend: string;
+  version: string;
+  device: string;
+  pid: number;
+  loadSeconds: number;
+}
+
+/** `frame` frames of `frames` are tracked; also the heartbeat (at least once a second of work). */
+export interface ProgressEvent {
+  type: 'progress';
+  id: string;
+  frame: number;
+  frames: number;
+}
+
+/** The chunk's pickle is in place at `output`; `seconds` is the worker's busy time. */
+export interface DoneEvent {
+  type: 'done';
+  id: string;
+  output: string;
+  frames: number;
+  detections: number;
+  seconds: number;
+}
+
+/** A request failed (with `id`) or the worker could not start or read a line (without). */
+export interface ErrorEvent {
+  type: 'error';
+  id?: string;
+  kind: WorkerErrorKind;
+  message: string;
+}
+
+/** Everything the worker may write on stdout. */
+export type WorkerEvent = ReadyEvent | ProgressEvent | DoneEvent | ErrorEvent;
+
+type Field = 'string' | 'count' | 'seconds' | 'kind';
+// Each event's fields and their types; `?` marks an optional one. Unknown fields are refused so
+// that a change on the Python side shows up here, in the protocol test, not as silent loss.
+const SHAPES: Record<WorkerEvent['type'], Record<string, Field>> = {
+  ready: { backend: 'string', version: 'string', device: 'string', pid: 'count', loadSeconds: 'seconds' },
+  progress: { id: 'string', frame: 'count', frames: 'count' },
+  done: { id: 'string', output: 'string', frames: 'count', detections: 'count', seconds: 'seconds' },
+  error: { 'id?': 'string', kind: 'kind', message: 'string' },
+};
+
+function fits(value: unknown, field: Field): boolean {
+  switch (field) {
+    case 'string':
+      return typeof value === 'string';
+    case 'count':
+      return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+    case 'seconds':
+      return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+    case 'kind':
+      return typeof value === 'string' && (WORKER_ERROR_KINDS as readonly string[]).includes(value);
+  }
+}
+
+/** Quote a line for an error message, cut short so one huge line cannot flood a log. */
+export function quoteLine(line: string, limit = 300): string {
+  return JSON.stringify(line.length > limit ? `${line.slice(0, limit)}...` : line);
+}
+
+/** Parse one stdout line into an event; throws TrackerError kind 'internal' quoting the line. */
+export function parseEvent(line: string): WorkerEvent {
+  const fail = (why: string): never => {
+    throw new TrackerError('internal', `Tracker protocol error: ${why} in line ${quoteLine(line)}`);
+  };
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return fail('not JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('not a JSON object');
+  const obj = value as Record<string, unknown>;
+  const type = obj.type;
+  if (typeof type !== 'string' || !Object.hasOwn(SHAPES, type)) return fail('unknown event type');
+  const shape = SHAPES[type as WorkerEvent['type']];
+  const known = new Set(['type']);
+  for (const [spec, field] of Object.entries(shape)) {
+    const optional = spec.endsWith('?');
+    const key = optional ? spec.slice(0, -1) : spec;
+    known.add(key);
+    if (!Object.hasOwn(obj, key)) {
+      if (optional) continue;
+      fail(`missing field "${key}"`);
+    }
+    if (!fits(obj[key], field)) fail(`field "${key}" is not a valid ${field}`);
+  }
+  for (const key of Object.keys(obj)) if (!known.has(key)) fail(`unknown field "${key}"`);
+  return obj as unknown as WorkerEvent;
+}
+
+/** Serialise a request as one line; JSON.stringify escapes newlines, so a path cannot split it. */
+export function formatRequest(request: WorkerRequest): string {
+  return `${JSON.stringify(request)}\n`;
+}

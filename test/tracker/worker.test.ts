@@ -1,0 +1,277 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { TrackerError } from '../../src/errors.ts';
+import { DEFAULT_WORKER_SCRIPT, TrackerWorker, type ProgressEvent } from '../../src/tracker/index.ts';
+import { fixture, STREET_PEOPLE } from '../helpers/fixtures.ts';
+import { makeWorkspace, waitFor } from '../helpers/workspace.ts';
+
+const PYTHON = '/usr/bin/python3';
+const workers: TrackerWorker[] = [];
+
+/** A worker with test defaults; every one is stopped after its test. */
+function makeWorker(backend = 'builtin', env: Record<string, string> = {}, heartbeatMs = 20_000): { worker: TrackerWorker; logs: string[] } {
+  const logs: string[] = [];
+  const worker = new TrackerWorker({ python: PYTHON, backend, env, startupMs: 30_000, heartbeatMs, onLog: (l) => logs.push(l) });
+  workers.push(worker);
+  return { worker, logs };
+}
+
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.stop()));
+});
+
+// Prints the pickle's structure as JSON, read by CPython itself: the contract merge relies on.
+const SUMMARY = `
+import json, pickle, sys
+d = pickle.load(open(sys.argv[1], 'rb'))
+out = {}
+for k, v in d.items():
+    if hasattr(v, 'dtype'):
+        out[k] = {'dtype': v.dtype.str, 'shape': list(v.shape)}
+    elif isinstance(v, dict):
+        out[k] = {n: list(a.shape) for n, a in v.items()}
+    else:
+        out[k] = v
+f, t = d['frame'].tolist(), d['track'].tolist()
+out['sorted'] = list(zip(f, t)) == sorted(zip(f, t))
+out['framesWithPeople'] = len(set(f))
+spans = {}
+for fr, tr in zip(f, t):
+    spans.setdefault(tr, []).append(fr)
+out['longestTrack'] = max((len(v) for v in spans.values()), default=0)
+out['tracks'] = len(spans)
+print(json.dumps(out))
+`;
+
+interface Summary {
+  schema: string;
+  backend: string;
+  device: string;
+  first_frame: number;
+  frame_count: number;
+  width: number;
+  height: number;
+  frame: { dtype: string; shape: number[] };
+  track: { dtype: string; shape: number[] };
+  bbox: { dtype: string; shape: number[] };
+  score: { dtype: string; shape: number[] };
+  extras: Record<string, number[]>;
+  sorted: boolean;
+  framesWithPeople: number;
+  longestTrack: number;
+  tracks: number;
+}
+
+function summarise(path: string): Summary {
+  const r = spawnSync(PYTHON, ['-c', SUMMARY, path], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`cannot read ${path}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as Summary;
+}
+
+function ffmpeg(args: string[]): void {
+  const r = spawnSync('ffmpeg', ['-nostdin', '-hide_banner', '-loglevel', 'error', '-y', ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ffmpeg failed: ${r.stderr}`);
+}
+
+function pgidOf(pid: number): number {
+  const r = spawnSync('ps', ['-o', 'pgid=', '-p', String(pid)], { encoding: 'utf8' });
+  return Number(r.stdout.trim());
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function rejection(promise: Promise<unknown>): Promise<TrackerError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(TrackerError);
+  return error as TrackerError;
+}
+
+describe('TrackerWorker with the builtin backend', () => {
+  it('starts in its own process group, tracks a chunk and writes the chunk pickle', async () => {
+    const ws = makeWorkspace('tracker');
+    const { worker } = makeWorker();
+    const ready = await worker.start();
+    expect(ready).toMatchObject({ type: 'ready', backend: 'builtin', device: 'cpu', pid: worker.pid });
+    expect(worker.loads).toBe(1);
+    expect(pgidOf(ready.pid)).toBe(ready.pid);
+    expect(pgidOf(ready.pid)).not.toBe(pgidOf(process.pid));
+    const output = join(ws.root, '0000.pkl');
+    const progress: ProgressEvent[] = [];
+    const done = await worker.track({ id: 'c0', inputs: [{ path: fixture('small.mp4'), start: 0 }], firstFrame: 0, frameCount: 150, output }, (e) => progress.push(e));
+    expect(done).toMatchObject({ type: 'done', id: 'c0', output, frames: 150 });
+    expect(progress.at(-1)).toEqual({ type: 'progress', id: 'c0', frame: 150, frames: 150 });
+    expect(existsSync(`${output}.tmp`)).toBe(false);
+    const s = summarise(output);
+    const m = done.detections;
+    expect(s).toMatchObject({
+      schema: 'posepipe.chunk/1', backend: 'builtin', device: 'cpu', first_frame: 0, frame_count: 150, width: 320, height: 240,
+      frame: { dtype: '<i4', shape: [m] }, track: { dtype: '<i4', shape: [m] }, bbox: { dtype: '<f4', shape: [m, 4] },
+      score: { dtype: '<f4', shape: [m] }, extras: {}, sorted: true,
+    });
+    ws.cleanup();
+  });
+
+  it('skips each input\'s first `start` frames and checks the frame count', async () => {
+    const ws = makeWorkspace('tracker-overlap');
+    const a = join(ws.root, '0000.mp4');
+    const b = join(ws.root, '0001.mp4');
+    ffmpeg(['-i', fixture('small.mp4'), '-vf', 'select=lt(n\\,75)', '-fps_mode', 'passthrough', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', a]);
+    ffmpeg(['-i', fixture('small.mp4'), '-vf', 'select=gte(n\\,75),setpts=N/FRAME_RATE/TB', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', b]);
+    const { worker } = makeWorker();
+    const output = join(ws.root, '0001.pkl');
+    const done = await worker.track({ id: 'c1', inputs: [{ path: a, start: 60 }, { path: b, start: 0 }], firstFrame: 60, frameCount: 90, output });
+    expect(done.frames).toBe(90);
+    expect(summarise(output)).toMatchObject({ first_frame: 60, frame_count: 90 });
+    // One frame too many expected: bad input naming the file and both counts; the worker goes on.
+    const wrong = await rejection(worker.track({ id: 'c2', inputs: [{ path: a, start: 60 }, { path: b, start: 0 }], firstFrame: 60, frameCount: 91, output: join(ws.root, 'x.pkl') }));
+    expect(wrong.kind).toBe('input');
+    expect(wrong.message).toContain(JSON.stringify(b));
+    expect(wrong.message).toMatch(/\b90\b.*\b91\b/);
+    expect(existsSync(join(ws.root, 'x.pkl'))).toBe(false);
+    expect(worker.loads).toBe(1);
+    ws.cleanup();
+  });
+
+  it('fails a missing input as kind input naming the path, then serves the next request', async () => {
+    const ws = makeWorkspace('tracker-missing');
+    const { worker } = makeWorker();
+    await worker.start();
+    const pid = worker.pid;
+    const missing = join(ws.root, 'gone $(touch x) "q".mp4');
+    const error = await rejection(worker.track({ id: 'm', inputs: [{ path: missing, start: 0 }], firstFrame: 0, frameCount: 10, output: join(ws.root, 'm.pkl') }));
+    expect(error.kind).toBe('input');
+    expect(error.message).toContain(JSON.stringify(missing));
+    const done = await worker.track({ id: 'n', inputs: [{ path: fixture('small.mp4'), start: 100 }], firstFrame: 100, frameCount: 50, output: join(ws.root, 'n.pkl') });
+    expect(done.frames).toBe(50);
+    expect(worker.pid).toBe(pid);
+    expect(worker.loads).toBe(1);
+    ws.cleanup();
+  });
+
+  it('writes byte-identical pickles for the same input', async () => {
+    const ws = makeWorkspace('tracker-determinism');
+    const { worker } = makeWorker();
+    const req = (id: string) => ({ id, inputs: [{ path: STREET_PEOPLE, start: 160 }], firstFrame: 160, frameCount: 45, output: join(ws.root, `${id}.pkl`) });
+    const first = await worker.track(req('one'));
+    await worker.track(req('two'));
+    expect(first.detections).toBeGreaterThan(0);
+    expect(readFileSync(join(ws.root, 'two.pkl')).equals(readFileSync(join(ws.root, 'one.pkl')))).toBe(true);
+    ws.cleanup();
+  });
+
+  it('finds people in more than 80% of street-people.avi frames with stable tracks', async () => {
+    const ws = makeWorkspace('tracker-street');
+    const { worker } = makeWorker();
+    await worker.start();
+    const output = join(ws.root, 'street.pkl');
+    const started = Date.now();
+    const done = await worker.track({ id: 's', inputs: [{ path: STREET_PEOPLE, start: 0 }], firstFrame: 0, frameCount: 205, output });
+    const s = summarise(output);
+    console.log(`street-people.avi: ${(205 / ((Date.now() - started) / 1000)).toFixed(1)} frames/s, ` +
+      `${s.framesWithPeople}/205 frames with people, ${done.detections} detections, ${s.tracks} tracks, longest ${s.longestTrack} frames`);
+    expect(s).toMatchObject({ width: 1280, height: 720, frame_count: 205, sorted: true });
+    expect(s.framesWithPeople / 205).toBeGreaterThan(0.8);
+    // A person walking through the whole clip keeps one id for most of it.
+    expect(s.longestTrack).toBeGreaterThan(150);
+    ws.cleanup();
+  });
+});
+
+describe('TrackerWorker failures (test-fixture backend)', () => {
+  const small = () => ({ inputs: [{ path: fixture('small.mp4'), start: 0 }], firstFrame: 0, frameCount: 150 });
+
+  it('keeps library prints on stdout out of the protocol', async () => {
+    const ws = makeWorkspace('tracker-print');
+    const { worker, logs } = makeWorker('test-fixture', { POSEPIPE_TEST_FIXTURE_PRINT: '1' });
+    const done = await worker.track({ id: 'p', ...small(), output: join(ws.root, 'p.pkl') });
+    expect(done.frames).toBe(150);
+    await waitFor('the printed lines in the log', () => (logs.some((l) => l.includes('frame 149 (raw fd 1)')) ? true : undefined));
+    expect(logs.some((l) => l.includes('must not reach the protocol'))).toBe(true);
+    expect(logs.filter((l) => l.includes('protocol error'))).toEqual([]);
+    ws.cleanup();
+  });
+
+  it('reports a SIGKILL mid-request as a crash with the signal, and restarts on the next request', async () => {
+    const ws = makeWorkspace('tracker-kill');
+    const { worker } = makeWorker('test-fixture', { POSEPIPE_TEST_FIXTURE_FRAME_SECONDS: '0.05' });
+    await worker.start();
+    const pid = worker.pid!;
+    let frames = 0;
+    const pending = worker.track({ id: 'k', ...small(), output: join(ws.root, 'k.pkl') }, (e) => (frames = e.frame));
+    await waitFor('the first progress', () => (frames > 0 ? true : undefined));
+    process.kill(pid, 'SIGKILL');
+    const error = await rejection(pending);
+    expect(error.kind).toBe('crash');
+    expect(error.details.signal).toBe('SIGKILL');
+    expect(worker.running).toBe(false);
+    const done = await worker.track({ id: 'k2', inputs: [{ path: fixture('small.mp4'), start: 140 }], firstFrame: 140, frameCount: 10, output: join(ws.root, 'k2.pkl') });
+    expect(done.frames).toBe(10);
+    expect(worker.loads).toBe(2);
+    expect(worker.pid).not.toBe(pid);
+    ws.cleanup();
+  });
+
+  it('kills the whole group of a worker that stops sending progress', async () => {
+    const ws = makeWorkspace('tracker-stall');
+    const { worker } = makeWorker('test-fixture', { POSEPIPE_TEST_FIXTURE_HANG_AT: '5' }, 1500);
+    await worker.start();
+    const pid = worker.pid!;
+    const started = Date.now();
+    const error = await rejection(worker.track({ id: 'h', ...small(), output: join(ws.root, 'h.pkl') }));
+    expect(error.kind).toBe('stall');
+    expect(error.details.signal).toBe('SIGKILL');
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(alive(pid)).toBe(false);
+    ws.cleanup();
+  });
+
+  it('reports MemoryError as oom and keeps serving', async () => {
+    const ws = makeWorkspace('tracker-oom');
+    const { worker } = makeWorker('test-fixture', { POSEPIPE_TEST_FIXTURE_OOM_ABOVE: '100' });
+    const error = await rejection(worker.track({ id: 'o', ...small(), output: join(ws.root, 'o.pkl') }));
+    expect(error.kind).toBe('oom');
+    const done = await worker.track({ id: 'o2', inputs: [{ path: fixture('small.mp4'), start: 100 }], firstFrame: 100, frameCount: 50, output: join(ws.root, 'o2.pkl') });
+    expect(done.frames).toBe(50);
+    expect(worker.loads).toBe(1);
+    ws.cleanup();
+  });
+
+  it('fails start with kind environment on an import error, with the stderr tail', async () => {
+    const { worker } = makeWorker('test-fixture', { POSEPIPE_TEST_FIXTURE_IMPORT_ERROR: 'torch' });
+    const error = await rejection(worker.start());
+    expect(error.kind).toBe('environment');
+    expect(error.message).toContain('cannot import torch');
+    expect(error.message).toContain('posepipe doctor');
+    await waitFor('the worker to exit', () => (worker.running ? undefined : true));
+  });
+
+  it('fails start with kind environment naming the known backends', async () => {
+    const { worker } = makeWorker('no-such-backend');
+    const error = await rejection(worker.start());
+    expect(error.kind).toBe('environment');
+    expect(error.message).toContain('builtin');
+  });
+
+  it('exits 0 when its stdin closes', async () => {
+    const child = spawn(PYTHON, [DEFAULT_WORKER_SCRIPT, '--backend', 'test-fixture'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    let status: number | null | undefined;
+    child.on('exit', (code) => (status = code));
+    await waitFor('ready', () => (out.includes('"ready"') ? true : undefined));
+    child.stdin.end();
+    expect(await waitFor('the worker to exit', () => status, 10_000)).toBe(0);
+  });
+});
