@@ -12,6 +12,7 @@ import { classify, PipelineError, TrackerError, type FailureKind } from './error
 import { chunk, type ChunkOutput } from './stages/chunk.ts';
 import { emit } from './stages/emit.ts';
 import { merge } from './stages/merge.ts';
+import { ChunkResultError } from './merge/index.ts';
 import { probe } from './stages/probe.ts';
 import { hashFile, stage, type StageOutput } from './stages/stage.ts';
 import { trackChunk, type TrackerInfo } from './stages/track.ts';
@@ -121,7 +122,9 @@ export class Pipeline {
     const dir = jobDir(this.#config, job.id);
     mkdirSync(dir, { recursive: true });
     this.#emit({ type: 'job', jobId: job.id, name: job.source_name, state: 'running' });
-    for (const name of STAGE_NAMES) {
+    let redoRounds = 0;
+    for (let i = 0; i < STAGE_NAMES.length; i++) {
+      const name = STAGE_NAMES[i]!;
       const row = this.#db.listStages(job.id).find((s) => s.name === name)!;
       if (row.state === 'done') continue;
       if (this.#stopping) return 'stopped';
@@ -134,6 +137,11 @@ export class Pipeline {
         // A graceful stop interrupts the work without failing it: the rows stay running and the
         // next start requeues them, exactly as after a crash.
         if (this.#stopping) return 'stopped';
+        // Damaged chunk results were sent back to pending: track them again, then merge again.
+        if (error instanceof RedoChunks && ++redoRounds <= this.#config.maxAttempts) {
+          i = STAGE_NAMES.indexOf('track') - 1;
+          continue;
+        }
         const c = classify(error);
         const text = c.kind === 'internal' && !(error instanceof PipelineError) ? `posepipe bug in stage ${name}: ${c.message}` : c.message;
         this.#db.failStage(job.id, name, { kind: c.kind, text });
@@ -193,18 +201,29 @@ export class Pipeline {
       }
       case 'merge': {
         const chunks = this.#db.listChunks(job.id);
+        let damaged = 0;
         for (const c of chunks) {
           const problem = this.#resultProblem(job.id, c, true) ?? (await this.#hashProblem(job.id, c));
           if (problem) {
             this.#redoChunk(job.id, c, problem);
-            throw new PipelineError('crash', `chunk ${c.idx} result was damaged (${problem}); it will be tracked again`);
+            damaged++;
           }
         }
-        const out = await merge({
-          jobDir: dir,
-          totalFrames: this.#output<ChunkOutput>(job.id, 'chunk').totalFrames,
-          chunks: chunks.map((c) => ({ index: c.idx, resultPath: join(dir, c.result_file!), firstFrame: c.first_frame, frameCount: c.frame_count, overlapFrames: c.overlap_frames })),
-        });
+        if (damaged) throw new RedoChunks(damaged);
+        let out;
+        try {
+          out = await merge({
+            jobDir: dir,
+            totalFrames: this.#output<ChunkOutput>(job.id, 'chunk').totalFrames,
+            chunks: chunks.map((c) => ({ index: c.idx, resultPath: join(dir, c.result_file!), firstFrame: c.first_frame, frameCount: c.frame_count, overlapFrames: c.overlap_frames })),
+          });
+        } catch (error) {
+          // A result that reads as damaged is tracked again rather than merged from bad data.
+          const bad = error instanceof ChunkResultError && error.chunkIndex !== undefined ? chunks[error.chunkIndex] : undefined;
+          if (!bad) throw error;
+          this.#redoChunk(job.id, bad, (error as ChunkResultError).message);
+          throw new RedoChunks(1);
+        }
         this.#crash.reach('merged');
         this.#db.finishStage(job.id, name, out);
         return;
@@ -338,6 +357,14 @@ export class Pipeline {
       this.#db.redoFromStage(jobId, 'track');
     });
     this.#log(`job ${jobId} chunk ${c.idx}: ${reason}; it will be tracked again`);
+  }
+}
+
+/** Some chunk results were damaged and sent back to pending: the walk restarts at `track`. */
+class RedoChunks extends Error {
+  constructor(count: number) {
+    super(`${count} chunk result(s) damaged; tracking them again`);
+    this.name = 'RedoChunks';
   }
 }
 

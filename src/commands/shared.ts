@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import type { Config } from '../config.ts';
 import { acquireLock, openDb, type Db } from '../db/index.ts';
 import { Pipeline, type PipelineEvent } from '../pipeline.ts';
+import { closeMergePool } from '../stages/merge.ts';
 import { TrackerWorker } from '../tracker/index.ts';
 
 /** What a command that runs jobs holds: the lock, the database, the worker and the pipeline. */
@@ -38,6 +39,7 @@ export function openEngine(config: Config, opts: { onEvent?: (e: PipelineEvent) 
     pipeline,
     async close() {
       await tracker.stop();
+      await closeMergePool();
       db.requeueStale();
       db.close();
       lock.release();

@@ -1,0 +1,122 @@
+/**
+ * The emit stage: turn `jobDir/merged.json` into the user's `outbox/<name>.json` (schema
+ * `posepipe/1`, described by schema/posepipe-output.schema.json). The document is a pure
+ * function of its inputs: no timestamps, host paths or run ids, compact JSON with a fixed key
+ * order, so two runs give identical bytes.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { open, readFile, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { PipelineError } from '../errors.ts';
+import type { MergeResult } from '../merge/index.ts';
+
+/** The version string every output document carries. */
+export const OUTPUT_SCHEMA = 'posepipe/1';
+
+/** Facts about the source video, as they appear in the output. */
+export interface SourceFacts {
+  name: string;
+  sha256: string;
+  bytes: number;
+  width: number;
+  height: number;
+  fps: number;
+  frameCount: number;
+  durationSeconds: number;
+  codec: string;
+}
+
+/** Input of the emit stage. */
+export interface EmitContext {
+  jobDir: string;
+  /** Absolute path of the final output file in the outbox. */
+  outboxFile: string;
+  source: SourceFacts;
+  tracker: { backend: string; version: string; device: string };
+  chunks: Array<{ index: number; firstFrame: number; frameCount: number; overlapFrames: number }>;
+}
+
+/** What the emit stage records. */
+export interface EmitOutput {
+  file: string;
+  bytes: number;
+  sha256: string;
+}
+
+async function readMerged(jobDir: string, frameCount: number): Promise<MergeResult> {
+  const file = join(jobDir, 'merged.json');
+  let merged: MergeResult;
+  try {
+    merged = JSON.parse(await readFile(file, 'utf8')) as MergeResult;
+  } catch (error) {
+    throw new PipelineError('internal', `Cannot read the merged result ${file}: ${(error as Error).message}`, { cause: error });
+  }
+  if (!Array.isArray(merged?.frames) || !Array.isArray(merged.tracks)) {
+    throw new PipelineError('internal', `The merged result ${file} has no frames or tracks`);
+  }
+  if (merged.frames.length !== frameCount || merged.frames.some((frame, i) => frame?.index !== i)) {
+    throw new PipelineError('internal', `The merged result ${file} does not hold frames 0..${frameCount - 1} exactly`);
+  }
+  return merged;
+}
+
+/** The output document, built field by field so its key order (and bytes) never depend on the caller. */
+function buildDocument(ctx: EmitContext, merged: MergeResult): unknown {
+  const s = ctx.source;
+  if (!(Number.isFinite(s.fps) && s.fps > 0)) throw new PipelineError('internal', `Cannot emit: fps is ${s.fps}`);
+  return {
+    schema: OUTPUT_SCHEMA,
+    source: {
+      name: s.name,
+      sha256: s.sha256,
+      bytes: s.bytes,
+      width: s.width,
+      height: s.height,
+      fps: s.fps,
+      frameCount: s.frameCount,
+      durationSeconds: s.durationSeconds,
+      codec: s.codec,
+    },
+    tracker: { backend: ctx.tracker.backend, version: ctx.tracker.version, device: ctx.tracker.device },
+    chunks: [...ctx.chunks]
+      .sort((a, b) => a.firstFrame - b.firstFrame)
+      .map((c) => ({ index: c.index, firstFrame: c.firstFrame, frameCount: c.frameCount, overlapFrames: c.overlapFrames })),
+    tracks: merged.tracks.map((t) => ({ id: t.id, firstFrame: t.firstFrame, lastFrame: t.lastFrame, frames: t.frames })),
+    frames: merged.frames.map((frame) => ({
+      index: frame.index,
+      time: Math.round((frame.index / s.fps) * 1e6) / 1e6,
+      persons: frame.persons,
+    })),
+  };
+}
+
+/** Write, flush and rename into place; the temp name starts with '.' so watchers and users skip it. */
+async function writeOutbox(file: string, data: Buffer): Promise<void> {
+  const dir = dirname(file);
+  const temp = join(dir, `.${basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    const handle = await open(temp, 'wx');
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, file);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+  // Flush the rename itself; a folder that cannot be opened for that (some network shares) is not an error.
+  const folder = await open(dir, 'r').catch(() => undefined);
+  await folder?.sync().catch(() => undefined);
+  await folder?.close();
+}
+
+/** Write the job's output document to `ctx.outboxFile` atomically. */
+export async function emit(ctx: EmitContext): Promise<EmitOutput> {
+  const merged = await readMerged(ctx.jobDir, ctx.source.frameCount);
+  const data = Buffer.from(`${JSON.stringify(buildDocument(ctx, merged))}\n`, 'utf8');
+  await writeOutbox(ctx.outboxFile, data);
+  return { file: ctx.outboxFile, bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') };
+}

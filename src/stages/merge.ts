@@ -1,0 +1,114 @@
+/**
+ * The merge stage: read every chunk's pickle and join them into `jobDir/merged.json`, in a
+ * worker thread so a long video's parsing never blocks the event loop (status page, watcher).
+ */
+import { randomBytes } from 'node:crypto';
+import { open, rename, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Piscina } from 'piscina';
+import { PipelineError } from '../errors.ts';
+import { ChunkResultError, DEFAULT_IOU_THRESHOLD, type MergeChunk, type MergeReply, type MergeTask } from '../merge/index.ts';
+
+/** The worker file the pool runs (TypeScript; loaded through tsx in the worker). */
+export const MERGE_WORKER_FILE = fileURLToPath(new URL('../merge/merge-worker.ts', import.meta.url));
+const MERGE_WORKER_FUNCTION = 'mergeChunkFiles';
+
+/** Input of the merge stage. */
+export interface MergeContext {
+  jobDir: string;
+  chunks: MergeChunk[];
+  totalFrames: number;
+  /** IoU a box pair needs in an overlap frame to vote for "same person"; default 0.5. */
+  iouThreshold?: number;
+  /** A pool to run in; without one the stage uses (and keeps) its own, see closeMergePool(). */
+  pool?: Piscina;
+}
+
+/** What the merge stage records. */
+export interface MergeOutput {
+  file: 'merged.json';
+  tracks: number;
+  /** Person observations over all frames. */
+  persons: number;
+}
+
+/** `--import <tsx>` by absolute URL, so workers load .ts files whatever the current folder is. */
+function tsxImport(): string {
+  try {
+    return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  } catch {
+    return 'tsx';
+  }
+}
+
+/** A pool able to run the merge worker: threads load TypeScript through tsx, also under vitest. */
+export function createMergePool(options: { maxThreads?: number } = {}): Piscina {
+  return new Piscina({
+    filename: MERGE_WORKER_FILE,
+    name: MERGE_WORKER_FUNCTION,
+    execArgv: ['--import', tsxImport()],
+    minThreads: 0,
+    maxThreads: options.maxThreads ?? 2,
+    idleTimeout: 30_000,
+  });
+}
+
+let sharedPool: Piscina | undefined;
+
+/** Close the pool the stage made for itself (when no pool was passed); a later merge makes a new one. */
+export async function closeMergePool(): Promise<void> {
+  const pool = sharedPool;
+  sharedPool = undefined;
+  await pool?.close();
+}
+
+/** Throw unless the merged frames are exactly 0..totalFrames-1, in order. */
+function checkCoverage(frameIndexes: Int32Array, totalFrames: number): void {
+  if (frameIndexes.length !== totalFrames) {
+    throw new PipelineError('internal', `Merge produced ${frameIndexes.length} frames, expected ${totalFrames}`);
+  }
+  frameIndexes.forEach((index, i) => {
+    if (index !== i) throw new PipelineError('internal', `Merge produced frame ${index} at position ${i}`);
+  });
+}
+
+/** Write `data` to `dir/name` through a temp name, flushed before the rename. */
+async function writeAtomically(dir: string, name: string, data: string): Promise<void> {
+  const temp = join(dir, `.${name}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    const handle = await open(temp, 'wx');
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, join(dir, name));
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+}
+
+/** Merge the chunk results of one job into `jobDir/merged.json`. */
+export async function merge(ctx: MergeContext): Promise<MergeOutput> {
+  const pool = ctx.pool ?? (sharedPool ??= createMergePool());
+  const task: MergeTask = {
+    chunks: ctx.chunks.map((c) => ({ index: c.index, resultPath: c.resultPath, firstFrame: c.firstFrame, frameCount: c.frameCount, overlapFrames: c.overlapFrames })),
+    totalFrames: ctx.totalFrames,
+    iouThreshold: ctx.iouThreshold ?? DEFAULT_IOU_THRESHOLD,
+  };
+  const reply = (await pool.run(task, { filename: MERGE_WORKER_FILE, name: MERGE_WORKER_FUNCTION })) as MergeReply;
+  if (!reply.ok) {
+    if (reply.chunkResult !== undefined) {
+      const { file, problem, chunkIndex } = reply.chunkResult;
+      throw new ChunkResultError(file, problem, { chunkIndex });
+    }
+    throw new PipelineError(reply.kind, reply.message);
+  }
+  checkCoverage(reply.frameIndexes, ctx.totalFrames);
+  await writeAtomically(ctx.jobDir, 'merged.json', reply.json);
+  return { file: 'merged.json', tracks: reply.tracks, persons: reply.persons };
+}
