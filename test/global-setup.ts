@@ -25,8 +25,9 @@ export default function setup(): void {
   ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=6', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', at('small.mp4')]);
   // 3 s, one keyframe only, in a .mov: stream copy could not split it.
   ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=30:duration=3', '-c:v', 'libx264', '-g', '1000', '-pix_fmt', 'yuv420p', at('one-keyframe.mov')]);
-  // Odd size, old codec, Matroska.
-  ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=321x241:rate=24:duration=2', '-c:v', 'mpeg4', at('odd-size.mkv')]);
+  // Odd size (321x241), old codec, Matroska. testsrc2 rounds yuv sizes to even, so crop an RGB
+  // picture; the white 2-px border makes the right/bottom edge visible next to any padding.
+  ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=322x242:rate=24:duration=2,format=rgb24,crop=321:241:0:0,drawbox=x=0:y=0:w=iw:h=ih:color=white:t=2', '-c:v', 'mpeg4', '-pix_fmt', 'yuv420p', at('odd-size.mkv')]);
   // Variable frame rate: frames dropped at irregular times.
   ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=30:duration=4', '-vf', "select='not(eq(mod(n\\,7)\\,3))*not(eq(mod(n\\,11)\\,5))'", '-fps_mode', 'vfr', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', at('vfr.mp4')]);
   // Rotation metadata: displayed 240x320.

@@ -1,0 +1,29 @@
+import { basename } from 'node:path';
+import { PipelineError } from '../errors.ts';
+import { runFfprobe, ToolFailure } from './run-tools.ts';
+
+async function countVideo(file: string, mode: 'frames' | 'packets'): Promise<number> {
+  const flag = mode === 'frames' ? '-count_frames' : '-count_packets';
+  const key = mode === 'frames' ? 'nb_read_frames' : 'nb_read_packets';
+  // V:0 is the first video stream that is not a cover image, the one segmentVideo maps.
+  let data;
+  try {
+    data = await runFfprobe(file, ['-select_streams', 'V:0', flag, '-show_entries', `stream=${key}`]);
+  } catch (error) {
+    if (!(error instanceof ToolFailure)) throw error;
+    throw new PipelineError('internal', `Cannot count the ${mode} of "${basename(file)}": ${error.stderr.trim().split('\n').at(-1) ?? error.message}`, { cause: error });
+  }
+  const count = Number(data.streams[0]?.[key]);
+  if (!Number.isInteger(count) || count < 0) throw new PipelineError('internal', `Cannot count the ${mode} of "${basename(file)}": ffprobe reported no video stream`);
+  return count;
+}
+
+/** Exact number of decoded frames of the first video stream (decodes the whole file: slow). */
+export function countFrames(file: string): Promise<number> {
+  return countVideo(file, 'frames');
+}
+
+/** Number of packets of the first video stream (demux only: cheap; equals frames for our chunks). */
+export function countPackets(file: string): Promise<number> {
+  return countVideo(file, 'packets');
+}

@@ -1,0 +1,215 @@
+/**
+ * The one module that runs ffmpeg and ffprobe, through fluent-ffmpeg. Everything else in posepipe
+ * calls the typed helpers in this folder, so fluent-ffmpeg (archived, deprecated) can be replaced
+ * here alone.
+ *
+ * fluent-ffmpeg behaviours this module works around (read in its lib/ sources, v2.1.3):
+ * - `inputOptions(array)` / `outputOptions(array)` split any item containing exactly one space
+ *   into two arguments; passing the items as separate arguments (`...items`, two or more) does not.
+ * - Its `ffprobe()` spawns without `cwd`, always adds `-show_streams -show_format`, and parses the
+ *   default text writer line by line: a multi-line tag value could inject `key=value` lines, so we
+ *   ask only for the entries we read (`-show_entries`, no free-text tags).
+ * - Adding a `progress` listener makes it run an extra, unrestricted ffprobe of the first input
+ *   without `cwd`: we read ffmpeg's `frame=` stats lines from the `stderr` event instead.
+ * - `setFfmpegPath` / `setFfprobePath` write a process-wide cache, and FFMPEG_PATH / FFPROBE_PATH
+ *   that point nowhere silently fall back to PATH: we resolve the paths ourselves on every call.
+ */
+import { execFile } from 'node:child_process';
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import ffmpeg from 'fluent-ffmpeg';
+import { EnvironmentError } from '../errors.ts';
+
+/**
+ * Demuxers ffmpeg/ffprobe may use on our inputs. An allow-list, because some demuxers open further
+ * files named inside the input (concat scripts, playlists, manifests): those are refused before
+ * anything listed in them is opened. Images and audio-only containers are allowed so that probing
+ * can say what the file is instead of "not accepted".
+ */
+export const ALLOWED_DEMUXERS = [
+  // video containers and raw video streams
+  'mov', 'matroska', 'webm', 'avi', 'flv', 'mpegts', 'mpeg', 'mpegvideo', 'asf', 'ogg', 'mxf', 'nut',
+  'dv', 'rm', 'wtv', 'nuv', 'ivf', 'obu', 'h264', 'hevc', 'm4v', 'vc1', 'mjpeg', 'gif', 'apng',
+  'yuv4mpegpipe', 'flic', 'smk', 'bink', 'cavsvideo', 'dirac', 'h261', 'h263',
+  // audio-only containers (rejected later with "no video stream found")
+  'aac', 'mp3', 'wav', 'flac', 'ac3', 'eac3', 'aiff', 'caf', 'w64', 'amr',
+  // still images (rejected later with "is an image, not a video")
+  'image2', 'png_pipe', 'jpeg_pipe', 'webp_pipe', 'bmp_pipe', 'tiff_pipe', 'gif_pipe', 'jpegls_pipe',
+  'j2k_pipe', 'ppm_pipe', 'pgm_pipe', 'pbm_pipe', 'psd_pipe', 'svg_pipe', 'qoi_pipe', 'dpx_pipe',
+  'exr_pipe', 'xwd_pipe', 'pcx_pipe', 'sgi_pipe', 'sunrast_pipe', 'pictor_pipe', 'xpm_pipe',
+] as const;
+
+/** Input options that keep ffmpeg/ffprobe on local files and on the allowed demuxers. */
+export const SAFE_INPUT_OPTIONS: readonly string[] = Object.freeze([
+  '-protocol_whitelist', 'file',
+  '-format_whitelist', ALLOWED_DEMUXERS.join(','),
+]);
+
+/** ffmpeg or ffprobe ran and exited non-zero; `stderr` is its error output. */
+export class ToolFailure extends Error {
+  readonly stderr: string;
+  constructor(message: string, stderr: string) {
+    super(message);
+    this.name = 'ToolFailure';
+    this.stderr = stderr;
+  }
+}
+
+/** One section of ffprobe's output as fluent-ffmpeg parses it (numbers where they look numeric). */
+export type ProbeSection = Record<string, unknown>;
+
+/** ffprobe's streams and format sections. */
+export interface ProbeData {
+  streams: ProbeSection[];
+  format: ProbeSection;
+}
+
+type Tool = 'ffmpeg' | 'ffprobe';
+
+/** FFMPEG_PATH / FFPROBE_PATH when set (read at call time so tests and config can set them), else PATH. */
+function toolPath(tool: Tool): { path: string; from: string } {
+  const variable = tool === 'ffmpeg' ? 'FFMPEG_PATH' : 'FFPROBE_PATH';
+  const configured = process.env[variable];
+  return configured ? { path: configured, from: variable } : { path: tool, from: 'PATH' };
+}
+
+/**
+ * The tool's executable, checked before spawning: fluent-ffmpeg's run() throws an uncaught
+ * TypeError (and never settles) when spawning ffmpeg fails with ENOENT.
+ */
+async function findTool(tool: Tool): Promise<string> {
+  const { path, from } = toolPath(tool);
+  const candidates = from === 'PATH' ? (process.env['PATH'] ?? '').split(delimiter).filter((d) => d !== '').map((d) => join(d, tool)) : [path];
+  for (const candidate of candidates) {
+    try {
+      await access(candidate, constants.X_OK);
+      if ((await stat(candidate)).isFile()) return candidate;
+    } catch {
+      // not this one
+    }
+  }
+  const where = from === 'PATH' ? `"${tool}" was not found on PATH` : `${from}="${path}" does not exist or is not executable`;
+  throw new EnvironmentError(`${tool} is not available: ${where}. Install ffmpeg or set ${tool === 'ffmpeg' ? 'FFMPEG_PATH' : 'FFPROBE_PATH'}; run posepipe doctor`);
+}
+
+function missingTool(tool: Tool, cause: unknown): EnvironmentError {
+  return new EnvironmentError(`${tool} could not be started (${(cause as Error)?.message}); run posepipe doctor`, { cause });
+}
+
+function isSpawnFailure(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOENT' || code === 'EACCES' || /Cannot find ff(mpeg|probe)/.test(String((error as Error)?.message));
+}
+
+/**
+ * Run ffprobe on one local file (absolute path: fluent-ffmpeg spawns ffprobe without `cwd`) with
+ * the safe input options plus `args`; rejects with ToolFailure (stderr attached) on a non-zero exit.
+ */
+export async function runFfprobe(file: string, args: readonly string[]): Promise<ProbeData> {
+  const command = ffmpeg(file).setFfprobePath(await findTool('ffprobe'));
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    command.ffprobe(['-v', 'error', ...SAFE_INPUT_OPTIONS, ...args], (error: unknown, data: ffmpeg.FfprobeData) => {
+      if (settled) return;
+      settled = true;
+      if (!error) {
+        resolve({ streams: (data.streams ?? []) as unknown as ProbeSection[], format: (data.format ?? {}) as ProbeSection });
+      } else if (isSpawnFailure(error)) {
+        reject(missingTool('ffprobe', error));
+      } else {
+        // fluent-ffmpeg appends stderr to "ffprobe exited with code N\n".
+        const message = error instanceof Error ? error.message : String(error);
+        const newline = message.indexOf('\n');
+        reject(new ToolFailure(newline < 0 ? message : message.slice(0, newline), newline < 0 ? '' : message.slice(newline + 1)));
+      }
+    });
+  });
+}
+
+/** What one ffmpeg run needs: options as separate items, never a shell string. */
+export interface FfmpegRun {
+  /** Working directory: input and output are relative to it, so no path with spaces reaches an option. */
+  cwd: string;
+  input: string;
+  output: string;
+  outputOptions: readonly string[];
+  /** Called with every stderr line (ffmpeg's `-stats` lines included). */
+  onStderrLine?: (line: string) => void;
+  /** Aborting kills ffmpeg (SIGKILL) and rejects. */
+  signal?: AbortSignal;
+}
+
+/** Keep a relative name from being read as an option (`-x`) or a protocol (`http:`). */
+function localName(name: string): string {
+  return name.startsWith('/') ? name : `./${name}`;
+}
+
+/** Run one ffmpeg command: safe input options, `-nostdin`, errors only plus progress stats. */
+export async function runFfmpeg(run: FfmpegRun): Promise<void> {
+  const command = ffmpeg({ cwd: run.cwd, stdoutLines: 20 })
+    .setFfmpegPath(await findTool('ffmpeg'))
+    .input(localName(run.input))
+    .inputOptions('-nostdin', '-hide_banner', '-loglevel', 'error', '-stats', ...SAFE_INPUT_OPTIONS)
+    .output(localName(run.output));
+  if (run.outputOptions.length === 1) throw new TypeError('runFfmpeg: pass output options as separate items');
+  if (run.outputOptions.length > 0) command.outputOptions(...run.outputOptions);
+  const stderrTail: string[] = [];
+  // kill() before the process exists does nothing: check again once it has started.
+  command.on('start', () => {
+    if (run.signal?.aborted) command.kill('SIGKILL');
+  });
+  command.on('stderr', (line: string) => {
+    if (!line.startsWith('frame=')) {
+      stderrTail.push(line);
+      if (stderrTail.length > 20) stderrTail.shift();
+    }
+    run.onStderrLine?.(line);
+  });
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      command.kill('SIGKILL');
+    };
+    command.on('end', () => {
+      run.signal?.removeEventListener('abort', onAbort);
+      if (run.signal?.aborted) reject(run.signal.reason instanceof Error ? run.signal.reason : new Error('ffmpeg aborted'));
+      else resolve();
+    });
+    command.on('error', (error: Error) => {
+      run.signal?.removeEventListener('abort', onAbort);
+      if (run.signal?.aborted) reject(run.signal.reason instanceof Error ? run.signal.reason : new Error('ffmpeg aborted'));
+      else if (isSpawnFailure(error)) reject(missingTool('ffmpeg', error));
+      else reject(new ToolFailure(error.message.split('\n')[0] ?? error.message, stderrTail.join('\n')));
+    });
+    if (run.signal?.aborted) {
+      reject(run.signal.reason instanceof Error ? run.signal.reason : new Error('ffmpeg aborted'));
+      return;
+    }
+    run.signal?.addEventListener('abort', onAbort, { once: true });
+    command.run();
+  });
+}
+
+function execTool(path: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(path, args, { timeout: 10_000, maxBuffer: 4 << 20 }, (error, stdout) => (error ? reject(error) : resolve(stdout)));
+  });
+}
+
+/**
+ * "ffmpeg version 5.1.9-0+deb12u1 (/usr/bin/ffmpeg)", for `posepipe doctor`; for ffmpeg also checks
+ * that libx264 is there (segmenting needs it). fluent-ffmpeg has no version call: plain execFile.
+ */
+export async function toolVersion(tool: Tool): Promise<string> {
+  const path = await findTool(tool);
+  let version: string;
+  try {
+    version = (await execTool(path, ['-hide_banner', '-version'])).split('\n')[0]?.replace(/ Copyright.*$/, '').trim() ?? '';
+  } catch (error) {
+    throw missingTool(tool, error);
+  }
+  if (tool === 'ffmpeg' && !/^\s*V\S*\s+libx264\s/m.test(await execTool(path, ['-hide_banner', '-encoders']))) {
+    throw new EnvironmentError(`${path} has no libx264 encoder, which chunking needs: install a full ffmpeg build (Debian: apt-get install ffmpeg)`);
+  }
+  return `${version} (${path})`;
+}

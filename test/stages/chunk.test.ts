@@ -1,0 +1,147 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PipelineError } from '../../src/errors.ts';
+import { countFrames, probeVideo, type VideoFacts } from '../../src/media/index.ts';
+import { chunk, type ChunkOutput } from '../../src/stages/chunk.ts';
+import { fixture, STREET_PEOPLE } from '../helpers/fixtures.ts';
+import { makeWorkspace, type Workspace } from '../helpers/workspace.ts';
+
+let ws: Workspace | undefined;
+afterEach(() => {
+  ws?.cleanup();
+  ws = undefined;
+});
+
+/** A job folder holding `path` staged as source.<ext>, with its probed facts. */
+async function stagedJob(path: string): Promise<{ jobDir: string; source: string; facts: VideoFacts }> {
+  ws = makeWorkspace('chunk');
+  const jobDir = join(ws.home, 'job 1');
+  mkdirSync(jobDir, { recursive: true });
+  const source = `source${extname(path).toLowerCase()}`;
+  copyFileSync(path, join(jobDir, source));
+  return { jobDir, source, facts: await probeVideo(join(jobDir, source), 'clip') };
+}
+
+function sha256(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
+}
+
+/** Frame `index` of `file`, decoded (rotation applied) to 8-bit gray. */
+function grayFrame(file: string, index: number): Buffer {
+  const r = spawnSync('ffmpeg', ['-nostdin', '-v', 'error', '-i', file, '-vf', `select=eq(n\\,${index})`, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'gray', '-'], { maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`ffmpeg could not decode frame ${index} of ${file}: ${String(r.stderr)}`);
+  return r.stdout;
+}
+
+function meanAbsDiff(a: Buffer, b: Buffer): number {
+  expect(a.length).toBe(b.length);
+  let sum = 0;
+  for (let i = 0; i < a.length; i += 1) sum += Math.abs((a[i] ?? 0) - (b[i] ?? 0));
+  return sum / a.length;
+}
+
+describe('chunk stage', () => {
+  it.each([
+    ['small.mp4', fixture('small.mp4'), 1, { chunks: 6, width: 320, height: 240 }],
+    ['one-keyframe.mov', fixture('one-keyframe.mov'), 1, { chunks: 3, width: 320, height: 240 }],
+    ['odd-size.mkv', fixture('odd-size.mkv'), 0.5, { chunks: 4, width: 322, height: 242 }],
+    ['vfr.mp4', fixture('vfr.mp4'), 1, { chunks: 4, width: 320, height: 240 }],
+    ['rotated.mp4', fixture('rotated.mp4'), 2, { chunks: 3, width: 240, height: 320 }],
+    ['with-audio.mp4', fixture('with-audio.mp4'), 0.5, { chunks: 4, width: 320, height: 240 }],
+    ['street-people', STREET_PEOPLE, 1, { chunks: 5, width: 1280, height: 720 }],
+  ] as const)('%s: exact, contiguous, upright, even-sized, repeatable chunks', async (_name, path, chunkSeconds, expected) => {
+    const { jobDir, source, facts } = await stagedJob(path);
+    const output = await chunk({ jobDir, source, displayName: 'clip', facts, chunkSeconds });
+
+    expect(output.framesPerChunk).toBe(Math.max(1, Math.round(chunkSeconds * facts.fps)));
+    expect(output.chunks).toHaveLength(expected.chunks);
+    expect(output.totalFrames).toBe(await countFrames(join(jobDir, source)));
+    let next = 0;
+    for (const [i, c] of output.chunks.entries()) {
+      expect(c.index).toBe(i);
+      expect(c.file).toBe(`chunks/${String(i).padStart(4, '0')}.mp4`);
+      expect(c.firstFrame).toBe(next);
+      next += c.frameCount;
+      if (i < output.chunks.length - 1) expect(c.frameCount).toBe(output.framesPerChunk);
+      expect(await countFrames(join(jobDir, c.file))).toBe(c.frameCount);
+      const chunkFacts = await probeVideo(join(jobDir, c.file), c.file);
+      expect(chunkFacts).toMatchObject({ width: expected.width, height: expected.height, rotation: 0, codec: 'h264', pixelFormat: 'yuv420p', hasAudio: false });
+    }
+    expect(next).toBe(output.totalFrames);
+    expect(JSON.parse(readFileSync(join(jobDir, 'chunks', 'chunks.json'), 'utf8'))).toEqual(output);
+    expect(readdirSync(jobDir).sort()).toEqual(['chunks', source]);
+
+    const firstRun = output.chunks.map((c) => sha256(join(jobDir, c.file)));
+    const again = await chunk({ jobDir, source, displayName: 'clip', facts, chunkSeconds });
+    expect(again).toEqual(output);
+    expect(again.chunks.map((c) => sha256(join(jobDir, c.file)))).toEqual(firstRun);
+    expect(readdirSync(jobDir).sort()).toEqual(['chunks', source]);
+  });
+
+  it('each chunk starts on the right source frame (no frame lost or repeated at a cut)', async () => {
+    for (const name of ['small.mp4', 'vfr.mp4']) {
+      const { jobDir, source, facts } = await stagedJob(fixture(name));
+      const output = await chunk({ jobDir, source, displayName: 'clip', facts, chunkSeconds: 1 });
+      const second = output.chunks[1];
+      expect(second).toBeDefined();
+      const first = grayFrame(join(jobDir, second!.file), 0);
+      const same = meanAbsDiff(first, grayFrame(join(jobDir, source), second!.firstFrame));
+      const before = meanAbsDiff(first, grayFrame(join(jobDir, source), second!.firstFrame - 1));
+      const after = meanAbsDiff(first, grayFrame(join(jobDir, source), second!.firstFrame + 1));
+      expect(same, name).toBeLessThan(3);
+      expect(before, name).toBeGreaterThan(same * 2);
+      expect(after, name).toBeGreaterThan(same * 2);
+      ws?.cleanup();
+    }
+  });
+
+  it('odd sizes are padded at the right and bottom, so pixels keep their coordinates', async () => {
+    const { jobDir, source, facts } = await stagedJob(fixture('odd-size.mkv'));
+    const output = await chunk({ jobDir, source, displayName: 'clip', facts, chunkSeconds: 1 });
+    const frame = grayFrame(join(jobDir, output.chunks[0]!.file), 0);
+    const [w, h] = [322, 242];
+    expect(frame.length).toBe(w * h);
+    const at = (x: number, y: number): number => frame[y * w + x] ?? -1;
+    // The fixture has a 2-px white border: its last column/row (320/240) must still be white,
+    // and the padding column/row (321/241) black.
+    for (let y = 10; y < 230; y += 20) {
+      expect(at(320, y), `x=320 y=${y}`).toBeGreaterThan(200);
+      expect(at(321, y), `x=321 y=${y}`).toBeLessThan(50);
+      expect(at(0, y), `x=0 y=${y}`).toBeGreaterThan(200);
+    }
+    for (let x = 10; x < 310; x += 20) {
+      expect(at(x, 240), `x=${x} y=240`).toBeGreaterThan(200);
+      expect(at(x, 241), `x=${x} y=241`).toBeLessThan(50);
+      expect(at(x, 0), `x=${x} y=0`).toBeGreaterThan(200);
+    }
+  });
+
+  it('replaces a stale chunks folder and temp folders left by a crashed attempt', async () => {
+    const { jobDir, source, facts } = await stagedJob(fixture('small.mp4'));
+    mkdirSync(join(jobDir, 'chunks'));
+    writeFileSync(join(jobDir, 'chunks', '0009.mp4'), 'half-written');
+    mkdirSync(join(jobDir, 'chunks.tmp-1-dead'));
+    writeFileSync(join(jobDir, 'chunks.tmp-1-dead', '0000.mp4'), 'half-written');
+    const output = await chunk({ jobDir, source, displayName: 'clip', facts, chunkSeconds: 2 });
+    expect(readdirSync(jobDir).sort()).toEqual(['chunks', source]);
+    expect(readdirSync(join(jobDir, 'chunks')).sort()).toEqual([...output.chunks.map((c) => c.file.slice('chunks/'.length)), 'chunks.json'].sort());
+  });
+
+  it('a source ffmpeg cannot read fails without leaving a temp folder', async () => {
+    const { jobDir, facts } = await stagedJob(fixture('small.mp4'));
+    copyFileSync(fixture('text.mp4'), join(jobDir, 'broken.mp4'));
+    const error = await chunk({ jobDir, source: 'broken.mp4', displayName: 'clip', facts, chunkSeconds: 1 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PipelineError);
+    expect(readdirSync(jobDir).sort()).toEqual(['broken.mp4', 'source.mp4']);
+  });
+
+  it('reports progress up to the last frame', async () => {
+    const { jobDir, source, facts } = await stagedJob(fixture('small.mp4'));
+    const seen: number[] = [];
+    const output: ChunkOutput = await chunk({ jobDir, source, displayName: 'clip', facts, chunkSeconds: 1, onProgress: (n) => seen.push(n) });
+    expect(seen.at(-1)).toBe(output.totalFrames);
+  });
+});
