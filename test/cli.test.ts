@@ -67,8 +67,8 @@ describe('posepipe CLI', () => {
   it('doctor prints one line per check and exits 0 here, 2 with a broken interpreter', async () => {
     ws = makeWorkspace('cli');
     const ok = await runCli(['doctor'], cliEnv(ws));
-    expect(ok.stdout).toMatch(/^ok {3}ffmpeg: ffmpeg version/m);
-    expect(ok.stdout).toMatch(/^ok {3}builtin: opencv: 4\./m);
+    expect(ok.stdout).toMatch(/^ok {4}ffmpeg: ffmpeg version/m);
+    expect(ok.stdout).toMatch(/^ok {4}builtin: opencv: 4\./m);
     expect([ok.code, ok.stdout.trim().split('\n').at(-1)]).toEqual([0, 'all checks passed']);
     const broken = await runCli(['doctor'], cliEnv(ws, { POSEPIPE_PYTHON: join(ws.root, 'no-venv', 'bin', 'python') }));
     expect(broken.code).toBe(2);
