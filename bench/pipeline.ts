@@ -42,6 +42,7 @@ const db = new Database(join(root, 'home', 'posepipe.db'), { readonly: true });
 const stage = (name: string) => (db.prepare('SELECT duration_ms AS ms FROM stages WHERE name = ?').get(name) as { ms: number }).ms;
 const chunks = db.prepare('SELECT count(*) AS n, sum(tracker_ms) AS busy, sum(frame_count) AS frames FROM chunks').get() as { n: number; busy: number; frames: number };
 const loads = db.prepare('SELECT count(*) AS n, sum(load_ms) AS ms FROM tracker_loads').get() as { n: number; ms: number };
+const stages = Object.fromEntries(['stage', 'probe', 'chunk', 'merge', 'emit'].map((name) => [name, stage(name)]));
 db.close();
 
 const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
@@ -51,10 +52,10 @@ total wall time       ${fmt(wallMs)}   (posepipe run, process start to exit)
 tracker busy time     ${fmt(chunks.busy)}   (sum of the worker's per-chunk time)
 overhead ratio        ${(wallMs / chunks.busy).toFixed(3)}   (wall / tracker busy; aim <= 1.10)
 backend loads         ${loads.n}   (${fmt(loads.ms)} to load)
-stage copy            ${fmt(stage('stage'))}
-probe                 ${fmt(stage('probe'))}
-chunking              ${fmt(stage('chunk'))}
-merge                 ${fmt(stage('merge'))}
-emit                  ${fmt(stage('emit'))}
+stage copy            ${fmt(stages.stage!)}
+probe                 ${fmt(stages.probe!)}
+chunking              ${fmt(stages.chunk!)}
+merge                 ${fmt(stages.merge!)}
+emit                  ${fmt(stages.emit!)}
 tracker throughput    ${(chunks.frames / (chunks.busy / 1000)).toFixed(1)} frames/s`);
 rmSync(root, { recursive: true, force: true });

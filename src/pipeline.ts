@@ -23,7 +23,16 @@ import type { TrackerWorker } from './tracker/index.ts';
 export type PipelineEvent =
   | { type: 'job'; jobId: number; name: string; state: 'running' | 'done' | 'failed'; message?: string }
   | { type: 'stage'; jobId: number; stage: StageName; state: 'running' | 'done' | 'failed' }
-  | { type: 'chunk'; jobId: number; idx: number; chunks: number; framesDone: number; frameCount: number; state: 'running' | 'done' | 'retry' | 'failed' };
+  | {
+      type: 'chunk';
+      jobId: number;
+      idx: number;
+      chunks: number;
+      /** Frames of the whole video tracked so far, and its total. */
+      framesDone: number;
+      frames: number;
+      state: 'running' | 'done' | 'retry' | 'failed';
+    };
 
 /** How one run of a job ended; `stopped` means posepipe is shutting down and the job resumes later. */
 export type JobOutcome = 'done' | 'failed' | 'stopped';
@@ -261,6 +270,8 @@ export class Pipeline {
   /** Track every chunk not done yet, one at a time, retrying crashes and stalls within the budget. */
   async #trackAll(job: JobRow, dir: string): Promise<TrackerInfo> {
     const chunks = this.#db.listChunks(job.id);
+    const frames = chunks.reduce((n, c) => n + c.frame_count, 0);
+    let framesBefore = chunks.reduce((n, c) => n + (c.state === 'done' ? c.frame_count : 0), 0);
     let trackerMs = 0;
     let info: Omit<TrackerInfo, 'trackerMs'> | undefined;
     for (const c of chunks) {
@@ -275,7 +286,9 @@ export class Pipeline {
         info = { backend: ready.backend, version: ready.version, device: ready.device };
         this.#db.startChunk(job.id, c.idx);
         const attempt = this.#db.listChunks(job.id)[c.idx]!.attempts;
-        this.#emit({ type: 'chunk', jobId: job.id, idx: c.idx, chunks: chunks.length, framesDone: 0, frameCount: c.frame_count, state: 'running' });
+        const event = (framesDone: number, state: 'running' | 'done' | 'retry' | 'failed') =>
+          this.#emit({ type: 'chunk', jobId: job.id, idx: c.idx, chunks: chunks.length, framesDone: framesBefore + framesDone, frames, state });
+        event(0, 'running');
         let lastWrite = 0;
         try {
           const result = await trackChunk({
@@ -290,13 +303,14 @@ export class Pipeline {
                 lastWrite = Date.now();
                 this.#db.chunkProgress(job.id, c.idx, own);
               }
-              this.#emit({ type: 'chunk', jobId: job.id, idx: c.idx, chunks: chunks.length, framesDone: own, frameCount: c.frame_count, state: 'running' });
+              event(own, 'running');
             },
           });
           this.#db.finishChunk(job.id, c.idx, result);
           this.#crash.reach('chunk-done');
           trackerMs += result.trackerMs;
-          this.#emit({ type: 'chunk', jobId: job.id, idx: c.idx, chunks: chunks.length, framesDone: c.frame_count, frameCount: c.frame_count, state: 'done' });
+          event(c.frame_count, 'done');
+          framesBefore += c.frame_count;
           break;
         } catch (error) {
           if (this.#stopping) throw error;
@@ -306,7 +320,7 @@ export class Pipeline {
           const text = `chunk ${c.idx} (frames ${c.first_frame}–${c.first_frame + c.frame_count - 1}), attempt ${attempt}: ${adviceFor(kind, message)}`;
           this.#db.failChunk(job.id, c.idx, { kind, text, exitCode: details.exitCode, signal: details.signal, stderrTail: details.stderrTail }, canRetry);
           this.#log(`job ${job.id} ${text}${canRetry ? ' — retrying' : ''}`);
-          this.#emit({ type: 'chunk', jobId: job.id, idx: c.idx, chunks: chunks.length, framesDone: 0, frameCount: c.frame_count, state: canRetry ? 'retry' : 'failed' });
+          event(0, canRetry ? 'retry' : 'failed');
           if (!canRetry) throw new PipelineError(kind, text);
           await new Promise((r) => setTimeout(r, Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (attempt - 1))));
         }

@@ -40,16 +40,13 @@ export function createProgress(out: { write(s: string): unknown }, isTTY: boolea
         return;
       case 'chunk': {
         const label = `${job} track: chunk ${e.idx + 1}/${e.chunks}`;
-        if (e.state === 'running') {
+        const frames = `${bar(e.framesDone, e.frames)} ${e.framesDone}/${e.frames} frames`;
+        if (e.state === 'running' || (e.state === 'done' && isTTY)) {
           if (!isTTY) return;
-          out.write(`\r\x1b[2K${label} ${bar(e.framesDone, e.frameCount)} ${e.framesDone}/${e.frameCount} frames`);
+          out.write(`\r\x1b[2K${label} ${frames}`);
           live = true;
-        } else if (e.state === 'done') {
-          if (isTTY) {
-            out.write(`\r\x1b[2K${label} ${bar(e.frameCount, e.frameCount)} ${e.frameCount}/${e.frameCount} frames`);
-            live = true;
-          } else line(`${label} done (${e.frameCount} frames)`);
-        } else line(`${label} ${e.state === 'retry' ? 'failed, retrying' : 'FAILED'}`);
+        } else if (e.state === 'done') line(`${label} done, ${e.framesDone}/${e.frames} frames`);
+        else line(`${label} ${e.state === 'retry' ? 'failed, retrying' : 'FAILED'}`);
       }
     }
   };

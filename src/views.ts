@@ -76,6 +76,10 @@ export function jobView(db: Db, config: Config, job: JobRow): JobView {
   const chunks = db.listChunks(job.id);
   const frames = chunks.length ? chunks.reduce((n, c) => n + c.frame_count, 0) : null;
   const end = job.finished_ms ?? (job.state === 'running' ? Date.now() : null);
+  const stages = db.listStages(job.id);
+  // Where the job really wrote its JSON (the outbox may have been configured differently then).
+  const emitted = stages.find((s) => s.name === 'emit' && s.state === 'done')?.output_json;
+  const outputPath = emitted ? (JSON.parse(emitted) as { file: string }).file : join(config.outbox, job.output_name);
   return {
     id: job.id,
     name: job.source_name,
@@ -84,7 +88,7 @@ export function jobView(db: Db, config: Config, job: JobRow): JobView {
     sha256: job.source_sha256,
     bytes: job.source_bytes,
     output: job.output_name,
-    outputPath: join(config.outbox, job.output_name),
+    outputPath,
     framesDone: chunks.reduce((n, c) => n + (c.state === 'done' ? c.frame_count : c.frames_done), 0),
     frames,
     chunksDone: chunks.filter((c) => c.state === 'done').length,
@@ -93,7 +97,7 @@ export function jobView(db: Db, config: Config, job: JobRow): JobView {
     seconds: job.started_ms !== null && end !== null ? secs(end - job.started_ms) : null,
     createdMs: job.created_ms,
     error: job.error_kind ? { kind: job.error_kind, text: job.error_text ?? '' } : null,
-    stages: db.listStages(job.id).map(stageView),
+    stages: stages.map(stageView),
     chunkList: chunks.map(chunkView),
   };
 }

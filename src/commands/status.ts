@@ -85,7 +85,7 @@ export function statusCommand(config: Config, opts: { json: boolean; jobId?: str
     }
     const views = db.listJobs().map((j) => jobView(db, config, j));
     if (opts.json) console.log(JSON.stringify({ jobs: views, trackerLoads: db.listTrackerLoads().length }, null, 2));
-    else console.log(views.length ? jobTable(views) : 'no jobs yet');
+    else console.log(views.length ? `${jobTable(views)}\n\n\`posepipe status <job>\` shows a job's stages and chunks` : 'no jobs yet');
     return 0;
   } finally {
     db.close();
