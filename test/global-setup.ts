@@ -32,6 +32,13 @@ export default function setup(): void {
   ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=30:duration=4', '-vf', "select='not(eq(mod(n\\,7)\\,3))*not(eq(mod(n\\,11)\\,5))'", '-fps_mode', 'vfr', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', at('vfr.mp4')]);
   // Rotation metadata: displayed 240x320.
   ffmpeg(['-i', at('small.mp4'), '-c', 'copy', '-metadata:s:v:0', 'rotate=90', at('rotated.mp4')]);
+  // A keyframe every 25 frames (1 s), closed GOPs with B-frames: chunks can be stream-copied.
+  const everySecond = ['-g', '25', '-keyint_min', '25', '-sc_threshold', '0', '-bf', '3'];
+  ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=8', '-c:v', 'libx264', ...everySecond, '-pix_fmt', 'yuv420p', at('keyframes-25.mp4')]);
+  // The same keyframes but open GOPs: B-frames after a keyframe (decode order) shown before it.
+  ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=8', '-c:v', 'libx264', ...everySecond, '-x264-params', 'open-gop=1', '-pix_fmt', 'yuv420p', at('open-gop.mp4')]);
+  // Copyable keyframes, but rotated: must still be re-encoded to come out upright.
+  ffmpeg(['-i', at('keyframes-25.mp4'), '-c', 'copy', '-metadata:s:v:0', 'rotate=90', at('rotated-keyframes.mp4')]);
   // With an audio track, like most phone videos.
   ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=2', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=2', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', at('with-audio.mp4')]);
   // Bad media: audio only, text, empty, truncated.

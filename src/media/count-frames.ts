@@ -2,13 +2,15 @@ import { basename } from 'node:path';
 import { PipelineError } from '../errors.ts';
 import { runFfprobe, ToolFailure } from './run-tools.ts';
 
-async function countVideo(file: string, mode: 'frames' | 'packets'): Promise<number> {
+async function countVideo(file: string, mode: 'frames' | 'packets', threads?: number): Promise<number> {
   const flag = mode === 'frames' ? '-count_frames' : '-count_packets';
   const key = mode === 'frames' ? 'nb_read_frames' : 'nb_read_packets';
+  // Deblocking changes pixels, never which frames come out: skipping it saves ~30% of an H.264 decode.
+  const decoder = mode === 'frames' ? ['-skip_loop_filter', 'all', ...(threads ? ['-threads', String(threads)] : [])] : [];
   // V:0 is the first video stream that is not a cover image, the one segmentVideo maps.
   let data;
   try {
-    data = await runFfprobe(file, ['-select_streams', 'V:0', flag, '-show_entries', `stream=${key}`]);
+    data = await runFfprobe(file, [...decoder, '-select_streams', 'V:0', flag, '-show_entries', `stream=${key}`]);
   } catch (error) {
     if (!(error instanceof ToolFailure)) throw error;
     throw new PipelineError('internal', `Cannot count the ${mode} of "${basename(file)}": ${error.stderr.trim().split('\n').at(-1) ?? error.message}`, { cause: error });
@@ -18,9 +20,12 @@ async function countVideo(file: string, mode: 'frames' | 'packets'): Promise<num
   return count;
 }
 
-/** Exact number of decoded frames of the first video stream (decodes the whole file: slow). */
-export function countFrames(file: string): Promise<number> {
-  return countVideo(file, 'frames');
+/**
+ * Exact number of decoded frames of the first video stream (decodes the whole file: slow).
+ * `threads` sets the decoder's threads (ffprobe's default is one).
+ */
+export function countFrames(file: string, opts: { threads?: number } = {}): Promise<number> {
+  return countVideo(file, 'frames', opts.threads);
 }
 
 /** Number of packets of the first video stream (demux only: cheap; equals frames for our chunks). */

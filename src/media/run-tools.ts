@@ -13,8 +13,10 @@
  *   without `cwd`: we read ffmpeg's `frame=` stats lines from the `stderr` event instead.
  * - `setFfmpegPath` / `setFfprobePath` write a process-wide cache, and FFMPEG_PATH / FFPROBE_PATH
  *   that point nowhere silently fall back to PATH: we resolve the paths ourselves on every call.
+ * - Its `ffprobe()` drops the packets and frames sections: `runFfprobeLines` spawns ffprobe itself
+ *   (argument array, no shell) and hands over its output line by line.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
@@ -122,6 +124,41 @@ export async function runFfprobe(file: string, args: readonly string[]): Promise
         const message = error instanceof Error ? error.message : String(error);
         const newline = message.indexOf('\n');
         reject(new ToolFailure(newline < 0 ? message : message.slice(0, newline), newline < 0 ? '' : message.slice(newline + 1)));
+      }
+    });
+  });
+}
+
+/**
+ * Run ffprobe on one local file with the safe input options plus `args` (which choose the output,
+ * e.g. `-of csv=p=0`) without fluent-ffmpeg, passing each stdout line to `onLine` as it arrives
+ * (packet lists can be long); rejects with ToolFailure (stderr tail attached) on a non-zero exit.
+ */
+export async function runFfprobeLines(file: string, args: readonly string[], onLine: (line: string) => void): Promise<void> {
+  const path = await findTool('ffprobe');
+  return new Promise((resolve, reject) => {
+    // `file` is absolute (resolved by the caller): never read as an option or a protocol.
+    const child = spawn(path, ['-v', 'error', ...SAFE_INPUT_OPTIONS, ...args, file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let pending = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      pending += chunk;
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) onLine(line);
+    });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-8192);
+    });
+    child.on('error', (error) => reject(isSpawnFailure(error) ? missingTool('ffprobe', error) : error));
+    child.on('close', (code, signal) => {
+      if (code === 0) {
+        if (pending !== '') onLine(pending);
+        resolve();
+      } else {
+        reject(new ToolFailure(`ffprobe exited with ${code === null ? `signal ${signal}` : `code ${code}`}`, stderr));
       }
     });
   });

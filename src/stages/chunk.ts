@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PipelineError } from '../errors.ts';
-import { countPackets, segmentVideo, type VideoFacts } from '../media/index.ts';
+import { MAX_CHUNK_RATIO, segmentVideo, type SegmentMethod, type VideoFacts } from '../media/index.ts';
 
 /** One chunk as later stages see it. */
 export interface ChunkFile {
@@ -17,8 +17,25 @@ export interface ChunkFile {
 /** What the chunk stage leaves in `jobDir/chunks`, also written there as chunks.json. */
 export interface ChunkOutput {
   totalFrames: number;
+  /** The target: every chunk's length when encoded; copied chunks end at the source's keyframes. */
   framesPerChunk: number;
+  /** 'copy': the source's packets cut at its keyframes; 'encode': re-encoded to H.264. */
+  method: SegmentMethod;
   chunks: ChunkFile[];
+}
+
+/** Why `counts` break the contract of `method`, or null when they keep it. */
+function countProblem(method: SegmentMethod, counts: readonly number[], framesPerChunk: number): string | null {
+  for (const [index, count] of counts.entries()) {
+    const isLast = index === counts.length - 1;
+    const max = method === 'copy' ? Math.floor(MAX_CHUNK_RATIO * framesPerChunk) : framesPerChunk;
+    const ok = method === 'encode' && !isLast ? count === framesPerChunk : count >= 1 && count <= max;
+    if (!ok) {
+      const expected = method === 'encode' && !isLast ? `${framesPerChunk}` : `1 to ${max}`;
+      return `chunk ${index} of ${counts.length} has ${count} frames, expected ${expected} (${method})`;
+    }
+  }
+  return null;
 }
 
 const FINAL_DIR = 'chunks';
@@ -34,9 +51,11 @@ async function fsyncPath(path: string): Promise<void> {
 }
 
 /**
- * Chunk stage: cut the staged source into chunks of round(chunkSeconds * fps) frames in a temp
- * folder, check every chunk's frame count, then rename the folder to `chunks` (replacing one left
- * by a crashed attempt). Running it twice gives the same files.
+ * Chunk stage: cut the staged source into chunks of about round(chunkSeconds * fps) frames in a
+ * temp folder (stream copy at the source's keyframes when that is exact and the source needs no
+ * rotation, else exactly that many by re-encoding), check every chunk's frame count, then rename
+ * the folder to `chunks` (replacing one left by a crashed attempt). Running it twice gives the
+ * same files.
  */
 export async function chunk(ctx: {
   jobDir: string;
@@ -55,23 +74,25 @@ export async function chunk(ctx: {
   const tempDir = join(ctx.jobDir, tempName);
   await mkdir(tempDir);
   try {
-    const { files } = await segmentVideo({ cwd: ctx.jobDir, input: ctx.source, outDir: tempName, framesPerChunk, onProgress: ctx.onProgress });
+    // Copied chunks keep the stored pictures: a rotated source is re-encoded so chunks are upright.
+    const { method, files, frameCounts } = await segmentVideo({
+      cwd: ctx.jobDir,
+      input: ctx.source,
+      outDir: tempName,
+      framesPerChunk,
+      allowCopy: ctx.facts.rotation === 0,
+      onProgress: ctx.onProgress,
+    });
     if (files.length === 0) throw new PipelineError('internal', `Chunking "${ctx.displayName}" produced no chunks`);
+    const problem = frameCounts.length === files.length ? countProblem(method, frameCounts, framesPerChunk) : 'frame counts do not match the files';
+    if (problem) throw new PipelineError('internal', `Chunking "${ctx.displayName}": ${problem}`);
     const chunks: ChunkFile[] = [];
     let firstFrame = 0;
     for (const [index, file] of files.entries()) {
-      // Our chunks are H.264 without dropped packets: one packet per frame, and counting packets
-      // only demuxes (the tests check it against decoded counts).
-      const frameCount = await countPackets(join(ctx.jobDir, file));
-      const isLast = index === files.length - 1;
-      if (isLast ? frameCount < 1 || frameCount > framesPerChunk : frameCount !== framesPerChunk) {
-        const expected = isLast ? `1 to ${framesPerChunk}` : `${framesPerChunk}`;
-        throw new PipelineError('internal', `Chunking "${ctx.displayName}": chunk ${index} of ${files.length} has ${frameCount} frames, expected ${expected}`);
-      }
-      chunks.push({ index, file: `${FINAL_DIR}/${file.slice(tempName.length + 1)}`, firstFrame, frameCount });
-      firstFrame += frameCount;
+      chunks.push({ index, file: `${FINAL_DIR}/${file.slice(tempName.length + 1)}`, firstFrame, frameCount: frameCounts[index]! });
+      firstFrame += frameCounts[index]!;
     }
-    const output: ChunkOutput = { totalFrames: firstFrame, framesPerChunk, chunks };
+    const output: ChunkOutput = { totalFrames: firstFrame, framesPerChunk, method, chunks };
     await writeFile(join(tempDir, 'chunks.json'), `${JSON.stringify(output, null, 2)}\n`);
     // Flush before the rename: the pipeline records the stage done right after we return.
     for (const file of files) await fsyncPath(join(ctx.jobDir, file));

@@ -76,6 +76,44 @@ describe('segmentVideo', () => {
   });
 });
 
+/** Segment `name` into a fresh workspace with `allowCopy`; returns the result and the source path. */
+async function segmentFixture(name: string, framesPerChunk: number, allowCopy = true) {
+  ws = makeWorkspace('segment');
+  mkdirSync(join(ws.root, 'out'));
+  copyFileSync(fixture(name), join(ws.root, 'source.mp4'));
+  const result = await segmentVideo({ cwd: ws.root, input: 'source.mp4', outDir: 'out', framesPerChunk, allowCopy });
+  return { ...result, source: join(ws.root, 'source.mp4'), root: ws.root };
+}
+
+describe('segmentVideo stream copy', () => {
+  it('keyframes every 25 frames, target 60: copies, cutting at keyframes, each count as decoded', async () => {
+    const { method, files, frameCounts, source, root } = await segmentFixture('keyframes-25.mp4', 60);
+    expect(method).toBe('copy');
+    expect(frameCounts).toEqual([50, 50, 50, 50]);
+    expect(await Promise.all(files.map((f) => countFrames(join(root, f))))).toEqual(frameCounts);
+    expect(frameCounts.reduce((a, b) => a + b)).toBe(await countFrames(source));
+    expect(readdirSync(join(root, 'out')).sort()).toEqual(['0000.mp4', '0001.mp4', '0002.mp4', '0003.mp4']);
+  });
+
+  it('re-encodes when copying is not allowed, or the keyframes are too far apart', async () => {
+    expect((await segmentFixture('keyframes-25.mp4', 60, false)).method).toBe('encode');
+    ws?.cleanup();
+    const oneKeyframe = await segmentFixture('one-keyframe.mov', 50);
+    expect(oneKeyframe.method).toBe('encode');
+    expect(oneKeyframe.frameCounts).toEqual([50, 40]);
+    expect(readdirSync(join(oneKeyframe.root, 'out')).sort()).toEqual(['0000.mp4', '0001.mp4']);
+  });
+
+  it.each([60, 100, 125])('open GOPs, target %i: copy only at clean keyframes, never a wrong count', async (target) => {
+    const { method, files, frameCounts, source, root } = await segmentFixture('open-gop.mp4', target);
+    expect(await Promise.all(files.map((f) => countFrames(join(root, f))))).toEqual(frameCounts);
+    expect(frameCounts.reduce((a, b) => a + b)).toBe(await countFrames(source));
+    // Only keyframes 0, 25, 125 and 150 are shown before the B-frames that follow them.
+    expect(method).toBe(target === 60 ? 'encode' : 'copy');
+    if (method === 'copy') expect(frameCounts).toEqual([125, 75]);
+  });
+});
+
 describe('toolVersion', () => {
   it('names the version and path of ffmpeg (with libx264) and ffprobe', async () => {
     expect(await toolVersion('ffmpeg')).toMatch(/^ffmpeg version \S+ \(\/.+\/ffmpeg\)$/);

@@ -44,31 +44,44 @@ function meanAbsDiff(a: Buffer, b: Buffer): number {
 }
 
 describe('chunk stage', () => {
+  // Sources with keyframes near every chunk boundary are stream-copied (odd-size.mkv, whose mpeg4
+  // has a keyframe every 12 frames, among them: its chunks keep the source's codec and odd size);
+  // one-keyframe sources and rotated ones are re-encoded.
   it.each([
-    ['small.mp4', fixture('small.mp4'), 1, { chunks: 6, width: 320, height: 240 }],
-    ['one-keyframe.mov', fixture('one-keyframe.mov'), 1, { chunks: 3, width: 320, height: 240 }],
-    ['odd-size.mkv', fixture('odd-size.mkv'), 0.5, { chunks: 4, width: 322, height: 242 }],
-    ['vfr.mp4', fixture('vfr.mp4'), 1, { chunks: 4, width: 320, height: 240 }],
-    ['rotated.mp4', fixture('rotated.mp4'), 2, { chunks: 3, width: 240, height: 320 }],
-    ['with-audio.mp4', fixture('with-audio.mp4'), 0.5, { chunks: 4, width: 320, height: 240 }],
-    ['street-people', STREET_PEOPLE, 1, { chunks: 5, width: 1280, height: 720 }],
-  ] as const)('%s: exact, contiguous, upright, even-sized, repeatable chunks', async (_name, path, chunkSeconds, expected) => {
+    ['small.mp4', fixture('small.mp4'), 1, { method: 'encode', chunks: 6, width: 320, height: 240 }],
+    ['one-keyframe.mov', fixture('one-keyframe.mov'), 1, { method: 'encode', chunks: 3, width: 320, height: 240 }],
+    ['odd-size.mkv', fixture('odd-size.mkv'), 0.5, { method: 'copy', chunks: 4, width: 321, height: 241 }],
+    ['vfr.mp4', fixture('vfr.mp4'), 1, { method: 'encode', chunks: 4, width: 320, height: 240 }],
+    ['rotated.mp4', fixture('rotated.mp4'), 2, { method: 'encode', chunks: 3, width: 240, height: 320 }],
+    ['with-audio.mp4', fixture('with-audio.mp4'), 0.5, { method: 'encode', chunks: 4, width: 320, height: 240 }],
+    ['street-people', STREET_PEOPLE, 1, { method: 'encode', chunks: 5, width: 1280, height: 720 }],
+    ['street-people (keyframe at 150)', STREET_PEOPLE, 3, { method: 'copy', chunks: 2, width: 1280, height: 720 }],
+    ['keyframes-25.mp4', fixture('keyframes-25.mp4'), 2.4, { method: 'copy', chunks: 4, width: 320, height: 240 }],
+    ['open-gop.mp4 (no clean keyframe near 60)', fixture('open-gop.mp4'), 2.4, { method: 'encode', chunks: 4, width: 320, height: 240 }],
+    ['open-gop.mp4 (clean keyframe at 125)', fixture('open-gop.mp4'), 4, { method: 'copy', chunks: 2, width: 320, height: 240 }],
+    ['rotated-keyframes.mp4', fixture('rotated-keyframes.mp4'), 2.4, { method: 'encode', chunks: 4, width: 240, height: 320 }],
+  ] as const)('%s: exact, contiguous, upright, repeatable chunks', async (_name, path, chunkSeconds, expected) => {
     const { jobDir, source, facts } = await stagedJob(path);
     const output = await chunk({ jobDir, source, displayName: 'clip', facts, chunkSeconds });
 
+    expect(output.method).toBe(expected.method);
     expect(output.framesPerChunk).toBe(Math.max(1, Math.round(chunkSeconds * facts.fps)));
     expect(output.chunks).toHaveLength(expected.chunks);
     expect(output.totalFrames).toBe(await countFrames(join(jobDir, source)));
+    // Encoded chunks are H.264, even-sized; copied ones are the source's own packets.
+    const picture = expected.method === 'encode' ? { codec: 'h264', pixelFormat: 'yuv420p' } : { codec: facts.codec, pixelFormat: facts.pixelFormat };
     let next = 0;
     for (const [i, c] of output.chunks.entries()) {
       expect(c.index).toBe(i);
       expect(c.file).toBe(`chunks/${String(i).padStart(4, '0')}.mp4`);
       expect(c.firstFrame).toBe(next);
       next += c.frameCount;
-      if (i < output.chunks.length - 1) expect(c.frameCount).toBe(output.framesPerChunk);
+      if (expected.method === 'encode' && i < output.chunks.length - 1) expect(c.frameCount).toBe(output.framesPerChunk);
+      expect(c.frameCount).toBeGreaterThanOrEqual(1);
+      expect(c.frameCount).toBeLessThanOrEqual(Math.floor(1.5 * output.framesPerChunk));
       expect(await countFrames(join(jobDir, c.file))).toBe(c.frameCount);
       const chunkFacts = await probeVideo(join(jobDir, c.file), c.file);
-      expect(chunkFacts).toMatchObject({ width: expected.width, height: expected.height, rotation: 0, codec: 'h264', pixelFormat: 'yuv420p', hasAudio: false });
+      expect(chunkFacts).toMatchObject({ width: expected.width, height: expected.height, rotation: 0, ...picture, hasAudio: false });
     }
     expect(next).toBe(output.totalFrames);
     expect(JSON.parse(readFileSync(join(jobDir, 'chunks', 'chunks.json'), 'utf8'))).toEqual(output);
@@ -82,9 +95,10 @@ describe('chunk stage', () => {
   });
 
   it('each chunk starts on the right source frame (no frame lost or repeated at a cut)', async () => {
-    for (const name of ['small.mp4', 'vfr.mp4']) {
+    // The last two are copied: keyframes every 25 frames; open GOPs cut at a clean keyframe (125).
+    for (const [name, chunkSeconds] of [['small.mp4', 1], ['vfr.mp4', 1], ['keyframes-25.mp4', 2.4], ['open-gop.mp4', 4]] as const) {
       const { jobDir, source, facts } = await stagedJob(fixture(name));
-      const output = await chunk({ jobDir, source, displayName: 'clip', facts, chunkSeconds: 1 });
+      const output = await chunk({ jobDir, source, displayName: 'clip', facts, chunkSeconds });
       const second = output.chunks[1];
       expect(second).toBeDefined();
       const first = grayFrame(join(jobDir, second!.file), 0);
@@ -100,7 +114,9 @@ describe('chunk stage', () => {
 
   it('odd sizes are padded at the right and bottom, so pixels keep their coordinates', async () => {
     const { jobDir, source, facts } = await stagedJob(fixture('odd-size.mkv'));
-    const output = await chunk({ jobDir, source, displayName: 'clip', facts, chunkSeconds: 1 });
+    // 6-frame chunks: its keyframes (every 12 frames) are too far apart to copy, so it is encoded.
+    const output = await chunk({ jobDir, source, displayName: 'clip', facts, chunkSeconds: 0.25 });
+    expect(output.method).toBe('encode');
     const frame = grayFrame(join(jobDir, output.chunks[0]!.file), 0);
     const [w, h] = [322, 242];
     expect(frame.length).toBe(w * h);
@@ -117,6 +133,19 @@ describe('chunk stage', () => {
       expect(at(x, 241), `x=${x} y=241`).toBeLessThan(50);
       expect(at(x, 0), `x=${x} y=0`).toBeGreaterThan(200);
     }
+  });
+
+  it('copied chunks start at the source\'s keyframes, and a second run plans and writes the same', async () => {
+    const { jobDir, source, facts } = await stagedJob(fixture('keyframes-25.mp4'));
+    const output = await chunk({ jobDir, source, displayName: 'clip', facts, chunkSeconds: 2.4 });
+    expect(output.method).toBe('copy');
+    expect(output.framesPerChunk).toBe(60);
+    expect(output.chunks.map((c) => [c.firstFrame, c.frameCount])).toEqual([[0, 50], [50, 50], [100, 50], [150, 50]]);
+    const seen: number[] = [];
+    const again = await chunk({ jobDir, source, displayName: 'clip', facts, chunkSeconds: 2.4, onProgress: (n) => seen.push(n) });
+    expect(again).toEqual(output);
+    expect(seen).toEqual([...seen].sort((a, b) => a - b));
+    expect(seen.at(-1)).toBe(200);
   });
 
   it('replaces a stale chunks folder and temp folders left by a crashed attempt', async () => {
