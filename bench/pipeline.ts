@@ -42,12 +42,13 @@ const db = new Database(join(root, 'home', 'posepipe.db'), { readonly: true });
 const stage = (name: string) => (db.prepare('SELECT duration_ms AS ms FROM stages WHERE name = ?').get(name) as { ms: number }).ms;
 const chunks = db.prepare('SELECT count(*) AS n, sum(tracker_ms) AS busy, sum(frame_count) AS frames FROM chunks').get() as { n: number; busy: number; frames: number };
 const loads = db.prepare('SELECT count(*) AS n, sum(load_ms) AS ms FROM tracker_loads').get() as { n: number; ms: number };
+const method = (JSON.parse((db.prepare("SELECT output_json FROM stages WHERE name = 'chunk'").get() as { output_json: string }).output_json) as { method: string }).method;
 const stages = Object.fromEntries(['stage', 'probe', 'chunk', 'merge', 'emit'].map((name) => [name, stage(name)]));
 db.close();
 
 const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 console.log(`
-video                 ${seconds} s, 1280x720, ${chunks.frames} frames, ${chunks.n} chunks of ${chunkSeconds} s
+video                 ${seconds} s, 1280x720, ${chunks.frames} frames, ${chunks.n} chunks (target ${chunkSeconds} s, ${method})
 total wall time       ${fmt(wallMs)}   (posepipe run, process start to exit)
 tracker busy time     ${fmt(chunks.busy)}   (sum of the worker's per-chunk time)
 overhead ratio        ${(wallMs / chunks.busy).toFixed(3)}   (wall / tracker busy; aim <= 1.10)
