@@ -1,9 +1,11 @@
 """The worker protocol, mirrored from src/tracker/protocol.ts: JSON lines in, JSON lines out.
 
 Requests (stdin, one JSON object per line):
-  {"type":"track","id":str,"inputs":[{"path":abs str,"start":int>=0},...],
+  {"type":"track","id":str,"inputs":[{"path":abs str,"start":int>=0,"count"?:int>=0},...],
    "firstFrame":int>=0,"frameCount":int>=0,"output":abs str}
   {"type":"shutdown"}
+  Each input's first `start` frames are decoded but not tracked; then its next `count` frames are
+  taken (absent: all the rest of the file).
 
 Events (the protocol fd, one JSON object per line, flushed):
   {"type":"ready","backend":str,"version":str,"device":str,"pid":int,"loadSeconds":float}
@@ -108,8 +110,14 @@ def parse_request(line: str) -> Dict[str, Any]:
     for item in raw_inputs:
         if not isinstance(item, dict):
             raise RequestError(f"each input must be an object in request {quote(line)}")
-        inputs.append({"path": _abs_path(item.get("path"), "inputs[].path", line),
-                       "start": _int(item, "start", line)})
+        parsed = {"path": _abs_path(item.get("path"), "inputs[].path", line),
+                  "start": _int(item, "start", line)}
+        if "count" in item:
+            parsed["count"] = _int(item, "count", line)
+        unknown = sorted(set(item) - {"path", "start", "count"})
+        if unknown:
+            raise RequestError(f"unknown input field {unknown[0]!r} in request {quote(line)}")
+        inputs.append(parsed)
     return {"type": "track", "id": request_id, "inputs": inputs,
             "firstFrame": _int(obj, "firstFrame", line), "frameCount": _int(obj, "frameCount", line),
             "output": _abs_path(obj.get("output"), "output", line)}

@@ -10,7 +10,7 @@ import pickle
 import sys
 import time
 import traceback
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List
 
 from . import CHUNK_SCHEMA
 from .errors import EnvironmentProblem, InputError, RequestError, kind_of
@@ -79,13 +79,40 @@ def _describe(e: BaseException) -> str:
     return f"{type(e).__name__}: {text}" if text else type(e).__name__
 
 
+class Frames:
+    """What a backend's track() iterates: the request's frames, plus heartbeat() for long work.
+
+    Progress is sent as the backend pulls frames. A backend that works a long time without
+    pulling one (post-processing after the last frame, a slow first batch) calls heartbeat(),
+    which sends progress without advancing it; both are rate-limited to one event per
+    PROGRESS_SECONDS. There is no timer thread on purpose: a worker whose Python code is stuck
+    sends nothing, so the heartbeat deadline still catches it.
+    """
+
+    def __init__(self, source: Any, tick: Callable[[int], None]) -> None:
+        self._source = source
+        self._frames = iter(source)
+        self._tick = tick
+
+    def __iter__(self) -> "Frames":
+        return self
+
+    def __next__(self) -> Any:
+        frame = next(self._frames)
+        self._tick(self._source.tracked - 1)  # the backend has finished the frames before this one
+        return frame
+
+    def heartbeat(self) -> None:
+        """Say "still working" without claiming more frames done."""
+        self._tick(max(0, self._source.tracked - 1))
+
+
 def _track(writer: EventWriter, backend: Any, request: Dict[str, Any]) -> None:
-    from .video import ChunkFrames
     request_id, frames_wanted, output = request["id"], request["frameCount"], request["output"]
     started = time.monotonic()
     last = [started]
 
-    def tick(frame: int = 0) -> None:
+    def tick(frame: int) -> None:
         now = time.monotonic()
         if now - last[0] >= PROGRESS_SECONDS:
             last[0] = now
@@ -93,15 +120,10 @@ def _track(writer: EventWriter, backend: Any, request: Dict[str, Any]) -> None:
 
     temp = output + ".tmp"
     try:
+        from .video import ChunkFrames  # ImportError here is an "environment" error event, not a crash
         source = ChunkFrames(request["inputs"], frames_wanted, tick)
-
-        def frames():
-            for frame in source:
-                tick(source.tracked - 1)  # the backend has finished the frames before this one
-                yield frame
-
         writer.progress(request_id, 0, frames_wanted)
-        frame, track, bbox, score, extras = backend.track(frames())
+        frame, track, bbox, score, extras = backend.track(Frames(source, tick))
         source.finish()
         chunk = _chunk(backend, request, source, frame, track, bbox, score, extras)
         with open(temp, "wb") as f:

@@ -3,6 +3,7 @@
  * requests on the worker's stdin, events on its stdout. Parsed strictly: a line that is not
  * exactly one of these events is a protocol error quoting the line.
  */
+import { isAbsolute } from 'node:path';
 import { TrackerError } from '../errors.ts';
 
 /** Error kinds the worker itself reports (crash and stall are decided on this side). */
@@ -10,10 +11,15 @@ export const WORKER_ERROR_KINDS = ['oom', 'input', 'internal', 'environment'] as
 /** One of WORKER_ERROR_KINDS. */
 export type WorkerErrorKind = (typeof WORKER_ERROR_KINDS)[number];
 
-/** One file to decode; its first `start` frames are decoded but not tracked (the overlap). */
+/**
+ * One file to decode: its first `start` frames are decoded but not tracked (the overlap), then its
+ * next `count` frames are tracked (absent: the rest of the file). A file shorter than start+count
+ * is bad input.
+ */
 export interface TrackInput {
   path: string;
   start: number;
+  count?: number;
 }
 
 /** Track absolute frames firstFrame..firstFrame+frameCount-1 and write one pickle to `output`. */
@@ -132,7 +138,34 @@ export function parseEvent(line: string): WorkerEvent {
   return obj as unknown as WorkerEvent;
 }
 
-/** Serialise a request as one line; JSON.stringify escapes newlines, so a path cannot split it. */
+/**
+ * Serialise a request as one line; JSON.stringify escapes newlines, so a path cannot split it.
+ * A request the worker would refuse is our own bug: TypeError naming the field, nothing written.
+ */
 export function formatRequest(request: WorkerRequest): string {
+  if (request.type === 'track') checkTrack(request);
   return `${JSON.stringify(request)}\n`;
+}
+
+function checkTrack(r: TrackRequest): void {
+  const bad = (field: string, what: string): never => {
+    throw new TypeError(`track request ${JSON.stringify(r.id)}: "${field}" must be ${what}`);
+  };
+  const isCount = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+  const isPath = (v: unknown) => typeof v === 'string' && isAbsolute(v) && !v.includes('\0');
+  if (typeof r.id !== 'string' || r.id === '') bad('id', 'a non-empty string');
+  if (!Array.isArray(r.inputs) || r.inputs.length === 0) bad('inputs', 'a non-empty list');
+  r.inputs.forEach((input, i) => {
+    if (!isPath(input.path)) bad(`inputs[${i}].path`, 'an absolute path');
+    if (!isCount(input.start)) bad(`inputs[${i}].start`, 'a non-negative integer');
+    if (input.count !== undefined && !isCount(input.count)) bad(`inputs[${i}].count`, 'a non-negative integer when present');
+    for (const key of Object.keys(input)) if (!['path', 'start', 'count'].includes(key)) bad(`inputs[${i}].${key}`, 'absent (unknown field)');
+  });
+  if (!isCount(r.firstFrame)) bad('firstFrame', 'a non-negative integer');
+  if (!isCount(r.frameCount)) bad('frameCount', 'a non-negative integer');
+  if (r.inputs.every((input) => input.count !== undefined)) {
+    const total = r.inputs.reduce((n, input) => n + (input.count ?? 0), 0);
+    if (total !== r.frameCount) bad('frameCount', `the sum of the inputs' counts (${total}), got ${r.frameCount}`);
+  }
+  if (!isPath(r.output)) bad('output', 'an absolute path');
 }

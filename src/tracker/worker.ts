@@ -1,12 +1,14 @@
 /**
  * The long-lived Python tracker process: spawned by absolute path with an argument array in its
- * own process group, fed one request at a time, watched by a startup deadline and a heartbeat,
- * and killed with its whole group when it hangs.
+ * own process group, fed one request at a time, watched by a startup deadline, a heartbeat and a
+ * deadline for frames to advance, killed with its whole group when it hangs, and replaced when
+ * its resident memory grows past a limit.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TrackerError, type FailureKind, type TrackerFailure } from '../errors.ts';
+import { readLines, readRssBytes } from './process-io.ts';
 import { formatRequest, parseEvent, type DoneEvent, type ProgressEvent, type ReadyEvent, type TrackRequest, type WorkerEvent } from './protocol.ts';
 
 /** The worker script shipped with this package, found from this module's own location. */
@@ -25,6 +27,17 @@ export interface TrackerWorkerOptions {
   startupMs: number;
   /** A request with no event (progress counts) for this long is a hang: the group is killed. */
   heartbeatMs: number;
+  /**
+   * A request whose progress `frame` has not increased for this long is stuck even if heartbeats
+   * keep coming: the group is killed (a stall). Absent: no such deadline. It must cover the
+   * slowest single frame and the decoding of a request's skipped `start` frames.
+   */
+  advanceMs?: number;
+  /**
+   * After a `done`, a worker whose resident memory (VmRSS) is above this is stopped so that the
+   * next request starts a fresh one (a leak cannot grow until the machine swaps). Absent: never.
+   */
+  maxRssBytes?: number;
   /** Every stderr line, and every protocol problem, as one line. */
   onLog?: (line: string) => void;
 }
@@ -38,10 +51,16 @@ const KILL_WAIT_MS = 5000; // after SIGKILL the group, how long to wait for the 
 
 interface Pending {
   id: string;
+  output: string;
   resolve: (done: DoneEvent) => void;
   reject: (error: TrackerError) => void;
   onProgress?: (e: ProgressEvent) => void;
+  /** The heartbeat deadline; after a kill, the fallback that settles if the pipes never close. */
   timer?: NodeJS.Timeout;
+  /** The deadline for `frame` to increase (advanceMs). */
+  advanceTimer?: NodeJS.Timeout;
+  /** The highest progress `frame` seen for this request. */
+  frame: number;
   /** Set when we killed the group for a hang: the exit then reports a stall, not a crash. */
   stalled?: string;
 }
@@ -65,6 +84,9 @@ export class TrackerWorker {
   #pending: Pending | undefined;
   #ready: ReadyEvent | undefined;
   #loads = 0;
+  #recycles = 0;
+  #lastRssBytes: number | undefined;
+  #stopping: Promise<void> | undefined;
   #stderr: string[] = [];
   #closed: Promise<void> = Promise.resolve();
 
@@ -72,15 +94,28 @@ export class TrackerWorker {
     const script = opts.script ?? DEFAULT_WORKER_SCRIPT;
     if (!isAbsolute(opts.python)) throw new TypeError(`tracker option "python" must be an absolute path, got ${JSON.stringify(opts.python)}`);
     if (!isAbsolute(script)) throw new TypeError(`tracker option "script" must be an absolute path, got ${JSON.stringify(script)}`);
-    for (const key of ['startupMs', 'heartbeatMs'] as const) {
-      if (!(opts[key] > 0)) throw new TypeError(`tracker option "${key}" must be a positive number of milliseconds`);
+    for (const key of ['startupMs', 'heartbeatMs', 'advanceMs'] as const) {
+      const value = opts[key];
+      if (value === undefined && key === 'advanceMs') continue;
+      if (!(typeof value === 'number' && value > 0)) throw new TypeError(`tracker option "${key}" must be a positive number of milliseconds`);
     }
+    if (opts.maxRssBytes !== undefined && !(opts.maxRssBytes > 0)) throw new TypeError('tracker option "maxRssBytes" must be a positive number of bytes');
     this.#opts = Object.freeze({ ...opts, script });
   }
 
   /** How many `ready` events this object has seen: the backend's load count. */
   get loads(): number {
     return this.#loads;
+  }
+
+  /** How many processes were stopped to be replaced: memory above maxRssBytes, or recycle(). */
+  get recycles(): number {
+    return this.#recycles;
+  }
+
+  /** The worker's resident memory read after the most recent `done`; undefined if unreadable. */
+  get lastRssBytes(): number | undefined {
+    return this.#lastRssBytes;
   }
 
   /** The worker's pid (also its process group id) while it runs. */
@@ -97,7 +132,9 @@ export class TrackerWorker {
   start(): Promise<ReadyEvent> {
     if (this.#ready && this.#child) return Promise.resolve(this.#ready);
     if (this.#startPromise) return this.#startPromise;
-    this.#startPromise = this.#spawn().finally(() => {
+    // A process being stopped (recycled) goes first: never two workers at once.
+    const spawned = this.#stopping ? this.#stopping.then(() => this.#spawn()) : this.#spawn();
+    this.#startPromise = spawned.finally(() => {
       this.#startPromise = undefined;
     });
     return this.#startPromise;
@@ -109,24 +146,48 @@ export class TrackerWorker {
     const child = this.#child && this.#ready ? this.#child : (await this.start(), this.#child);
     if (!child) throw new TrackerError('crash', 'Tracker worker exited right after starting', this.#failure(null, null));
     this.#assertIdle(); // another call may have taken the worker while this one waited for start()
+    const line = formatRequest({ type: 'track', ...req }); // a bad request throws here, before we are busy
     return new Promise<DoneEvent>((resolve, reject) => {
-      const pending: Pending = { id: req.id, resolve, reject, onProgress };
+      const pending: Pending = { id: req.id, output: req.output, resolve, reject, onProgress, frame: 0 };
       this.#pending = pending;
       this.#beat(pending);
-      child.stdin.write(formatRequest({ type: 'track', ...req }));
+      this.#advance(pending);
+      child.stdin.write(line);
     });
   }
 
-  /** Close stdin (the worker exits when idle), wait a little, then kill the group. */
-  async stop(): Promise<void> {
+  /**
+   * Close stdin (the worker exits when idle), wait a little, then kill the group, which also
+   * reaches helpers the worker left behind. Calls made while a stop is under way share it.
+   */
+  stop(): Promise<void> {
+    if (!this.#stopping) {
+      const stopping = this.#stopGroup().finally(() => {
+        if (this.#stopping === stopping) this.#stopping = undefined;
+      });
+      this.#stopping = stopping;
+    }
+    return this.#stopping;
+  }
+
+  /**
+   * Stop the worker so that the next request starts a fresh process: what the pipeline does after
+   * an out-of-memory or CUDA fault, whose damage may outlive the failed request.
+   */
+  async recycle(): Promise<void> {
+    if (this.#child && !this.#stopping) this.#recycles += 1;
+    await this.stop();
+  }
+
+  async #stopGroup(): Promise<void> {
     const child = this.#child;
     if (!child) return;
+    const closed = this.#closed;
+    this.#ready = undefined; // from now on, track() waits for this stop and starts a fresh process
     child.stdin.end();
-    const exited = await Promise.race([this.#closed.then(() => true), delay(STOP_GRACE_MS).then(() => false)]);
-    if (!exited) {
-      this.#killGroup();
-      await Promise.race([this.#closed, delay(KILL_WAIT_MS)]);
-    }
+    const exited = await Promise.race([closed.then(() => true), delay(STOP_GRACE_MS).then(() => false)]);
+    this.#killGroupOf(child.pid);
+    if (!exited) await Promise.race([closed, delay(KILL_WAIT_MS)]);
   }
 
   #assertIdle(): void {
@@ -221,11 +282,21 @@ export class TrackerWorker {
       return;
     }
     if (event.type === 'progress') {
+      if (pending.stalled) return; // killed already: late progress must not re-arm the deadlines
       this.#beat(pending);
+      if (event.frame > pending.frame) {
+        pending.frame = event.frame;
+        this.#advance(pending);
+      }
       pending.onProgress?.(event);
     } else if (event.type === 'done') {
       this.#settle(pending);
-      pending.resolve(event);
+      this.#afterDone();
+      if (event.output !== pending.output) {
+        pending.reject(new TrackerError('internal', `Tracker worker reported request ${JSON.stringify(pending.id)} done in ${JSON.stringify(event.output)}, not in ${JSON.stringify(pending.output)}`, this.#failure(null, null)));
+      } else {
+        pending.resolve(event);
+      }
     } else if (event.type === 'error') {
       this.#settle(pending);
       pending.reject(new TrackerError(event.kind, event.message, this.#failure(null, null)));
@@ -252,33 +323,71 @@ export class TrackerWorker {
     if (pending) {
       this.#settle(pending);
       if (pending.stalled) pending.reject(new TrackerError('stall', pending.stalled, this.#failure(exitCode, signal)));
-      else pending.reject(new TrackerError('crash', `Tracker worker ${how} while tracking request ${JSON.stringify(pending.id)}`, this.#failure(exitCode, signal)));
+      // Exit 0 is no better than a crash: the request has no result (say so, the log is misleading).
+      else pending.reject(new TrackerError('crash', `Tracker worker ${how} while tracking request ${JSON.stringify(pending.id)}${exitCode === 0 && !signal ? ', without reporting a result' : ''}`, this.#failure(exitCode, signal)));
     }
   }
 
   /** (Re)arm the heartbeat: no event for heartbeatMs means a hang, and the group is killed. */
   #beat(pending: Pending): void {
     clearTimeout(pending.timer);
+    const ms = this.#opts.heartbeatMs;
+    pending.timer = setTimeout(() => this.#hang(pending, `Tracker worker sent no progress for ${ms} ms on request ${JSON.stringify(pending.id)}: killed`), ms);
+  }
+
+  /** (Re)arm the advance deadline: heartbeats without a higher `frame` for advanceMs are a hang too. */
+  #advance(pending: Pending): void {
+    const ms = this.#opts.advanceMs;
+    if (ms === undefined) return;
+    clearTimeout(pending.advanceTimer);
+    pending.advanceTimer = setTimeout(
+      () => this.#hang(pending, `Tracker worker progress stopped advancing at frame ${pending.frame} of request ${JSON.stringify(pending.id)} for ${ms} ms: killed`),
+      ms,
+    );
+  }
+
+  /** Kill the group of a hung request; its exit reports the stall. */
+  #hang(pending: Pending, message: string): void {
+    if (pending.stalled || this.#pending !== pending) return;
+    pending.stalled = message;
+    clearTimeout(pending.timer);
+    clearTimeout(pending.advanceTimer);
+    this.#log(`[tracker] ${message}`);
+    this.#killGroup();
+    // The exit settles the request; this is the fallback if the pipes never close.
     pending.timer = setTimeout(() => {
-      pending.stalled = `Tracker worker sent no progress for ${this.#opts.heartbeatMs} ms on request ${JSON.stringify(pending.id)}: killed`;
-      this.#killGroup();
-      // The exit settles the request; this is the fallback if the pipes never close.
-      pending.timer = setTimeout(() => {
-        if (this.#pending !== pending) return;
-        this.#ready = undefined; // the next request spawns afresh (killing this group again)
-        this.#settle(pending);
-        pending.reject(new TrackerError('stall', pending.stalled ?? 'stalled', this.#failure(null, 'SIGKILL')));
-      }, KILL_WAIT_MS);
-    }, this.#opts.heartbeatMs);
+      if (this.#pending !== pending) return;
+      this.#ready = undefined; // the next request spawns afresh (killing this group again)
+      this.#settle(pending);
+      pending.reject(new TrackerError('stall', message, this.#failure(null, 'SIGKILL')));
+    }, KILL_WAIT_MS);
   }
 
   #settle(pending: Pending): void {
     clearTimeout(pending.timer);
+    clearTimeout(pending.advanceTimer);
     if (this.#pending === pending) this.#pending = undefined;
   }
 
-  #killGroup(): void {
+  /** Read the idle worker's resident memory; above maxRssBytes, stop it so the next request starts afresh. */
+  #afterDone(): void {
     const pid = this.#child?.pid;
+    if (pid === undefined) return;
+    const rss = readRssBytes(pid);
+    this.#lastRssBytes = rss;
+    const limit = this.#opts.maxRssBytes;
+    if (rss === undefined || limit === undefined || rss <= limit || this.#stopping) return;
+    this.#log(`[tracker] worker ${pid} uses ${mib(rss)} MiB resident, above the ${mib(limit)} MiB limit: starting a fresh one`);
+    this.#recycles += 1;
+    // Started now, so that #ready is cleared before the caller sees `done` and asks again.
+    this.stop().catch((error: unknown) => this.#log(`[tracker] stopping worker ${pid}: ${(error as Error).message}`));
+  }
+
+  #killGroup(): void {
+    this.#killGroupOf(this.#child?.pid);
+  }
+
+  #killGroupOf(pid: number | undefined): void {
     if (pid === undefined) return;
     try {
       process.kill(-pid, 'SIGKILL');
@@ -296,31 +405,8 @@ export class TrackerWorker {
   }
 }
 
-/** Split a stream into lines; a line longer than `limit` is cut (reported once through onOverflow). */
-function readLines(stream: NodeJS.ReadableStream, limit: number, onLine: (line: string) => void, onOverflow: (why: string) => void): void {
-  let buffer = '';
-  let skipping = false;
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    buffer += chunk;
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) !== -1) {
-      const line = buffer.slice(0, nl).replace(/\r$/, '');
-      buffer = buffer.slice(nl + 1);
-      if (skipping) skipping = false;
-      else onLine(line.length > limit ? line.slice(0, limit) : line);
-    }
-    if (buffer.length > limit) {
-      if (!skipping) onOverflow(`line longer than ${limit} characters dropped`);
-      onLine(buffer.slice(0, limit));
-      buffer = '';
-      skipping = true;
-    }
-  });
-  stream.on('end', () => {
-    if (buffer !== '' && !skipping) onLine(buffer);
-    buffer = '';
-  });
+function mib(bytes: number): string {
+  return (bytes / 1024 / 1024).toFixed(0);
 }
 
 function delay(ms: number): Promise<void> {

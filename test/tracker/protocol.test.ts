@@ -73,6 +73,41 @@ describe('tracker protocol', () => {
     }
   });
 
+  it('the worker refuses a bad or unknown input field, quoting the request', () => {
+    const ws = makeWorkspace('protocol-count');
+    const small = fixture('small.mp4');
+    const track = (id: string, input: Record<string, unknown>) =>
+      `${JSON.stringify({ type: 'track', id, inputs: [input], firstFrame: 0, frameCount: 5, output: join(ws.root, `${id}.pkl`) })}\n`;
+    const { status, stdout } = runWorker('test-fixture', [
+      track('neg', { path: small, start: 0, count: -1 }),
+      track('str', { path: small, start: 0, count: '5' }),
+      track('bool', { path: small, start: 0, count: true }),
+      track('typo', { path: small, start: 0, cuont: 5 }),
+      track('ok', { path: small, start: 3, count: 5 }),
+    ]);
+    expect(status).toBe(0);
+    const events = stdout.map(parseEvent);
+    for (const id of ['neg', 'str', 'bool', 'typo']) {
+      const error = events.find((e) => e.type === 'error' && e.id === id);
+      expect(error, id).toMatchObject({ kind: 'internal' });
+      expect((error as { message: string }).message, id).toContain(id === 'typo' ? 'cuont' : "'count'");
+    }
+    expect(events.at(-1)).toMatchObject({ type: 'done', id: 'ok', frames: 5 });
+    ws.cleanup();
+  });
+
+  it('formatRequest refuses a request the worker would refuse, naming the field', () => {
+    const base = { type: 'track' as const, id: 'r', firstFrame: 0, frameCount: 20, output: '/tmp/r.pkl' };
+    const input = (extra: Record<string, unknown>) => [{ path: '/tmp/c.mp4', start: 10, ...extra }] as never;
+    expect(formatRequest({ ...base, inputs: input({ count: 20 }) })).toBe(`${JSON.stringify({ ...base, inputs: input({ count: 20 }) })}\n`);
+    expect(() => formatRequest({ ...base, inputs: input({ count: -1 }) })).toThrow(/inputs\[0\]\.count/);
+    expect(() => formatRequest({ ...base, inputs: input({ count: 2.5 }) })).toThrow(/inputs\[0\]\.count/);
+    expect(() => formatRequest({ ...base, inputs: input({ count: 19 }) })).toThrow(/frameCount.*19/);
+    expect(() => formatRequest({ ...base, inputs: input({ cuont: 20 }) })).toThrow(/inputs\[0\]\.cuont/);
+    expect(() => formatRequest({ ...base, inputs: [{ path: 'relative.mp4', start: 0 }] })).toThrow(/inputs\[0\]\.path/);
+    expect(() => formatRequest({ ...base, inputs: [] })).toThrow(TypeError);
+  });
+
   it('accepts an error without id, as sent before ready', () => {
     expect(parseEvent('{"type":"error","kind":"environment","message":"cannot import cv2"}')).toEqual({
       type: 'error',

@@ -6,7 +6,9 @@
     track(frames) -> (frame, track, bbox, score, extras)
                               frames: an iterator of BGR uint8 frames (H, W, 3); frame indices in
                               the result are positions in that iterator; track ids start at 1 on
-                              every call; extras: name -> numpy array with first dimension M
+                              every call; extras: name -> numpy array with first dimension M;
+                              frames.heartbeat() sends progress without advancing it: call it
+                              during long work that pulls no frames (see worker.Frames)
     checks() -> list of {"name", "ok", "detail"}   for `--check` (posepipe doctor)
 
 Modules are imported only when their backend is asked for, so a missing dependency of one

@@ -1,18 +1,36 @@
 """TEST FIXTURE, not a tracker: a backend whose faults are switched on by environment variables,
 so tests can make the real worker misbehave in each way the pipeline must survive.
 
-It "detects" one fixed box per frame (track 1). Knobs, all off by default:
+It "detects" one box per frame (track 1) whose position comes from the frame's content: x is the
+mean intensity of the frame (every 4th pixel, 0..255), y is the mean of its top half, the size is
+half the frame and the score is x / 255. The same frame always gives the same row, and frames that
+look different give different rows, so tests can tell which frames were tracked.
+
+Knobs, all off by default; frame numbers n count the frames handed to the backend in one request
+(skipped `start` frames are not handed to it):
 
   POSEPIPE_TEST_FIXTURE_PRINT=1          print to stdout (Python and raw fd 1) at load and per frame
   POSEPIPE_TEST_FIXTURE_IMPORT_ERROR=m   load() fails with ImportError for module m
+  POSEPIPE_TEST_FIXTURE_SPAWN_CHILD=1    start `sleep 3600` at load (a helper process in the
+                                         worker's group, which a group kill must reach); its pid
+                                         is logged on stderr as "test-fixture: child pid N"
   POSEPIPE_TEST_FIXTURE_FRAME_SECONDS=s  sleep s seconds per frame (a slow but healthy worker)
   POSEPIPE_TEST_FIXTURE_HANG_AT=n        stop forever at frame n without progress (a hang)
-  POSEPIPE_TEST_FIXTURE_OOM_ABOVE=n      MemoryError when a chunk reaches frame n (chunk too long)
+  POSEPIPE_TEST_FIXTURE_STUCK_AT=n       stop forever at frame n but keep calling
+                                         frames.heartbeat(): progress keeps coming, frozen at n
+  POSEPIPE_TEST_FIXTURE_OOM_ABOVE=n      MemoryError when one request hands the backend more than
+                                         n frames (the chunk plus its overlap is too long; a
+                                         request of n frames or fewer, e.g. a split half, fits)
   POSEPIPE_TEST_FIXTURE_CRASH_AT=n       SIGKILL itself at frame n (a native crash)
+  POSEPIPE_TEST_FIXTURE_EXIT_AT=n        os._exit(0) at frame n: exit 0 without a result
+                                         (an exception swallowed by library code that then exits)
+  POSEPIPE_TEST_FIXTURE_LEAK_MB=n        allocate n MB per request and keep it for the life of the
+                                         process, so resident memory grows chunk after chunk
 """
 
 import os
 import signal
+import subprocess
 import sys
 import time
 from typing import Any, Dict, Iterable, List, Optional, Tuple
@@ -32,6 +50,9 @@ class TestFixtureBackend:
     device = "cpu"
     version = VERSION
 
+    def __init__(self) -> None:
+        self._leaked: List[Any] = []  # LEAK_MB: kept on purpose, never freed
+
     def checks(self) -> List[Dict[str, Any]]:
         return [{"name": "test-fixture", "ok": True, "detail": "fault-injection backend for tests"}]
 
@@ -47,30 +68,47 @@ class TestFixtureBackend:
             raise ImportError(f"No module named {missing!r}", name=missing)
         import numpy
         self._np = numpy
+        if os.environ.get("POSEPIPE_TEST_FIXTURE_SPAWN_CHILD") == "1":
+            child = subprocess.Popen(["/bin/sleep", "3600"], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            print(f"test-fixture: child pid {child.pid}", file=sys.stderr, flush=True)
         self._noise("test-fixture: loading, this line must not reach the protocol")
 
     def track(self, frames: Iterable[Any]) -> Tuple[Any, Any, Any, Any, Dict[str, Any]]:
         np = self._np
         seconds = float(os.environ.get("POSEPIPE_TEST_FIXTURE_FRAME_SECONDS") or 0)
         hang_at = _int_env("POSEPIPE_TEST_FIXTURE_HANG_AT")
+        stuck_at = _int_env("POSEPIPE_TEST_FIXTURE_STUCK_AT")
         oom_above = _int_env("POSEPIPE_TEST_FIXTURE_OOM_ABOVE")
         crash_at = _int_env("POSEPIPE_TEST_FIXTURE_CRASH_AT")
-        count = 0
-        size = (0, 0)
+        exit_at = _int_env("POSEPIPE_TEST_FIXTURE_EXIT_AT")
+        leak_mb = _int_env("POSEPIPE_TEST_FIXTURE_LEAK_MB")
+        if leak_mb:
+            # np.ones writes every page, so the memory is resident, not just reserved.
+            self._leaked.append(np.ones(leak_mb * 1024 * 1024, dtype=np.uint8))
+        rows: List[Tuple[float, float, float, float]] = []
         for index, frame in enumerate(frames):
-            size = frame.shape[:2]
             if crash_at is not None and index >= crash_at:
                 os.kill(os.getpid(), signal.SIGKILL)
+            if exit_at is not None and index >= exit_at:
+                os._exit(0)
             if oom_above is not None and index >= oom_above:
-                raise MemoryError(f"test fixture: out of memory above {oom_above} frames")
+                raise MemoryError(f"test fixture: out of memory above {oom_above} frames in one request")
             if hang_at is not None and index >= hang_at:
                 while True:
                     time.sleep(3600)
+            if stuck_at is not None and index >= stuck_at:
+                while True:
+                    frames.heartbeat()  # type: ignore[attr-defined]
+                    time.sleep(0.05)
             self._noise(f"test-fixture: frame {index}")
             if seconds:
                 time.sleep(seconds)
-            count += 1
-        h, w = size
-        bbox = np.tile(np.array([[w / 4, h / 4, w / 2, h / 2]], dtype=np.float32), (count, 1))
+            h, w = frame.shape[:2]
+            sample = frame[::4, ::4]
+            level = float(sample.mean())
+            rows.append((level, float(sample[: max(1, sample.shape[0] // 2)].mean()), w / 2, h / 2))
+        count = len(rows)
+        bbox = np.array(rows, dtype=np.float32).reshape(count, 4)
         return (np.arange(count, dtype=np.int32), np.ones(count, dtype=np.int32), bbox,
-                np.full(count, 0.5, dtype=np.float32), {})
+                (bbox[:, 0] / 255.0).astype(np.float32), {})
