@@ -29,7 +29,7 @@ export const CONFIG_SPEC = {
   home: { env: 'POSEPIPE_HOME', flag: '--home', kind: 'path', doc: 'database, staging copies, chunks and logs (keep it on the Linux filesystem)' },
   chunkSeconds: { env: 'POSEPIPE_CHUNK_SECONDS', flag: '--chunk-seconds', kind: 'number', min: 0.1, max: 3600, doc: 'length of each chunk sent to the tracker' },
   overlapFrames: { env: 'POSEPIPE_OVERLAP_FRAMES', flag: '--overlap-frames', kind: 'int', min: 0, max: 10000, doc: 'frames of the previous chunk tracked again to join track ids' },
-  tracker: { env: 'POSEPIPE_TRACKER', flag: '--tracker', kind: 'enum', values: ['builtin'], doc: 'tracker backend' },
+  tracker: { env: 'POSEPIPE_TRACKER', flag: '--tracker', kind: 'enum', values: ['builtin', 'test-fixture'], doc: 'tracker backend (test-fixture: fault injection for posepipe\'s own tests)' },
   python: { env: 'POSEPIPE_PYTHON', flag: '--python', kind: 'path', doc: "the tracker venv's interpreter" },
   port: { env: 'POSEPIPE_PORT', flag: '--port', kind: 'int', min: 0, max: 65535, doc: 'status page port (0: any free port)' },
   host: { env: 'POSEPIPE_HOST', flag: '--host', kind: 'string', doc: 'status page address' },
@@ -38,6 +38,9 @@ export const CONFIG_SPEC = {
   rescanSeconds: { env: 'POSEPIPE_RESCAN_SECONDS', flag: '--rescan-seconds', kind: 'number', min: 1, max: 86400, doc: 'full rescan of the inbox, for events the OS dropped' },
   startupSeconds: { env: 'POSEPIPE_STARTUP_SECONDS', flag: '--startup-seconds', kind: 'number', min: 1, max: 7200, doc: 'deadline for the tracker worker to load its models' },
   heartbeatSeconds: { env: 'POSEPIPE_HEARTBEAT_SECONDS', flag: '--heartbeat-seconds', kind: 'number', min: 1, max: 7200, doc: 'a worker silent this long is killed and the chunk retried' },
+  advanceSeconds: { env: 'POSEPIPE_ADVANCE_SECONDS', flag: '--advance-seconds', kind: 'number', min: 1, max: 86400, doc: 'a worker whose frame count does not advance this long is killed and the chunk retried' },
+  minChunkFrames: { env: 'POSEPIPE_MIN_CHUNK_FRAMES', flag: '--min-chunk-frames', kind: 'int', min: 1, max: 100000, doc: 'an out-of-memory chunk is halved down to this many frames, then the job fails' },
+  maxWorkerMemoryMb: { env: 'POSEPIPE_MAX_WORKER_MEMORY_MB', flag: '--max-worker-memory-mb', kind: 'int', min: 0, max: 10_000_000, doc: 'restart the worker between chunks when its resident memory exceeds this (0: never)' },
   maxAttempts: { env: 'POSEPIPE_MAX_ATTEMPTS', flag: '--max-attempts', kind: 'int', min: 1, max: 100, doc: 'attempts per chunk after a crash or stall' },
 } as const satisfies Record<string, Spec>;
 
@@ -50,7 +53,7 @@ export interface Config {
   readonly home: string;
   readonly chunkSeconds: number;
   readonly overlapFrames: number;
-  readonly tracker: 'builtin';
+  readonly tracker: 'builtin' | 'test-fixture';
   readonly python: string;
   readonly port: number;
   readonly host: string;
@@ -59,6 +62,9 @@ export interface Config {
   readonly rescanSeconds: number;
   readonly startupSeconds: number;
   readonly heartbeatSeconds: number;
+  readonly advanceSeconds: number;
+  readonly minChunkFrames: number;
+  readonly maxWorkerMemoryMb: number;
   readonly maxAttempts: number;
   /** Test hook POSEPIPE_CRASHPOINT (see crashpoint.ts); not a user setting. */
   readonly crashpoint: string | undefined;
@@ -102,6 +108,9 @@ function defaults(env: NodeJS.ProcessEnv): Record<ConfigKey, string | number> {
     rescanSeconds: 30,
     startupSeconds: 300,
     heartbeatSeconds: 60,
+    advanceSeconds: 600,
+    minChunkFrames: 8,
+    maxWorkerMemoryMb: 0,
     maxAttempts: 3,
   };
 }

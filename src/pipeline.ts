@@ -267,69 +267,73 @@ export class Pipeline {
     }
   }
 
-  /** Track every chunk not done yet, one at a time, retrying crashes and stalls within the budget. */
+  /**
+   * Track every chunk not done yet, one at a time. Crashes and stalls are retried within the
+   * attempt budget with exponential backoff; out of memory restarts the worker and halves the
+   * chunk (down to minChunkFrames); anything else fails the job at once.
+   */
   async #trackAll(job: JobRow, dir: string): Promise<TrackerInfo> {
-    const chunks = this.#db.listChunks(job.id);
-    const frames = chunks.reduce((n, c) => n + c.frame_count, 0);
-    let framesBefore = chunks.reduce((n, c) => n + (c.state === 'done' ? c.frame_count : 0), 0);
-    let trackerMs = 0;
     let info: Omit<TrackerInfo, 'trackerMs'> | undefined;
-    for (const c of chunks) {
-      if (c.state === 'done') {
-        trackerMs += c.tracker_ms ?? 0;
-        continue;
-      }
-      const previous = c.idx > 0 ? chunks[c.idx - 1] : undefined;
-      for (;;) {
-        if (this.#stopping) throw new PipelineError('crash', 'posepipe is stopping');
-        const ready = await this.#ensureTracker();
-        info = { backend: ready.backend, version: ready.version, device: ready.device };
-        this.#db.startChunk(job.id, c.idx);
-        const attempt = this.#db.listChunks(job.id)[c.idx]!.attempts;
-        const event = (framesDone: number, state: 'running' | 'done' | 'retry' | 'failed') =>
-          this.#emit({ type: 'chunk', jobId: job.id, idx: c.idx, chunks: chunks.length, framesDone: framesBefore + framesDone, frames, state });
-        event(0, 'running');
-        let lastWrite = 0;
-        try {
-          const result = await trackChunk({
-            tracker: this.#tracker,
-            jobDir: dir,
-            jobId: job.id,
-            chunk: c,
-            previous,
-            onProgress: (framesDone) => {
-              const own = Math.max(0, framesDone - c.overlap_frames);
-              if (Date.now() - lastWrite > 1000) {
-                lastWrite = Date.now();
-                this.#db.chunkProgress(job.id, c.idx, own);
-              }
-              event(own, 'running');
-            },
-          });
-          this.#db.finishChunk(job.id, c.idx, result);
-          this.#crash.reach('chunk-done');
-          trackerMs += result.trackerMs;
-          event(c.frame_count, 'done');
-          framesBefore += c.frame_count;
-          break;
-        } catch (error) {
-          if (this.#stopping) throw error;
-          const { kind, message, retry } = classify(error);
-          const details = error instanceof TrackerError ? error.details : {};
-          const canRetry = retry && attempt < this.#config.maxAttempts;
-          const text = `chunk ${c.idx} (frames ${c.first_frame}–${c.first_frame + c.frame_count - 1}), attempt ${attempt}: ${adviceFor(kind, message)}`;
-          this.#db.failChunk(job.id, c.idx, { kind, text, exitCode: details.exitCode, signal: details.signal, stderrTail: details.stderrTail }, canRetry);
-          this.#log(`job ${job.id} ${text}${canRetry ? ' — retrying' : ''}`);
-          event(0, canRetry ? 'retry' : 'failed');
-          if (!canRetry) throw new PipelineError(kind, text);
-          await new Promise((r) => setTimeout(r, Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (attempt - 1))));
-        }
+    // Rows are re-read every round: a split inserts a row and moves the later ones.
+    for (let i = 0; ; i++) {
+      const chunks = this.#db.listChunks(job.id);
+      const c = chunks[i];
+      if (!c) break;
+      if (c.state === 'done') continue;
+      const frames = chunks.reduce((n, r) => n + r.frame_count, 0);
+      const framesBefore = chunks.reduce((n, r) => n + (r.state === 'done' ? r.frame_count : 0), 0);
+      const event = (framesDone: number, state: 'running' | 'done' | 'retry' | 'failed') =>
+        this.#emit({ type: 'chunk', jobId: job.id, idx: c.idx, chunks: chunks.length, framesDone: framesBefore + framesDone, frames, state });
+      if (this.#stopping) throw new PipelineError('crash', 'posepipe is stopping');
+      const ready = await this.#ensureTracker();
+      info = { backend: ready.backend, version: ready.version, device: ready.device };
+      this.#db.startChunk(job.id, c.idx);
+      const attempt = c.attempts + 1;
+      event(0, 'running');
+      let lastWrite = 0;
+      try {
+        const result = await trackChunk({
+          tracker: this.#tracker,
+          jobDir: dir,
+          jobId: job.id,
+          chunk: c,
+          previous: i > 0 ? chunks[i - 1] : undefined,
+          onProgress: (tracked) => {
+            const own = Math.max(0, tracked - c.overlap_frames);
+            if (Date.now() - lastWrite > 1000) {
+              lastWrite = Date.now();
+              this.#db.chunkProgress(job.id, c.idx, own);
+            }
+            event(own, 'running');
+          },
+        });
+        this.#db.finishChunk(job.id, c.idx, result);
+        this.#crash.reach('chunk-done');
+        event(c.frame_count, 'done');
+      } catch (error) {
+        if (this.#stopping) throw error;
+        const { kind, message, retry } = classify(error);
+        const details = error instanceof TrackerError ? error.details : {};
+        const range = `chunk ${c.idx} (frames ${c.first_frame}–${c.first_frame + c.frame_count - 1})`;
+        const canSplit = kind === 'oom' && Math.floor(c.frame_count / 2) >= this.#config.minChunkFrames;
+        const canRetry = retry && attempt < this.#config.maxAttempts;
+        const text = `${range}, attempt ${attempt}: ${adviceFor(kind, message, c.frame_count, canSplit)}`;
+        this.#db.failChunk(job.id, c.idx, { kind, text, exitCode: details.exitCode, signal: details.signal, stderrTail: details.stderrTail }, canRetry || canSplit);
+        this.#log(`job ${job.id} ${text}${canSplit ? ' — splitting it in two' : canRetry ? ' — retrying' : ''}`);
+        event(0, canRetry || canSplit ? 'retry' : 'failed');
+        // Out of memory (or a CUDA fault) can leave the worker's memory in any state: start afresh.
+        if (kind === 'oom') await this.#tracker.recycle();
+        if (canSplit) this.#db.splitChunk(job.id, c.idx, this.#config.overlapFrames);
+        else if (canRetry) await new Promise((r) => setTimeout(r, Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (attempt - 1))));
+        else throw new PipelineError(kind, text);
+        i--; // the same index again: the retried chunk, or the first half of the split one
       }
     }
     if (!info) {
       const ready = await this.#ensureTracker();
       info = { backend: ready.backend, version: ready.version, device: ready.device };
     }
+    const trackerMs = this.#db.listChunks(job.id).reduce((n, r) => n + (r.tracker_ms ?? 0), 0);
     return { ...info, trackerMs };
   }
 
@@ -383,12 +387,14 @@ class RedoChunks extends Error {
 }
 
 /** Messages stand alone on the status page: say what to do about each kind. */
-function adviceFor(kind: FailureKind, message: string): string {
+function adviceFor(kind: FailureKind, message: string, frames: number, willSplit: boolean): string {
   switch (kind) {
     case 'environment':
       return `${message} — run \`posepipe doctor\``;
     case 'oom':
-      return `${message} — out of memory: lower POSEPIPE_CHUNK_SECONDS and resume`;
+      return willSplit
+        ? `${message} — out of memory with ${frames} frames`
+        : `${message} — out of memory even with ${frames} frames (POSEPIPE_MIN_CHUNK_FRAMES): free GPU memory (other programs), choose a lighter model, or lower the resolution, then resume`;
     default:
       return message;
   }

@@ -30,6 +30,8 @@ export function openEngine(config: Config, opts: { onEvent?: (e: PipelineEvent) 
     backend: config.tracker,
     startupMs: config.startupSeconds * 1000,
     heartbeatMs: config.heartbeatSeconds * 1000,
+    advanceMs: config.advanceSeconds * 1000,
+    maxRssBytes: config.maxWorkerMemoryMb > 0 ? config.maxWorkerMemoryMb * 1024 * 1024 : undefined,
   });
   const pipeline = new Pipeline({ db, config, tracker, onEvent: opts.onEvent, log: opts.log });
   pipeline.reconcile();

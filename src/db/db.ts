@@ -251,12 +251,11 @@ export class Db {
     this.#db.prepare("UPDATE chunks SET frames_done = ? WHERE job_id = ? AND idx = ? AND state = 'running'").run(framesDone, jobId, idx);
   }
 
-  /** running → done with the result file's size and hash, and the tracker's busy time. */
+  /** running → done with the result file's size and hash, and the tracker's busy time; an earlier attempt's failure stays on the row as history. */
   finishChunk(jobId: number, idx: number, result: { file: string; bytes: number; sha256: string; trackerMs: number }): void {
     const info = this.#db
       .prepare(
-        `UPDATE chunks SET state = 'done', finished_ms = ?, frames_done = frame_count, tracker_ms = ?, result_file = ?, result_bytes = ?, result_sha256 = ?,
-         error_kind = NULL, error_text = NULL, exit_code = NULL, signal = NULL
+        `UPDATE chunks SET state = 'done', finished_ms = ?, frames_done = frame_count, tracker_ms = ?, result_file = ?, result_bytes = ?, result_sha256 = ?
          WHERE job_id = ? AND idx = ? AND state = 'running'`,
       )
       .run(Date.now(), result.trackerMs, result.file, result.bytes, result.sha256, jobId, idx);
@@ -271,6 +270,33 @@ export class Db {
          WHERE job_id = ? AND idx = ? AND state = 'running'`,
       )
       .run(retry ? 'pending' : 'failed', Date.now(), failure.kind, failure.text, failure.exitCode ?? null, failure.signal ?? null, failure.stderrTail ?? null, jobId, idx);
+  }
+
+  /**
+   * Split a chunk row in two halves of its frame range (after an out-of-memory error): both track
+   * ranges of the same file; later rows move one index up. The second half overlaps the first by
+   * `overlapFrames` (at most the first half's length) so track ids still join.
+   */
+  splitChunk(jobId: number, idx: number, overlapFrames: number): void {
+    this.transaction(() => {
+      const c = this.#db.prepare('SELECT * FROM chunks WHERE job_id = ? AND idx = ?').get(jobId, idx) as ChunkRow | undefined;
+      if (!c || c.frame_count < 2) throw new StateConflictError(`chunk ${idx} of job ${jobId}`, 'splittable');
+      const head = Math.floor(c.frame_count / 2);
+      // Two steps, so no intermediate index collides with an existing row's primary key.
+      this.#db.prepare('UPDATE chunks SET idx = -(idx + 1) WHERE job_id = ? AND idx > ?').run(jobId, idx);
+      this.#db.prepare('UPDATE chunks SET idx = -idx WHERE job_id = ? AND idx < 0').run(jobId);
+      this.#db
+        .prepare("UPDATE chunks SET frame_count = ?, splits = splits + 1, state = 'pending', attempts = 0, frames_done = 0 WHERE job_id = ? AND idx = ?")
+        .run(head, jobId, idx);
+      this.#db
+        .prepare(
+          `INSERT INTO chunks (job_id, idx, file, file_start, splits, first_frame, frame_count, overlap_frames, state)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending')`,
+        )
+        .run(jobId, idx + 1, c.file, c.file_start + head, c.splits + 1, c.first_frame + head, c.frame_count - head, Math.min(overlapFrames, head));
+      // The row after the new second half overlaps it: never by more frames than it now has.
+      this.#db.prepare('UPDATE chunks SET overlap_frames = min(overlap_frames, ?) WHERE job_id = ? AND idx = ?').run(c.frame_count - head, jobId, idx + 2);
+    });
   }
 
   /** A done chunk whose result is missing or damaged goes back to pending. */

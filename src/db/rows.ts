@@ -38,6 +38,9 @@ export interface ChunkRow {
   job_id: number;
   idx: number;
   file: string;
+  /** First frame of this row's range within `file` (0 unless the chunk was split). */
+  file_start: number;
+  splits: number;
   first_frame: number;
   frame_count: number;
   overlap_frames: number;

@@ -22,7 +22,7 @@ export interface ChunkResult {
 }
 
 /**
- * Track one chunk: the tail of the previous chunk (the overlap) and then the chunk's own frames,
+ * Track one chunk row: the tail of the previous row (the overlap) and then the row's own frames,
  * in the long-lived worker. Trusts the result file, not the worker's word: done without a file
  * is not done.
  */
@@ -36,14 +36,16 @@ export async function trackChunk(ctx: {
 }): Promise<ChunkResult> {
   const { chunk: c, previous } = ctx;
   const overlap = previous ? c.overlap_frames : 0;
-  const file = `results/${String(c.idx).padStart(4, '0')}.pkl`;
+  // Named by frame range, not index: a split renumbers rows, never the ranges of their results.
+  const file = `results/${String(c.first_frame).padStart(7, '0')}+${c.frame_count}.pkl`;
   const output = join(ctx.jobDir, file);
   mkdirSync(join(ctx.jobDir, 'results'), { recursive: true });
   rmSync(output, { force: true });
   rmSync(`${output}.tmp`, { force: true });
+  // The overlap is the end of the previous row's range, which may be in the same file after a split.
   const inputs = [
-    ...(overlap > 0 ? [{ path: join(ctx.jobDir, previous!.file), start: previous!.frame_count - overlap }] : []),
-    { path: join(ctx.jobDir, c.file), start: 0 },
+    ...(overlap > 0 ? [{ path: join(ctx.jobDir, previous!.file), start: previous!.file_start + previous!.frame_count - overlap, count: overlap }] : []),
+    { path: join(ctx.jobDir, c.file), start: c.file_start, count: c.frame_count },
   ];
   const frameCount = c.frame_count + overlap;
   const done = await ctx.tracker.track(

@@ -56,7 +56,7 @@ describe('database', () => {
     raw.prepare('INSERT INTO schema_migrations (version, name, applied_ms) VALUES (999, ?, 0)').run('future');
     raw.close();
     expect(() => openDb(ws.home)).toThrow(DatabaseTooNewError);
-    expect(() => openDb(ws.home)).toThrow(/schema version 999, but this posepipe knows only up to 1/);
+    expect(() => openDb(ws.home)).toThrow(/schema version 999, but this posepipe knows only up to 2/);
   });
 
   it('makes one job per content hash and never reuses an output name', () => {
@@ -90,6 +90,31 @@ describe('database', () => {
     expect(() => db.resumeJob(j.id)).toThrow(/job 1 \(queued\) is not failed/);
     expect(db.getJob(j.id)!.state).toBe('queued');
     expect(db.listStages(j.id)[0]).toMatchObject({ state: 'pending', attempts: 0 });
+    db.close();
+  });
+
+  it('splits a chunk row into two halves of its file range, moving later rows up', () => {
+    ws = makeWorkspace('db');
+    const db = openDb(ws.home);
+    const { job: j } = db.createJob(job('a'));
+    db.replaceChunks(j.id, [
+      { idx: 0, file: 'chunks/0000.mp4', firstFrame: 0, frameCount: 50, overlapFrames: 0 },
+      { idx: 1, file: 'chunks/0001.mp4', firstFrame: 50, frameCount: 51, overlapFrames: 16 },
+      { idx: 2, file: 'chunks/0002.mp4', firstFrame: 101, frameCount: 7, overlapFrames: 16 },
+    ]);
+    db.splitChunk(j.id, 1, 16);
+    db.splitChunk(j.id, 2, 16);
+    const rows = db.listChunks(j.id).map((c) => [c.idx, c.file, c.file_start, c.first_frame, c.frame_count, c.overlap_frames, c.splits]);
+    expect(rows).toEqual([
+      [0, 'chunks/0000.mp4', 0, 0, 50, 0, 0],
+      [1, 'chunks/0001.mp4', 0, 50, 25, 16, 1],
+      [2, 'chunks/0001.mp4', 25, 75, 13, 16, 2],
+      [3, 'chunks/0001.mp4', 38, 88, 13, 13, 2],
+      [4, 'chunks/0002.mp4', 0, 101, 7, 13, 0],
+    ]);
+    // Frames stay contiguous and complete: no gap or duplicate at a split point.
+    const all = db.listChunks(j.id).flatMap((c) => Array.from({ length: c.frame_count }, (_, k) => c.first_frame + k));
+    expect(all).toEqual([...Array(108).keys()]);
     db.close();
   });
 

@@ -18,7 +18,7 @@ CREATE TABLE chunks (
   stderr_tail TEXT,
   result_file TEXT,
   result_bytes INTEGER,
-  result_sha256 TEXT,
+  result_sha256 TEXT, file_start INTEGER NOT NULL DEFAULT 0, splits INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (job_id, idx)
 );
 CREATE TABLE jobs (
