@@ -1,8 +1,20 @@
 import type { PipelineEvent } from './pipeline.ts';
 
-/** Show a file name safely on a terminal: control and bidi characters escaped, quoted if odd. */
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufffd"\\]/;
+const UNSAFE_ALL = /[\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufffd]/g;
+
+/**
+ * Show a file name safely on a terminal: a name with control, bidi or replacement characters is
+ * quoted and every such character escaped (JSON.stringify alone leaves U+202E and C1 controls raw).
+ */
 export function displayName(name: string): string {
-  return /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufffd"]/.test(name) ? JSON.stringify(name) : name;
+  if (!UNSAFE.test(name)) return name;
+  return JSON.stringify(name).replace(UNSAFE_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** Make any text safe for a terminal line: control and bidi characters become \\u escapes. */
+export function terminalSafe(text: string): string {
+  return text.replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function bar(done: number, total: number, width = 24): string {
@@ -19,7 +31,7 @@ export function createProgress(out: { write(s: string): unknown }, isTTY: boolea
   const line = (s: string) => {
     if (live) out.write('\r\x1b[2K');
     live = false;
-    out.write(`${s}\n`);
+    out.write(`${terminalSafe(s)}\n`);
   };
   const names = new Map<number, string>();
   return (e) => {

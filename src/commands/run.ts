@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Config } from '../config.ts';
-import { createProgress, displayName } from '../progress.ts';
+import { createProgress, displayName, terminalSafe } from '../progress.ts';
 import { hashFile } from '../stages/stage.ts';
 import { openEngine } from './shared.ts';
 
@@ -21,7 +21,7 @@ export async function runCommand(config: Config, video: string): Promise<number>
     return 2;
   }
   const progress = createProgress(process.stderr, Boolean(process.stderr.isTTY));
-  const engine = openEngine(config, { onEvent: progress, log: (line) => console.error(line) });
+  const engine = openEngine(config, { onEvent: progress, log: (line) => console.error(terminalSafe(line)) });
   let stopping = false;
   const onSignal = () => {
     if (stopping) return;
@@ -50,7 +50,7 @@ export async function runCommand(config: Config, video: string): Promise<number>
     }
     if (outcome === 'stopped') return 1;
     const failed = engine.db.getJob(job.id)!;
-    console.error(`posepipe: job ${job.id} failed (${failed.error_kind}): ${failed.error_text}\n  details: posepipe status ${job.id}; after fixing the cause: posepipe resume ${job.id}`);
+    console.error(`posepipe: job ${job.id} failed (${failed.error_kind}): ${terminalSafe(failed.error_text ?? '')}\n  details: posepipe status ${job.id}; after fixing the cause: posepipe resume ${job.id}`);
     return 1;
   } finally {
     process.off('SIGINT', onSignal);

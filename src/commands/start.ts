@@ -1,14 +1,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
-import { createProgress, displayName } from '../progress.ts';
+import { createProgress, displayName, terminalSafe } from '../progress.ts';
 import { createInboxWatcher } from '../watcher/index.ts';
 import { startServer } from '../server/index.ts';
 import { openEngine } from './shared.ts';
 
 /** `posepipe start`: watch the inbox, run queued jobs one at a time, serve the status page; stops on SIGINT/SIGTERM. */
 export async function startCommand(config: Config): Promise<number> {
-  const log = (line: string) => console.log(line);
+  const log = (line: string) => console.log(terminalSafe(line));
   const engine = openEngine(config, { onEvent: createProgress(process.stdout, Boolean(process.stdout.isTTY)), log });
   const watcher = createInboxWatcher({
     inbox: config.inbox,

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import { openDb } from '../db/index.ts';
-import { displayName } from '../progress.ts';
+import { displayName, terminalSafe } from '../progress.ts';
 import { jobView, type JobView } from '../views.ts';
 
 function duration(seconds: number | null): string {
@@ -80,12 +80,12 @@ export function statusCommand(config: Config, opts: { json: boolean; jobId?: str
         return 2;
       }
       const view = jobView(db, config, job);
-      console.log(opts.json ? JSON.stringify(view, null, 2) : jobDetail(view));
+      console.log(opts.json ? JSON.stringify(view, null, 2) : terminalSafe(jobDetail(view)));
       return 0;
     }
     const views = db.listJobs().map((j) => jobView(db, config, j));
     if (opts.json) console.log(JSON.stringify({ jobs: views, trackerLoads: db.listTrackerLoads().length }, null, 2));
-    else console.log(views.length ? `${jobTable(views)}\n\n\`posepipe status <job>\` shows a job's stages and chunks` : 'no jobs yet');
+    else console.log(views.length ? `${terminalSafe(jobTable(views))}\n\n\`posepipe status <job>\` shows a job's stages and chunks` : 'no jobs yet');
     return 0;
   } finally {
     db.close();

@@ -91,6 +91,14 @@ describe('status page', () => {
     expect(resumed).toEqual([1]);
   });
 
+  it('answers two resumes sent at once with one transition and one 409', async () => {
+    const origin = `http://127.0.0.1:${server.port}`;
+    const both = await Promise.all([1, 2].map(() => send('/api/jobs/1/resume', { method: 'POST', headers: { origin } })));
+    expect(both.map((r) => r.status).sort()).toEqual([200, 409]);
+    expect(resumed).toEqual([1]);
+    expect(db.getJob(1)!.state).toBe('queued');
+  });
+
   it('serves nothing outside a job: unknown ids and traversal attempts are refused', async () => {
     for (const path of ['/api/jobs/..%2F..%2Fetc%2Fpasswd', '/api/jobs/1%2F..%2F2', '/jobs/-1', '/api/jobs/1/../../../etc/passwd', '//etc/passwd', '/api/jobs/99/output', '/api/jobs/1/output', '/api/jobs/1\\..\\x']) {
       const r = await send(path);
