@@ -42,6 +42,11 @@ export const CONFIG_SPEC = {
   minChunkFrames: { env: 'POSEPIPE_MIN_CHUNK_FRAMES', flag: '--min-chunk-frames', kind: 'int', min: 1, max: 100000, doc: 'an out-of-memory chunk is halved down to this many frames, then the job fails' },
   maxWorkerMemoryMb: { env: 'POSEPIPE_MAX_WORKER_MEMORY_MB', flag: '--max-worker-memory-mb', kind: 'int', min: 0, max: 10_000_000, doc: 'restart the worker between chunks when its resident memory exceeds this (0: never)' },
   maxAttempts: { env: 'POSEPIPE_MAX_ATTEMPTS', flag: '--max-attempts', kind: 'int', min: 1, max: 100, doc: 'attempts per chunk after a crash or stall' },
+  maxWidth: { env: 'POSEPIPE_MAX_WIDTH', flag: '--max-width', kind: 'int', min: 1, max: 1_000_000, doc: 'videos wider than this (as displayed) are refused at probe, before any decoding' },
+  maxHeight: { env: 'POSEPIPE_MAX_HEIGHT', flag: '--max-height', kind: 'int', min: 1, max: 1_000_000, doc: 'videos taller than this (as displayed) are refused at probe, before any decoding' },
+  maxDurationSeconds: { env: 'POSEPIPE_MAX_DURATION_SECONDS', flag: '--max-duration-seconds', kind: 'number', min: 1, max: 31_536_000, doc: 'videos longer than this are refused at probe, before any decoding' },
+  maxChunks: { env: 'POSEPIPE_MAX_CHUNKS', flag: '--max-chunks', kind: 'int', min: 1, max: 1_000_000, doc: 'videos that would make more chunks than this (estimated frames / frames per chunk) are refused before chunking' },
+  minFreeMb: { env: 'POSEPIPE_MIN_FREE_MB', flag: '--min-free-mb', kind: 'int', min: 0, max: 100_000_000, doc: 'free space (MiB) the home filesystem must keep after staging and after chunking; checked before each' },
 } as const satisfies Record<string, Spec>;
 
 export type ConfigKey = keyof typeof CONFIG_SPEC;
@@ -66,6 +71,11 @@ export interface Config {
   readonly minChunkFrames: number;
   readonly maxWorkerMemoryMb: number;
   readonly maxAttempts: number;
+  readonly maxWidth: number;
+  readonly maxHeight: number;
+  readonly maxDurationSeconds: number;
+  readonly maxChunks: number;
+  readonly minFreeMb: number;
   /** Test hook POSEPIPE_CRASHPOINT (see crashpoint.ts); not a user setting. */
   readonly crashpoint: string | undefined;
   /** Where each key's value came from, for messages. */
@@ -112,6 +122,11 @@ function defaults(env: NodeJS.ProcessEnv): Record<ConfigKey, string | number> {
     minChunkFrames: 8,
     maxWorkerMemoryMb: 0,
     maxAttempts: 3,
+    maxWidth: 7680,
+    maxHeight: 4320,
+    maxDurationSeconds: 4 * 3600,
+    maxChunks: 2000,
+    minFreeMb: 256,
   };
 }
 

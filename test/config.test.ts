@@ -3,6 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_SPEC, ConfigError, loadConfig, translateWindowsPath } from '../src/config.ts';
+import { DEFAULT_MIN_FREE_MB } from '../src/disk.ts';
+import { DEFAULT_MAX_CHUNKS } from '../src/stages/chunk.ts';
+import { DEFAULT_INPUT_LIMITS } from '../src/stages/probe.ts';
 
 const env = { HOME: '/home/u' };
 
@@ -40,6 +43,21 @@ describe('configuration', () => {
     expect(translateWindowsPath('/already/linux')).toBe('/already/linux');
     expect(loadConfig({ env: { ...env, POSEPIPE_INBOX: 'C:\\videos\\in' }, wsl: true }).inbox).toBe('/mnt/c/videos/in');
     expect(() => loadConfig({ env: { ...env, POSEPIPE_INBOX: 'C:\\videos\\in' }, wsl: false })).toThrow(/Invalid inbox \(from POSEPIPE_INBOX\).*Windows path, but this is not WSL/);
+  });
+
+  it('input limits and free space: the stages\' own defaults are the configuration\'s, and each is settable', () => {
+    const config = loadConfig({ env, wsl: false });
+    expect({ maxWidth: config.maxWidth, maxHeight: config.maxHeight, maxDurationSeconds: config.maxDurationSeconds }).toEqual(DEFAULT_INPUT_LIMITS);
+    expect(config.maxChunks).toBe(DEFAULT_MAX_CHUNKS);
+    expect(config.minFreeMb).toBe(DEFAULT_MIN_FREE_MB);
+    const set = loadConfig({
+      env: { ...env, POSEPIPE_MAX_WIDTH: '1920', POSEPIPE_MAX_DURATION_SECONDS: '90.5', POSEPIPE_MIN_FREE_MB: '0' },
+      flags: { maxHeight: '1080', maxChunks: '10' },
+      wsl: false,
+    });
+    expect(set).toMatchObject({ maxWidth: 1920, maxHeight: 1080, maxDurationSeconds: 90.5, maxChunks: 10, minFreeMb: 0 });
+    expect(() => loadConfig({ env: { ...env, POSEPIPE_MAX_WIDTH: '0' }, wsl: false })).toThrow('Invalid maxWidth (from POSEPIPE_MAX_WIDTH): 0 is below the minimum 1');
+    expect(() => loadConfig({ env, flags: { minFreeMb: '-1' }, wsl: false })).toThrow('Invalid minFreeMb (from --min-free-mb): -1 is below the minimum 0');
   });
 
   it('is documented: every key has its environment variable in the README table', () => {

@@ -47,6 +47,18 @@ export default function setup(): void {
   writeFileSync(at('empty.mp4'), '');
   const whole = readFileSync(at('small.mp4'));
   writeFileSync(at('truncated.mp4'), whole.subarray(0, Math.floor(whole.length / 3)));
+  // Headers claiming more than the input limits, a few KB each, so probing must refuse them from
+  // the header alone. A YUV4MPEG2 header saying 15360x8640 (16K) before 4 KB of one frame's
+  // 199 MB: ffprobe reports the size without a whole frame to decode (16384x16384 is beyond what
+  // ffmpeg accepts at all).
+  writeFileSync(at('huge-resolution.mp4'), Buffer.concat([Buffer.from('YUV4MPEG2 W15360 H8640 F25:1 Ip A1:1 C420jpeg\nFRAME\n'), Buffer.alloc(4096)]));
+  // One second of 16x16 H.264 in Matroska whose segment Duration (ms, a double) is rewritten to 100 hours.
+  ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=16x16:rate=25:duration=1', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', at('huge-duration.mkv')]);
+  const mkv = readFileSync(at('huge-duration.mkv'));
+  const duration = mkv.indexOf(Buffer.from([0x44, 0x89, 0x88]));
+  if (duration < 0) throw new Error('huge-duration.mkv: no 8-byte Duration element to rewrite');
+  mkv.writeDoubleBE(100 * 3600 * 1000, duration + 3);
+  writeFileSync(at('huge-duration.mkv'), mkv);
   writeFileSync(join(tmp, 'VERSION'), FIXTURE_RECIPES_VERSION);
   renameSync(tmp, FIXTURE_DIR);
 }

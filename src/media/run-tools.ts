@@ -21,7 +21,7 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import ffmpeg from 'fluent-ffmpeg';
-import { EnvironmentError } from '../errors.ts';
+import { EnvironmentError, PipelineError } from '../errors.ts';
 
 /**
  * Demuxers ffmpeg/ffprobe may use on our inputs. An allow-list, because some demuxers open further
@@ -216,6 +216,7 @@ export async function runFfmpeg(run: FfmpegRun): Promise<void> {
       run.signal?.removeEventListener('abort', onAbort);
       if (run.signal?.aborted) reject(run.signal.reason instanceof Error ? run.signal.reason : new Error('ffmpeg aborted'));
       else if (isSpawnFailure(error)) reject(missingTool('ffmpeg', error));
+      else if (outOfSpace(stderrTail)) reject(new PipelineError('disk', `ffmpeg ran out of disk space writing ${run.output}: ${outOfSpace(stderrTail)}`));
       else reject(new ToolFailure(error.message.split('\n')[0] ?? error.message, stderrTail.join('\n')));
     });
     if (run.signal?.aborted) {
@@ -225,6 +226,11 @@ export async function runFfmpeg(run: FfmpegRun): Promise<void> {
     run.signal?.addEventListener('abort', onAbort, { once: true });
     command.run();
   });
+}
+
+/** ffmpeg's line saying a write failed for lack of space (ENOSPC or EDQUOT), if any: retrying cannot help. */
+function outOfSpace(stderrLines: readonly string[]): string | undefined {
+  return stderrLines.find((line) => /No space left on device|Disk quota exceeded/i.test(line));
 }
 
 function execTool(path: string, args: string[]): Promise<string> {

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PipelineError } from '../errors.ts';
+import { CONFIG_SPEC } from '../config.ts';
+import { checkFreeSpace, diskFullError } from '../disk.ts';
+import { InputError, PipelineError } from '../errors.ts';
 import { MAX_CHUNK_RATIO, segmentVideo, type SegmentMethod, type VideoFacts } from '../media/index.ts';
 
 /** One chunk as later stages see it. */
@@ -38,6 +40,30 @@ function countProblem(method: SegmentMethod, counts: readonly number[], framesPe
   return null;
 }
 
+/** The configuration's default maxChunks (a test checks they agree). */
+export const DEFAULT_MAX_CHUNKS = 2000;
+
+/**
+ * Bytes the chunks may take: re-encoded ultrafast CRF 18 chunks measured 3.4-3.8x their source
+ * (street-people, testsrc2) and 0.03-0.06 bytes per pixel per frame; copied chunks are about the
+ * source's size. The larger of 4x the source and 0.05 bytes per pixel per frame covers both.
+ */
+export function chunkBytesEstimate(facts: VideoFacts): number {
+  const pixels = facts.width * facts.height * (facts.frameCountEstimate ?? 0);
+  return Math.ceil(Math.max(4 * facts.bytes, 0.05 * pixels));
+}
+
+/** Refuse, before cutting anything, a video that would make more than `maxChunks` chunks. */
+function checkChunkCount(ctx: { displayName: string; facts: VideoFacts; chunkSeconds: number; maxChunks?: number }, framesPerChunk: number): void {
+  const maxChunks = ctx.maxChunks ?? DEFAULT_MAX_CHUNKS;
+  const chunks = Math.ceil((ctx.facts.frameCountEstimate ?? 0) / framesPerChunk);
+  if (chunks > maxChunks) {
+    throw new InputError(
+      `Cannot process "${ctx.displayName}": about ${ctx.facts.frameCountEstimate} frames make ${chunks} chunks of ${framesPerChunk} frames (${ctx.chunkSeconds} s), more than the limit ${maxChunks} (${CONFIG_SPEC.maxChunks.env} or ${CONFIG_SPEC.chunkSeconds.env})`,
+    );
+  }
+}
+
 const FINAL_DIR = 'chunks';
 const TEMP_PREFIX = `${FINAL_DIR}.tmp-`;
 
@@ -63,13 +89,20 @@ export async function chunk(ctx: {
   displayName: string;
   facts: VideoFacts;
   chunkSeconds: number;
+  /** At most this many chunks, from the probe's frame estimate; default DEFAULT_MAX_CHUNKS. */
+  maxChunks?: number;
+  /** Free space (MiB) to keep on the job folder's filesystem after chunking; default DEFAULT_MIN_FREE_MB. */
+  minFreeMb?: number;
   onProgress?: (framesDone: number) => void;
 }): Promise<ChunkOutput> {
   const framesPerChunk = Math.max(1, Math.round(ctx.chunkSeconds * ctx.facts.fps));
+  checkChunkCount(ctx, framesPerChunk);
   // Temp folders of earlier attempts were killed mid-way (one instance per data folder).
   for (const name of await readdir(ctx.jobDir)) {
     if (name.startsWith(TEMP_PREFIX)) await rm(join(ctx.jobDir, name), { recursive: true, force: true });
   }
+  const what = `chunking "${ctx.displayName}"`;
+  await checkFreeSpace({ dir: ctx.jobDir, what, bytes: chunkBytesEstimate(ctx.facts), minFreeMb: ctx.minFreeMb });
   const tempName = `${TEMP_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`;
   const tempDir = join(ctx.jobDir, tempName);
   await mkdir(tempDir);
@@ -104,6 +137,6 @@ export async function chunk(ctx: {
     return output;
   } catch (error) {
     await rm(tempDir, { recursive: true, force: true });
-    throw error;
+    throw await diskFullError(error, ctx.jobDir, what);
   }
 }

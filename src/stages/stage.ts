@@ -3,6 +3,7 @@ import { createReadStream, createWriteStream, mkdirSync, renameSync, rmSync, sta
 import { extname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
+import { checkFreeSpace, diskFullError } from '../disk.ts';
 import { InputError } from '../errors.ts';
 
 /** What the stage stage leaves in the job folder. */
@@ -19,16 +20,25 @@ const SAFE_EXT = /^\.[a-z0-9]{1,5}$/;
  * Copy the user's file into the job folder under an internal name (on the Linux filesystem,
  * off a Windows drive under WSL): temp name, hash while copying, verify, rename.
  */
-export async function stage(ctx: { jobDir: string; sourcePath: string; displayName: string; sha256: string }): Promise<StageOutput> {
+export async function stage(ctx: {
+  jobDir: string;
+  sourcePath: string;
+  displayName: string;
+  sha256: string;
+  /** Free space (MiB) to keep on the job folder's filesystem after the copy; default DEFAULT_MIN_FREE_MB. */
+  minFreeMb?: number;
+}): Promise<StageOutput> {
   mkdirSync(ctx.jobDir, { recursive: true });
   const ext = extname(ctx.displayName).toLowerCase();
   const file = `source${SAFE_EXT.test(ext) ? ext : '.bin'}`;
   const tmp = join(ctx.jobDir, `.${file}.tmp-${process.pid}`);
   const hash = createHash('sha256');
+  const what = `staging "${ctx.displayName}"`;
   let bytes = 0;
   try {
     const st = statSync(ctx.sourcePath);
     if (!st.isFile()) throw new InputError(`Cannot stage "${ctx.displayName}": it is not a regular file`);
+    await checkFreeSpace({ dir: ctx.jobDir, what, bytes: st.size, minFreeMb: ctx.minFreeMb });
     await pipeline(
       createReadStream(ctx.sourcePath),
       new Transform({
@@ -45,7 +55,7 @@ export async function stage(ctx: { jobDir: string; sourcePath: string; displayNa
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new InputError(`Cannot stage "${ctx.displayName}": the file was removed from the inbox before it could be copied`);
     }
-    throw error;
+    throw await diskFullError(error, ctx.jobDir, what);
   }
   const sha256 = hash.digest('hex');
   if (sha256 !== ctx.sha256) {

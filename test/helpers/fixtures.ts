@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 /** Where the global setup leaves its generated fixture videos. */
 export const FIXTURE_DIR = resolve('test-output/fixtures');
 /** Bump when a recipe in global-setup.ts changes, so stale fixtures are remade. */
-export const FIXTURE_RECIPES_VERSION = '3';
+export const FIXTURE_RECIPES_VERSION = '4';
 
 /** Path of a generated fixture (see global-setup.ts for what each one is). */
 export function fixture(name: string): string {

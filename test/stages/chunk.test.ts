@@ -1,11 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PipelineError } from '../../src/errors.ts';
+import { DiskSpaceError } from '../../src/disk.ts';
+import { classify, InputError, PipelineError } from '../../src/errors.ts';
 import { countFrames, probeVideo, type VideoFacts } from '../../src/media/index.ts';
-import { chunk, type ChunkOutput } from '../../src/stages/chunk.ts';
+import { chunk, chunkBytesEstimate, type ChunkOutput } from '../../src/stages/chunk.ts';
 import { fixture, STREET_PEOPLE } from '../helpers/fixtures.ts';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.ts';
 
@@ -172,5 +174,85 @@ describe('chunk stage', () => {
     const seen: number[] = [];
     const output: ChunkOutput = await chunk({ jobDir, source, displayName: 'clip', facts, chunkSeconds: 1, onProgress: (n) => seen.push(n) });
     expect(seen.at(-1)).toBe(output.totalFrames);
+  });
+});
+
+/** Why a tmpfs cannot be mounted here (not root, no CAP_SYS_ADMIN), or undefined when it can. */
+function tmpfsUnavailable(): string | undefined {
+  const dir = mkdtempSync(join(tmpdir(), 'posepipe-tmpfs-probe-'));
+  try {
+    const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir], { encoding: 'utf8' });
+    if (r.status !== 0) return (r.stderr || r.error?.message || `mount exited ${r.status}`).trim();
+    spawnSync('umount', [dir]);
+    return undefined;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** (Re)mount a tmpfs of `size` at `dir`; a remount keeps the files and changes the size. */
+function tmpfs(dir: string, size: string, remount = false): void {
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', remount ? `remount,size=${size}` : `size=${size}`, 'tmpfs', dir], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`mount tmpfs at ${dir} failed: ${r.stderr}`);
+}
+
+const NO_TMPFS = tmpfsUnavailable();
+if (NO_TMPFS) console.warn(`tmpfs cannot be mounted here (${NO_TMPFS}): the full-disk chunk case is skipped`);
+
+describe('chunk stage: limits and disk space, checked before cutting', () => {
+  it('refuses a video whose estimated frames make more chunks than maxChunks (100 hours claimed: 36000 chunks)', async () => {
+    const { jobDir, source, facts } = await stagedJob(fixture('huge-duration.mkv'));
+    expect(facts.frameCountEstimate).toBe(9_000_000);
+    const error = await chunk({ jobDir, source, displayName: 'long.mkv', facts, chunkSeconds: 10 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as Error).message).toBe('Cannot process "long.mkv": about 9000000 frames make 36000 chunks of 250 frames (10 s), more than the limit 2000 (POSEPIPE_MAX_CHUNKS or POSEPIPE_CHUNK_SECONDS)');
+    expect(readdirSync(jobDir)).toEqual([source]);
+  });
+
+  it('maxChunks is inclusive: 150 frames in 5-frame chunks need 30', async () => {
+    const { jobDir, source, facts } = await stagedJob(fixture('small.mp4'));
+    const error = await chunk({ jobDir, source, displayName: 'clip', facts, chunkSeconds: 0.2, maxChunks: 29 }).catch((e: unknown) => e);
+    expect((error as Error).message).toBe('Cannot process "clip": about 150 frames make 30 chunks of 5 frames (0.2 s), more than the limit 29 (POSEPIPE_MAX_CHUNKS or POSEPIPE_CHUNK_SECONDS)');
+    expect((await chunk({ jobDir, source, displayName: 'clip', facts, chunkSeconds: 0.2, maxChunks: 30 })).chunks).toHaveLength(30);
+  });
+
+  it('estimates at least what the re-encoded chunks take', async () => {
+    const { jobDir, source, facts } = await stagedJob(STREET_PEOPLE);
+    const output = await chunk({ jobDir, source, displayName: 'clip', facts, chunkSeconds: 1 });
+    expect(output.method).toBe('encode');
+    const written = output.chunks.reduce((n, c) => n + readFileSync(join(jobDir, c.file)).length, 0);
+    expect(chunkBytesEstimate(facts)).toBeGreaterThanOrEqual(written);
+  });
+
+  it('refuses with a disk error when the estimate and the margin do not fit, and writes nothing', async () => {
+    const { jobDir, source, facts } = await stagedJob(fixture('small.mp4'));
+    const error = await chunk({ jobDir, source, displayName: 'clip', facts, chunkSeconds: 1, minFreeMb: 100_000_000 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DiskSpaceError);
+    expect((error as Error).message).toContain(`Not enough disk space in ${jobDir}: chunking "clip" needs 95 TB (${Math.round(chunkBytesEstimate(facts) / 1024)} KB + 100000000 MB kept free, POSEPIPE_MIN_FREE_MB)`);
+    expect(readdirSync(jobDir)).toEqual([source]);
+  });
+
+  it.skipIf(NO_TMPFS)('the disk filling up while ffmpeg writes: a disk error, no temp folder left; with space back it completes', async () => {
+    const { jobDir, source, facts } = await stagedJob(fixture('small.mp4'));
+    // A 512 KB filesystem holding the 200 KB source; the encoded chunks take ~700 KB. The facts
+    // understate the size so the pre-check passes and ffmpeg's own writes hit ENOSPC.
+    const full = join(ws!.root, 'full');
+    mkdirSync(full);
+    tmpfs(full, '512k');
+    try {
+      copyFileSync(join(jobDir, source), join(full, source));
+      const understated = { ...facts, bytes: 1, frameCountEstimate: 1 };
+      const error = await chunk({ jobDir: full, source, displayName: 'clip', facts: understated, chunkSeconds: 1, minFreeMb: 0 }).catch((e: unknown) => e);
+      expect(classify(error)).toMatchObject({ kind: 'disk', retry: false });
+      expect((error as Error).message).toMatch(/^Not enough disk space in .*\/full: chunking "clip" failed, the disk is full \(\d+ (bytes|KB) free\); free some space, then resume the job$/);
+      expect(((error as Error).cause as Error).message).toMatch(/^ffmpeg ran out of disk space writing chunks\.tmp-.*: .*No space left on device/);
+      expect(readdirSync(full)).toEqual([source]);
+      tmpfs(full, '64m', true);
+      const output = await chunk({ jobDir: full, source, displayName: 'clip', facts, chunkSeconds: 1, minFreeMb: 0 });
+      expect(output.chunks).toHaveLength(6);
+      expect(readdirSync(full).sort()).toEqual(['chunks', source]);
+    } finally {
+      if (spawnSync('umount', [full]).status !== 0) spawnSync('umount', ['-l', full]);
+    }
   });
 });
