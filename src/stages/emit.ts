@@ -4,9 +4,11 @@
  * function of its inputs: no timestamps, host paths or run ids, compact JSON with a fixed key
  * order, so two runs give identical bytes.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { writeFileAtomic } from '../atomic-file.ts';
+import { diskFullError, formatBytes } from '../disk.ts';
 import { PipelineError } from '../errors.ts';
 import type { MergeResult } from '../merge/index.ts';
 
@@ -90,33 +92,16 @@ function buildDocument(ctx: EmitContext, merged: MergeResult): unknown {
   };
 }
 
-/** Write, flush and rename into place; the temp name starts with '.' so watchers and users skip it. */
-async function writeOutbox(file: string, data: Buffer): Promise<void> {
-  const dir = dirname(file);
-  const temp = join(dir, `.${basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-  try {
-    const handle = await open(temp, 'wx');
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, file);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
-  // Flush the rename itself; a folder that cannot be opened for that (some network shares) is not an error.
-  const folder = await open(dir, 'r').catch(() => undefined);
-  await folder?.sync().catch(() => undefined);
-  await folder?.close();
-}
 
 /** Write the job's output document to `ctx.outboxFile` atomically. */
 export async function emit(ctx: EmitContext): Promise<EmitOutput> {
   const merged = await readMerged(ctx.jobDir, ctx.source.frameCount);
   const data = Buffer.from(`${JSON.stringify(buildDocument(ctx, merged))}\n`, 'utf8');
-  await writeOutbox(ctx.outboxFile, data);
+  try {
+    await writeFileAtomic(ctx.outboxFile, data);
+  } catch (error) {
+    // A full outbox leaves nothing behind (the temp file is removed): say where, and how much.
+    throw await diskFullError(error, dirname(ctx.outboxFile), `writing "${basename(ctx.outboxFile)}" (${formatBytes(data.length)})`);
+  }
   return { file: ctx.outboxFile, bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') };
 }

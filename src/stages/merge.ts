@@ -2,12 +2,12 @@
  * The merge stage: read every chunk's pickle and join them into `jobDir/merged.json`, in a
  * worker thread so a long video's parsing never blocks the event loop (status page, watcher).
  */
-import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
+import { writeFileAtomic } from '../atomic-file.ts';
 import { PipelineError } from '../errors.ts';
 import { ChunkResultError, DEFAULT_IOU_THRESHOLD, type MergeChunk, type MergeReply, type MergeTask } from '../merge/index.ts';
 
@@ -29,6 +29,9 @@ export interface MergeContext {
 /** What the merge stage records. */
 export interface MergeOutput {
   file: 'merged.json';
+  /** Size and hash of merged.json, so startup can tell a damaged one from a sound one. */
+  bytes: number;
+  sha256: string;
   tracks: number;
   /** Person observations over all frames. */
   persons: number;
@@ -74,23 +77,6 @@ function checkCoverage(frameIndexes: Int32Array, totalFrames: number): void {
   });
 }
 
-/** Write `data` to `dir/name` through a temp name, flushed before the rename. */
-async function writeAtomically(dir: string, name: string, data: string): Promise<void> {
-  const temp = join(dir, `.${name}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-  try {
-    const handle = await open(temp, 'wx');
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, join(dir, name));
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
-}
 
 /** Merge the chunk results of one job into `jobDir/merged.json`. */
 export async function merge(ctx: MergeContext): Promise<MergeOutput> {
@@ -109,6 +95,12 @@ export async function merge(ctx: MergeContext): Promise<MergeOutput> {
     throw new PipelineError(reply.kind, reply.message);
   }
   checkCoverage(reply.frameIndexes, ctx.totalFrames);
-  await writeAtomically(ctx.jobDir, 'merged.json', reply.json);
-  return { file: 'merged.json', tracks: reply.tracks, persons: reply.persons };
+  await writeFileAtomic(join(ctx.jobDir, 'merged.json'), reply.json);
+  return {
+    file: 'merged.json',
+    bytes: Buffer.byteLength(reply.json),
+    sha256: createHash('sha256').update(reply.json).digest('hex'),
+    tracks: reply.tracks,
+    persons: reply.persons,
+  };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -62,8 +63,9 @@ describe('merge stage', () => {
     const before = pool.completed;
     const out = await merge({ jobDir: ws.root, chunks, totalFrames: 50, pool });
     expect(pool.completed).toBe(before + 1);
-    expect(out).toEqual({ file: 'merged.json', tracks: 2, persons: 50 + 20 });
     const written = readFileSync(join(ws.root, 'merged.json'), 'utf8');
+    // The recorded size and hash are those of the file on disk: startup reconciliation relies on them.
+    expect(out).toEqual({ file: 'merged.json', tracks: 2, persons: 50 + 20, bytes: Buffer.byteLength(written), sha256: createHash('sha256').update(written).digest('hex') });
     const merged = JSON.parse(written);
     expect(merged.frames.map((f: { index: number }) => f.index)).toEqual(Array.from({ length: 50 }, (_, i) => i));
     expect(merged.tracks).toEqual([
