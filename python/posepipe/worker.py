@@ -118,7 +118,8 @@ def _track(writer: EventWriter, backend: Any, request: Dict[str, Any]) -> None:
             last[0] = now
             writer.progress(request_id, frame, frames_wanted)
 
-    temp = output + ".tmp"
+    # Our pid in the temp name: a worker orphaned mid-chunk can never write over its successor's file.
+    temp = f"{output}.tmp-{os.getpid()}"
     try:
         from .video import ChunkFrames  # ImportError here is an "environment" error event, not a crash
         source = ChunkFrames(request["inputs"], frames_wanted, tick)

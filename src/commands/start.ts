@@ -9,6 +9,12 @@ import { openEngine } from './shared.ts';
 /** `posepipe start`: watch the inbox, run queued jobs one at a time, serve the status page; stops on SIGINT/SIGTERM. */
 export async function startCommand(config: Config): Promise<number> {
   const log = (line: string) => console.log(terminalSafe(line));
+  // Signals are taken from the first moment: one that arrives while starting up stops us once ready.
+  let resolveStop!: () => void;
+  const stopped = new Promise<void>((r) => (resolveStop = r));
+  const onSignal = () => resolveStop();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const engine = openEngine(config, { onEvent: createProgress(process.stdout, Boolean(process.stdout.isTTY)), log });
   const watcher = createInboxWatcher({
     inbox: config.inbox,
@@ -32,16 +38,11 @@ export async function startCommand(config: Config): Promise<number> {
   log(`posepipe: watching ${config.inbox}${watcher.usingPolling ? ' (polling)' : ''}; results go to ${config.outbox}`);
   log(`posepipe: status page at ${server.url}`);
 
-  let resolveStop!: () => void;
-  const stopped = new Promise<void>((r) => (resolveStop = r));
-  const onSignal = () => {
+  void stopped.then(() => {
     log('posepipe: stopping (the current chunk is interrupted and resumes on the next start)');
     engine.pipeline.stop();
     void engine.tracker.stop();
-    resolveStop();
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  });
   const loop = engine.pipeline.runQueued();
   await Promise.race([stopped, loop]);
   await loop.catch(() => {});

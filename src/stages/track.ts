@@ -41,7 +41,6 @@ export async function trackChunk(ctx: {
   const output = join(ctx.jobDir, file);
   mkdirSync(join(ctx.jobDir, 'results'), { recursive: true });
   rmSync(output, { force: true });
-  rmSync(`${output}.tmp`, { force: true });
   // The overlap is the end of the previous row's range, which may be in the same file after a split.
   const inputs = [
     ...(overlap > 0 ? [{ path: join(ctx.jobDir, previous!.file), start: previous!.file_start + previous!.frame_count - overlap, count: overlap }] : []),

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TrackerError } from '../../src/errors.ts';
@@ -112,7 +112,8 @@ describe('TrackerWorker with the builtin backend', () => {
     const done = await worker.track({ id: 'c0', inputs: [{ path: fixture('small.mp4'), start: 0 }], firstFrame: 0, frameCount: 150, output }, (e) => progress.push(e));
     expect(done).toMatchObject({ type: 'done', id: 'c0', output, frames: 150 });
     expect(progress.at(-1)).toEqual({ type: 'progress', id: 'c0', frame: 150, frames: 150 });
-    expect(existsSync(`${output}.tmp`)).toBe(false);
+    // The temp name was renamed into place: nothing but the result is left.
+    expect(readdirSync(ws.root).filter((n) => n.startsWith('0000.pkl'))).toEqual(['0000.pkl']);
     const s = summarise(output);
     const m = done.detections;
     expect(s).toMatchObject({
@@ -168,6 +169,14 @@ describe('TrackerWorker with the builtin backend', () => {
     await worker.track(req('two'));
     expect(first.detections).toBeGreaterThan(0);
     expect(readFileSync(join(ws.root, 'two.pkl')).equals(readFileSync(join(ws.root, 'one.pkl')))).toBe(true);
+    ws.cleanup();
+  });
+
+  it('writes the same bytes whatever the number of detection threads', async () => {
+    const ws = makeWorkspace('tracker-threads');
+    const req = (id: string) => ({ id, inputs: [{ path: STREET_PEOPLE, start: 0, count: 60 }], firstFrame: 0, frameCount: 60, output: join(ws.root, `${id}.pkl`) });
+    for (const threads of ['1', '3']) await makeWorker('builtin', { POSEPIPE_BUILTIN_THREADS: threads }).worker.track(req(`t${threads}`));
+    expect(readFileSync(join(ws.root, 't3.pkl')).equals(readFileSync(join(ws.root, 't1.pkl')))).toBe(true);
     ws.cleanup();
   });
 
