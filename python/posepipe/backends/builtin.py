@@ -10,8 +10,12 @@ once at load():
   POSEPIPE_BUILTIN_IOU           minimum IoU to match a detection to a track (default 0.2)
   POSEPIPE_BUILTIN_MAX_AGE       frames a track survives without a match (default 12)
   POSEPIPE_BUILTIN_MIN_HITS      matched frames before a track is kept (default 3)
-  POSEPIPE_BUILTIN_THREADS       cv2.setNumThreads (default: the CPU count); the output does not
-                                 depend on it because detections are sorted before use
+  POSEPIPE_BUILTIN_THREADS       frames detected at once (default: the CPU count). Each frame's HOG
+                                 runs single-threaded (cv2.setNumThreads(1)) in its own thread and
+                                 the tracker takes the results in frame order: OpenCV's own parallel
+                                 HOG sums detection weights in a varying order, so its scores differ
+                                 from run to run, while this keeps the output a pure function of the
+                                 video whatever the thread count
 
 Boxes are the HOG window (x, y, w, h), which includes a margin of about 1/8 of the width on each
 side of the person. score = 1 - exp(-margin): 0 at the SVM's decision boundary, towards 1 for
@@ -19,7 +23,10 @@ confident windows.
 """
 
 import os
-from typing import Any, Dict, Iterable, List, Tuple
+import threading
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Deque, Dict, Iterable, List, Tuple
 
 from ..errors import EnvironmentProblem
 
@@ -78,10 +85,9 @@ class BuiltinBackend:
         self.iou = _env_number("POSEPIPE_BUILTIN_IOU", 0.2, 0.0)
         self.max_age = int(_env_number("POSEPIPE_BUILTIN_MAX_AGE", 12, 0, integer=True))
         self.min_hits = int(_env_number("POSEPIPE_BUILTIN_MIN_HITS", 3, 1, integer=True))
-        threads = int(_env_number("POSEPIPE_BUILTIN_THREADS", os.cpu_count() or 1, 1, integer=True))
-        cv2.setNumThreads(threads)
-        self._hog = cv2.HOGDescriptor()
-        self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+        self.threads = int(_env_number("POSEPIPE_BUILTIN_THREADS", os.cpu_count() or 1, 1, integer=True))
+        cv2.setNumThreads(1)
+        self._local = threading.local()
         self.version = f"{VERSION} (opencv {cv2.__version__})"
 
     def detect(self, frame: Any) -> Tuple[Any, Any]:
@@ -94,7 +100,11 @@ class BuiltinBackend:
             factor = width / self.detect_width
             small = cv2.resize(frame, (self.detect_width, max(1, round(height / factor))),
                                interpolation=cv2.INTER_AREA)
-        rects, weights = self._hog.detectMultiScale(small, winStride=(8, 8), padding=(8, 8),
+        hog = getattr(self._local, "hog", None)
+        if hog is None:  # one detector per thread: nothing shared between concurrent frames
+            hog = self._local.hog = cv2.HOGDescriptor()
+            hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+        rects, weights = hog.detectMultiScale(small, winStride=(8, 8), padding=(8, 8),
                                                     scale=1.05, groupThreshold=2)
         boxes = np.asarray(rects, dtype=np.float64).reshape(-1, 4)
         margins = np.asarray(weights, dtype=np.float64).reshape(-1)
@@ -109,9 +119,18 @@ class BuiltinBackend:
     def track(self, frames: Iterable[Any]) -> Tuple[Any, Any, Any, Any, Dict[str, Any]]:
         from ..sort import Sort
         tracker = Sort(self.iou, self.max_age, self.min_hits)
-        for index, frame in enumerate(frames):
-            boxes, scores = self.detect(frame)
-            tracker.step(index, boxes, scores)
+        # Detect several frames at once (HOG releases the GIL), at most 2 per thread in flight so
+        # memory stays bounded; the tracker steps through the results in frame order.
+        pending: Deque[Tuple[int, Any]] = deque()
+        with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="hog") as pool:
+            for index, frame in enumerate(frames):
+                pending.append((index, pool.submit(self.detect, frame)))
+                if len(pending) >= 2 * self.threads:
+                    done_index, future = pending.popleft()
+                    tracker.step(done_index, *future.result())
+            while pending:
+                done_index, future = pending.popleft()
+                tracker.step(done_index, *future.result())
         frame_idx, track, bbox, score = tracker.rows()
         return frame_idx, track, bbox, score, {}
 
