@@ -61,7 +61,7 @@ describe('hostile file names', () => {
     try {
       const port = Number(await waitFor('the status page', () => /status page at http:\/\/127\.0\.0\.1:(\d+)\//.exec(app.output())?.[1]));
       const status = await waitFor('every job to finish', async () => {
-        const s = JSON.parse((await runCli(['status', '--json'], env)).stdout) as { jobs: { name: string; state: string; outputPath: string }[] };
+        const s = JSON.parse((await runCli(['status', '--json'], env)).stdout) as { jobs: { id: number; name: string; state: string; outputPath: string }[] };
         const settled = s.jobs.length === NAMES.length + 1 && s.jobs.every((j) => j.state === (j.name === BAD ? 'failed' : 'done'));
         return settled ? s : undefined;
       }, 180_000, 500);
