@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import { acquireLock, openDb, type Db } from '../db/index.ts';
 import { Pipeline, type PipelineEvent } from '../pipeline.ts';
@@ -25,7 +26,11 @@ export function openEngine(config: Config, opts: { onEvent?: (e: PipelineEvent) 
     lock.release();
     throw error;
   }
+  // The worker's stderr (its logs, and whatever its libraries print) for troubleshooting; the last
+  // lines of a failed chunk are also kept on its row.
+  const workerLog = createWriteStream(join(config.home, 'worker.log'), { flags: 'a' });
   const tracker = new TrackerWorker({
+    onLog: (line) => workerLog.write(`${line}\n`),
     python: config.python,
     backend: config.tracker,
     startupMs: config.startupSeconds * 1000,
@@ -42,6 +47,7 @@ export function openEngine(config: Config, opts: { onEvent?: (e: PipelineEvent) 
     async close() {
       await tracker.stop();
       await closeMergePool();
+      await new Promise<void>((resolve) => workerLog.end(resolve));
       db.requeueStale();
       db.close();
       lock.release();

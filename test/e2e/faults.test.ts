@@ -104,6 +104,8 @@ describe('worker crashes, exits and stalls', () => {
     expect(after[2]).toMatchObject({ state: 'done', error_kind: 'crash', signal: 'SIGKILL' });
     // What the worker printed before it died (its stdout chatter goes to stderr, never the protocol).
     expect(after[2]!.stderr_tail).toMatch(/test-fixture: frame \d+/);
+    // And the whole of the worker's stderr is kept in the home folder's worker.log.
+    expect(readFileSync(join(ws.home, 'worker.log'), 'utf8')).toMatch(/test-fixture: frame 29\b/);
   });
 
   it('fails a chunk that crashes the worker every time, with the reason in status; the next job completes', async () => {
