@@ -504,6 +504,8 @@ function adviceFor(kind: FailureKind, message: string, frames: number, willSplit
   switch (kind) {
     case 'environment':
       return `${message} — run \`posepipe doctor\``;
+    case 'disk':
+      return `${message} — free some disk space, then \`posepipe resume\``;
     case 'oom':
       return willSplit
         ? `${message} — out of memory with ${frames} frames`

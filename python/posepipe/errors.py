@@ -1,5 +1,7 @@
 """Exceptions that map to the protocol's error kinds, so the worker classifies failures in one place."""
 
+import errno
+
 
 class InputError(Exception):
     """The request's inputs are bad (missing, undecodable, wrong frame count): the chunk fails, no retry."""
@@ -19,6 +21,8 @@ def kind_of(error: BaseException) -> str:
         return "input"
     if isinstance(error, (EnvironmentProblem, ImportError)):
         return "environment"
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "disk"
     if isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError":
         return "oom"
     # torch raises a plain RuntimeError for CUDA allocation failures in some versions.

@@ -11,7 +11,7 @@ Events (the protocol fd, one JSON object per line, flushed):
   {"type":"ready","backend":str,"version":str,"device":str,"pid":int,"loadSeconds":float}
   {"type":"progress","id":str,"frame":int,"frames":int}
   {"type":"done","id":str,"output":str,"frames":int,"detections":int,"seconds":float}
-  {"type":"error","id"?:str,"kind":"oom"|"input"|"internal"|"environment","message":str}
+  {"type":"error","id"?:str,"kind":"oom"|"input"|"internal"|"environment"|"disk","message":str}
 """
 
 import json
@@ -21,7 +21,7 @@ from typing import Any, Dict, List, Optional
 
 from .errors import RequestError
 
-ERROR_KINDS = ("oom", "input", "internal", "environment")
+ERROR_KINDS = ("oom", "input", "internal", "environment", "disk")
 
 
 class EventWriter:

@@ -7,7 +7,7 @@ import { isAbsolute } from 'node:path';
 import { TrackerError } from '../errors.ts';
 
 /** Error kinds the worker itself reports (crash and stall are decided on this side). */
-export const WORKER_ERROR_KINDS = ['oom', 'input', 'internal', 'environment'] as const;
+export const WORKER_ERROR_KINDS = ['oom', 'input', 'internal', 'environment', 'disk'] as const;
 /** One of WORKER_ERROR_KINDS. */
 export type WorkerErrorKind = (typeof WORKER_ERROR_KINDS)[number];
 

@@ -128,6 +128,32 @@ describe('disk full', () => {
     expect(readFileSync(join(ws.outbox, 'small.json'))).toEqual(readFileSync(join(other.outbox, 'small.json')));
   });
 
+  it.skipIf(NO_TMPFS)('while the worker writes a chunk result: kind disk from the worker, no partial result; with space back the job completes, same bytes', async () => {
+    ws = makeWorkspace('disk-full-result');
+    const env = cliEnv(ws, { POSEPIPE_TRACKER: 'test-fixture' });
+    // Stop after the first chunk, then fill the results folder completely.
+    const killed = await runCli(ARGS, { ...env, POSEPIPE_CRASHPOINT: 'chunk-done:1' });
+    expect(killed.signal).toBe('SIGKILL');
+    const results = join(ws.home, 'jobs', '1', 'results');
+    mountAt(results, '64k');
+    const st = statfsSync(results);
+    writeFileSync(join(results, 'filler'), Buffer.alloc(st.bavail * st.bsize));
+
+    const failed = await runCli(ARGS, env);
+    expect(failed.code, failed.stderr).toBe(1);
+    expect(jobRow(ws.home)).toMatchObject({ state: 'failed', error_kind: 'disk' });
+    expect(jobRow(ws.home).error_text).toMatch(/No space left on device.* — free some disk space, then `posepipe resume`$/);
+    expect(readdirSync(results)).toEqual(['filler']);
+
+    rmSync(join(results, 'filler'));
+    expect((await runCli(['resume', '1'], env)).code).toBe(0);
+    const done = await runCli(ARGS, env);
+    expect(done.code, done.stderr).toBe(0);
+    other = makeWorkspace('disk-full-result-straight');
+    expect((await runCli(ARGS, cliEnv(other, { POSEPIPE_TRACKER: 'test-fixture' }))).code).toBe(0);
+    expect(readFileSync(join(ws.outbox, 'small.json'))).toEqual(readFileSync(join(other.outbox, 'small.json')));
+  });
+
   it('POSEPIPE_MIN_FREE_MB larger than the real free space: refused before staging; lowered, `run` again completes', async () => {
     ws = makeWorkspace('disk-margin');
     const failed = await runCli(ARGS, cliEnv(ws, { POSEPIPE_TRACKER: 'test-fixture', POSEPIPE_MIN_FREE_MB: '100000000' }));

@@ -47,6 +47,12 @@ const chunks = (home: string) => rows<ChunkRow>(home, 'SELECT * FROM chunks ORDE
 const job = (home: string) => rows<{ state: string; error_kind: string | null; error_text: string | null }>(home, 'SELECT * FROM jobs')[0]!;
 const loads = (home: string) => rows<{ pid: number }>(home, 'SELECT pid FROM tracker_loads ORDER BY id');
 
+/** Gone, or a zombie (this container's PID 1 does not reap them). */
+function isGone(pid: number): boolean {
+  const r = spawnSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' });
+  return r.status !== 0 || r.stdout.trim().startsWith('Z');
+}
+
 const fixtureEnv = (ws: Workspace, extra: Record<string, string> = {}) => cliEnv(ws, { POSEPIPE_TRACKER: 'test-fixture', POSEPIPE_OVERLAP_FRAMES: '5', ...extra });
 
 describe('out of memory', () => {
@@ -106,6 +112,27 @@ describe('worker crashes, exits and stalls', () => {
     expect(after[2]!.stderr_tail).toMatch(/test-fixture: frame \d+/);
     // And the whole of the worker's stderr is kept in the home folder's worker.log.
     expect(readFileSync(join(ws.home, 'worker.log'), 'utf8')).toMatch(/test-fixture: frame 29\b/);
+  });
+
+  it('kills a worker frozen with SIGSTOP at the heartbeat deadline and retries only its chunk', async () => {
+    const ws = workspace('sigstop');
+    const app = spawnCli(['run', fixture('small.mp4'), '--chunk-seconds', '1'], fixtureEnv(ws, { POSEPIPE_TEST_FIXTURE_FRAME_SECONDS: '0.02', POSEPIPE_HEARTBEAT_SECONDS: '2' }));
+    const frozen = await waitFor('chunk 2 to be running', () => {
+      try {
+        const c = chunks(ws.home).find((r) => r.idx === 2);
+        return c?.state === 'running' ? loads(ws.home).at(-1)?.pid : undefined;
+      } catch {
+        return undefined; // the database is not there yet
+      }
+    }, 60_000, 20);
+    process.kill(frozen, 'SIGSTOP');
+    const r = await app.done;
+    expect(r.code, r.stderr).toBe(0);
+    const after = chunks(ws.home);
+    expect(after.map((c) => c.attempts)).toEqual([1, 1, 2, 1, 1, 1]);
+    expect(after[2]).toMatchObject({ state: 'done', error_kind: 'stall' });
+    // The frozen process was killed with its group, not left stopped.
+    await waitFor(`stopped worker ${frozen} to be gone`, () => (isGone(frozen) ? true : undefined), 10_000);
   });
 
   it('fails a chunk that crashes the worker every time, with the reason in status; the next job completes', async () => {

@@ -1,4 +1,4 @@
-import { copyFileSync, readdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fixture } from '../helpers/fixtures.ts';
@@ -77,5 +77,24 @@ describe('posepipe start: drop a video, get tracked people as JSON', () => {
     const end = await app.done;
     expect(end.code, end.stdout + end.stderr).toBe(0);
     expect(readdirSync(ws.outbox).sort()).toEqual(['clip.json', 'second.json']);
+  });
+
+  it('completes from the staged copy when the source leaves the inbox after staging', async () => {
+    ws = makeWorkspace('e2e-gone');
+    const env = cliEnv(ws, { POSEPIPE_TRACKER: 'test-fixture', POSEPIPE_CHUNK_SECONDS: '2' });
+    const first = spawnCli(['start'], { ...env, POSEPIPE_CRASHPOINT: 'chunked:1' });
+    await waitFor('the watcher to start', () => (first.output().includes('watching') ? true : undefined), 30_000);
+    copyFileSync(fixture('small.mp4'), join(ws.inbox, 'clip.mp4'));
+    expect((await first.done).signal).toBe('SIGKILL');
+    rmSync(join(ws.inbox, 'clip.mp4'));
+
+    const second = spawnCli(['start'], env);
+    try {
+      await waitFor('outbox/clip.json', () => (readdirSync(ws.outbox).includes('clip.json') ? true : undefined), 60_000, 200);
+      expect(readValidOutput(join(ws.outbox, 'clip.json')).frames).toHaveLength(150);
+    } finally {
+      second.child.kill('SIGTERM');
+    }
+    expect((await second.done).code).toBe(0);
   });
 });

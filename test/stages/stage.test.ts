@@ -112,3 +112,21 @@ describe('stage: disk space', () => {
     expect(readdirSync(jobDir)).toEqual([]);
   });
 });
+
+describe('stage: the source changes under it', () => {
+  it('fails clearly when the source was deleted before the copy, leaving nothing behind', async () => {
+    ws = makeWorkspace('stage-gone');
+    const jobDir = join(ws.home, 'jobs', '1');
+    const error = await stage({ jobDir, sourcePath: join(ws.inbox, 'clip.mp4'), displayName: 'clip.mp4', sha256: 'f'.repeat(64) }).catch((e: unknown) => e);
+    expect(classify(error)).toMatchObject({ kind: 'input', retry: false, message: 'Cannot stage "clip.mp4": the file was removed from the inbox before it could be copied' });
+    expect(readdirSync(jobDir)).toEqual([]);
+  });
+
+  it('refuses content that changed after it was picked up (the new content becomes its own job)', async () => {
+    ws = makeWorkspace('stage-changed');
+    const jobDir = join(ws.home, 'jobs', '1');
+    const error = await stage({ jobDir, sourcePath: fixture('small.mp4'), displayName: 'clip.mp4', sha256: '0'.repeat(64) }).catch((e: unknown) => e);
+    expect(classify(error)).toMatchObject({ kind: 'input', message: 'Cannot stage "clip.mp4": its content changed after it was picked up; the new content becomes a job of its own' });
+    expect(readdirSync(jobDir)).toEqual([]);
+  });
+});
