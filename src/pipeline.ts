@@ -285,7 +285,7 @@ export class Pipeline {
     const config = this.#config;
     switch (name) {
       case 'stage': {
-        const out = await stage({ jobDir: dir, sourcePath: job.source_path, displayName: job.source_name, sha256: job.source_sha256, minFreeMb: config.minFreeMb });
+        const out = await stage({ jobDir: dir, sourcePath: job.source_path_bytes ?? job.source_path, displayName: job.source_name, sha256: job.source_sha256, minFreeMb: config.minFreeMb });
         this.#crash.reach('staged');
         this.#db.finishStage(job.id, name, out);
         return;

@@ -25,7 +25,7 @@ export async function startCommand(config: Config): Promise<number> {
     onWarning: (message) => log(`warning: ${message}`),
     onReady: (file) => {
       const { job, created } = engine.db.createJob(
-        { sourceName: file.name, sourcePath: file.path, sha256: file.sha256, bytes: file.size },
+        { sourceName: file.name, sourcePath: file.path, pathBytes: file.pathBytes, sha256: file.sha256, bytes: file.size },
         (n) => existsSync(join(config.outbox, n)),
       );
       if (created) log(`job ${job.id}: ${displayName(file.name)} queued`);

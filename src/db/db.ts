@@ -17,15 +17,17 @@ export class StateConflictError extends Error {
 export interface NewJob {
   sourceName: string;
   sourcePath: string;
+  /** The path's raw bytes, only when it is not valid UTF-8 (sourcePath is then lossy). */
+  pathBytes?: Buffer;
   sha256: string;
   bytes: number;
 }
 
-/** Output name for a source name: `clip.mov` → `clip.json`; control and bidi characters replaced. */
+/** Output name for a source name: `clip.mov` → `clip.json`; control and bidi characters, and U+FFFD (bytes that were not UTF-8), replaced. */
 export function outputNameFor(sourceName: string, sha256: string, taken: (name: string) => boolean): string {
   const dot = sourceName.lastIndexOf('.');
   const stem = (dot > 0 ? sourceName.slice(0, dot) : sourceName)
-    .replace(/[\u0000-\u001f\u007f\u200e\u200f\u202a-\u202e\u2066-\u2069/\\]/g, '_')
+    .replace(/[\u0000-\u001f\u007f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufffd/\\]/g, '_')
     .slice(0, 200) || 'video';
   const plain = `${stem}.json`;
   if (!taken(plain)) return plain;
@@ -89,10 +91,10 @@ export class Db {
       const now = Date.now();
       const info = this.#db
         .prepare(
-          `INSERT INTO jobs (source_name, source_path, source_sha256, source_bytes, output_name, state, stage, created_ms, updated_ms)
-           VALUES (?, ?, ?, ?, ?, 'queued', 'stage', ?, ?)`,
+          `INSERT INTO jobs (source_name, source_path, source_path_bytes, source_sha256, source_bytes, output_name, state, stage, created_ms, updated_ms)
+           VALUES (?, ?, ?, ?, ?, ?, 'queued', 'stage', ?, ?)`,
         )
-        .run(job.sourceName, job.sourcePath, job.sha256, job.bytes, output, now, now);
+        .run(job.sourceName, job.sourcePath, job.pathBytes ?? null, job.sha256, job.bytes, output, now, now);
       const id = Number(info.lastInsertRowid);
       const insertStage = this.#db.prepare('INSERT INTO stages (job_id, name) VALUES (?, ?)');
       for (const name of STAGE_NAMES) insertStage.run(id, name);

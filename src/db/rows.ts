@@ -6,6 +6,8 @@ export interface JobRow {
   id: number;
   source_name: string;
   source_path: string;
+  /** The source path as raw bytes when it is not valid UTF-8 (source_path is then lossy); else null. */
+  source_path_bytes: Buffer | null;
   source_sha256: string;
   source_bytes: number;
   output_name: string;

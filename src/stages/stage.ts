@@ -22,7 +22,8 @@ const SAFE_EXT = /^\.[a-z0-9]{1,5}$/;
  */
 export async function stage(ctx: {
   jobDir: string;
-  sourcePath: string;
+  /** The user's file; a Buffer when its path is not valid UTF-8 (fs reads it by its real bytes). */
+  sourcePath: string | Buffer;
   displayName: string;
   sha256: string;
   /** Free space (MiB) to keep on the job folder's filesystem after the copy; default DEFAULT_MIN_FREE_MB. */

@@ -24,8 +24,12 @@ export interface InboxWatcherOptions {
 
 /** A file whose size and mtime held still for readyMs, with the hash of exactly that version. */
 export interface ReadyFile {
+  /** Absolute path; for a name that is not valid UTF-8, lossy (U+FFFD for bad bytes): use pathBytes. */
   path: string;
+  /** File name, lossy like `path` when the name is not valid UTF-8. */
   name: string;
+  /** The file's absolute path as raw bytes; set only when its name is not valid UTF-8 (fs accepts Buffer paths). */
+  pathBytes?: Buffer;
   size: number;
   mtimeMs: number;
   sha256: string;

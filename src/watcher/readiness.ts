@@ -11,7 +11,7 @@ export function versionKey(st: Stats): string {
 }
 
 /** lstat that answers undefined for a path that is gone (ENOENT, or a parent that is no longer a folder). */
-export async function lstatIfPresent(path: string): Promise<Stats | undefined> {
+export async function lstatIfPresent(path: string | Buffer): Promise<Stats | undefined> {
   try {
     return await lstat(path);
   } catch (error) {
@@ -47,7 +47,7 @@ export interface HashResult {
  * before reading, so a path swapped for a symlink or FIFO after the last lstat is never followed
  * and never blocks; such a file throws. Returns undefined if the file disappeared.
  */
-export async function hashFile(path: string, signal: AbortSignal): Promise<HashResult | undefined> {
+export async function hashFile(path: string | Buffer, signal: AbortSignal): Promise<HashResult | undefined> {
   let handle;
   try {
     handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -57,7 +57,7 @@ export async function hashFile(path: string, signal: AbortSignal): Promise<HashR
   }
   try {
     const st = await handle.stat();
-    if (!st.isFile()) throw new Error(`"${path}" is ${describeKind(st)}, not a regular file`);
+    if (!st.isFile()) throw new Error(`"${path.toString()}" is ${describeKind(st)}, not a regular file`);
     const hash = createHash('sha256');
     const buffer = Buffer.allocUnsafe(1 << 20);
     for (;;) {

@@ -29,6 +29,9 @@ class Watcher implements InboxWatcher {
   /** The inbox's real path, which chokidar watches (a symlinked inbox is followed here, once). */
   #watchedRoot = '';
   #inboxWarned = false;
+  // Entries are keyed by path. A name that is not valid UTF-8 cannot be a string path (Node decodes
+  // its bad bytes to U+FFFD), so its key is the lossy path, NUL, and the name's bytes in hex (see
+  // byteKey): distinct per real name, and the file is always reached through those bytes.
   readonly #candidates = new Map<string, Candidate>();
   /** path -> version key handed to onReady, so the same version is never handed over twice. */
   readonly #handed = new Map<string, string>();
@@ -233,12 +236,8 @@ class Watcher implements InboxWatcher {
     for (const bytes of entries) {
       const name = bytes.toString('utf8');
       if (!isVideoName(name)) continue;
-      if (!Buffer.from(name, 'utf8').equals(bytes)) {
-        // Node's string paths cannot name it, and ReadyFile carries a string: say so once.
-        this.#warnOnce(`bytes:${bytes.toString('hex')}`, `Ignoring "${name}" in the inbox: its name is not valid UTF-8; rename it to process it`);
-        continue;
-      }
-      const path = resolve(this.#inbox, name);
+      // Not valid UTF-8: chokidar cannot report it usefully, so this listing is what finds it.
+      const path = Buffer.from(name, 'utf8').equals(bytes) ? resolve(this.#inbox, name) : byteKey(this.#inbox, name, bytes);
       present.add(path);
       this.#pending.add(path);
     }
@@ -252,16 +251,16 @@ class Watcher implements InboxWatcher {
   async #examine(path: string): Promise<void> {
     let st: Stats | undefined;
     try {
-      st = await lstatIfPresent(path);
+      st = await lstatIfPresent(fsPathOf(path));
     } catch (error) {
       this.#candidates.delete(path);
-      this.#warnOnce(path, `Cannot look at "${basename(path)}" in the inbox: ${errorText(error)}`);
+      this.#warnOnce(path, `Cannot look at "${nameOf(path)}" in the inbox: ${errorText(error)}`);
       return;
     }
     if (st === undefined) return this.#forget(path);
     if (!st.isFile()) {
       this.#candidates.delete(path);
-      this.#warnOnce(path, `Ignoring "${basename(path)}" in the inbox: it is ${describeKind(st)}; only regular files are processed`);
+      this.#warnOnce(path, `Ignoring "${nameOf(path)}" in the inbox: it is ${describeKind(st)}; only regular files are processed`);
       return;
     }
     const key = versionKey(st);
@@ -291,13 +290,13 @@ class Watcher implements InboxWatcher {
       if (this.#closed || this.#candidates.get(path) !== candidate) return;
       let result;
       try {
-        result = await hashFile(path, this.#abort.signal);
+        result = await hashFile(fsPathOf(path), this.#abort.signal);
       } catch (error) {
         this.#candidates.delete(path);
-        this.#warnOnce(path, `Cannot read "${basename(path)}" in the inbox: ${errorText(error)}`);
+        this.#warnOnce(path, `Cannot read "${nameOf(path)}" in the inbox: ${errorText(error)}`);
         return;
       }
-      const after = await lstatIfPresent(path).catch(() => undefined);
+      const after = await lstatIfPresent(fsPathOf(path)).catch(() => undefined);
       if (this.#closed || this.#candidates.get(path) !== candidate) return;
       if (result === undefined || after === undefined) return this.#forget(path);
       const afterKey = versionKey(after);
@@ -308,21 +307,24 @@ class Watcher implements InboxWatcher {
       }
       this.#candidates.delete(path);
       this.#handed.set(path, candidate.key);
-      this.#deliver({ path, name: basename(path), size: after.size, mtimeMs: after.mtimeMs, sha256: result.sha256 }, candidate.key);
+      const fsPath = fsPathOf(path);
+      const file: ReadyFile = { path: lossyPathOf(path), name: nameOf(path), size: after.size, mtimeMs: after.mtimeMs, sha256: result.sha256 };
+      if (typeof fsPath !== 'string') file.pathBytes = fsPath;
+      this.#deliver(file, path, candidate.key);
     } finally {
       this.#hashSlots.release();
     }
   }
 
   /** onReady runs one call at a time, in the order files became ready; its errors never escape. */
-  #deliver(file: ReadyFile, key: string): void {
+  #deliver(file: ReadyFile, path: string, key: string): void {
     this.#delivery = this.#delivery.then(async () => {
       if (this.#closed) return;
       try {
         await this.#opts.onReady(file);
       } catch (error) {
         // Not handed over after all: the next rescan offers it again.
-        if (this.#handed.get(file.path) === key) this.#handed.delete(file.path);
+        if (this.#handed.get(path) === key) this.#handed.delete(path);
         this.#warn(`Handing "${file.name}" to the pipeline failed: ${errorText(error)}; it will be offered again at the next rescan`);
       }
     });
@@ -347,6 +349,33 @@ class Watcher implements InboxWatcher {
       // A broken logger must not stop the watcher.
     }
   }
+}
+
+/**
+ * The key of an inbox entry whose name is not valid UTF-8: its lossy path (U+FFFD for the bad
+ * bytes), NUL (which no real path contains), and the name's bytes in hex.
+ */
+function byteKey(inbox: string, lossyName: string, nameBytes: Buffer): string {
+  return `${resolve(inbox, lossyName)}\0${nameBytes.toString('hex')}`;
+}
+
+/** The path to hand to fs for a key: the string itself, or the real bytes for a byteKey. */
+function fsPathOf(key: string): string | Buffer {
+  const nul = key.indexOf('\0');
+  if (nul < 0) return key;
+  const dir = dirname(key.slice(0, nul));
+  return Buffer.concat([Buffer.from(dir.endsWith('/') ? dir : `${dir}/`, 'utf8'), Buffer.from(key.slice(nul + 1), 'hex')]);
+}
+
+/** The key's path as a string (lossy for a byteKey). */
+function lossyPathOf(key: string): string {
+  const nul = key.indexOf('\0');
+  return nul < 0 ? key : key.slice(0, nul);
+}
+
+/** The key's file name as a string (lossy for a byteKey), for ReadyFile and warnings. */
+function nameOf(key: string): string {
+  return basename(lossyPathOf(key));
 }
 
 function errorText(error: unknown): string {

@@ -56,7 +56,7 @@ describe('database', () => {
     raw.prepare('INSERT INTO schema_migrations (version, name, applied_ms) VALUES (999, ?, 0)').run('future');
     raw.close();
     expect(() => openDb(ws.home)).toThrow(DatabaseTooNewError);
-    expect(() => openDb(ws.home)).toThrow(/schema version 999, but this posepipe knows only up to 2/);
+    expect(() => openDb(ws.home)).toThrow(/schema version 999, but this posepipe knows only up to 3/);
   });
 
   it('makes one job per content hash and never reuses an output name', () => {
@@ -70,6 +70,12 @@ describe('database', () => {
     expect(b.job.output_name).toBe(`clip-${'b'.padEnd(12, '0')}.json`);
     const hostile = db.createJob(job('c', 'evil\n\u202Egpj.mp4'));
     expect(hostile.job.output_name).toBe('evil__gpj.json');
+    expect(hostile.job.source_path_bytes).toBeNull();
+    // A name that was not valid UTF-8: lossy name, real bytes kept, U+FFFD never in the output name.
+    const bytes = Buffer.from([0x2f, 0x69, 0x6e, 0x2f, 0x62, 0x61, 0x64, 0xff, 0xfe, 0x2e, 0x6d, 0x70, 0x34]);
+    const lossy = db.createJob({ ...job('d', 'bad\uFFFD\uFFFD.mp4'), pathBytes: bytes });
+    expect(lossy.job.output_name).toBe('bad__.json');
+    expect(lossy.job.source_path_bytes).toEqual(bytes);
     expect(db.listStages(a.job.id).map((s) => s.name)).toEqual([...STAGE_NAMES]);
     db.close();
   });

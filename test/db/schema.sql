@@ -36,7 +36,7 @@ CREATE TABLE jobs (
   started_ms INTEGER,
   finished_ms INTEGER,
   updated_ms INTEGER NOT NULL
-);
+, source_path_bytes BLOB);
 CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL);
 CREATE TABLE stages (
   job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,

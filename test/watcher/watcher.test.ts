@@ -297,19 +297,26 @@ describe.each(['never', 'always'] as const)('inbox watcher, polling %s', (pollin
     ];
     const cwdBefore = readdirSync(process.cwd()).sort();
     for (const name of names) writeFileSync(join(h.ws.inbox, name), `bytes of ${name}`);
-    // Not valid UTF-8: cannot be named by a string path; must be warned about, not crash anything.
-    writeFileSync(Buffer.from([...Buffer.from(join(h.ws.inbox, 'bad-')), 0xff, 0xfe, ...Buffer.from('.mp4')]), 'bad');
-    await waitFor('every hostile name handed over', () => (names.every((n) => h.readyFor(n).length > 0) ? true : undefined), 20_000);
+    // Not valid UTF-8: no string path names it; handed over with its real bytes in pathBytes.
+    const badBytes = Buffer.from([...Buffer.from(join(h.ws.inbox, 'bad-')), 0xff, 0xfe, ...Buffer.from('.mp4')]);
+    const badName = 'bad-\uFFFD\uFFFD.mp4';
+    writeFileSync(badBytes, 'bad');
+    await waitFor('every hostile name handed over', () => ([...names, badName].every((n) => h.readyFor(n).length > 0) ? true : undefined), 20_000);
     await h.watcher.rescan();
     await h.settle();
     const got = withoutSentinels(h.ready);
-    expect(got.map((f) => f.name).sort()).toEqual([...names].sort());
-    for (const file of got) {
+    expect(got.map((f) => f.name).sort()).toEqual([...names, badName].sort());
+    for (const file of got.filter((f) => f.name !== badName)) {
       expect(file.path).toBe(join(h.ws.inbox, file.name));
+      expect(file.pathBytes).toBeUndefined();
       expect(file.sha256).toBe(sha256(`bytes of ${file.name}`));
     }
-    expect(h.warnings).toHaveLength(1);
-    expect(h.warnings[0]).toMatch(/not valid UTF-8/);
+    const bad = h.readyFor(badName);
+    expect(bad).toHaveLength(1);
+    expect(bad[0]!.path).toBe(join(h.ws.inbox, badName));
+    expect(bad[0]!.pathBytes).toEqual(badBytes);
+    expect(bad[0]!.sha256).toBe(sha256('bad'));
+    expect(h.warnings).toEqual([]);
     expect(readdirSync(h.ws.root).sort()).toEqual(['home', 'inbox', 'outbox']);
     expect(readdirSync(process.cwd()).sort()).toEqual(cwdBefore);
   });
