@@ -5,33 +5,14 @@
  * skipped with a warning; the margin case runs everywhere against the real filesystem.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cliEnv, runCli } from '../helpers/cli.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.ts';
-
-/** Why a tmpfs cannot be mounted here (not root, no CAP_SYS_ADMIN), or undefined when it can. */
-function tmpfsUnavailable(): string | undefined {
-  const dir = mkdtempSync(join(tmpdir(), 'posepipe-tmpfs-probe-'));
-  try {
-    const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir], { encoding: 'utf8' });
-    if (r.status !== 0) return (r.stderr || r.error?.message || `mount exited ${r.status}`).trim();
-    spawnSync('umount', [dir]);
-    return undefined;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** (Re)mount a tmpfs of `size` at `dir`; a remount keeps the files and changes the size. */
-function tmpfs(dir: string, size: string, remount = false): void {
-  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', remount ? `remount,size=${size}` : `size=${size}`, 'tmpfs', dir], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`mount tmpfs at ${dir} failed: ${r.stderr}`);
-}
+import { tmpfs, tmpfsUnavailable } from '../helpers/tmpfs.ts';
 
 const NO_TMPFS = tmpfsUnavailable();
 if (NO_TMPFS) console.warn(`tmpfs cannot be mounted here (${NO_TMPFS}): the real full-disk cases are skipped`);

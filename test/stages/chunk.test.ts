@@ -1,7 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DiskSpaceError } from '../../src/disk.ts';
@@ -10,6 +9,7 @@ import { countFrames, probeVideo, type VideoFacts } from '../../src/media/index.
 import { chunk, chunkBytesEstimate, type ChunkOutput } from '../../src/stages/chunk.ts';
 import { fixture, STREET_PEOPLE } from '../helpers/fixtures.ts';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.ts';
+import { tmpfs, tmpfsUnavailable } from '../helpers/tmpfs.ts';
 
 let ws: Workspace | undefined;
 afterEach(() => {
@@ -176,25 +176,6 @@ describe('chunk stage', () => {
     expect(seen.at(-1)).toBe(output.totalFrames);
   });
 });
-
-/** Why a tmpfs cannot be mounted here (not root, no CAP_SYS_ADMIN), or undefined when it can. */
-function tmpfsUnavailable(): string | undefined {
-  const dir = mkdtempSync(join(tmpdir(), 'posepipe-tmpfs-probe-'));
-  try {
-    const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir], { encoding: 'utf8' });
-    if (r.status !== 0) return (r.stderr || r.error?.message || `mount exited ${r.status}`).trim();
-    spawnSync('umount', [dir]);
-    return undefined;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** (Re)mount a tmpfs of `size` at `dir`; a remount keeps the files and changes the size. */
-function tmpfs(dir: string, size: string, remount = false): void {
-  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', remount ? `remount,size=${size}` : `size=${size}`, 'tmpfs', dir], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`mount tmpfs at ${dir} failed: ${r.stderr}`);
-}
 
 const NO_TMPFS = tmpfsUnavailable();
 if (NO_TMPFS) console.warn(`tmpfs cannot be mounted here (${NO_TMPFS}): the full-disk chunk case is skipped`);

@@ -1,6 +1,4 @@
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkFreeSpace, DiskSpaceError, formatBytes, freeBytes } from '../../src/disk.ts';
@@ -8,29 +6,7 @@ import { classify } from '../../src/errors.ts';
 import { hashFile, stage } from '../../src/stages/stage.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.ts';
-
-/** Why a tmpfs cannot be mounted here (not root, no CAP_SYS_ADMIN), or undefined when it can. */
-function tmpfsUnavailable(): string | undefined {
-  const dir = mkdtempSync(join(tmpdir(), 'posepipe-tmpfs-probe-'));
-  try {
-    const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir], { encoding: 'utf8' });
-    if (r.status !== 0) return (r.stderr || r.error?.message || `mount exited ${r.status}`).trim();
-    spawnSync('umount', [dir]);
-    return undefined;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** (Re)mount a tmpfs of `size` (e.g. "128k") at `dir`; a remount keeps the files and changes the size. */
-function tmpfs(dir: string, size: string, remount = false): void {
-  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', remount ? `remount,size=${size}` : `size=${size}`, 'tmpfs', dir], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`mount tmpfs at ${dir} failed: ${r.stderr}`);
-}
-
-function unmount(dir: string): void {
-  if (spawnSync('umount', [dir]).status !== 0) spawnSync('umount', ['-l', dir]);
-}
+import { tmpfs, tmpfsUnavailable, unmount } from '../helpers/tmpfs.ts';
 
 const NO_TMPFS = tmpfsUnavailable();
 if (NO_TMPFS) console.warn(`tmpfs cannot be mounted here (${NO_TMPFS}): the full-disk cases are skipped`);
