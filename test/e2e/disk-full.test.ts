@@ -5,7 +5,7 @@
  * skipped with a warning; the margin case runs everywhere against the real filesystem.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import { cliEnv, runCli } from '../helpers/cli.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.ts';
 import { tmpfs, tmpfsUnavailable } from '../helpers/tmpfs.ts';
+import { formatBytes } from '../../src/disk.ts';
 
 const NO_TMPFS = tmpfsUnavailable();
 if (NO_TMPFS) console.warn(`tmpfs cannot be mounted here (${NO_TMPFS}): the real full-disk cases are skipped`);
@@ -139,7 +140,7 @@ describe('disk full', () => {
     ws = makeWorkspace('disk-margin');
     const failed = await runCli(ARGS, cliEnv(ws, { POSEPIPE_TRACKER: 'test-fixture', POSEPIPE_MIN_FREE_MB: '100000000' }));
     expect(failed.code, failed.stderr).toBe(1);
-    expect(failed.stderr).toContain(`posepipe: job 1 failed (disk): Not enough disk space in ${join(ws.home, 'jobs', '1')}: staging "small.mp4" needs 95 TB (202 KB + 100000000 MB kept free, POSEPIPE_MIN_FREE_MB)`);
+    expect(failed.stderr).toContain(`posepipe: job 1 failed (disk): Not enough disk space in ${join(ws.home, 'jobs', '1')}: staging "small.mp4" needs 95 TB (${formatBytes(statSync(VIDEO).size)} + 100000000 MB kept free, POSEPIPE_MIN_FREE_MB)`);
     expect(readdirSync(join(ws.home, 'jobs', '1'))).toEqual([]);
 
     const done = await runCli(ARGS, cliEnv(ws, { POSEPIPE_TRACKER: 'test-fixture', POSEPIPE_MIN_FREE_MB: '1' }));
