@@ -110,6 +110,9 @@ async function countAll(opts: SegmentOptions, files: readonly string[], onCounte
   return counts;
 }
 
+/** Chunks hold the first real video stream only (never cover art): no audio, subtitles, data or metadata. */
+const VIDEO_STREAM_ONLY = ['-map', '0:V:0', '-an', '-sn', '-dn', '-map_metadata', '-1', '-map_chapters', '-1'];
+
 /**
  * Copy the source's packets into chunks of `counts` frames, cutting at clean keyframes, then
  * decode every chunk: each must give exactly its planned count. Null (and `outDir` emptied) when
@@ -125,7 +128,7 @@ async function copySegments(opts: SegmentOptions, counts: readonly number[]): Pr
       input: opts.input,
       output: `${opts.outDir}/%04d.mp4`,
       outputOptions: [
-        '-map', '0:V:0', '-an', '-sn', '-dn', '-map_metadata', '-1', '-map_chapters', '-1',
+        ...VIDEO_STREAM_ONLY,
         '-c', 'copy', '-fflags', '+bitexact',
         // The segment muxer splits at the first keyframe at or after each packet index: our cuts
         // are keyframes. With no cut, one split past the end keeps its 2 s default from applying.
@@ -207,7 +210,7 @@ async function encodeSegments(opts: SegmentOptions, source: Source): Promise<str
     input: opts.input,
     output: `${opts.outDir}/%04d.mp4`,
     outputOptions: [
-      '-map', '0:V:0', '-an', '-sn', '-dn', '-map_metadata', '-1', '-map_chapters', '-1',
+      ...VIDEO_STREAM_ONLY,
       '-vf', source.oddSize ? `format=yuv444p,${pad}` : pad,
       '-fps_mode', 'passthrough',
       '-c:v', 'libx264', '-preset', SEGMENT_PRESET, '-crf', '18', '-pix_fmt', 'yuv420p',

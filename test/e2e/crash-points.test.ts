@@ -9,10 +9,10 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture } from '../helpers/fixtures.ts';
 import { cliEnv, runCli } from '../helpers/cli.ts';
-import { makeWorkspace, type Workspace } from '../helpers/workspace.ts';
+import { makeWorkspace, type Workspace, workspacesPerTest } from '../helpers/workspace.ts';
 
 // 150 frames at 25 fps: six chunks of one second. Copied once into this file's own folder, so a
 // global setup run by someone else in the same tree (which remakes test-output/fixtures) cannot
@@ -22,15 +22,7 @@ const VIDEO = join(VIDEO_DIR, 'small.mp4');
 const ARGS = ['run', VIDEO, '--chunk-seconds', '1', '--overlap-frames', '5'];
 const OUTPUT = 'small.json';
 
-const spaces: Workspace[] = [];
-afterEach(() => {
-  for (const ws of spaces.splice(0)) ws.cleanup();
-});
-function workspace(label: string): Workspace {
-  const ws = makeWorkspace(label);
-  spaces.push(ws);
-  return ws;
-}
+const workspace = workspacesPerTest();
 
 const env = (ws: Workspace, extra: Record<string, string> = {}) => cliEnv(ws, { POSEPIPE_TRACKER: 'test-fixture', ...extra });
 

@@ -6,21 +6,13 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fixture } from '../helpers/fixtures.ts';
 import { cliEnv, runCli, spawnCli } from '../helpers/cli.ts';
 import { readValidOutput } from '../helpers/output.ts';
-import { makeWorkspace, waitFor, type Workspace } from '../helpers/workspace.ts';
+import { waitFor, type Workspace, workspacesPerTest } from '../helpers/workspace.ts';
 
-const spaces: Workspace[] = [];
-afterEach(() => {
-  for (const ws of spaces.splice(0)) ws.cleanup();
-});
-function workspace(label: string): Workspace {
-  const ws = makeWorkspace(label);
-  spaces.push(ws);
-  return ws;
-}
+const workspace = workspacesPerTest();
 
 interface ChunkRow {
   idx: number;
@@ -46,6 +38,18 @@ function rows<T>(home: string, sql: string): T[] {
 const chunks = (home: string) => rows<ChunkRow>(home, 'SELECT * FROM chunks ORDER BY idx');
 const job = (home: string) => rows<{ state: string; error_kind: string | null; error_text: string | null }>(home, 'SELECT * FROM jobs')[0]!;
 const loads = (home: string) => rows<{ pid: number }>(home, 'SELECT pid FROM tracker_loads ORDER BY id');
+
+/** The pid of the worker once chunk `idx` is running in it. */
+function workerRunningChunk(ws: Workspace, idx: number): Promise<number> {
+  return waitFor(`chunk ${idx} to be running`, () => {
+    try {
+      const c = chunks(ws.home).find((r) => r.idx === idx);
+      return c?.state === 'running' ? loads(ws.home).at(-1)?.pid : undefined;
+    } catch {
+      return undefined; // the database is not there yet
+    }
+  }, 60_000, 20);
+}
 
 /** Gone, or a zombie (this container's PID 1 does not reap them). */
 function isGone(pid: number): boolean {
@@ -94,14 +98,7 @@ describe('worker crashes, exits and stalls', () => {
   it('retries only the chunk whose worker was killed with SIGKILL, recording the signal and stderr', async () => {
     const ws = workspace('kill-worker');
     const app = spawnCli(['run', fixture('small.mp4'), '--chunk-seconds', '1'], fixtureEnv(ws, { POSEPIPE_TEST_FIXTURE_FRAME_SECONDS: '0.02', POSEPIPE_TEST_FIXTURE_PRINT: '1' }));
-    const victim = await waitFor('chunk 2 to be running', () => {
-      try {
-        const c = chunks(ws.home).find((r) => r.idx === 2);
-        return c?.state === 'running' ? loads(ws.home).at(-1)?.pid : undefined;
-      } catch {
-        return undefined; // the database is not there yet
-      }
-    }, 60_000, 20);
+    const victim = await workerRunningChunk(ws, 2);
     process.kill(victim, 'SIGKILL');
     const r = await app.done;
     expect(r.code, r.stderr).toBe(0);
@@ -117,14 +114,7 @@ describe('worker crashes, exits and stalls', () => {
   it('kills a worker frozen with SIGSTOP at the heartbeat deadline and retries only its chunk', async () => {
     const ws = workspace('sigstop');
     const app = spawnCli(['run', fixture('small.mp4'), '--chunk-seconds', '1'], fixtureEnv(ws, { POSEPIPE_TEST_FIXTURE_FRAME_SECONDS: '0.02', POSEPIPE_HEARTBEAT_SECONDS: '2' }));
-    const frozen = await waitFor('chunk 2 to be running', () => {
-      try {
-        const c = chunks(ws.home).find((r) => r.idx === 2);
-        return c?.state === 'running' ? loads(ws.home).at(-1)?.pid : undefined;
-      } catch {
-        return undefined; // the database is not there yet
-      }
-    }, 60_000, 20);
+    const frozen = await workerRunningChunk(ws, 2);
     process.kill(frozen, 'SIGSTOP');
     const r = await app.done;
     expect(r.code, r.stderr).toBe(0);

@@ -1,7 +1,7 @@
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { onTestFailed } from 'vitest';
+import { afterEach, onTestFailed } from 'vitest';
 
 /** A test's own inbox, outbox and home (database + staging) under one temp folder. */
 export interface Workspace {
@@ -39,6 +39,19 @@ export function makeWorkspace(label = 'test'): Workspace {
     // Called outside a running test (e.g. in beforeAll): the caller decides what to keep.
   }
   return ws;
+}
+
+/** For a test file: a maker of workspaces that are all cleaned up (or kept on failure) after each test. */
+export function workspacesPerTest(): (label: string) => Workspace {
+  const made: Workspace[] = [];
+  afterEach(() => {
+    for (const ws of made.splice(0)) ws.cleanup();
+  });
+  return (label) => {
+    const ws = makeWorkspace(label);
+    made.push(ws);
+    return ws;
+  };
 }
 
 /** Poll `check` until it returns a value other than undefined, or fail saying what was awaited. */
