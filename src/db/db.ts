@@ -2,16 +2,24 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrate } from './migrate.ts';
-import type { ChunkRow, FailureRecord, JobRow, NewChunk, StageRow, TrackerLoadRow } from './rows.ts';
-import { STAGE_NAMES, type JobState, type StageName } from './states.ts';
+import type { ChunkRow, CounterRow, FailureRecord, JobRow, JobSummaryRow, NewChunk, StageRow, TrackerLoadRow } from './rows.ts';
+import { STAGE_NAMES, STEP_STATES, type JobState, type StageName, type StepState } from './states.ts';
 
-/** A transition that found its row in another state: the caller lost a race or has a bug. */
+/**
+ * A transition that found its row in another state: the caller lost a race or has a bug, or (from
+ * the page and CLI) asked for an action that does not apply. `actual` is the state found.
+ */
 export class StateConflictError extends Error {
-  constructor(what: string, expected: string) {
-    super(`${what} is not ${expected}`);
+  readonly actual: string | undefined;
+  constructor(what: string, expected: string, actual?: string) {
+    super(`${what} is not ${expected}${actual ? ` (it is ${actual})` : ''}`);
     this.name = 'StateConflictError';
+    this.actual = actual;
   }
 }
+
+/** What a cancel did: a queued job is cancelled at once; a running one is asked to stop. */
+export type CancelResult = 'cancelled' | 'requested';
 
 /** A job to create from a ready inbox file. */
 export interface NewJob {
@@ -50,8 +58,11 @@ export class Db {
     if (!options.readonly) {
       this.#db.pragma('journal_mode = WAL');
       this.#db.pragma('synchronous = FULL');
-      this.#db.pragma('foreign_keys = ON');
+      // Migrations run with foreign keys off (a table rebuild must not cascade: better-sqlite3 turns
+      // them on by default); everything else with them on.
+      this.#db.pragma('foreign_keys = OFF');
       migrate(this.#db, file);
+      this.#db.pragma('foreign_keys = ON');
     }
   }
 
@@ -107,6 +118,32 @@ export class Db {
     return this.#db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
   }
 
+  /** A page of jobs, newest first, with their chunks summed up in one grouped query. */
+  listJobSummaries(opts: { state?: JobState; limit: number; offset: number }): JobSummaryRow[] {
+    const where = opts.state ? 'WHERE state = @state' : '';
+    return this.#db
+      .prepare(
+        `SELECT j.*, coalesce(c.chunks, 0) AS chunks, coalesce(c.chunks_done, 0) AS chunks_done, coalesce(c.chunks_failed, 0) AS chunks_failed,
+                c.frames AS frames, coalesce(c.frames_done, 0) AS frames_done, coalesce(c.tracker_ms, 0) AS tracker_ms
+         FROM (SELECT * FROM jobs ${where} ORDER BY id DESC LIMIT @limit OFFSET @offset) AS j
+         LEFT JOIN (
+           SELECT job_id, count(*) AS chunks, sum(state = 'done') AS chunks_done, sum(state = 'failed') AS chunks_failed, sum(frame_count) AS frames,
+                  sum(CASE WHEN state = 'done' THEN frame_count ELSE frames_done END) AS frames_done, sum(coalesce(tracker_ms, 0)) AS tracker_ms
+           FROM chunks WHERE job_id IN (SELECT id FROM jobs ${where} ORDER BY id DESC LIMIT @limit OFFSET @offset) GROUP BY job_id
+         ) AS c ON c.job_id = j.id
+         ORDER BY j.id DESC`,
+      )
+      .all({ state: opts.state, limit: opts.limit, offset: opts.offset }) as JobSummaryRow[];
+  }
+
+  /** How many jobs are in each state (every state present, zeros included). */
+  countJobsByState(): Record<JobState, number> {
+    const rows = this.#db.prepare('SELECT state, count(*) AS n FROM jobs GROUP BY state').all() as { state: JobState; n: number }[];
+    const counts = { queued: 0, running: 0, done: 0, failed: 0, cancelled: 0 } satisfies Record<JobState, number>;
+    for (const r of rows) counts[r.state] = r.n;
+    return counts;
+  }
+
   /** Every job, newest first (optionally only one state). */
   listJobs(state?: JobState): JobRow[] {
     if (state) return this.#db.prepare('SELECT * FROM jobs WHERE state = ? ORDER BY id DESC').all(state) as JobRow[];
@@ -131,32 +168,96 @@ export class Db {
     });
   }
 
-  #transitionJob(id: number, from: JobState, to: JobState, patch: Record<string, string | number | null> = {}): void {
+  #transitionJob(id: number, from: JobState | JobState[], to: JobState, patch: Record<string, string | number | null> = {}): void {
+    const froms = Array.isArray(from) ? from : [from];
     const cols = Object.keys(patch);
     const sets = ['state = @to', 'updated_ms = @now', ...cols.map((c) => `${c} = @${c}`)].join(', ');
-    const info = this.#db.prepare(`UPDATE jobs SET ${sets} WHERE id = @id AND state = @from`).run({ ...patch, id, from, to, now: Date.now() });
+    const info = this.#db
+      .prepare(`UPDATE jobs SET ${sets} WHERE id = @id AND state IN (${froms.map((_, i) => `@from${i}`).join(', ')})`)
+      .run({ ...patch, ...Object.fromEntries(froms.map((f, i) => [`from${i}`, f])), id, to, now: Date.now() });
     if (info.changes !== 1) {
       const job = this.getJob(id);
-      throw new StateConflictError(job ? `job ${id} (${job.state})` : `job ${id} (no such job)`, from);
+      throw new StateConflictError(`job ${id}`, froms.join(' or '), job ? job.state : 'unknown');
     }
   }
 
   /** running → done. */
   finishJob(id: number): void {
-    this.#transitionJob(id, 'running', 'done', { stage: null, finished_ms: Date.now() });
+    this.transaction(() => {
+      this.#transitionJob(id, 'running', 'done', { stage: null, finished_ms: Date.now(), cancel_requested_ms: null });
+      this.#count('jobs_done', '', 1);
+    });
   }
 
   /** running → failed, with the reason. */
   failJob(id: number, failure: FailureRecord): void {
-    this.#transitionJob(id, 'running', 'failed', { error_kind: failure.kind, error_text: failure.text, finished_ms: Date.now() });
+    this.transaction(() => {
+      this.#transitionJob(id, 'running', 'failed', { error_kind: failure.kind, error_text: failure.text, finished_ms: Date.now(), cancel_requested_ms: null });
+      this.#count('job_failures', failure.kind, 1);
+    });
   }
 
-  /** failed → queued at the first unfinished stage and chunk; failed chunks get a fresh attempt budget. */
+  /**
+   * failed or cancelled → queued at the first unfinished stage and chunk; failed chunks get a fresh
+   * attempt budget.
+   */
   resumeJob(id: number): void {
     this.transaction(() => {
-      this.#transitionJob(id, 'failed', 'queued', { finished_ms: null });
+      this.#transitionJob(id, ['failed', 'cancelled'], 'queued', { finished_ms: null, cancel_requested_ms: null });
       this.#db.prepare("UPDATE stages SET state = 'pending', attempts = 0 WHERE job_id = ? AND state IN ('failed', 'running')").run(id);
       this.#db.prepare("UPDATE chunks SET state = 'pending', attempts = 0 WHERE job_id = ? AND state IN ('failed', 'running')").run(id);
+    });
+  }
+
+  /**
+   * Retry one failed chunk of a failed job: that chunk gets a fresh attempt budget and the job is
+   * queued again at its track stage. Nothing else is reset (a failed stage other than track, or
+   * another failed chunk, keeps its record). Throws StateConflictError when it does not apply.
+   */
+  retryChunk(jobId: number, idx: number): void {
+    this.transaction(() => {
+      const job = this.getJob(jobId);
+      if (!job) throw new StateConflictError(`job ${jobId}`, 'known');
+      const chunk = this.getChunk(jobId, idx);
+      if (!chunk) throw new StateConflictError(`chunk ${idx} of job ${jobId}`, 'known');
+      if (chunk.state !== 'failed') throw new StateConflictError(`chunk ${idx} of job ${jobId}`, 'failed', chunk.state);
+      if (job.state !== 'failed') throw new StateConflictError(`job ${jobId}`, 'failed', job.state);
+      this.#transitionJob(jobId, 'failed', 'queued', { finished_ms: null, stage: 'track' });
+      this.#db.prepare("UPDATE chunks SET state = 'pending', attempts = 0 WHERE job_id = ? AND idx = ?").run(jobId, idx);
+      this.#db.prepare("UPDATE stages SET state = 'pending', attempts = 0 WHERE job_id = ? AND name = 'track' AND state = 'failed'").run(jobId);
+    });
+  }
+
+  /**
+   * Cancel a job: a queued one at once; a running one is marked, and the posepipe running it stops
+   * it (finishCancel) within about a second, whichever process asked. Throws StateConflictError for
+   * a job that is neither queued nor running.
+   */
+  cancelJob(id: number): CancelResult {
+    return this.transaction(() => {
+      const job = this.getJob(id);
+      if (!job) throw new StateConflictError(`job ${id}`, 'known');
+      if (job.state === 'queued') {
+        this.#transitionJob(id, 'queued', 'cancelled', { finished_ms: Date.now() });
+        return 'cancelled';
+      }
+      if (job.state !== 'running') throw new StateConflictError(`job ${id}`, 'queued or running', job.state);
+      this.#db.prepare('UPDATE jobs SET cancel_requested_ms = coalesce(cancel_requested_ms, ?), updated_ms = ? WHERE id = ?').run(Date.now(), Date.now(), id);
+      return 'requested';
+    });
+  }
+
+  /** Whether a cancel of this running job has been asked for. */
+  cancelRequested(id: number): boolean {
+    return (this.#db.prepare('SELECT cancel_requested_ms FROM jobs WHERE id = ?').get(id) as { cancel_requested_ms: number | null } | undefined)?.cancel_requested_ms != null;
+  }
+
+  /** running → cancelled, once its work has stopped: interrupted stages and chunks go back to pending (a resume redoes them). */
+  finishCancel(id: number): void {
+    this.transaction(() => {
+      this.#transitionJob(id, 'running', 'cancelled', { finished_ms: Date.now(), cancel_requested_ms: null });
+      this.#db.prepare("UPDATE stages SET state = 'pending' WHERE job_id = ? AND state = 'running'").run(id);
+      this.#db.prepare("UPDATE chunks SET state = 'pending' WHERE job_id = ? AND state = 'running'").run(id);
     });
   }
 
@@ -170,10 +271,14 @@ export class Db {
     return true;
   }
 
-  /** At startup every `running` row is stale (its process is gone): back to queued/pending. */
+  /** At startup every `running` row is stale (its process is gone): back to queued/pending, or cancelled where a cancel was asked for. */
   requeueStale(): number {
     return this.transaction(() => {
-      const n = this.#db.prepare("UPDATE jobs SET state = 'queued', updated_ms = ? WHERE state = 'running'").run(Date.now()).changes;
+      const now = Date.now();
+      this.#db
+        .prepare("UPDATE jobs SET state = 'cancelled', cancel_requested_ms = NULL, finished_ms = ?, updated_ms = ? WHERE state = 'running' AND cancel_requested_ms IS NOT NULL")
+        .run(now, now);
+      const n = this.#db.prepare("UPDATE jobs SET state = 'queued', updated_ms = ? WHERE state = 'running'").run(now).changes;
       this.#db.prepare("UPDATE stages SET state = 'pending' WHERE state = 'running'").run();
       this.#db.prepare("UPDATE chunks SET state = 'pending' WHERE state = 'running'").run();
       return n;
@@ -235,6 +340,26 @@ export class Db {
     for (const c of chunks) insert.run(jobId, c.idx, c.file, c.firstFrame, c.frameCount, c.overlapFrames);
   }
 
+  /** One chunk row, or undefined. */
+  getChunk(jobId: number, idx: number): ChunkRow | undefined {
+    return this.#db.prepare('SELECT * FROM chunks WHERE job_id = ? AND idx = ?').get(jobId, idx) as ChunkRow | undefined;
+  }
+
+  /** A page of a job's chunks in order (optionally only one state). */
+  listChunksPage(jobId: number, opts: { state?: StepState; limit: number; offset: number }): ChunkRow[] {
+    const where = opts.state ? 'AND state = @state' : '';
+    return this.#db
+      .prepare(`SELECT * FROM chunks WHERE job_id = @jobId ${where} ORDER BY idx LIMIT @limit OFFSET @offset`)
+      .all({ jobId, state: opts.state, limit: opts.limit, offset: opts.offset }) as ChunkRow[];
+  }
+
+  /** How many of a job's chunks are in each state. */
+  countChunksByState(jobId: number): Record<StepState, number> {
+    const counts = Object.fromEntries(STEP_STATES.map((s) => [s, 0])) as Record<StepState, number>;
+    for (const r of this.#db.prepare('SELECT state, count(*) AS n FROM chunks WHERE job_id = ? GROUP BY state').all(jobId) as { state: StepState; n: number }[]) counts[r.state] = r.n;
+    return counts;
+  }
+
   /** A job's chunks in order. */
   listChunks(jobId: number): ChunkRow[] {
     return this.#db.prepare('SELECT * FROM chunks WHERE job_id = ? ORDER BY idx').all(jobId) as ChunkRow[];
@@ -255,23 +380,30 @@ export class Db {
 
   /** running → done with the result file's size and hash, and the tracker's busy time; an earlier attempt's failure stays on the row as history. */
   finishChunk(jobId: number, idx: number, result: { file: string; bytes: number; sha256: string; trackerMs: number }): void {
-    const info = this.#db
-      .prepare(
-        `UPDATE chunks SET state = 'done', finished_ms = ?, frames_done = frame_count, tracker_ms = ?, result_file = ?, result_bytes = ?, result_sha256 = ?
-         WHERE job_id = ? AND idx = ? AND state = 'running'`,
-      )
-      .run(Date.now(), result.trackerMs, result.file, result.bytes, result.sha256, jobId, idx);
-    if (info.changes !== 1) throw new StateConflictError(`chunk ${idx} of job ${jobId}`, 'running');
+    this.transaction(() => {
+      const info = this.#db
+        .prepare(
+          `UPDATE chunks SET state = 'done', finished_ms = ?, frames_done = frame_count, tracker_ms = ?, result_file = ?, result_bytes = ?, result_sha256 = ?
+           WHERE job_id = ? AND idx = ? AND state = 'running'`,
+        )
+        .run(Date.now(), result.trackerMs, result.file, result.bytes, result.sha256, jobId, idx);
+      if (info.changes !== 1) throw new StateConflictError(`chunk ${idx} of job ${jobId}`, 'running');
+      this.#count('chunks_processed', '', 1);
+      this.#count('tracker_seconds', '', result.trackerMs / 1000);
+    });
   }
 
   /** running → pending (will retry) or failed, recording why. */
   failChunk(jobId: number, idx: number, failure: FailureRecord, retry: boolean): void {
-    this.#db
-      .prepare(
-        `UPDATE chunks SET state = ?, finished_ms = ?, error_kind = ?, error_text = ?, exit_code = ?, signal = ?, stderr_tail = ?
-         WHERE job_id = ? AND idx = ? AND state = 'running'`,
-      )
-      .run(retry ? 'pending' : 'failed', Date.now(), failure.kind, failure.text, failure.exitCode ?? null, failure.signal ?? null, failure.stderrTail ?? null, jobId, idx);
+    this.transaction(() => {
+      const info = this.#db
+        .prepare(
+          `UPDATE chunks SET state = ?, finished_ms = ?, error_kind = ?, error_text = ?, exit_code = ?, signal = ?, stderr_tail = ?
+           WHERE job_id = ? AND idx = ? AND state = 'running'`,
+        )
+        .run(retry ? 'pending' : 'failed', Date.now(), failure.kind, failure.text, failure.exitCode ?? null, failure.signal ?? null, failure.stderrTail ?? null, jobId, idx);
+      if (info.changes === 1) this.#count('chunk_failures', failure.kind, 1);
+    });
   }
 
   /**
@@ -306,6 +438,44 @@ export class Db {
     this.#db
       .prepare("UPDATE chunks SET state = 'pending', attempts = 0, result_file = NULL, result_bytes = NULL, result_sha256 = NULL, error_kind = 'internal', error_text = ? WHERE job_id = ? AND idx = ?")
       .run(reason, jobId, idx);
+  }
+
+  // ── settings and counters ─────────────────────────────────────────────────
+
+  /** Pause or unpause intake: while paused no queued job starts (the running one goes on; new files are still queued). */
+  setIntakePaused(paused: boolean): void {
+    this.#db.prepare("INSERT INTO settings (name, value) VALUES ('intake_paused', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value").run(paused ? '1' : '0');
+  }
+
+  /** Whether intake is paused. */
+  intakePaused(): boolean {
+    return (this.#db.prepare("SELECT value FROM settings WHERE name = 'intake_paused'").get() as { value: string } | undefined)?.value === '1';
+  }
+
+  #count(name: CounterRow['name'], label: string, by: number): void {
+    this.#db.prepare('INSERT INTO counters (name, label, value) VALUES (?, ?, ?) ON CONFLICT (name, label) DO UPDATE SET value = value + excluded.value').run(name, label, by);
+  }
+
+  /** Every counter (they only grow; they survive restarts). */
+  listCounters(): CounterRow[] {
+    return this.#db.prepare('SELECT name, label, value FROM counters ORDER BY name, label').all() as CounterRow[];
+  }
+
+  /** Chunks not yet done in queued and running jobs (the work waiting). */
+  pendingChunkCount(): number {
+    return (
+      this.#db.prepare("SELECT count(*) AS n FROM chunks WHERE state != 'done' AND job_id IN (SELECT id FROM jobs WHERE state IN ('queued', 'running'))").get() as { n: number }
+    ).n;
+  }
+
+  /**
+   * Changes whenever anything was committed, by this connection or another process: the server
+   * polls it to push live updates without reading any table.
+   */
+  changeStamp(): string {
+    const version = this.#db.pragma('data_version', { simple: true }) as number;
+    const own = (this.#db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
+    return `${version}:${own}`;
   }
 
   // ── tracker loads ─────────────────────────────────────────────────────────

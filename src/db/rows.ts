@@ -19,6 +19,26 @@ export interface JobRow {
   started_ms: number | null;
   finished_ms: number | null;
   updated_ms: number;
+  /** When a cancel of this running job was asked for (the running posepipe carries it out); else null. */
+  cancel_requested_ms: number | null;
+}
+
+/** A job row with its chunks summed up, for lists (one grouped query, not a row per chunk). */
+export interface JobSummaryRow extends JobRow {
+  chunks: number;
+  chunks_done: number;
+  chunks_failed: number;
+  /** Total frames over the job's chunks; null before the chunk stage. */
+  frames: number | null;
+  frames_done: number;
+  tracker_ms: number;
+}
+
+/** A durable counter for /metrics (only ever grows). */
+export interface CounterRow {
+  name: 'chunks_processed' | 'tracker_seconds' | 'chunk_failures' | 'job_failures' | 'jobs_done';
+  label: string;
+  value: number;
 }
 
 /** A stage row as stored. */

@@ -1,7 +1,7 @@
 /** States and names, written once here and in the migration's CHECK lists (a test keeps them equal). */
 
-/** A job: queued → running → done | failed; `resume` makes failed queued again. */
-export const JOB_STATES = ['queued', 'running', 'done', 'failed'] as const;
+/** A job: queued → running → done | failed | cancelled; `resume` makes failed or cancelled queued again. */
+export const JOB_STATES = ['queued', 'running', 'done', 'failed', 'cancelled'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
 /** A stage or chunk row. */

@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { acquireLock, DatabaseTooNewError, InstanceLockedError, JOB_STATES, openDb, STAGE_NAMES, STEP_STATES, StateConflictError } from '../../src/db/index.ts';
+import { acquireLock, DatabaseTooNewError, InstanceLockedError, JOB_STATES, listMigrations, openDb, STAGE_NAMES, STEP_STATES, StateConflictError } from '../../src/db/index.ts';
 import { FAILURE_KINDS } from '../../src/errors.ts';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.ts';
 
@@ -25,7 +25,8 @@ describe('database', () => {
     ws = makeWorkspace('db');
     const sql = openDb(ws.home).schemaSql();
     const checks = (table: string, column: string) => {
-      const body = sql.split(';').find((s) => s.includes(`CREATE TABLE ${table} `))!;
+      // A table rebuilt by a migration (jobs, in 0004) keeps the quoted name SQLite's RENAME writes.
+      const body = sql.split(';').find((s) => s.includes(`CREATE TABLE ${table} `) || s.includes(`CREATE TABLE "${table}" `))!;
       const m = new RegExp(`\\b${column} TEXT[^,]*CHECK \\(${column} IN \\(([^)]*)\\)\\)`).exec(body);
       return m![1]!.split(',').map((s) => s.trim().replace(/'/g, ''));
     };
@@ -56,7 +57,7 @@ describe('database', () => {
     raw.prepare('INSERT INTO schema_migrations (version, name, applied_ms) VALUES (999, ?, 0)').run('future');
     raw.close();
     expect(() => openDb(ws.home)).toThrow(DatabaseTooNewError);
-    expect(() => openDb(ws.home)).toThrow(/schema version 999, but this posepipe knows only up to 3/);
+    expect(() => openDb(ws.home)).toThrow(new RegExp(`schema version 999, but this posepipe knows only up to ${listMigrations().at(-1)!.version}:`));
   });
 
   it('makes one job per content hash and never reuses an output name', () => {
@@ -93,7 +94,7 @@ describe('database', () => {
     db.failJob(j.id, { kind: 'input', text: 'bad' });
     expect(db.getJob(j.id)).toMatchObject({ state: 'failed', error_kind: 'input', error_text: 'bad' });
     db.resumeJob(j.id);
-    expect(() => db.resumeJob(j.id)).toThrow(/job 1 \(queued\) is not failed/);
+    expect(() => db.resumeJob(j.id)).toThrow(/job 1 is not failed or cancelled \(it is queued\)/);
     expect(db.getJob(j.id)!.state).toBe('queued');
     expect(db.listStages(j.id)[0]).toMatchObject({ state: 'pending', attempts: 0 });
     db.close();
@@ -135,6 +136,133 @@ describe('database', () => {
     expect(db.requeueStale()).toBe(1);
     expect(db.getJob(j.id)!.state).toBe('queued');
     expect(db.listChunks(j.id)[0]!.state).toBe('pending');
+    db.close();
+  });
+
+  it('migrates a version-3 database to 4 keeping every job, stage and chunk (the jobs table is rebuilt, nothing cascades)', () => {
+    ws = makeWorkspace('db');
+    const file = join(ws.home, 'posepipe.db');
+    const raw = new Database(file);
+    raw.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL)');
+    raw.pragma('foreign_keys = ON');
+    for (const m of listMigrations().filter((m) => m.version <= 3)) {
+      raw.exec(m.sql);
+      raw.prepare('INSERT INTO schema_migrations VALUES (?, ?, 0)').run(m.version, m.name);
+    }
+    raw.prepare("INSERT INTO jobs (id, source_name, source_path, source_sha256, source_bytes, output_name, state, error_kind, error_text, created_ms, updated_ms) VALUES (7, 'a.mp4', '/in/a.mp4', 'x', 1, 'a.json', 'failed', 'oom', 'boom', 1, 1)").run();
+    raw.prepare("INSERT INTO stages (job_id, name, state) VALUES (7, 'track', 'failed')").run();
+    raw.prepare("INSERT INTO chunks (job_id, idx, file, first_frame, frame_count, overlap_frames, state, tracker_ms) VALUES (7, 0, 'c0', 0, 5, 0, 'done', 1500), (7, 1, 'c1', 5, 5, 2, 'failed', NULL)").run();
+    raw.close();
+    const db = openDb(ws.home);
+    expect(db.getJob(7)).toMatchObject({ state: 'failed', error_kind: 'oom', cancel_requested_ms: null });
+    expect(db.listStages(7)).toHaveLength(1);
+    expect(db.listChunks(7).map((c) => c.state)).toEqual(['done', 'failed']);
+    // Counters start from what the rows already show.
+    expect(db.listCounters()).toEqual([
+      { name: 'chunks_processed', label: '', value: 1 },
+      { name: 'job_failures', label: 'oom', value: 1 },
+      { name: 'jobs_done', label: '', value: 0 },
+      { name: 'tracker_seconds', label: '', value: 1.5 },
+    ]);
+    expect(db.integrityCheck()).toBe('ok');
+    db.close();
+  });
+
+  it('cancels a queued job at once, asks a running one to stop, and refuses the rest', () => {
+    ws = makeWorkspace('db');
+    const db = openDb(ws.home);
+    const a = db.createJob(job('a')).job;
+    const b = db.createJob(job('b')).job;
+    expect(db.cancelJob(a.id)).toBe('cancelled');
+    expect(db.getJob(a.id)!.state).toBe('cancelled');
+    expect(() => db.cancelJob(a.id)).toThrow(/job 1 is not queued or running \(it is cancelled\)/);
+    db.claimJob(b.id);
+    db.startStage(b.id, 'stage');
+    expect(db.cancelRequested(b.id)).toBe(false);
+    expect(db.cancelJob(b.id)).toBe('requested');
+    expect(db.cancelJob(b.id)).toBe('requested');
+    expect(db.cancelRequested(b.id)).toBe(true);
+    db.finishCancel(b.id);
+    expect(db.getJob(b.id)).toMatchObject({ state: 'cancelled', cancel_requested_ms: null });
+    expect(db.listStages(b.id)[0]).toMatchObject({ name: 'stage', state: 'pending' });
+    // A cancelled job resumes like a failed one.
+    db.resumeJob(b.id);
+    expect(db.getJob(b.id)!.state).toBe('queued');
+    // A cancel asked for while no posepipe ran is carried out at the next start.
+    db.claimJob(b.id);
+    db.cancelJob(b.id);
+    expect(db.requeueStale()).toBe(0);
+    expect(db.getJob(b.id)!.state).toBe('cancelled');
+    db.close();
+  });
+
+  it('retries one failed chunk of a failed job, and says why when it does not apply', () => {
+    ws = makeWorkspace('db');
+    const db = openDb(ws.home);
+    const { job: j } = db.createJob(job('a'));
+    db.claimJob(j.id);
+    db.replaceChunks(j.id, [
+      { idx: 0, file: 'c0', firstFrame: 0, frameCount: 5, overlapFrames: 0 },
+      { idx: 1, file: 'c1', firstFrame: 5, frameCount: 5, overlapFrames: 2 },
+    ]);
+    db.startChunk(j.id, 0);
+    db.finishChunk(j.id, 0, { file: 'r0', bytes: 1, sha256: 'h', trackerMs: 2500 });
+    db.startChunk(j.id, 1);
+    db.failChunk(j.id, 1, { kind: 'crash', text: 'died' }, false);
+    expect(() => db.retryChunk(j.id, 1)).toThrow(/job 1 is not failed \(it is running\)/);
+    db.failJob(j.id, { kind: 'crash', text: 'died' });
+    expect(() => db.retryChunk(j.id, 0)).toThrow(/chunk 0 of job 1 is not failed \(it is done\)/);
+    expect(() => db.retryChunk(j.id, 9)).toThrow(/chunk 9 of job 1 is not known/);
+    db.retryChunk(j.id, 1);
+    expect(db.getJob(j.id)).toMatchObject({ state: 'queued', stage: 'track' });
+    expect(db.getChunk(j.id, 1)).toMatchObject({ state: 'pending', attempts: 0 });
+    expect(db.getChunk(j.id, 0)).toMatchObject({ state: 'done', attempts: 1 });
+    expect(() => db.retryChunk(j.id, 1)).toThrow(/chunk 1 of job 1 is not failed \(it is pending\)/);
+    const counters = Object.fromEntries(db.listCounters().map((c) => [`${c.name}{${c.label}}`, c.value]));
+    expect(counters).toMatchObject({ 'chunks_processed{}': 1, 'tracker_seconds{}': 2.5, 'chunk_failures{crash}': 1, 'job_failures{crash}': 1 });
+    db.close();
+  });
+
+  it('sums up a page of jobs and their chunks in one query, and counts by state', () => {
+    ws = makeWorkspace('db');
+    const db = openDb(ws.home);
+    for (const h of ['a', 'b', 'c']) db.createJob(job(h));
+    db.replaceChunks(2, [
+      { idx: 0, file: 'c0', firstFrame: 0, frameCount: 10, overlapFrames: 0 },
+      { idx: 1, file: 'c1', firstFrame: 10, frameCount: 7, overlapFrames: 2 },
+    ]);
+    db.claimJob(2);
+    db.startChunk(2, 0);
+    db.finishChunk(2, 0, { file: 'r0', bytes: 1, sha256: 'h', trackerMs: 1200 });
+    db.startChunk(2, 1);
+    db.chunkProgress(2, 1, 3);
+    const page = db.listJobSummaries({ limit: 2, offset: 0 });
+    expect(page.map((j) => j.id)).toEqual([3, 2]);
+    expect(page[0]).toMatchObject({ chunks: 0, frames: null, frames_done: 0 });
+    expect(page[1]).toMatchObject({ chunks: 2, chunks_done: 1, chunks_failed: 0, frames: 17, frames_done: 13, tracker_ms: 1200 });
+    expect(db.listJobSummaries({ state: 'running', limit: 10, offset: 0 }).map((j) => j.id)).toEqual([2]);
+    expect(db.listJobSummaries({ limit: 10, offset: 2 }).map((j) => j.id)).toEqual([1]);
+    expect(db.countJobsByState()).toEqual({ queued: 2, running: 1, done: 0, failed: 0, cancelled: 0 });
+    expect(db.countChunksByState(2)).toEqual({ pending: 0, running: 1, done: 1, failed: 0 });
+    expect(db.listChunksPage(2, { state: 'running', limit: 5, offset: 0 }).map((c) => c.idx)).toEqual([1]);
+    expect(db.pendingChunkCount()).toBe(1);
+    db.close();
+  });
+
+  it('keeps the intake switch, and its change stamp moves on every commit from any connection', () => {
+    ws = makeWorkspace('db');
+    const db = openDb(ws.home);
+    const other = openDb(ws.home);
+    expect(db.intakePaused()).toBe(false);
+    const s0 = db.changeStamp();
+    other.setIntakePaused(true);
+    const s1 = db.changeStamp();
+    expect(s1).not.toBe(s0);
+    expect(db.intakePaused()).toBe(true);
+    db.setIntakePaused(false);
+    expect(db.changeStamp()).not.toBe(s1);
+    expect(other.intakePaused()).toBe(false);
+    other.close();
     db.close();
   });
 });

@@ -21,23 +21,35 @@ CREATE TABLE chunks (
   result_sha256 TEXT, file_start INTEGER NOT NULL DEFAULT 0, splits INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (job_id, idx)
 );
-CREATE TABLE jobs (
+CREATE TABLE counters (
+  name TEXT NOT NULL,
+  label TEXT NOT NULL DEFAULT '',
+  value REAL NOT NULL DEFAULT 0,
+  PRIMARY KEY (name, label)
+);
+CREATE TABLE "jobs" (
   id INTEGER PRIMARY KEY,
   source_name TEXT NOT NULL,
   source_path TEXT NOT NULL,
   source_sha256 TEXT NOT NULL UNIQUE,
   source_bytes INTEGER NOT NULL,
   output_name TEXT NOT NULL UNIQUE,
-  state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'running', 'done', 'failed')),
+  state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'running', 'done', 'failed', 'cancelled')),
   stage TEXT CHECK (stage IN ('stage', 'probe', 'chunk', 'track', 'merge', 'emit')),
   error_kind TEXT CHECK (error_kind IN ('input', 'oom', 'crash', 'stall', 'environment', 'internal', 'disk')),
   error_text TEXT,
   created_ms INTEGER NOT NULL,
   started_ms INTEGER,
   finished_ms INTEGER,
-  updated_ms INTEGER NOT NULL
-, source_path_bytes BLOB);
+  updated_ms INTEGER NOT NULL,
+  source_path_bytes BLOB,
+  cancel_requested_ms INTEGER
+);
 CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL);
+CREATE TABLE settings (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
 CREATE TABLE stages (
   job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
   name TEXT NOT NULL CHECK (name IN ('stage', 'probe', 'chunk', 'track', 'merge', 'emit')),
