@@ -22,6 +22,14 @@ export interface ChunkResult {
 }
 
 /**
+ * Where a chunk row's worker log lives in its job folder (every attempt appended), named by frame
+ * range like its result: a split renumbers rows, never ranges.
+ */
+export function chunkLogFile(c: { first_frame: number; frame_count: number }): string {
+  return `logs/${String(c.first_frame).padStart(7, '0')}+${c.frame_count}.log`;
+}
+
+/**
  * Track one chunk row: the tail of the previous row (the overlap) and then the row's own frames,
  * in the long-lived worker. Trusts the result file, not the worker's word: done without a file
  * is not done.

@@ -26,6 +26,9 @@ Knobs, all off by default; frame numbers n count the frames handed to the backen
                                          (an exception swallowed by library code that then exits)
   POSEPIPE_TEST_FIXTURE_LEAK_MB=n        allocate n MB per request and keep it for the life of the
                                          process, so resident memory grows chunk after chunk
+  POSEPIPE_TEST_FIXTURE_FAIL_WHILE=path  raise RuntimeError (an `internal` error: no retry) at the
+                                         first frame of every request while `path` exists, so a
+                                         test can fail a job and then let its resume succeed
 """
 
 import os
@@ -83,6 +86,9 @@ class TestFixtureBackend:
         crash_at = _int_env("POSEPIPE_TEST_FIXTURE_CRASH_AT")
         exit_at = _int_env("POSEPIPE_TEST_FIXTURE_EXIT_AT")
         leak_mb = _int_env("POSEPIPE_TEST_FIXTURE_LEAK_MB")
+        fail_while = os.environ.get("POSEPIPE_TEST_FIXTURE_FAIL_WHILE")
+        if fail_while and os.path.exists(fail_while):
+            raise RuntimeError(f"test fixture: failing while {fail_while} exists")
         if leak_mb:
             # np.ones writes every page, so the memory is resident, not just reserved.
             self._leaked.append(np.ones(leak_mb * 1024 * 1024, dtype=np.uint8))
