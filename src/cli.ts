@@ -4,6 +4,7 @@
  */
 import { ConfigError, flagToKey, loadConfig, type Config, type ConfigKey } from './config.ts';
 import { DatabaseTooNewError, InstanceLockedError } from './db/index.ts';
+import { cancelCommand, intakeCommand, retryCommand } from './commands/actions.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { resumeCommand } from './commands/resume.ts';
 import { runCommand } from './commands/run.ts';
@@ -24,12 +25,15 @@ commands:
   start                    watch the inbox, run the pipeline, serve the status page
   run <video>              push one video through the pipeline in the foreground
   status [<job>] [--json]  list jobs, stages and chunks
-  resume <job>|--all-failed  queue failed jobs again at their first unfinished step
+  resume <job>|--all-failed  queue failed (or cancelled) jobs again at their first unfinished step
+  retry <job> <chunk>      track one failed chunk again (fresh attempts) and queue its job
+  cancel <job>...          cancel queued or running jobs (resume continues them)
+  pause | unpause          stop / allow starting queued jobs (the running one goes on)
   doctor                   check ffmpeg, the Python venv and the tracker's imports
 
 options (each also a POSEPIPE_* variable or a key in posepipe.config.json):
   --inbox DIR  --outbox DIR  --home DIR  --chunk-seconds N  --overlap-frames N
-  --tracker NAME  --python PATH  --port N  --host ADDR  --config FILE
+  --tracker NAME  --python PATH  --port N  --host ADDR  --webhook-url URL  --config FILE
   (see README.md for all of them)`;
 
 /** Parsed command line. */
@@ -95,6 +99,14 @@ export async function main(argv: string[]): Promise<number> {
         return statusCommand(config(), { json: args.switches.has('--json'), jobId: args.positional[0] });
       case 'resume':
         return resumeCommand(config(), { all: args.switches.has('--all-failed'), jobIds: args.positional });
+      case 'cancel':
+        return cancelCommand(config(), args.positional);
+      case 'retry':
+        return retryCommand(config(), args.positional);
+      case 'pause':
+      case 'unpause':
+        if (args.positional.length) throw new UsageError(`posepipe ${args.command} takes no arguments`);
+        return intakeCommand(config(), args.command === 'pause');
       case 'doctor':
         return await doctorCommand(config());
       default:

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 /** The repository root (where python/ and schema/ live), resolved from this file. */
 export const REPO_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
-type Kind = 'path' | 'int' | 'number' | 'enum' | 'string' | 'bool';
+type Kind = 'path' | 'int' | 'number' | 'enum' | 'string' | 'bool' | 'url';
 interface Spec {
   env: string;
   flag: string;
@@ -46,6 +46,7 @@ export const CONFIG_SPEC = {
   maxHeight: { env: 'POSEPIPE_MAX_HEIGHT', flag: '--max-height', kind: 'int', min: 1, max: 1_000_000, doc: 'videos taller than this (as displayed) are refused at probe, before any decoding' },
   maxDurationSeconds: { env: 'POSEPIPE_MAX_DURATION_SECONDS', flag: '--max-duration-seconds', kind: 'number', min: 1, max: 31_536_000, doc: 'videos longer than this are refused at probe, before any decoding' },
   maxChunks: { env: 'POSEPIPE_MAX_CHUNKS', flag: '--max-chunks', kind: 'int', min: 1, max: 1_000_000, doc: 'videos that would make more chunks than this (estimated frames / frames per chunk) are refused before chunking' },
+  webhookUrl: { env: 'POSEPIPE_WEBHOOK_URL', flag: '--webhook-url', kind: 'url', doc: 'POST a small JSON here when a job finishes or fails (empty: off)' },
   minFreeMb: { env: 'POSEPIPE_MIN_FREE_MB', flag: '--min-free-mb', kind: 'int', min: 0, max: 100_000_000, doc: 'free space (MiB) the home filesystem must keep after staging and after chunking; checked before each' },
 } as const satisfies Record<string, Spec>;
 
@@ -76,6 +77,8 @@ export interface Config {
   readonly maxDurationSeconds: number;
   readonly maxChunks: number;
   readonly minFreeMb: number;
+  /** http(s) URL that gets a POST when a job is done or failed; '' when off. */
+  readonly webhookUrl: string;
   /** Test hook POSEPIPE_CRASHPOINT (see crashpoint.ts); not a user setting. */
   readonly crashpoint: string | undefined;
   /** Where each key's value came from, for messages. */
@@ -127,6 +130,7 @@ function defaults(env: NodeJS.ProcessEnv): Record<ConfigKey, string | number> {
     maxDurationSeconds: 4 * 3600,
     maxChunks: 2000,
     minFreeMb: 256,
+    webhookUrl: '',
   };
 }
 
@@ -158,6 +162,17 @@ function parseValue(key: ConfigKey, raw: unknown, source: string, base: string, 
     if (spec.min !== undefined && n < spec.min) throw new ConfigError(`Invalid ${where}: ${n} is below the minimum ${spec.min}`);
     if (spec.max !== undefined && n > spec.max) throw new ConfigError(`Invalid ${where}: ${n} is above the maximum ${spec.max}`);
     return n;
+  }
+  if (spec.kind === 'url') {
+    if (raw === '') return '';
+    let url: URL | undefined;
+    try {
+      url = typeof raw === 'string' ? new URL(raw) : undefined;
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new ConfigError(`Invalid ${where}: ${JSON.stringify(raw)} is not an http:// or https:// URL`);
+    return url.href;
   }
   if (typeof raw !== 'string' || raw === '') throw new ConfigError(`Invalid ${where}: expected a non-empty string, got ${JSON.stringify(raw)}`);
   if (spec.kind === 'enum' && !spec.values!.includes(raw)) {

@@ -3,8 +3,8 @@
  * Every stage is a function of files on disk plus the job row, so resuming after any crash is
  * "run the first stage not done" — and, inside `track`, "the first chunk not done".
  */
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, rmSync, statSync, type WriteStream } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { Config } from './config.ts';
 import { ATOMIC_TEMP } from './atomic-file.ts';
 import { Crashpoints } from './crashpoint.ts';
@@ -16,13 +16,13 @@ import { merge, type MergeOutput } from './stages/merge.ts';
 import { ChunkResultError } from './merge/index.ts';
 import { probe } from './stages/probe.ts';
 import { hashFile, stage, type StageOutput } from './stages/stage.ts';
-import { trackChunk, type TrackerInfo } from './stages/track.ts';
+import { chunkLogFile, trackChunk, type TrackerInfo } from './stages/track.ts';
 import type { VideoFacts } from './media/index.ts';
 import type { TrackerWorker } from './tracker/index.ts';
 
 /** What the pipeline tells a progress display. */
 export type PipelineEvent =
-  | { type: 'job'; jobId: number; name: string; state: 'running' | 'done' | 'failed'; message?: string }
+  | { type: 'job'; jobId: number; name: string; state: 'running' | 'done' | 'failed' | 'cancelled'; message?: string }
   | { type: 'stage'; jobId: number; stage: StageName; state: 'running' | 'done' | 'failed' }
   | {
       type: 'chunk';
@@ -32,11 +32,17 @@ export type PipelineEvent =
       /** Frames of the whole video tracked so far, and its total. */
       framesDone: number;
       frames: number;
+      /** Frames of this chunk tracked so far, and its own total. */
+      chunkFramesDone: number;
+      chunkFrames: number;
       state: 'running' | 'done' | 'retry' | 'failed';
     };
 
-/** How one run of a job ended; `stopped` means posepipe is shutting down and the job resumes later. */
-export type JobOutcome = 'done' | 'failed' | 'stopped';
+/**
+ * How one run of a job ended; `stopped` means posepipe is shutting down and the job resumes later;
+ * `cancelled` means a user cancelled it (a resume continues it).
+ */
+export type JobOutcome = 'done' | 'failed' | 'stopped' | 'cancelled';
 
 /** What a pipeline needs. */
 export interface PipelineDeps {
@@ -54,6 +60,16 @@ export function jobDir(config: Config, jobId: number): string {
 
 const RETRY_BASE_MS = 500;
 const RETRY_MAX_MS = 15_000;
+/** How often a running job's row is read for a cancel asked by another process (the CLI). */
+const CANCEL_POLL_MS = 500;
+
+/** Thrown inside a job's run once its cancel has been seen: unwinds to #run, which records it. */
+class Cancelled extends Error {
+  constructor(jobId: number) {
+    super(`job ${jobId} was cancelled`);
+    this.name = 'Cancelled';
+  }
+}
 
 /** Runs jobs through the stages, recording each step in the database. */
 export class Pipeline {
@@ -66,6 +82,10 @@ export class Pipeline {
   #recordedLoads = 0;
   #stopping = false;
   #wake: (() => void) | undefined;
+  /** The job being run, and whether its cancel has been seen. */
+  #current: { id: number; cancelled: boolean; tracking: boolean } | undefined;
+  /** The worker log of the chunk being tracked (every attempt appended), if any. */
+  #chunkLog: WriteStream | undefined;
 
   constructor(deps: PipelineDeps) {
     this.#db = deps.db;
@@ -201,10 +221,10 @@ export class Pipeline {
     }
   }
 
-  /** Process queued jobs until stop(); waits for wake() (or a short poll) when idle. */
+  /** Process queued jobs until stop(); waits for wake() (or a short poll) when idle or while intake is paused. */
   async runQueued(): Promise<void> {
     while (!this.#stopping) {
-      const job = this.#db.claimNextJob();
+      const job = this.#db.intakePaused() ? undefined : this.#db.claimNextJob();
       if (!job) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, 1000);
@@ -225,6 +245,25 @@ export class Pipeline {
     this.#wake?.();
   }
 
+  /**
+   * Carry out a cancel asked for the running job (by the page, or by the CLI through the database):
+   * tracking stops at once (the worker is stopped; the next job starts a fresh one), any other
+   * stage is let finish; the job becomes cancelled and its interrupted chunk pending.
+   */
+  checkCancel(): void {
+    const current = this.#current;
+    if (!current || current.cancelled || !this.#db.cancelRequested(current.id)) return;
+    current.cancelled = true;
+    this.#log(`job ${current.id}: cancelled`);
+    if (current.tracking) void this.#tracker.stop();
+    this.wake();
+  }
+
+  /** A line the worker wrote on stderr: kept in the log of the chunk being tracked. */
+  workerLog(line: string): void {
+    this.#chunkLog?.write(`${line}\n`);
+  }
+
   /** Finish the current step, then stop taking jobs. */
   stop(): void {
     this.#stopping = true;
@@ -237,6 +276,23 @@ export class Pipeline {
   }
 
   async #run(job: JobRow): Promise<JobOutcome> {
+    this.#current = { id: job.id, cancelled: false, tracking: false };
+    const poll = setInterval(() => this.checkCancel(), CANCEL_POLL_MS);
+    try {
+      return await this.#walk(job);
+    } finally {
+      clearInterval(poll);
+      this.#current = undefined;
+    }
+  }
+
+  #cancelled(job: JobRow): JobOutcome {
+    this.#db.finishCancel(job.id);
+    this.#emit({ type: 'job', jobId: job.id, name: job.source_name, state: 'cancelled' });
+    return 'cancelled';
+  }
+
+  async #walk(job: JobRow): Promise<JobOutcome> {
     const dir = jobDir(this.#config, job.id);
     mkdirSync(dir, { recursive: true });
     this.#emit({ type: 'job', jobId: job.id, name: job.source_name, state: 'running' });
@@ -246,6 +302,8 @@ export class Pipeline {
       const row = this.#db.listStages(job.id).find((s) => s.name === name)!;
       if (row.state === 'done') continue;
       if (this.#stopping) return 'stopped';
+      this.checkCancel();
+      if (this.#current?.cancelled) return this.#cancelled(job);
       this.#db.startStage(job.id, name);
       this.#emit({ type: 'stage', jobId: job.id, stage: name, state: 'running' });
       try {
@@ -255,6 +313,7 @@ export class Pipeline {
         // A graceful stop interrupts the work without failing it: the rows stay running and the
         // next start requeues them, exactly as after a crash.
         if (this.#stopping) return 'stopped';
+        if (this.#current?.cancelled) return this.#cancelled(job);
         // Damaged chunk results were sent back to pending: track them again, then merge again.
         if (error instanceof RedoChunks && ++redoRounds <= this.#config.maxAttempts) {
           i = STAGE_NAMES.indexOf('track') - 1;
@@ -270,6 +329,8 @@ export class Pipeline {
         return 'failed';
       }
     }
+    this.checkCancel();
+    if (this.#current?.cancelled) return this.#cancelled(job);
     this.#db.finishJob(job.id);
     this.#emit({ type: 'job', jobId: job.id, name: job.source_name, state: 'done' });
     return 'done';
@@ -396,14 +457,27 @@ export class Pipeline {
       const frames = chunks.reduce((n, r) => n + r.frame_count, 0);
       const framesBefore = chunks.reduce((n, r) => n + (r.state === 'done' ? r.frame_count : 0), 0);
       const event = (framesDone: number, state: 'running' | 'done' | 'retry' | 'failed') =>
-        this.#emit({ type: 'chunk', jobId: job.id, idx: c.idx, chunks: chunks.length, framesDone: framesBefore + framesDone, frames, state });
+        this.#emit({
+          type: 'chunk',
+          jobId: job.id,
+          idx: c.idx,
+          chunks: chunks.length,
+          framesDone: framesBefore + framesDone,
+          frames,
+          chunkFramesDone: framesDone,
+          chunkFrames: c.frame_count,
+          state,
+        });
       if (this.#stopping) throw new PipelineError('crash', 'posepipe is stopping');
+      if (this.#current?.cancelled) throw new Cancelled(job.id);
       const ready = await this.#ensureTracker();
       info = { backend: ready.backend, version: ready.version, device: ready.device };
       this.#db.startChunk(job.id, c.idx);
       const attempt = c.attempts + 1;
       event(0, 'running');
       let lastWrite = 0;
+      this.#openChunkLog(dir, c, attempt);
+      if (this.#current) this.#current.tracking = true;
       try {
         const result = await trackChunk({
           tracker: this.#tracker,
@@ -424,7 +498,7 @@ export class Pipeline {
         this.#crash.reach('chunk-done');
         event(c.frame_count, 'done');
       } catch (error) {
-        if (this.#stopping) throw error;
+        if (this.#stopping || this.#current?.cancelled) throw error;
         const { kind, message, retry } = classify(error);
         const details = error instanceof TrackerError ? error.details : {};
         const range = `chunk ${c.idx} (frames ${c.first_frame}–${c.first_frame + c.frame_count - 1})`;
@@ -440,6 +514,9 @@ export class Pipeline {
         else if (canRetry) await new Promise((r) => setTimeout(r, Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (attempt - 1))));
         else throw new PipelineError(kind, text);
         i--; // the same index again: the retried chunk, or the first half of the split one
+      } finally {
+        if (this.#current) this.#current.tracking = false;
+        this.#closeChunkLog();
       }
     }
     if (!info) {
@@ -448,6 +525,26 @@ export class Pipeline {
     }
     const trackerMs = this.#db.listChunks(job.id).reduce((n, r) => n + (r.tracker_ms ?? 0), 0);
     return { ...info, trackerMs };
+  }
+
+  /** Open a chunk's worker log for one attempt (appended; a log that cannot be written is only lost, never fatal). */
+  #openChunkLog(dir: string, c: ChunkRow, attempt: number): void {
+    this.#closeChunkLog();
+    const file = join(dir, chunkLogFile(c));
+    try {
+      mkdirSync(dirname(file), { recursive: true });
+    } catch {
+      return;
+    }
+    const stream = createWriteStream(file, { flags: 'a' });
+    stream.on('error', () => {});
+    stream.write(`--- chunk ${c.idx} (frames ${c.first_frame}-${c.first_frame + c.frame_count - 1}), attempt ${attempt}, ${new Date().toISOString()} ---\n`);
+    this.#chunkLog = stream;
+  }
+
+  #closeChunkLog(): void {
+    this.#chunkLog?.end();
+    this.#chunkLog = undefined;
   }
 
   /** Start the worker if it is not running; record each load of the backend. */

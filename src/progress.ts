@@ -22,16 +22,31 @@ function bar(done: number, total: number, width = 24): string {
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
 }
 
+const CLEAR_LINE = '\r\x1b[2K';
+const UP = '\x1b[1A';
+
 /**
- * Render pipeline events: on a terminal, one live progress bar per job and chunk;
- * elsewhere (logs, pipes), one plain line per finished step.
+ * Render pipeline events. On a terminal: a live block of two progress bars, the job's (all its
+ * frames) and the current chunk's, redrawn in place, with finished steps printed above it. Elsewhere
+ * (logs, pipes): one plain line per finished step, no escape codes.
  */
 export function createProgress(out: { write(s: string): unknown }, isTTY: boolean): (event: PipelineEvent) => void {
-  let live = false;
+  let block: string[] = [];
+  const erase = () => {
+    if (block.length === 0) return;
+    out.write(CLEAR_LINE + `${UP}${CLEAR_LINE}`.repeat(block.length - 1));
+    block = [];
+  };
+  const draw = (lines: string[]) => {
+    erase();
+    out.write(lines.map(terminalSafe).join('\n'));
+    block = lines;
+  };
   const line = (s: string) => {
-    if (live) out.write('\r\x1b[2K');
-    live = false;
+    const live = block;
+    erase();
     out.write(`${terminalSafe(s)}\n`);
+    if (live.length) draw(live);
   };
   const names = new Map<number, string>();
   return (e) => {
@@ -39,26 +54,26 @@ export function createProgress(out: { write(s: string): unknown }, isTTY: boolea
     switch (e.type) {
       case 'job':
         names.set(e.jobId, displayName(e.name));
+        if (e.state !== 'running') erase();
         if (e.state === 'running') line(`${job} ${displayName(e.name)}: started`);
         else if (e.state === 'done') line(`${job} ${displayName(e.name)}: done`);
+        else if (e.state === 'cancelled') line(`${job} ${displayName(e.name)}: cancelled`);
         else line(`${job} ${displayName(e.name)}: FAILED: ${e.message ?? ''}`);
         return;
       case 'stage':
         if (e.state === 'done') line(`${job} ${e.stage}: done`);
-        else if (e.state === 'running' && isTTY) {
-          out.write(`\r\x1b[2K${job} ${e.stage}…`);
-          live = true;
-        }
+        else if (e.state === 'running' && isTTY) draw([`${job} ${names.get(e.jobId) ?? ''} ${e.stage}…`]);
         return;
       case 'chunk': {
-        const label = `${job} track: chunk ${e.idx + 1}/${e.chunks}`;
-        const frames = `${bar(e.framesDone, e.frames)} ${e.framesDone}/${e.frames} frames`;
+        const label = `chunk ${e.idx + 1}/${e.chunks}`;
         if (e.state === 'running' || (e.state === 'done' && isTTY)) {
           if (!isTTY) return;
-          out.write(`\r\x1b[2K${label} ${frames}`);
-          live = true;
-        } else if (e.state === 'done') line(`${label} done, ${e.framesDone}/${e.frames} frames`);
-        else line(`${label} ${e.state === 'retry' ? 'failed, retrying' : 'FAILED'}`);
+          draw([
+            `${job} ${names.get(e.jobId) ?? ''} ${bar(e.framesDone, e.frames)} ${e.framesDone}/${e.frames} frames`,
+            `  ${label} ${bar(e.chunkFramesDone, e.chunkFrames)} ${e.chunkFramesDone}/${e.chunkFrames}`,
+          ]);
+        } else if (e.state === 'done') line(`${job} track: ${label} done, ${e.framesDone}/${e.frames} frames`);
+        else line(`${job} track: ${label} ${e.state === 'retry' ? 'failed, retrying' : 'FAILED'}`);
       }
     }
   };

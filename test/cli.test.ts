@@ -42,7 +42,7 @@ describe('posepipe CLI', () => {
     const again = await runCli(['resume', '1'], env);
     expect([again.code, again.stdout.trim()]).toEqual([0, 'job 1 queued again at stage probe']);
     const twice = await runCli(['resume', '1'], env);
-    expect([twice.code, twice.stderr.trim()]).toEqual([2, 'posepipe: job 1 is not failed (it is queued)']);
+    expect([twice.code, twice.stderr.trim()]).toEqual([2, 'posepipe: job 1 is not failed or cancelled (it is queued)']);
     const none = await runCli(['resume', '42'], env);
     expect([none.code, none.stderr.trim()]).toEqual([2, 'posepipe: no job "42"']);
   });

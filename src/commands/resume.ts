@@ -4,7 +4,7 @@ import type { Config } from '../config.ts';
 import { openDb, StateConflictError } from '../db/index.ts';
 
 /**
- * `posepipe resume <job>…|--all-failed`: failed → queued at the first unfinished stage and chunk.
+ * `posepipe resume <job>…|--all-failed`: failed or cancelled → queued at the first unfinished stage and chunk.
  * A running `posepipe start` picks the job up within a second. Exit 2 when a job is not failed.
  */
 export function resumeCommand(config: Config, opts: { all: boolean; jobIds: string[] }): number {
@@ -33,7 +33,7 @@ export function resumeCommand(config: Config, opts: { all: boolean; jobIds: stri
         console.log(`job ${id} queued again at stage ${db.getJob(id)!.stage ?? '-'}`);
       } catch (error) {
         if (!(error instanceof StateConflictError)) throw error;
-        console.error(`posepipe: job ${id} is not failed (it is ${db.getJob(id)!.state})`);
+        console.error(`posepipe: ${error.message}`);
         code = 2;
       }
     }

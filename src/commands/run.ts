@@ -42,13 +42,17 @@ export async function runCommand(config: Config, video: string): Promise<number>
         return 0;
       }
     }
-    if (job.state === 'failed') engine.db.resumeJob(job.id);
+    if (job.state === 'failed' || job.state === 'cancelled') engine.db.resumeJob(job.id);
     const outcome = await engine.pipeline.runJob(job.id);
     if (outcome === 'done') {
       console.log(outputPath);
       return 0;
     }
     if (outcome === 'stopped') return 1;
+    if (outcome === 'cancelled') {
+      console.error(`posepipe: job ${job.id} was cancelled; posepipe resume ${job.id} (or this command again) continues it`);
+      return 1;
+    }
     const failed = engine.db.getJob(job.id)!;
     console.error(`posepipe: job ${job.id} failed (${failed.error_kind}): ${terminalSafe(failed.error_text ?? '')}\n  details: posepipe status ${job.id}; after fixing the cause: posepipe resume ${job.id}`);
     return 1;

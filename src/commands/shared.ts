@@ -5,6 +5,8 @@ import { acquireLock, openDb, type Db } from '../db/index.ts';
 import { Pipeline, type PipelineEvent } from '../pipeline.ts';
 import { closeMergePool } from '../stages/merge.ts';
 import { TrackerWorker } from '../tracker/index.ts';
+import { jobView } from '../views.ts';
+import { createWebhook, type Webhook } from '../webhook.ts';
 
 /** What a command that runs jobs holds: the lock, the database, the worker and the pipeline. */
 export interface Engine {
@@ -29,8 +31,13 @@ export function openEngine(config: Config, opts: { onEvent?: (e: PipelineEvent) 
   // The worker's stderr (its logs, and whatever its libraries print) for troubleshooting; the last
   // lines of a failed chunk are also kept on its row.
   const workerLog = createWriteStream(join(config.home, 'worker.log'), { flags: 'a' });
+  // Each line also goes to the log of the chunk being tracked (the page links it).
+  let pipeline: Pipeline | undefined;
   const tracker = new TrackerWorker({
-    onLog: (line) => workerLog.write(`${line}\n`),
+    onLog: (line) => {
+      workerLog.write(`${line}\n`);
+      pipeline?.workerLog(line);
+    },
     python: config.python,
     backend: config.tracker,
     startupMs: config.startupSeconds * 1000,
@@ -38,7 +45,24 @@ export function openEngine(config: Config, opts: { onEvent?: (e: PipelineEvent) 
     advanceMs: config.advanceSeconds * 1000,
     maxRssBytes: config.maxWorkerMemoryMb > 0 ? config.maxWorkerMemoryMb * 1024 * 1024 : undefined,
   });
-  const pipeline = new Pipeline({ db, config, tracker, onEvent: opts.onEvent, log: opts.log });
+  let webhook: Webhook | undefined;
+  if (config.webhookUrl) {
+    webhook = createWebhook({
+      url: config.webhookUrl,
+      log: opts.log,
+      describe: (id) => {
+        const row = db.getJob(id);
+        if (!row || (row.state !== 'done' && row.state !== 'failed')) return undefined;
+        const v = jobView(db, config, row);
+        return { id: v.id, name: v.name, state: row.state, output: row.state === 'done' ? v.outputPath : null, error: v.error, frames: v.frames, trackerSeconds: v.trackerSeconds, seconds: v.seconds };
+      },
+    });
+  }
+  const onEvent = (event: PipelineEvent) => {
+    opts.onEvent?.(event);
+    webhook?.onEvent(event);
+  };
+  pipeline = new Pipeline({ db, config, tracker, onEvent, log: opts.log });
   pipeline.reconcile();
   return {
     db,
@@ -46,6 +70,8 @@ export function openEngine(config: Config, opts: { onEvent?: (e: PipelineEvent) 
     pipeline,
     async close() {
       await tracker.stop();
+      // Deliveries still under way get a few seconds; the webhook is best effort.
+      if (webhook) await Promise.race([webhook.flush(), new Promise((r) => setTimeout(r, 5000).unref())]);
       await closeMergePool();
       await new Promise<void>((resolve) => workerLog.end(resolve));
       db.requeueStale();

@@ -1,0 +1,107 @@
+/**
+ * The status page's actions on the command line: `cancel`, `retry`, `pause`, `unpause`. They
+ * write the database (no lock needed: each is one checked transition); a running `posepipe start`
+ * sees the change within a second. Exit 2 when an action does not apply, with the reason.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../config.ts';
+import { openDb, StateConflictError, type Db } from '../db/index.ts';
+
+function withDb(config: Config, fn: (db: Db) => number): number {
+  if (!existsSync(join(config.home, 'posepipe.db'))) {
+    console.error(`posepipe: no jobs yet in ${config.home}`);
+    return 2;
+  }
+  const db = openDb(config.home);
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+/** A job id from the command line, or undefined (after saying why). */
+function jobIdArg(db: Db, arg: string): number | undefined {
+  const id = /^\d{1,15}$/.test(arg) ? Number(arg) : NaN;
+  if (Number.isNaN(id) || !db.getJob(id)) {
+    console.error(`posepipe: no job ${JSON.stringify(arg)}`);
+    return undefined;
+  }
+  return id;
+}
+
+/** Run one action; a StateConflictError is the "does not apply" answer. */
+function attempt(action: () => string): number {
+  try {
+    console.log(action());
+    return 0;
+  } catch (error) {
+    if (!(error instanceof StateConflictError)) throw error;
+    console.error(`posepipe: ${error.message}`);
+    return 2;
+  }
+}
+
+/** `posepipe cancel <job>…`: a queued job is cancelled at once, a running one stops within a second. */
+export function cancelCommand(config: Config, jobIds: string[]): number {
+  if (jobIds.length === 0) {
+    console.error('posepipe: cancel takes one or more job ids');
+    return 2;
+  }
+  return withDb(config, (db) => {
+    let code = 0;
+    for (const arg of jobIds) {
+      const id = jobIdArg(db, arg);
+      if (id === undefined) {
+        code = 2;
+        continue;
+      }
+      code = Math.max(
+        code,
+        attempt(() =>
+          db.cancelJob(id) === 'cancelled'
+            ? `job ${id} cancelled (posepipe resume ${id} continues it)`
+            : `job ${id}: cancel requested; the running posepipe stops it within a second (or at its next start)`,
+        ),
+      );
+    }
+    return code;
+  });
+}
+
+/** `posepipe retry <job> <chunk>`: one failed chunk again, with a fresh attempt budget. */
+export function retryCommand(config: Config, args: string[]): number {
+  if (args.length !== 2) {
+    console.error('posepipe: retry takes a job id and a chunk index, e.g. posepipe retry 12 3');
+    return 2;
+  }
+  return withDb(config, (db) => {
+    const id = jobIdArg(db, args[0]!);
+    if (id === undefined) return 2;
+    const idx = /^\d{1,9}$/.test(args[1]!) ? Number(args[1]) : NaN;
+    if (Number.isNaN(idx) || !db.getChunk(id, idx)) {
+      console.error(`posepipe: job ${id} has no chunk ${JSON.stringify(args[1])}`);
+      return 2;
+    }
+    return attempt(() => {
+      db.retryChunk(id, idx);
+      return `job ${id} queued again: chunk ${idx} will be tracked again`;
+    });
+  });
+}
+
+/** `posepipe pause` / `posepipe unpause`: whether queued jobs may start (idempotent). */
+export function intakeCommand(config: Config, paused: boolean): number {
+  // Pausing before the first job is allowed: the database is made if missing.
+  const db = openDb(config.home);
+  try {
+    const was = db.intakePaused();
+    db.setIntakePaused(paused);
+    if (paused) console.log(was ? 'intake was already paused' : 'intake paused: the running job goes on, no queued job starts until `posepipe unpause`');
+    else console.log(was ? 'intake unpaused: queued jobs start again' : 'intake was not paused');
+    return 0;
+  } finally {
+    db.close();
+  }
+}
