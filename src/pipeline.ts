@@ -3,16 +3,17 @@
  * Every stage is a function of files on disk plus the job row, so resuming after any crash is
  * "run the first stage not done" — and, inside `track`, "the first chunk not done".
  */
-import { createWriteStream, existsSync, mkdirSync, readdirSync, rmSync, statSync, type WriteStream } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { createWriteStream, mkdirSync, rmSync, type WriteStream } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Config } from './config.ts';
-import { ATOMIC_TEMP } from './atomic-file.ts';
 import { Crashpoints } from './crashpoint.ts';
+import { jobDir } from './paths.ts';
+import { reconcile, redoChunk, resultProblem } from './reconcile.ts';
 import { type ChunkRow, type Db, type JobRow, type StageName, STAGE_NAMES } from './db/index.ts';
 import { classify, PipelineError, TrackerError, type FailureKind } from './errors.ts';
 import { chunk, type ChunkOutput } from './stages/chunk.ts';
-import { emit, type EmitOutput } from './stages/emit.ts';
-import { merge, type MergeOutput } from './stages/merge.ts';
+import { emit } from './stages/emit.ts';
+import { merge } from './stages/merge.ts';
 import { ChunkResultError } from './merge/index.ts';
 import { probe } from './stages/probe.ts';
 import { hashFile, stage, type StageOutput } from './stages/stage.ts';
@@ -53,10 +54,7 @@ export interface PipelineDeps {
   log?: (line: string) => void;
 }
 
-/** The folder a job's files live in. */
-export function jobDir(config: Config, jobId: number): string {
-  return join(config.home, 'jobs', String(jobId));
-}
+export { jobDir } from './paths.ts';
 
 const RETRY_BASE_MS = 500;
 const RETRY_MAX_MS = 15_000;
@@ -96,129 +94,9 @@ export class Pipeline {
     this.#crash = new Crashpoints(deps.config.crashpoint);
   }
 
-  /**
-   * At startup (the instance lock is held, so nothing else writes here): rows left `running` by
-   * a dead process go back to queued; a done stage or chunk of an unfinished job whose file is
-   * missing or damaged is sent back, so the walk redoes it from there; temp files that killed
-   * attempts left in job folders, and our own dead processes' temps in the outbox, are removed.
-   */
+  /** At startup: see reconcile.ts. */
   reconcile(): void {
-    const requeued = this.#db.requeueStale();
-    if (requeued) this.#log(`requeued ${requeued} job(s) left running by an earlier process`);
-    const jobs = this.#db.listJobs();
-    for (const job of jobs) {
-      this.#removeJobTemps(job.id);
-      if (job.state === 'done') continue;
-      const redo = this.#firstDamagedStage(job.id);
-      if (redo) {
-        this.#db.redoFromStage(job.id, redo.stage);
-        this.#log(`job ${job.id}: ${redo.reason}; redoing it from stage ${redo.stage}`);
-        // Everything from that stage on is made again, the chunk rows included.
-        if (STAGE_NAMES.indexOf(redo.stage) <= STAGE_NAMES.indexOf('chunk')) continue;
-      }
-      // Once merged.json is sound, the chunk results are no longer read: nothing to redo there.
-      if (this.#db.listStages(job.id).find((s) => s.name === 'merge')!.state === 'done') continue;
-      for (const c of this.#db.listChunks(job.id)) {
-        if (c.state !== 'done') continue;
-        const problem = this.#resultProblem(job.id, c, false);
-        if (problem) this.#redoChunk(job.id, c, problem);
-      }
-    }
-    this.#removeOutboxTemps(jobs);
-  }
-
-  /** The earliest done stage whose recorded file is gone or has the wrong size, and why. */
-  #firstDamagedStage(jobId: number): { stage: StageName; reason: string } | undefined {
-    const dir = jobDir(this.#config, jobId);
-    for (const row of this.#db.listStages(jobId)) {
-      if (row.state !== 'done') continue;
-      let reason: string | undefined;
-      try {
-        const out: unknown = JSON.parse(row.output_json ?? 'null');
-        switch (row.name) {
-          case 'stage': {
-            const staged = out as StageOutput;
-            reason = this.#fileProblem(join(dir, staged.file), `staged source ${staged.file}`, staged.bytes);
-            break;
-          }
-          case 'chunk': {
-            const missing = (out as ChunkOutput).chunks.find((c) => !existsSync(join(dir, c.file)));
-            if (missing) reason = `chunk file ${missing.file} is missing`;
-            break;
-          }
-          case 'merge':
-            reason = this.#fileProblem(join(dir, 'merged.json'), 'merged.json', (out as MergeOutput).bytes);
-            break;
-          case 'emit': {
-            const emitted = out as EmitOutput;
-            reason = this.#fileProblem(emitted.file, `outbox file ${basename(emitted.file)}`, emitted.bytes);
-            break;
-          }
-        }
-      } catch {
-        // A missing or malformed record (a TypeError reading it) cannot vouch for the files either.
-        reason = `the recorded output of stage ${row.name} is unreadable`;
-      }
-      if (reason) return { stage: row.name, reason };
-    }
-    return undefined;
-  }
-
-  /** Temp names of attempts a kill interrupted: `.source.mp4.tmp-<pid>`, `.merged.json.tmp-<pid>-<hex>`, `chunks.tmp-*`, `results/*.pkl.tmp-<pid>`. */
-  #removeJobTemps(jobId: number): void {
-    const dir = jobDir(this.#config, jobId);
-    const remove = (folder: string, test: (name: string) => boolean) => {
-      if (!existsSync(folder)) return;
-      for (const name of readdirSync(folder)) {
-        if (!test(name)) continue;
-        rmSync(join(folder, name), { recursive: true, force: true });
-        this.#log(`job ${jobId}: removed ${name}, left by an interrupted attempt`);
-      }
-    };
-    // Stage writes `.source.mp4.tmp-<pid>`, merge `.merged.json.tmp-<pid>-<hex>`, chunk a `chunks.tmp-<pid>-<hex>` folder.
-    remove(dir, (name) => /^\..+\.tmp-\d+(?:-[0-9a-f]+)?$/.test(name) || name.startsWith('chunks.tmp-'));
-    remove(join(dir, 'results'), (name) => /\.pkl\.tmp-\d+$/.test(name));
-  }
-
-  /**
-   * The outbox may be shared with other programs (or another posepipe home): only our own temp
-   * pattern, `.<output name>.tmp-<pid>-<hex>`, for one of our jobs' names, of a process gone.
-   */
-  #removeOutboxTemps(jobs: JobRow[]): void {
-    if (!existsSync(this.#config.outbox)) return;
-    const ours = new Set(jobs.map((j) => j.output_name));
-    for (const name of readdirSync(this.#config.outbox)) {
-      const m = ATOMIC_TEMP.exec(name);
-      if (!m || !ours.has(m[1]!) || this.#processAlive(Number(m[2]))) continue;
-      rmSync(join(this.#config.outbox, name), { force: true });
-      this.#log(`removed ${name} from the outbox, left by an interrupted emit`);
-    }
-  }
-
-  /** Why a recorded file is unusable (missing, not a file, or not `bytes` long), or undefined. */
-  #fileProblem(path: string, what: string, bytes?: number): string | undefined {
-    let size: number;
-    try {
-      const st = statSync(path);
-      if (!st.isFile()) return `${what} is not a file`;
-      size = st.size;
-    } catch {
-      return `${what} is missing`;
-    }
-    if (bytes !== undefined && size !== bytes) return `${what} has ${size} bytes, ${bytes} recorded`;
-    return undefined;
-  }
-
-  /** Whether a process with this pid exists (EPERM: it does, owned by someone else). */
-  #processAlive(pid: number): boolean {
-    if (!Number.isInteger(pid) || pid <= 0) return false;
-    if (pid === process.pid) return true;
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch (error) {
-      return (error as NodeJS.ErrnoException).code === 'EPERM';
-    }
+    reconcile({ db: this.#db, config: this.#config, log: this.#log });
   }
 
   /** Process queued jobs until stop(); waits for wake() (or a short poll) when idle or while intake is paused. */
@@ -386,7 +264,7 @@ export class Pipeline {
         const chunks = this.#db.listChunks(job.id);
         let damaged = 0;
         for (const c of chunks) {
-          const problem = this.#resultProblem(job.id, c, true) ?? (await this.#hashProblem(job.id, c));
+          const problem = resultProblem(this.#config, job.id, c, true) ?? (await this.#hashProblem(job.id, c));
           if (problem) {
             this.#redoChunk(job.id, c, problem);
             damaged++;
@@ -565,26 +443,13 @@ export class Pipeline {
     return ready;
   }
 
-  #resultProblem(jobId: number, c: ChunkRow, strict: boolean): string | undefined {
-    if (!c.result_file) return strict ? 'no result recorded' : undefined;
-    const path = join(jobDir(this.#config, jobId), c.result_file);
-    if (!existsSync(path)) return `result file ${c.result_file} is missing`;
-    const size = statSync(path).size;
-    if (size !== c.result_bytes) return `result file ${c.result_file} has ${size} bytes, ${c.result_bytes} recorded`;
-    return undefined;
-  }
-
   async #hashProblem(jobId: number, c: ChunkRow): Promise<string | undefined> {
     const sha = await hashFile(join(jobDir(this.#config, jobId), c.result_file!));
     return sha === c.result_sha256 ? undefined : `result file ${c.result_file} does not match its recorded hash`;
   }
 
   #redoChunk(jobId: number, c: ChunkRow, reason: string): void {
-    this.#db.transaction(() => {
-      this.#db.redoChunk(jobId, c.idx, reason);
-      this.#db.redoFromStage(jobId, 'track');
-    });
-    this.#log(`job ${jobId} chunk ${c.idx}: ${reason}; it will be tracked again`);
+    redoChunk({ db: this.#db, config: this.#config, log: this.#log }, jobId, c, reason);
   }
 }
 
