@@ -1,0 +1,86 @@
+/**
+ * One frame of a video as a small JPEG, for the status page's thumbnails.
+ *
+ * This spawns ffmpeg itself (argument array, no shell) instead of going through runFfmpeg, for two
+ * things runFfmpeg cannot do: an input option (`-ss` before `-i` seeks to the keyframe before the
+ * time and decodes from there; the same option after `-i` decodes the whole video up to it, minutes
+ * for a frame near the end of a long one) and handing the picture back on stdout. runFfprobeLines
+ * does the same for ffprobe.
+ */
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { EnvironmentError } from '../errors.ts';
+import { SAFE_INPUT_OPTIONS, ToolFailure } from './run-tools.ts';
+
+/** What to extract. */
+export interface FrameRequest {
+  /** The video; a relative path is resolved, so no name is ever read as an option or a protocol. */
+  source: string;
+  /** Frame index (0-based, in display order) of a constant-frame-rate video. */
+  frameIndex: number;
+  /** The video's frames per second: the frame is looked up at frameIndex / fps. */
+  fps: number;
+  /** Width of the JPEG in pixels; the height keeps the displayed aspect. */
+  width: number;
+}
+
+/** A 320 px JPEG is ~20 KB: anything near this is not a thumbnail. */
+const MAX_JPEG_BYTES = 16 << 20;
+
+/**
+ * The JPEG of frame `frameIndex` as displayed (ffmpeg's default autorotation applied, so it matches
+ * boxes given in displayed pixels), `width` pixels wide. Seeks accurately: to the keyframe before,
+ * then decodes and drops every frame shown before (frameIndex - 1/2) / fps; half a frame early, so
+ * that rounding the time can never skip the frame asked for. A variable-frame-rate video gives the
+ * frame shown at that time, which may not be the frameIndex-th. Rejects with ToolFailure when ffmpeg
+ * fails or yields no picture (a frame past the end), EnvironmentError when ffmpeg cannot start.
+ */
+export async function extractFrameJpeg(request: FrameRequest): Promise<Buffer> {
+  const { frameIndex, fps, width } = request;
+  if (!Number.isSafeInteger(frameIndex) || frameIndex < 0) throw new TypeError(`extractFrameJpeg: frameIndex must be a non-negative integer, got ${frameIndex}`);
+  if (!Number.isFinite(fps) || fps <= 0) throw new TypeError(`extractFrameJpeg: fps must be a positive number, got ${fps}`);
+  if (!Number.isSafeInteger(width) || width < 1 || width > 4096) throw new TypeError(`extractFrameJpeg: width must be an integer in 1..4096, got ${width}`);
+  const seconds = Math.max(0, (frameIndex - 0.5) / fps);
+  const args = [
+    '-nostdin', '-hide_banner', '-loglevel', 'error',
+    '-ss', seconds.toFixed(6), ...SAFE_INPUT_OPTIONS, '-i', resolve(request.source),
+    // V:0: the first video stream that is not a cover image, the one the pipeline tracked.
+    '-map', '0:V:0', '-an', '-sn', '-dn', '-map_metadata', '-1',
+    '-vf', `scale=${width}:-1`, '-frames:v', '1', '-q:v', '4',
+    '-f', 'image2pipe', '-c:v', 'mjpeg', 'pipe:1',
+  ];
+  const jpeg = await runToStdout(process.env['FFMPEG_PATH'] || 'ffmpeg', args);
+  if (jpeg.length === 0) throw new ToolFailure(`ffmpeg gave no picture for frame ${frameIndex} (at ${seconds.toFixed(3)} s): past the end of the video?`, '');
+  return jpeg;
+}
+
+/** Run `path` with `args`, collecting stdout (at most MAX_JPEG_BYTES); ToolFailure on a non-zero exit. */
+function runToStdout(path: string, args: string[]): Promise<Buffer> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > MAX_JPEG_BYTES) child.kill('SIGKILL');
+      else chunks.push(chunk);
+    });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-8192);
+    });
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT' || error.code === 'EACCES') {
+        reject(new EnvironmentError(`ffmpeg could not be started (${path}: ${error.message}). Install ffmpeg or set FFMPEG_PATH; run posepipe doctor`, { cause: error }));
+      } else {
+        reject(error);
+      }
+    });
+    child.on('close', (code, signal) => {
+      if (bytes > MAX_JPEG_BYTES) reject(new ToolFailure(`ffmpeg wrote more than ${MAX_JPEG_BYTES} bytes for one thumbnail`, stderr));
+      else if (code === 0) resolvePromise(Buffer.concat(chunks));
+      else reject(new ToolFailure(`ffmpeg exited with ${code === null ? `signal ${signal}` : `code ${code}`}`, stderr));
+    });
+  });
+}

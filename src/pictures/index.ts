@@ -1,0 +1,10 @@
+/**
+ * The status page's pictures of a finished job: thumbnails of a few frames with every person's
+ * box and track id drawn over them, and a timeline of the frames each track covers, so people
+ * can see that tracking worked without opening the JSON.
+ */
+export { loadPictures } from './load-pictures.ts';
+export type { PictureFrame, PicturePerson, Pictures, TrackRuns } from './pictures.ts';
+export { thumbnailFile } from './thumbnail-file.ts';
+export { thumbStripHtml } from './thumb-strip-html.ts';
+export { trackTimelineHtml } from './track-timeline-html.ts';

@@ -1,0 +1,107 @@
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../atomic-file.ts';
+import { PipelineError } from '../errors.ts';
+import { buildPictures, checkFacts, type PictureFacts } from './build-pictures.ts';
+import type { Pictures } from './pictures.ts';
+
+/** Bump when Pictures or how they are computed changes, so old caches are recomputed. */
+const CACHE_VERSION = 1;
+
+/** What pictures.json holds: the pictures and what they were computed from. */
+interface CacheFile {
+  version: number;
+  /** merged.json's size and mtime (ns, as a string) when it was read. */
+  merged: { size: number; mtimeNs: string };
+  facts: PictureFacts;
+  pictures: Pictures;
+}
+
+type MergedKey = CacheFile['merged'];
+
+/** One computation per job and facts at a time: a page opened by several viewers parses merged.json once. */
+const inFlight = new Map<string, Promise<Pictures | undefined>>();
+
+async function mergedKey(file: string): Promise<MergedKey | undefined> {
+  try {
+    const info = await stat(file, { bigint: true });
+    return { size: Number(info.size), mtimeNs: info.mtimeNs.toString() };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+const sameKey = (a: MergedKey, b: MergedKey): boolean => a.size === b.size && a.mtimeNs === b.mtimeNs;
+const sameFacts = (a: PictureFacts, b: PictureFacts): boolean =>
+  a.width === b.width && a.height === b.height && a.fps === b.fps && a.frameCount === b.frameCount;
+
+/** The cached pictures when pictures.json was computed from this merged.json and these facts. */
+async function readCache(file: string, key: MergedKey, facts: PictureFacts): Promise<Pictures | undefined> {
+  let cache: CacheFile;
+  try {
+    cache = JSON.parse(await readFile(file, 'utf8')) as CacheFile;
+  } catch {
+    return undefined; // missing or damaged: recompute
+  }
+  const usable =
+    cache?.version === CACHE_VERSION && cache.merged && sameKey(cache.merged, key) && cache.facts && sameFacts(cache.facts, facts) &&
+    Array.isArray(cache.pictures?.frames) && Array.isArray(cache.pictures?.tracks);
+  return usable ? cache.pictures : undefined;
+}
+
+/**
+ * Compute from merged.json, and cache unless merged.json changed while it was read (a re-merge
+ * renaming a new one into place): then the next call computes again.
+ */
+async function compute(jobDir: string, facts: PictureFacts): Promise<Pictures | undefined> {
+  const mergedFile = join(jobDir, 'merged.json');
+  const cacheFile = join(jobDir, 'pictures.json');
+  const before = await mergedKey(mergedFile);
+  if (!before) return undefined;
+  const cached = await readCache(cacheFile, before, facts);
+  if (cached) return cached;
+  let text: string;
+  try {
+    text = await readFile(mergedFile, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  let merged: unknown;
+  try {
+    merged = JSON.parse(text);
+  } catch (error) {
+    throw new PipelineError('internal', `Cannot draw the pictures of ${mergedFile}: ${(error as Error).message}`, { cause: error });
+  }
+  const pictures = buildPictures(merged, facts, mergedFile);
+  const after = await mergedKey(mergedFile);
+  if (after && sameKey(before, after)) {
+    const cache: CacheFile = { version: CACHE_VERSION, merged: before, facts, pictures };
+    try {
+      await writeFileAtomic(cacheFile, JSON.stringify(cache));
+    } catch (error) {
+      // A cache that cannot be written (full disk, read-only folder) only costs a recomputation.
+      if (typeof (error as NodeJS.ErrnoException).code !== 'string') throw error;
+    }
+  }
+  return pictures;
+}
+
+/**
+ * The pictures of a job: undefined when the job has no merged.json yet. Cached in
+ * jobDir/pictures.json (atomic write), invalidated when merged.json's size or mtime changes (or
+ * the facts differ). Computing parses the whole merged.json once (large for a long video);
+ * concurrent calls for one job share that work. A merged.json that is not a merge result
+ * rejects with PipelineError('internal').
+ */
+export async function loadPictures(jobDir: string, facts: PictureFacts): Promise<Pictures | undefined> {
+  const f = checkFacts(facts);
+  const key = JSON.stringify([jobDir, f.width, f.height, f.fps, f.frameCount]);
+  let running = inFlight.get(key);
+  if (!running) {
+    running = compute(jobDir, f).finally(() => inFlight.delete(key));
+    inFlight.set(key, running);
+  }
+  return running;
+}
