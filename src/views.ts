@@ -4,7 +4,8 @@
  */
 import { join } from 'node:path';
 import type { Config } from './config.ts';
-import type { ChunkRow, Db, JobRow, StageRow } from './db/index.ts';
+import type { ChunkRow, Db, JobRow, JobSummaryRow, StageRow, StepState } from './db/index.ts';
+import type { VideoFacts } from './media/index.ts';
 
 /** One chunk as shown. */
 export interface ChunkView {
@@ -20,25 +21,25 @@ export interface ChunkView {
   error: { kind: string; text: string; exitCode: number | null; signal: string | null; stderrTail: string | null } | null;
 }
 
-/** One stage as shown. */
+/** One stage as shown; the times place it on the job page's timeline. */
 export interface StageView {
   name: string;
   state: string;
   attempts: number;
   seconds: number | null;
+  startedMs: number | null;
+  finishedMs: number | null;
   error: { kind: string; text: string } | null;
 }
 
-/** One job as shown. */
-export interface JobView {
+/** What every job view has, whether it came from one job or from a page of summaries. */
+interface JobHead {
   id: number;
   name: string;
   state: string;
   stage: string | null;
-  sha256: string;
-  bytes: number;
-  output: string;
-  outputPath: string;
+  /** A cancel of this running job was asked for and has not been carried out yet. */
+  cancelRequested: boolean;
   framesDone: number;
   frames: number | null;
   chunksDone: number;
@@ -46,14 +47,58 @@ export interface JobView {
   trackerSeconds: number;
   seconds: number | null;
   createdMs: number;
+  startedMs: number | null;
+  finishedMs: number | null;
   error: { kind: string; text: string } | null;
+}
+
+/** One job in a list: its chunks summed up, no stage or chunk rows (the list must stay cheap). */
+export interface JobSummaryView extends JobHead {
+  chunksFailed: number;
+}
+
+/** One job as shown. */
+export interface JobView extends JobHead {
+  sha256: string;
+  bytes: number;
+  output: string;
+  outputPath: string;
   stages: StageView[];
   chunkList: ChunkView[];
 }
 
+/** The source video's facts as the job page shows them (probe stage, and chunk stage's exact count). */
+export interface SourceFacts {
+  width: number;
+  height: number;
+  fps: number;
+  codec: string;
+  durationSeconds: number;
+  bytes: number;
+  /** Exact once chunked, else the probe's estimate (null when unknown). */
+  frames: number | null;
+  framesExact: boolean;
+}
+
+/** Everything the job page shows, read with paged queries (a job may have thousands of chunks). */
+export interface JobPageView {
+  job: Omit<JobView, 'chunkList'>;
+  facts: SourceFacts | null;
+  /** The staged copy's name inside the job folder (e.g. "source.mp4"), once staged. */
+  stagedFile: string | null;
+  chunkCounts: Record<StepState, number>;
+  /** The first `gridMax` chunks, for the grid. */
+  grid: ChunkView[];
+  /** The chunk table's page. */
+  table: { rows: ChunkView[]; state: StepState | undefined; page: number; pages: number; total: number };
+  /** Chunks being tracked now. */
+  running: ChunkView[];
+}
+
 const secs = (ms: number | null) => (ms === null ? null : Math.round(ms) / 1000);
 
-function chunkView(c: ChunkRow): ChunkView {
+/** One chunk row as shown (the page's grid and table, and the job view's chunk list). */
+export function chunkView(c: ChunkRow): ChunkView {
   return {
     index: c.idx,
     state: c.state,
@@ -68,36 +113,136 @@ function chunkView(c: ChunkRow): ChunkView {
 }
 
 function stageView(s: StageRow): StageView {
-  return { name: s.name, state: s.state, attempts: s.attempts, seconds: secs(s.duration_ms), error: s.error_kind ? { kind: s.error_kind, text: s.error_text ?? '' } : null };
+  return {
+    name: s.name,
+    state: s.state,
+    attempts: s.attempts,
+    seconds: secs(s.duration_ms),
+    startedMs: s.started_ms,
+    finishedMs: s.finished_ms,
+    error: s.error_kind ? { kind: s.error_kind, text: s.error_text ?? '' } : null,
+  };
 }
 
-/** The full view of one job. */
-export function jobView(db: Db, config: Config, job: JobRow): JobView {
-  const chunks = db.listChunks(job.id);
-  const frames = chunks.length ? chunks.reduce((n, c) => n + c.frame_count, 0) : null;
-  const end = job.finished_ms ?? (job.state === 'running' ? Date.now() : null);
-  const stages = db.listStages(job.id);
-  // Where the job really wrote its JSON (the outbox may have been configured differently then).
-  const emitted = stages.find((s) => s.name === 'emit' && s.state === 'done')?.output_json;
-  const outputPath = emitted ? (JSON.parse(emitted) as { file: string }).file : join(config.outbox, job.output_name);
+interface ChunkTotals {
+  chunks: number;
+  chunksDone: number;
+  frames: number | null;
+  framesDone: number;
+  trackerMs: number;
+}
+
+function totalsOf(chunks: ChunkRow[]): ChunkTotals {
+  return {
+    chunks: chunks.length,
+    chunksDone: chunks.filter((c) => c.state === 'done').length,
+    frames: chunks.length ? chunks.reduce((n, c) => n + c.frame_count, 0) : null,
+    framesDone: chunks.reduce((n, c) => n + (c.state === 'done' ? c.frame_count : c.frames_done), 0),
+    trackerMs: chunks.reduce((n, c) => n + (c.tracker_ms ?? 0), 0),
+  };
+}
+
+function head(job: JobRow, t: ChunkTotals, now: number): JobHead {
+  const end = job.finished_ms ?? (job.state === 'running' ? now : null);
   return {
     id: job.id,
     name: job.source_name,
     state: job.state,
     stage: job.stage,
+    cancelRequested: job.cancel_requested_ms !== null,
+    framesDone: t.framesDone,
+    frames: t.frames,
+    chunksDone: t.chunksDone,
+    chunks: t.chunks,
+    trackerSeconds: secs(t.trackerMs)!,
+    seconds: job.started_ms !== null && end !== null ? secs(end - job.started_ms) : null,
+    createdMs: job.created_ms,
+    startedMs: job.started_ms,
+    finishedMs: job.finished_ms,
+    error: job.error_kind ? { kind: job.error_kind, text: job.error_text ?? '' } : null,
+  };
+}
+
+function stageOutput<T>(stages: StageRow[], name: string): T | undefined {
+  const row = stages.find((s) => s.name === name && s.state === 'done' && s.output_json);
+  if (!row) return undefined;
+  try {
+    return JSON.parse(row.output_json!) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+function jobWithoutChunks(config: Config, job: JobRow, stages: StageRow[], t: ChunkTotals): Omit<JobView, 'chunkList'> {
+  // Where the job really wrote its JSON (the outbox may have been configured differently then).
+  const emitted = stageOutput<{ file: string }>(stages, 'emit')?.file;
+  return {
+    ...head(job, t, Date.now()),
     sha256: job.source_sha256,
     bytes: job.source_bytes,
     output: job.output_name,
-    outputPath,
-    framesDone: chunks.reduce((n, c) => n + (c.state === 'done' ? c.frame_count : c.frames_done), 0),
-    frames,
-    chunksDone: chunks.filter((c) => c.state === 'done').length,
-    chunks: chunks.length,
-    trackerSeconds: secs(chunks.reduce((n, c) => n + (c.tracker_ms ?? 0), 0))!,
-    seconds: job.started_ms !== null && end !== null ? secs(end - job.started_ms) : null,
-    createdMs: job.created_ms,
-    error: job.error_kind ? { kind: job.error_kind, text: job.error_text ?? '' } : null,
+    outputPath: emitted ?? join(config.outbox, job.output_name),
     stages: stages.map(stageView),
-    chunkList: chunks.map(chunkView),
+  };
+}
+
+/** The full view of one job. */
+export function jobView(db: Db, config: Config, job: JobRow): JobView {
+  const chunks = db.listChunks(job.id);
+  return { ...jobWithoutChunks(config, job, db.listStages(job.id), totalsOf(chunks)), chunkList: chunks.map(chunkView) };
+}
+
+/** One row of a job list, from a summary row (chunks already summed by the database). */
+export function jobSummaryView(row: JobSummaryRow, now = Date.now()): JobSummaryView {
+  const t = { chunks: row.chunks, chunksDone: row.chunks_done, frames: row.frames, framesDone: row.frames_done, trackerMs: row.tracker_ms };
+  return { ...head(row, t, now), chunksFailed: row.chunks_failed };
+}
+
+function sourceFacts(stages: StageRow[]): SourceFacts | null {
+  const facts = stageOutput<VideoFacts>(stages, 'probe');
+  if (!facts) return null;
+  const total = stageOutput<{ totalFrames: number }>(stages, 'chunk')?.totalFrames;
+  return {
+    width: facts.width,
+    height: facts.height,
+    fps: facts.fps,
+    codec: facts.codec,
+    durationSeconds: facts.durationSeconds,
+    bytes: facts.bytes,
+    frames: total ?? facts.frameCountEstimate,
+    framesExact: total !== undefined,
+  };
+}
+
+/** A job's source as probed and staged: its facts and the staged copy's name in the job folder. */
+export function sourceView(db: Db, jobId: number): { facts: SourceFacts | null; stagedFile: string | null } {
+  const stages = db.listStages(jobId);
+  return { facts: sourceFacts(stages), stagedFile: stageOutput<{ file: string }>(stages, 'stage')?.file ?? null };
+}
+
+/**
+ * The job page's view: the chunk grid (first `gridMax` chunks) and one page of the chunk table,
+ * each read with a paged query, so a job with thousands of chunks costs what the page shows.
+ */
+export function jobPageView(db: Db, config: Config, job: JobRow, opts: { chunkState?: StepState; chunkPage: number; perPage: number; gridMax: number }): JobPageView {
+  const stages = db.listStages(job.id);
+  const chunkCounts = db.countChunksByState(job.id);
+  const all = Object.values(chunkCounts).reduce((a, b) => a + b, 0);
+  const gridRows = db.listChunksPage(job.id, { limit: opts.gridMax, offset: 0 });
+  // The totals need every chunk; the grid already holds them all unless the job is very long.
+  const totals = totalsOf(all <= gridRows.length ? gridRows : db.listChunks(job.id));
+  const total = opts.chunkState ? chunkCounts[opts.chunkState] : all;
+  const pages = Math.max(1, Math.ceil(total / opts.perPage));
+  const page = Math.min(Math.max(1, opts.chunkPage), pages);
+  const rows = db.listChunksPage(job.id, { state: opts.chunkState, limit: opts.perPage, offset: (page - 1) * opts.perPage });
+  const running = chunkCounts.running ? db.listChunksPage(job.id, { state: 'running', limit: 8, offset: 0 }) : [];
+  return {
+    job: jobWithoutChunks(config, job, stages, totals),
+    facts: sourceFacts(stages),
+    stagedFile: stageOutput<{ file: string }>(stages, 'stage')?.file ?? null,
+    chunkCounts,
+    grid: gridRows.map(chunkView),
+    table: { rows: rows.map(chunkView), state: opts.chunkState, page, pages, total },
+    running: running.map(chunkView),
   };
 }

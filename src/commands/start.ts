@@ -3,12 +3,14 @@ import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import { createProgress, displayName, terminalSafe } from '../progress.ts';
 import { createInboxWatcher } from '../watcher/index.ts';
-import { startServer } from '../server/index.ts';
+import { checkBinding, startServer } from '../server/index.ts';
 import { openEngine } from './shared.ts';
 
 /** `posepipe start`: watch the inbox, run queued jobs one at a time, serve the status page; stops on SIGINT/SIGTERM. */
 export async function startCommand(config: Config): Promise<number> {
   const log = (line: string) => console.log(terminalSafe(line));
+  // A page address that is refused stops us before anything is opened.
+  checkBinding(config);
   // Signals are taken from the first moment: one that arrives while starting up stops us once ready.
   let resolveStop!: () => void;
   const stopped = new Promise<void>((r) => (resolveStop = r));
@@ -33,7 +35,15 @@ export async function startCommand(config: Config): Promise<number> {
       engine.pipeline.wake();
     },
   });
-  const server = await startServer({ db: engine.db, config, onResume: () => engine.pipeline.wake() });
+  // Actions from the page: a resumed or retried job may be waiting, a cancel is carried out at once.
+  const server = await startServer({
+    db: engine.db,
+    config,
+    onAction: () => {
+      engine.pipeline.checkCancel();
+      engine.pipeline.wake();
+    },
+  });
   await watcher.start();
   log(`posepipe: watching ${config.inbox}${watcher.usingPolling ? ' (polling)' : ''}; results go to ${config.outbox}`);
   log(`posepipe: status page at ${server.url}`);

@@ -1,79 +1,67 @@
-import { createReadStream, existsSync } from 'node:fs';
-import { Readable } from 'node:stream';
+/**
+ * createApp(): the status page, its JSON API, live updates and /metrics, behind one guard and
+ * one error handler. The routes live in files by what they serve.
+ */
+import { readFileSync } from 'node:fs';
+import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import type { Config } from '../config.ts';
-import { StateConflictError, type Db } from '../db/index.ts';
-import { jobView } from '../views.ts';
-import { jobPage, jobsPage } from './page.ts';
+import { registerApi, wantsHtml } from './api-routes.ts';
+import type { AppDeps, ServerEnv } from './deps.ts';
+import { ChangeFeed, registerEvents } from './events.ts';
+import { registerFiles } from './file-routes.ts';
+import { guard } from './guard.ts';
+import { errorPage } from './page.ts';
+import { metricsText, METRICS_CONTENT_TYPE } from './metrics.ts';
+import { registerPages } from './page-routes.ts';
 
-/** What the app reads and whom it tells about a resume. */
-export interface AppDeps {
-  db: Db;
-  config: Config;
-  /** The Host header values this server answers to (DNS-rebinding defence). */
-  allowedHosts: () => string[];
-  onResume?: (jobId: number) => void;
+/** The page script, read once: it is part of the code, not user data. */
+const PAGE_JS = readFileSync(new URL('./assets/page.js', import.meta.url), 'utf8');
+
+/** A small icon (a figure in a frame), so browsers do not ask for a missing /favicon.ico. */
+const ICON = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#1d2330"/><circle cx="8" cy="4.5" r="2" fill="#2e9e5b"/><path d="M8 7v4M5 8.5h6M8 11l-2.5 3M8 11l2.5 3" stroke="#2e9e5b" stroke-width="1.5" stroke-linecap="round"/></svg>';
+
+/** An error page for browsers (form actions, pages, files), JSON for API clients. */
+function errorResponse(c: Context<ServerEnv>, status: number, message: string): Response {
+  const api = c.req.path.startsWith('/api/') && c.req.method === 'GET';
+  c.status(status as 400);
+  if (wantsHtml(c) && !api) return c.html(errorPage(status, message, c.get('back') ?? '/'));
+  return c.json({ error: message });
 }
 
-const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-
 /** The status page and its JSON API. */
-export function createApp(deps: AppDeps): Hono {
-  const app = new Hono();
+export function createApp(deps: AppDeps): Hono<ServerEnv> {
+  const app = new Hono<ServerEnv>();
+  const feed = new ChangeFeed(() => deps.db.changeStamp(), deps.pollMs ?? 500);
 
-  // Refuse a foreign Host before routing: a rebinding page would send its own name.
-  app.use('*', async (c, next) => {
-    const host = c.req.header('host') ?? '';
-    if (!deps.allowedHosts().includes(host.toLowerCase())) throw new HTTPException(403, { message: `Host ${JSON.stringify(host)} is not served here` });
-    // Cross-site unsafe requests are refused whatever their content type, with or without a body.
-    if (UNSAFE.has(c.req.method)) {
-      const site = c.req.header('sec-fetch-site');
-      const origin = c.req.header('origin');
-      const sameOrigin = origin !== undefined ? origin === `http://${host}` : site === undefined || site === 'same-origin' || site === 'none';
-      if (!sameOrigin || (site !== undefined && site !== 'same-origin' && site !== 'none')) throw new HTTPException(403, { message: 'Cross-site request refused' });
-    }
-    await next();
-    c.header('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
-    c.header('X-Content-Type-Options', 'nosniff');
-    c.header('Referrer-Policy', 'no-referrer');
+  app.use('*', guard(deps.allowedHosts));
+
+  app.get('/static/page.js', (c) => {
+    c.header('Content-Type', 'text/javascript; charset=utf-8');
+    c.header('Cache-Control', 'no-cache');
+    return c.body(PAGE_JS);
   });
-
-  const jobOr404 = (id: string) => {
-    const job = /^\d{1,15}$/.test(id) ? deps.db.getJob(Number(id)) : undefined;
-    if (!job) throw new HTTPException(404, { message: `No job ${JSON.stringify(id)}` });
-    return job;
-  };
-
-  app.get('/', (c) => c.html(jobsPage(deps.db.listJobs().map((j) => jobView(deps.db, deps.config, j)))));
-  app.get('/jobs/:id', (c) => c.html(jobPage(jobView(deps.db, deps.config, jobOr404(c.req.param('id'))))));
-  app.get('/api/jobs', (c) => c.json({ jobs: deps.db.listJobs().map((j) => jobView(deps.db, deps.config, j)) }));
-  app.get('/api/jobs/:id', (c) => c.json(jobView(deps.db, deps.config, jobOr404(c.req.param('id')))));
-  app.get('/api/jobs/:id/output', (c) => {
-    const view = jobView(deps.db, deps.config, jobOr404(c.req.param('id')));
-    if (view.state !== 'done' || !existsSync(view.outputPath)) throw new HTTPException(404, { message: `Job ${view.id} has no output yet` });
-    c.header('Content-Type', 'application/json');
-    return c.body(Readable.toWeb(createReadStream(view.outputPath)) as ReadableStream);
+  for (const path of ['/static/icon.svg', '/favicon.ico']) {
+    app.get(path, (c) => {
+      c.header('Content-Type', 'image/svg+xml');
+      c.header('Cache-Control', 'max-age=86400');
+      return c.body(ICON);
+    });
+  }
+  app.get('/metrics', (c) => {
+    c.header('Content-Type', METRICS_CONTENT_TYPE);
+    return c.body(metricsText(deps.db, feed.clients));
   });
-  app.post('/api/jobs/:id/resume', (c) => {
-    const job = jobOr404(c.req.param('id'));
-    try {
-      deps.db.resumeJob(job.id);
-    } catch (error) {
-      if (error instanceof StateConflictError) return c.json({ error: `job ${job.id} is not failed (it is ${deps.db.getJob(job.id)!.state})` }, 409);
-      throw error;
-    }
-    deps.onResume?.(job.id);
-    // A form post from the page goes back to it; an API client gets JSON.
-    if ((c.req.header('accept') ?? '').includes('text/html')) return c.redirect(`/jobs/${job.id}`, 303);
-    return c.json({ id: job.id, state: 'queued' });
-  });
+  registerEvents(app, feed, { stamp: () => deps.db.changeStamp(), heartbeatMs: deps.heartbeatMs ?? 15_000 });
+  registerPages(app, deps);
+  registerApi(app, deps);
+  registerFiles(app, deps);
 
-  app.notFound((c) => c.json({ error: 'Not found' }, 404));
+  app.notFound((c) => errorResponse(c, 404, `Nothing at ${c.req.path.slice(0, 200)}`));
   app.onError((error, c) => {
-    if (error instanceof HTTPException) return c.json({ error: error.message }, error.status);
+    if (error instanceof HTTPException) return errorResponse(c, error.status, error.message);
     console.error(error);
-    return c.json({ error: 'Internal error' }, 500);
+    return errorResponse(c, 500, 'Internal error: the server log has the details');
   });
   return app;
 }

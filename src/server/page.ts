@@ -1,54 +1,129 @@
-import type { JobView } from '../views.ts';
+/**
+ * The pieces every page is made of: escaping, the layout, badges, bars, error blocks, action
+ * buttons and pagers. Every value from a job (names, errors, stderr) goes through escapeHtml here.
+ */
+import { FAILURE_KINDS, type FailureKind } from '../errors.ts';
+import { STYLE } from './style.ts';
 
 /** Escape text for HTML element content and quoted attribute values. */
 export function escapeHtml(value: unknown): string {
   return String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-const STYLE = `body{font:14px system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse}
-td,th{padding:.25rem .6rem;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}
-.failed{color:#b00020}.done{color:#1b5e20}.running{color:#0d47a1}.err{white-space:pre-wrap;font-family:monospace;font-size:12px}
-button{cursor:pointer}`;
-
-function layout(title: string, body: string, refresh: boolean): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
-${refresh ? '<meta http-equiv="refresh" content="3">' : ''}<style>${STYLE}</style></head><body>${body}</body></html>`;
+/**
+ * A whole page around its `<main>` element (which the live update swaps); the script is a file,
+ * never inline. `stamp` is the database's change stamp the page was read at (the script compares).
+ */
+export function layout(title: string, main: string, stamp = ''): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta name="posepipe-stamp" content="${escapeHtml(stamp)}"><link rel="icon" href="/static/icon.svg" type="image/svg+xml"><title>${escapeHtml(title)}</title><style>${STYLE}</style><script src="/static/page.js" defer></script></head>
+<body><header class="top"><a href="/">posepipe</a><span class="sub">videos in, tracked people out</span></header>
+${main}
+</body></html>`;
 }
 
-function resumeForm(j: JobView): string {
-  return j.state === 'failed' ? `<form method="post" action="/api/jobs/${j.id}/resume"><button type="submit">Resume</button></form>` : '';
+/** A coloured state badge. */
+export function badge(state: string): string {
+  return `<span class="badge s-${escapeHtml(state)}">${escapeHtml(state)}</span>`;
 }
 
-/** The jobs list: every job with its state, stage, progress and error. */
-export function jobsPage(jobs: JobView[]): string {
-  const rows = jobs
-    .map(
-      (j) => `<tr><td><a href="/jobs/${j.id}">${j.id}</a></td><td>${escapeHtml(j.name)}</td><td class="${escapeHtml(j.state)}">${escapeHtml(j.state)}</td>
-<td>${escapeHtml(j.stage ?? '-')}</td><td>${j.frames === null ? '-' : `${j.framesDone}/${j.frames}`}</td><td>${j.chunks ? `${j.chunksDone}/${j.chunks}` : '-'}</td>
-<td class="err">${j.error ? escapeHtml(`${j.error.kind}: ${j.error.text}`) : ''}</td><td>${resumeForm(j)}</td></tr>`,
-    )
-    .join('\n');
-  const body = `<h1>posepipe</h1><table><thead><tr><th>Job</th><th>File</th><th>State</th><th>Stage</th><th>Frames</th><th>Chunks</th><th>Error</th><th></th></tr></thead>
-<tbody>${rows || '<tr><td colspan="8">No jobs yet: drop a video into the inbox.</td></tr>'}</tbody></table>`;
-  return layout('posepipe', body, jobs.some((j) => j.state === 'running' || j.state === 'queued'));
+/** Seconds as people read them: 4.2 s, 3 min 5 s, 2 h 10 min. */
+export function duration(seconds: number | null): string {
+  if (seconds === null) return '–';
+  if (seconds < 60) return `${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)} s`;
+  const m = Math.floor(seconds / 60);
+  if (m < 60) return `${m} min ${Math.round(seconds % 60)} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
-/** One job: its stages with durations and its chunks with attempts, tracker seconds and errors. */
-export function jobPage(j: JobView): string {
-  const stages = j.stages
-    .map((s) => `<tr><td>${s.name}</td><td class="${s.state}">${s.state}</td><td>${s.attempts}</td><td>${s.seconds ?? '-'}</td><td class="err">${s.error ? escapeHtml(`${s.error.kind}: ${s.error.text}`) : ''}</td></tr>`)
-    .join('\n');
-  const chunks = j.chunkList
-    .map(
-      (c) => `<tr><td>${c.index}</td><td class="${c.state}">${c.state}</td><td>${c.attempts}</td><td>${c.firstFrame}–${c.firstFrame + c.frameCount - 1}</td>
-<td>${c.framesDone}/${c.frameCount}</td><td>${c.trackerSeconds ?? '-'}</td><td class="err">${c.error ? escapeHtml(`${c.error.kind}: ${c.error.text}${c.error.stderrTail ? `\n${c.error.stderrTail}` : ''}`) : ''}</td></tr>`,
-    )
-    .join('\n');
-  const body = `<p><a href="/">All jobs</a></p><h1>Job ${j.id}: ${escapeHtml(j.name)}</h1>
-<p class="${escapeHtml(j.state)}">${escapeHtml(j.state)}${j.stage ? ` at ${escapeHtml(j.stage)}` : ''}</p>
-${j.error ? `<p class="err failed">${escapeHtml(`${j.error.kind}: ${j.error.text}`)}</p>` : ''}${resumeForm(j)}
-${j.state === 'done' ? `<p><a href="/api/jobs/${j.id}/output">Output JSON</a></p>` : ''}
-<h2>Stages</h2><table><thead><tr><th>Stage</th><th>State</th><th>Attempts</th><th>Seconds</th><th>Error</th></tr></thead><tbody>${stages}</tbody></table>
-<h2>Chunks</h2><table><thead><tr><th>Chunk</th><th>State</th><th>Attempts</th><th>Frames</th><th>Done</th><th>Tracker s</th><th>Error</th></tr></thead><tbody>${chunks || '<tr><td colspan="7">Not chunked yet.</td></tr>'}</tbody></table>`;
-  return layout(`posepipe job ${j.id}`, body, j.state === 'running' || j.state === 'queued');
+/** Bytes as people read them. */
+export function size(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let n = bytes;
+  let u = 0;
+  while (n >= 1024 && u < units.length - 1) {
+    n /= 1024;
+    u++;
+  }
+  return `${u === 0 ? n : n.toFixed(n < 10 ? 2 : 1)} ${units[u]}`;
+}
+
+/** A progress bar with its figures; `id` only for the job page's main bar. */
+export function progressBar(done: number, total: number | null, opts: { id?: string; state?: string; big?: boolean } = {}): string {
+  if (total === null || total <= 0) return '<span class="muted">–</span>';
+  const pct = Math.min(100, Math.floor((done / total) * 100));
+  const id = opts.id ? ` id="${escapeHtml(opts.id)}"` : '';
+  const cls = [opts.big ? 'big' : '', opts.state ? `s-${escapeHtml(opts.state)}` : ''].filter(Boolean).join(' ');
+  return `<span class="bar"><progress${id}${cls ? ` class="${cls}"` : ''} value="${done}" max="${total}">${pct}%</progress><span class="mono">${done.toLocaleString('en')}/${total.toLocaleString('en')}</span></span>`;
+}
+
+const ADVICE: Record<FailureKind, string> = {
+  input: 'The video itself is the problem (not decodable, empty or over a limit). Fix or re-export it and drop it in the inbox again.',
+  oom: 'The tracker ran out of memory even on the smallest chunk. Free the GPU or lower the chunk length, then Resume.',
+  crash: 'The tracker process died, more often than the attempt budget allows. Its stderr below says why; Resume tries again.',
+  stall: 'The tracker stopped reporting progress and was stopped. Check the machine (GPU busy, swapping), then Resume.',
+  environment: 'The machine is not set up for tracking. Run `posepipe doctor`, fix what it reports, then Resume.',
+  internal: 'A bug in posepipe. Please report it with the text below; Resume tries again.',
+  disk: 'The disk is full. Free space on the posepipe home filesystem, then Resume.',
+};
+
+/** What to do about a failure of this kind. */
+export function advice(kind: string): string {
+  return (FAILURE_KINDS as readonly string[]).includes(kind) ? ADVICE[kind as FailureKind] : '';
+}
+
+/** The first line of an error, short, for lists (the full text is on the job page). */
+export function firstLine(text: string, max = 160): string {
+  const line = text.split(/\r?\n/, 1)[0] ?? '';
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
+/** A readable error: kind as a badge, the message, the advice, and the stderr tail folded away. */
+export function errorBlock(error: { kind: string; text: string; stderrTail?: string | null; exitCode?: number | null; signal?: string | null }, id: string): string {
+  const how = error.signal ? ` (signal ${escapeHtml(error.signal)})` : error.exitCode != null ? ` (exit code ${escapeHtml(error.exitCode)})` : '';
+  const tip = advice(error.kind);
+  const tail = error.stderrTail
+    ? `<details id="${escapeHtml(id)}-stderr"><summary>stderr, last lines</summary><pre>${escapeHtml(error.stderrTail)}</pre></details>`
+    : '';
+  return `<div class="err"><div><span class="kind">${escapeHtml(error.kind)}</span><span class="text">${escapeHtml(error.text)}</span>${how}</div>${tip ? `<div class="advice">${escapeHtml(tip)}</div>` : ''}${tail}</div>`;
+}
+
+/** A form with one action button; works without JavaScript and comes back to `back` (a same-site path). */
+export function actionButton(opts: { action: string; url: string; label: string; back: string; title?: string }): string {
+  const title = opts.title ? ` title="${escapeHtml(opts.title)}"` : '';
+  return `<form class="inline" method="post" action="${escapeHtml(opts.url)}"><input type="hidden" name="back" value="${escapeHtml(opts.back)}"><button type="submit" data-action="${escapeHtml(opts.action)}"${title}>${escapeHtml(opts.label)}</button></form>`;
+}
+
+/** Page numbers around the current one, with the ends, and gaps where pages are left out. */
+function pageNumbers(page: number, pages: number): (number | null)[] {
+  const keep = new Set([1, pages, page - 2, page - 1, page, page + 1, page + 2].filter((p) => p >= 1 && p <= pages));
+  const sorted = [...keep].sort((a, b) => a - b);
+  const out: (number | null)[] = [];
+  for (const [i, p] of sorted.entries()) {
+    if (i > 0 && p - sorted[i - 1]! > 1) out.push(null);
+    out.push(p);
+  }
+  return out;
+}
+
+/** A pager: previous, page numbers, next, and the totals. */
+export function pager(opts: { page: number; pages: number; total: number; noun: string; href: (page: number) => string; className?: string }): string {
+  const { page, pages } = opts;
+  const link = (p: number, text: string, rel?: string) => `<a href="${escapeHtml(opts.href(p))}"${rel ? ` rel="${rel}"` : ''}>${text}</a>`;
+  const parts: string[] = [];
+  if (page > 1) parts.push(link(page - 1, '‹ Prev', 'prev'));
+  for (const p of pageNumbers(page, pages)) {
+    if (p === null) parts.push('<span class="muted">…</span>');
+    else parts.push(p === page ? `<span class="cur" aria-current="page">${p}</span>` : link(p, String(p)));
+  }
+  if (page < pages) parts.push(link(page + 1, 'Next ›', 'next'));
+  parts.push(`<span class="total">page ${page} of ${pages} · ${opts.total.toLocaleString('en')} ${escapeHtml(opts.noun)}</span>`);
+  return `<nav class="${opts.className ?? 'pager'}">${parts.join('')}</nav>`;
+}
+
+/** A readable error page (a refused action from a form, an unknown job) with a link back. */
+export function errorPage(status: number, message: string, back: string): string {
+  const main = `<main data-page="error"><div class="card"><h1>${status === 409 ? 'That did not apply' : status === 404 ? 'Not found' : 'Refused'}</h1>
+<p class="err"><span class="kind">${status}</span><span class="text">${escapeHtml(message)}</span></p><p><a href="${escapeHtml(back)}">← Back</a></p></div></main>`;
+  return layout(`posepipe: ${message}`, main);
 }

@@ -1,110 +1,80 @@
-import { request } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
-import { openDb, type Db } from '../../src/db/index.ts';
-import { startServer, type RunningServer } from '../../src/server/index.ts';
-import { makeWorkspace, type Workspace } from '../helpers/workspace.ts';
+import { startHarness, type Harness } from './harness.ts';
+import { expectInert } from './inert.ts';
+import { failedJob } from './seed.ts';
 
-let ws: Workspace;
-let db: Db;
-let server: RunningServer;
-let resumed: number[];
-
-/** A raw HTTP request, so tests can send any Host, Origin and Sec-Fetch-Site header. */
-function send(path: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: server.port, path, method: opts.method ?? 'GET', headers: { host: `127.0.0.1:${server.port}`, ...opts.headers } }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end(opts.body);
-  });
-}
+const HOSTILE = `<script>alert(1)</script>"'<img src=x onerror=alert(2)>.mp4`;
+let h: Harness;
 
 beforeEach(async () => {
-  ws = makeWorkspace('server');
-  db = openDb(ws.home);
-  const config = loadConfig({ env: { HOME: ws.root, POSEPIPE_HOME: ws.home, POSEPIPE_OUTBOX: ws.outbox, POSEPIPE_PORT: '0' }, wsl: false });
-  const { job } = db.createJob({ sourceName: '<script>alert(1)</script> "x" <img src=x onerror=alert(2)>.mp4', sourcePath: '/in/x', sha256: 'a'.repeat(64), bytes: 1 });
-  db.claimJob(job.id);
-  db.startStage(job.id, 'stage');
-  db.failStage(job.id, 'stage', { kind: 'input', text: 'Cannot stage "<b>bold</b>"' });
-  db.failJob(job.id, { kind: 'input', text: 'Cannot stage "<b>bold</b>"' });
-  resumed = [];
-  server = await startServer({ db, config, onResume: (id) => resumed.push(id) });
+  h = await startHarness();
+  failedJob(h.db, HOSTILE, { kind: 'input', text: 'Cannot stage "<b>bold</b>"' });
 });
-afterEach(async () => {
-  await server.close();
-  db.close();
-  ws.cleanup();
-});
+afterEach(() => h.stop());
 
-describe('status page', () => {
-  it('listens on 127.0.0.1 and escapes every name and error, with a CSP header', async () => {
-    expect(server.url).toBe(`http://127.0.0.1:${server.port}/`);
-    const page = await send('/');
+describe('status page basics', () => {
+  it('listens on 127.0.0.1 and sends a CSP header, JSON as application/json', async () => {
+    expect(h.server.url).toBe(`http://127.0.0.1:${h.server.port}/`);
+    const page = await h.send('/');
     expect(page.status).toBe(200);
-    expect(page.body).not.toContain('<script>alert');
-    expect(page.body).not.toContain('<img src=x');
-    expect(page.body).toContain('&#60;script&#62;alert(1)&#60;/script&#62; &#34;x&#34;');
-    expect(page.body).toContain('&#60;b&#62;bold&#60;/b&#62;');
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
     expect(page.headers['content-security-policy']).toContain("default-src 'none'");
-    const job = await send('/jobs/1');
-    expect(job.body).not.toContain('<script>alert');
-    const api = await send('/api/jobs');
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(page.body).toContain('<script src="/static/page.js" defer></script>');
+    const api = await h.send('/api/jobs');
     expect(api.headers['content-type']).toMatch(/^application\/json/);
-    expect(JSON.parse(api.body).jobs[0].name).toBe('<script>alert(1)</script> "x" <img src=x onerror=alert(2)>.mp4');
+    expect(JSON.parse(api.body).jobs[0].name).toBe(HOSTILE);
   });
 
-  it('refuses a foreign Host header before routing (DNS rebinding)', async () => {
-    for (const host of ['evil.example', `evil.example:${server.port}`, '127.0.0.1:1']) {
-      const r = await send('/api/jobs', { headers: { host } });
-      expect(r.status, host).toBe(403);
-      expect(r.body).not.toContain('alert');
+  it('serves the page script as a file, with the CSP, and no inline script or handler anywhere', async () => {
+    const js = await h.send('/static/page.js');
+    expect(js.status).toBe(200);
+    expect(js.headers['content-type']).toMatch(/^text\/javascript/);
+    expect(js.body).toContain("new EventSource('/api/events')");
+    expect(js.body).toContain("'X-Posepipe-Fragment': '1'");
+    for (const path of ['/', '/jobs/1']) {
+      const page = await h.send(path);
+      expect(page.body.match(/<script[^>]*>/g), path).toEqual(['<script src="/static/page.js" defer>']);
+      expectInert(page.body, path);
     }
-    expect((await send('/api/jobs', { headers: { host: `localhost:${server.port}` } })).status).toBe(200);
   });
 
-  it('refuses cross-site POSTs of any content type, or none, and resumes a same-origin one exactly once', async () => {
-    const path = '/api/jobs/1/resume';
-    const attacks: Record<string, string>[] = [
-      { origin: 'http://evil.example' },
-      { origin: 'null' },
-      { 'sec-fetch-site': 'cross-site' },
-      { 'sec-fetch-site': 'same-site' },
-      { origin: 'http://evil.example', 'content-type': 'text/plain' },
-      { origin: 'http://evil.example', 'content-type': 'application/x-www-form-urlencoded' },
-    ];
-    for (const headers of attacks) {
-      const r = await send(path, { method: 'POST', headers });
-      expect(r.status, JSON.stringify(headers)).toBe(403);
+  it('refuses a foreign Host header before routing (DNS rebinding), with the security headers', async () => {
+    for (const host of ['evil.example', `evil.example:${h.server.port}`, '127.0.0.1:1', `127.0.0.1.evil.example:${h.server.port}`]) {
+      for (const path of ['/api/jobs', '/', '/metrics', '/api/events', '/no/such/route']) {
+        const r = await h.send(path, { headers: { host } });
+        expect(r.status, `${host} ${path}`).toBe(403);
+        expect(r.headers['content-security-policy']).toContain("default-src 'none'");
+        expect(r.body).not.toContain('alert');
+      }
     }
-    expect(db.getJob(1)!.state).toBe('failed');
-
-    const origin = `http://127.0.0.1:${server.port}`;
-    const first = await send(path, { method: 'POST', headers: { origin, 'sec-fetch-site': 'same-origin' } });
-    expect([first.status, JSON.parse(first.body)]).toEqual([200, { id: 1, state: 'queued' }]);
-    const second = await send(path, { method: 'POST', headers: { origin } });
-    expect([second.status, JSON.parse(second.body)]).toEqual([409, { error: 'job 1 is not failed (it is queued)' }]);
-    expect(resumed).toEqual([1]);
+    const post = await h.send('/api/jobs/1/resume', { method: 'POST', headers: { host: 'evil.example', origin: 'http://evil.example' } });
+    expect(post.status).toBe(403);
+    expect(h.db.getJob(1)!.state).toBe('failed');
+    expect((await h.send('/api/jobs', { headers: { host: `localhost:${h.server.port}` } })).status).toBe(200);
   });
 
-  it('answers two resumes sent at once with one transition and one 409', async () => {
-    const origin = `http://127.0.0.1:${server.port}`;
-    const both = await Promise.all([1, 2].map(() => send('/api/jobs/1/resume', { method: 'POST', headers: { origin } })));
-    expect(both.map((r) => r.status).sort()).toEqual([200, 409]);
-    expect(resumed).toEqual([1]);
-    expect(db.getJob(1)!.state).toBe('queued');
+  it('answers unknown paths with a 404 that carries the CSP, as HTML to browsers and JSON otherwise', async () => {
+    const json = await h.send('/nothing');
+    expect([json.status, JSON.parse(json.body).error]).toEqual([404, 'Nothing at /nothing']);
+    const html = await h.send('/jobs/99', { headers: { accept: 'text/html' } });
+    expect(html.status).toBe(404);
+    expect(html.headers['content-type']).toMatch(/^text\/html/);
+    expect(html.body).toContain('No job 99');
+    expect(html.headers['content-security-policy']).toContain("default-src 'none'");
+    // The JSON API stays JSON even for a browser.
+    const api = await h.send('/api/jobs/99', { headers: { accept: 'text/html' } });
+    expect([api.status, api.headers['content-type']]).toEqual([404, 'application/json']);
   });
 
-  it('serves nothing outside a job: unknown ids and traversal attempts are refused', async () => {
-    for (const path of ['/api/jobs/..%2F..%2Fetc%2Fpasswd', '/api/jobs/1%2F..%2F2', '/jobs/-1', '/api/jobs/1/../../../etc/passwd', '//etc/passwd', '/api/jobs/99/output', '/api/jobs/1/output', '/api/jobs/1\\..\\x']) {
-      const r = await send(path);
-      // Node's parser itself answers 400 to a raw backslash; everything else reaches our 404.
-      expect(path.includes('\\') ? 400 : 404, path).toBe(r.status);
-      expect(r.body).not.toContain('root:');
-    }
+  it('rejects unknown state filters and limits with a 400 naming the allowed values', async () => {
+    const r = await h.send('/api/jobs?state=<b>');
+    expect(r.status).toBe(400);
+    expect(JSON.parse(r.body).error).toContain('use one of all, queued, running, done, failed, cancelled');
+    const page = await h.send('/?state=%3Cb%3E', { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(400);
+    expect(page.body).not.toContain('<b>');
+    expect((await h.send('/api/jobs?limit=100000')).status).toBe(400);
+    expect((await h.send('/jobs/1?chunkState=nope')).status).toBe(400);
   });
 });

@@ -1,0 +1,98 @@
+/**
+ * The JSON API and the actions. Reads answer JSON always; an action answers JSON to API clients
+ * and, to the page's forms (Accept: text/html), a 303 back to the page it came from. An action
+ * that does not apply is a 409 carrying the database's own explanation.
+ */
+import type { Context, Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { StateConflictError } from '../db/index.ts';
+import { jobView } from '../views.ts';
+import type { AppDeps, ServerAction, ServerEnv } from './deps.ts';
+import { jobOr404, JOBS_PER_PAGE, readJobsPage } from './page-routes.ts';
+import { parseIndex, parseLimit, safeBack } from './params.ts';
+
+/** Whether the client is a browser form (it gets redirects and HTML error pages). */
+export function wantsHtml(c: Context): boolean {
+  return (c.req.header('accept') ?? '').includes('text/html');
+}
+
+/** Remember where a form action returns to: its `back` field when it is one of our pages, else `fallback`. */
+async function rememberBack(c: Context<ServerEnv>, fallback: string): Promise<void> {
+  const type = (c.req.header('content-type') ?? '').toLowerCase();
+  let raw: unknown;
+  if (type.startsWith('application/x-www-form-urlencoded') || type.startsWith('multipart/form-data')) {
+    try {
+      raw = (await c.req.parseBody()).back;
+    } catch {
+      raw = undefined; // an unreadable form still gets its action; it returns to the fallback
+    }
+  }
+  c.set('back', safeBack(raw, fallback));
+}
+
+/** Run a state change; a StateConflictError becomes a 409 with its message. */
+function apply<T>(change: () => T): T {
+  try {
+    return change();
+  } catch (error) {
+    if (error instanceof StateConflictError) throw new HTTPException(409, { message: error.message });
+    throw error;
+  }
+}
+
+function answer(c: Context<ServerEnv>, status: 200 | 202, body: object): Response {
+  if (wantsHtml(c)) return c.redirect(c.get('back') ?? '/', 303);
+  return c.json(body, status);
+}
+
+/** Register the JSON reads and the actions. */
+export function registerApi(app: Hono<ServerEnv>, deps: AppDeps): void {
+  const { db } = deps;
+  const tell = (action: ServerAction) => deps.onAction?.(action);
+
+  app.get('/api/jobs', (c) => {
+    const limit = parseLimit(c.req.query('limit'), JOBS_PER_PAGE, 500);
+    const d = readJobsPage(db, { state: c.req.query('state'), page: c.req.query('page'), limit });
+    return c.json({ jobs: d.jobs, total: d.total, page: d.page, pages: d.pages, counts: d.counts, intakePaused: d.intakePaused });
+  });
+  app.get('/api/jobs/:id', (c) => c.json(jobView(db, deps.config, jobOr404(db, c.req.param('id')))));
+
+  app.post('/api/jobs/:id/resume', async (c) => {
+    const job = jobOr404(db, c.req.param('id'));
+    await rememberBack(c, `/jobs/${job.id}`);
+    apply(() => db.resumeJob(job.id));
+    tell({ type: 'resume', jobId: job.id });
+    return answer(c, 200, { id: job.id, state: 'queued' });
+  });
+
+  app.post('/api/jobs/:id/cancel', async (c) => {
+    const job = jobOr404(db, c.req.param('id'));
+    await rememberBack(c, `/jobs/${job.id}`);
+    const result = apply(() => db.cancelJob(job.id));
+    tell({ type: 'cancel', jobId: job.id });
+    return result === 'cancelled' ? answer(c, 200, { id: job.id, state: 'cancelled' }) : answer(c, 202, { id: job.id, cancel: 'requested' });
+  });
+
+  app.post('/api/jobs/:id/chunks/:idx/retry', async (c) => {
+    const job = jobOr404(db, c.req.param('id'));
+    const idx = parseIndex(c.req.param('idx'), 'chunk');
+    if (!db.getChunk(job.id, idx)) throw new HTTPException(404, { message: `Job ${job.id} has no chunk ${idx}` });
+    await rememberBack(c, `/jobs/${job.id}`);
+    apply(() => db.retryChunk(job.id, idx));
+    tell({ type: 'retry', jobId: job.id, chunk: idx });
+    return answer(c, 200, { id: job.id, chunk: idx, state: 'queued' });
+  });
+
+  for (const type of ['pause', 'unpause'] as const) {
+    app.post(`/api/intake/${type}`, async (c) => {
+      await rememberBack(c, '/');
+      const paused = type === 'pause';
+      // Idempotent: asking for the state it is already in answers the same, and tells nobody.
+      if (db.intakePaused() !== paused) {
+        db.setIntakePaused(paused);
+        tell({ type });
+      }
+      return answer(c, 200, { intakePaused: paused });
+    });
+  }
+}

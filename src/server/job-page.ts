@@ -1,0 +1,109 @@
+/**
+ * One job's page (`/jobs/:id`): name, state and actions, a progress bar, live progress while it
+ * runs, the stage timeline, the source's facts, pictures once done, and its chunks.
+ */
+import { STAGE_NAMES } from '../db/index.ts';
+import type { JobPageView, StageView } from '../views.ts';
+import { chunkGrid, chunkTable } from './job-chunks.ts';
+import { actionButton, badge, duration, errorBlock, escapeHtml, layout, progressBar, size } from './page.ts';
+import { query } from './params.ts';
+
+/** What the job page shows besides the view: the pictures (done jobs) and the current time. */
+export interface JobPageExtras {
+  /** HTML from src/pictures (thumbnail strip and track timeline), or '' when there are none. */
+  picturesHtml: string;
+  now: number;
+}
+
+function actions(v: JobPageView, back: string): string {
+  const j = v.job;
+  const out: string[] = [];
+  if (j.state === 'failed' || j.state === 'cancelled') out.push(actionButton({ action: 'resume', url: `/api/jobs/${j.id}/resume`, label: 'Resume', back, title: 'Queue it again at the first unfinished stage and chunk' }));
+  if ((j.state === 'queued' || j.state === 'running') && !j.cancelRequested) out.push(actionButton({ action: 'cancel', url: `/api/jobs/${j.id}/cancel`, label: 'Cancel', back }));
+  if (j.cancelRequested) out.push('<span class="muted">cancel requested; it stops within a few seconds</span>');
+  if (j.state === 'done') out.push(`<a data-output href="/api/jobs/${j.id}/output">Output JSON (${escapeHtml(j.output)})</a>`);
+  return out.join(' ');
+}
+
+function progress(v: JobPageView): string {
+  const j = v.job;
+  if (j.frames !== null) return progressBar(j.framesDone, j.frames, { id: 'job-progress', state: j.state, big: true });
+  // Before chunking the frames are not known: count stages instead.
+  const done = j.stages.filter((s) => s.state === 'done').length;
+  return `<span class="bar"><progress id="job-progress" class="big s-${escapeHtml(j.state)}" value="${done}" max="${STAGE_NAMES.length}"></progress><span class="mono">stage ${done}/${STAGE_NAMES.length}</span></span>`;
+}
+
+function live(v: JobPageView, now: number): string {
+  const j = v.job;
+  if (j.state !== 'running') return '';
+  const parts = [`Running <strong>${escapeHtml(j.stage ?? '')}</strong>`];
+  for (const c of v.running) parts.push(`chunk ${c.index + 1} of ${j.chunks}: frame ${c.framesDone}/${c.frameCount}`);
+  if (j.chunks) parts.push(`${j.chunksDone}/${j.chunks} chunks done`);
+  if (j.startedMs !== null) parts.push(`running for ${duration((now - j.startedMs) / 1000)}`);
+  // The tracker's own pace so far (its busy seconds per frame of finished chunks) gives an estimate.
+  const finishedFrames = v.grid.filter((c) => c.state === 'done').reduce((n, c) => n + c.frameCount, 0);
+  if (j.frames !== null && j.trackerSeconds > 0 && finishedFrames > 0) parts.push(`about ${duration(((j.frames - j.framesDone) * j.trackerSeconds) / finishedFrames)} of tracking left`);
+  return `<p id="live" class="muted">${parts.join(' · ')}</p>`;
+}
+
+function timeline(stages: StageView[], now: number, jobError: string | undefined): string {
+  const starts = stages.map((s) => s.startedMs).filter((t): t is number => t !== null);
+  const t0 = starts.length ? Math.min(...starts) : now;
+  const ends = stages.map((s) => (s.state === 'running' ? now : (s.finishedMs ?? s.startedMs))).filter((t): t is number => t !== null);
+  const span = Math.max(1, (ends.length ? Math.max(...ends) : now) - t0);
+  const lanes = stages.map((s) => {
+    let seg = '';
+    if (s.startedMs !== null) {
+      const end = s.state === 'running' ? now : (s.finishedMs ?? s.startedMs);
+      const left = ((s.startedMs - t0) / span) * 100;
+      const width = ((end - s.startedMs) / span) * 100;
+      seg = `<span class="seg s-${escapeHtml(s.state)}" style="left:${left.toFixed(2)}%;width:${width.toFixed(2)}%"></span>`;
+    }
+    const secs = s.state === 'running' && s.startedMs !== null ? (now - s.startedMs) / 1000 : s.seconds;
+    const time = s.startedMs === null ? '<span class="muted">–</span>' : `${duration(secs)}${s.attempts > 1 ? ` <span class="muted">×${s.attempts}</span>` : ''}`;
+    // The job's own error is shown above; a stage's is repeated only when it says something else.
+    const error = s.error && s.state === 'failed' && s.error.text !== jobError ? `<div class="lane-error">${errorBlock(s.error, `stage-${s.name}`)}</div>` : '';
+    return `<div data-stage="${escapeHtml(s.name)}" data-state="${escapeHtml(s.state)}"><div class="lane"><span>${escapeHtml(s.name)}</span><span class="track" title="${escapeHtml(`${s.name}: ${s.state}`)}">${seg}</span><span class="t">${time}</span></div>${error}</div>`;
+  });
+  return `<section id="stages" class="card">${lanes.join('\n')}</section>`;
+}
+
+function facts(v: JobPageView): string {
+  const f = v.facts;
+  const items: [string, string][] = [];
+  if (f) {
+    items.push(['resolution', `${f.width}×${f.height}`], ['fps', String(Math.round(f.fps * 1000) / 1000)]);
+    items.push(['frames', f.frames === null ? '–' : `${f.framesExact ? '' : '≈'}${f.frames.toLocaleString('en')}`], ['codec', f.codec]);
+    items.push(['duration', duration(f.durationSeconds)]);
+  }
+  items.push(['size', size(v.job.bytes)], ['sha256', `${v.job.sha256.slice(0, 12)}…`]);
+  const cells = items.map(([k, val]) => `<div><dt>${escapeHtml(k)}</dt><dd${k === 'sha256' ? ` class="mono" title="${escapeHtml(v.job.sha256)}"` : ''}>${escapeHtml(val)}</dd></div>`).join('');
+  return `<dl class="facts" id="facts">${cells}</dl>${f ? '' : '<p class="muted">Resolution, frame rate and codec appear once the video is probed.</p>'}`;
+}
+
+/** The job page's `<main>` element, attributes included: what the live update swaps in. */
+export function jobMain(v: JobPageView, extras: JobPageExtras): string {
+  const j = v.job;
+  const back = `/jobs/${j.id}${query({ chunkState: v.table.state, chunkPage: v.table.page })}`;
+  const failedChunks = v.chunkCounts.failed
+    ? `<p><a href="/jobs/${j.id}?chunkState=failed#chunks">Show the failed chunk${v.chunkCounts.failed === 1 ? '' : 's'} (${v.chunkCounts.failed}) with ${v.chunkCounts.failed === 1 ? 'its' : 'their'} stderr</a></p>`
+    : '';
+  const error = j.error ? `<div class="card" id="job-error">${errorBlock(j.error, 'job')}${failedChunks}</div>` : '';
+  const pictures = j.state === 'done' && extras.picturesHtml ? `<div class="card">${extras.picturesHtml}</div>` : '';
+  return `<main data-job="${j.id}" data-state="${escapeHtml(j.state)}">
+<p><a href="/">← All jobs</a></p>
+<div class="row"><h1 class="grow">Job ${j.id}: ${escapeHtml(j.name)}</h1>${badge(j.state)}</div>
+<div class="card"><div class="row"><div class="grow">${progress(v)}</div><div id="actions">${actions(v, back)}</div></div>${live(v, extras.now)}
+<p class="muted">${j.stage ? `stage ${escapeHtml(j.stage)} · ` : ''}${j.seconds !== null ? `${duration(j.seconds)} in all · ` : ''}tracker ${duration(j.trackerSeconds)} · created ${escapeHtml(new Date(j.createdMs).toISOString().replace('T', ' ').slice(0, 19))} UTC</p></div>
+${error}
+<h2>Stages</h2>${timeline(j.stages, extras.now, j.error?.text)}
+<h2>Source</h2><div class="card">${facts(v)}</div>
+${pictures}
+<h2 id="chunks-title">Chunks</h2>${chunkGrid(v)}${chunkTable(v, back)}
+</main>`;
+}
+
+/** The whole job page. */
+export function jobPage(v: JobPageView, extras: JobPageExtras, stamp: string): string {
+  return layout(`posepipe: job ${v.job.id} (${v.job.state})`, jobMain(v, extras), stamp);
+}

@@ -1,0 +1,33 @@
+/**
+ * The done job page's pictures (thumbnail strip and track timeline from src/pictures) and the
+ * thumbnails they link to. A job without pictures, or whose merged result cannot be drawn, still
+ * gets its page: the pictures are a view of the result, never a reason to fail.
+ */
+import { join } from 'node:path';
+import type { Config } from '../config.ts';
+import { jobDir } from '../paths.ts';
+import { loadPictures, thumbStripHtml, trackTimelineHtml } from '../pictures/index.ts';
+import type { JobPageView, SourceFacts } from '../views.ts';
+import { escapeHtml } from './page.ts';
+
+type Pictures = NonNullable<Awaited<ReturnType<typeof loadPictures>>>;
+
+/** A done job's pictures and its staged source, or undefined when there are none to draw. */
+export async function jobPictures(config: Config, job: { id: number; state: string }, source: { facts: SourceFacts | null; stagedFile: string | null }): Promise<{ pictures: Pictures; sourceFile: string } | undefined> {
+  const f = source.facts;
+  if (job.state !== 'done' || !f || !f.framesExact || f.frames === null || !source.stagedFile) return undefined;
+  const dir = jobDir(config, job.id);
+  const pictures = await loadPictures(dir, { width: f.width, height: f.height, fps: f.fps, frameCount: f.frames });
+  return pictures ? { pictures, sourceFile: join(dir, source.stagedFile) } : undefined;
+}
+
+/** The pictures' HTML for the job page; a failure to draw them is shown in their place. */
+export async function picturesHtml(config: Config, v: JobPageView): Promise<string> {
+  if (v.job.state !== 'done') return '';
+  try {
+    const found = await jobPictures(config, v.job, v);
+    return found ? thumbStripHtml(v.job.id, found.pictures) + trackTimelineHtml(found.pictures) : '';
+  } catch (error) {
+    return `<p class="muted" id="pictures">No pictures: ${escapeHtml((error as Error).message)}</p>`;
+  }
+}

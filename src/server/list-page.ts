@@ -1,0 +1,72 @@
+/**
+ * The jobs list (`/`): filter tabs with counts, one row per job from the summary view (no chunk
+ * rows are read), a pager, and the intake switch.
+ */
+import { JOB_STATES, type JobState } from '../db/index.ts';
+import type { JobSummaryView } from '../views.ts';
+import { actionButton, badge, duration, escapeHtml, firstLine, layout, pager, progressBar } from './page.ts';
+import { query } from './params.ts';
+
+/** One page of the list, as the route read it. */
+export interface JobsPageData {
+  jobs: JobSummaryView[];
+  state: JobState | undefined;
+  page: number;
+  pages: number;
+  total: number;
+  counts: Record<JobState, number>;
+  intakePaused: boolean;
+}
+
+function tabs(d: JobsPageData): string {
+  const all = Object.values(d.counts).reduce((a, b) => a + b, 0);
+  const tab = (filter: string, label: string, n: number) => {
+    const current = (filter === 'all' && !d.state) || filter === d.state;
+    const href = `/${query({ state: filter === 'all' ? undefined : filter })}`;
+    return `<a data-filter="${filter}" class="s-${filter}" href="${escapeHtml(href)}"${current ? ' aria-current="page"' : ''}>${label}<span class="n">${n.toLocaleString('en')}</span></a>`;
+  };
+  return `<nav class="tabs">${tab('all', 'All', all)}${JOB_STATES.map((s) => tab(s, s[0]!.toUpperCase() + s.slice(1), d.counts[s])).join('')}</nav>`;
+}
+
+function intake(d: JobsPageData, back: string): string {
+  const button = d.intakePaused
+    ? actionButton({ action: 'unpause', url: '/api/intake/unpause', label: 'Unpause intake', back })
+    : actionButton({ action: 'pause', url: '/api/intake/pause', label: 'Pause intake', back, title: 'No queued job starts while paused; the running one goes on' });
+  const text = d.intakePaused
+    ? '<strong>Intake is paused.</strong> New videos are queued but none starts until you unpause.'
+    : '<strong>Intake is running.</strong> Queued videos start one after another.';
+  return `<div class="banner row${d.intakePaused ? ' paused' : ''}" id="intake" data-paused="${d.intakePaused}"><span class="grow">${text}</span>${button}</div>`;
+}
+
+function row(j: JobSummaryView, back: string): string {
+  const actions: string[] = [];
+  if (j.state === 'failed' || j.state === 'cancelled') actions.push(actionButton({ action: 'resume', url: `/api/jobs/${j.id}/resume`, label: 'Resume', back }));
+  if ((j.state === 'queued' || j.state === 'running') && !j.cancelRequested) actions.push(actionButton({ action: 'cancel', url: `/api/jobs/${j.id}/cancel`, label: 'Cancel', back }));
+  const state = `${badge(j.state)}${j.cancelRequested ? ' <span class="muted">cancelling…</span>' : ''}`;
+  const error = j.error ? `<span class="kind">${escapeHtml(j.error.kind)}</span>${escapeHtml(firstLine(j.error.text))}` : '';
+  const chunks = j.chunks ? `<div class="muted">${j.chunksDone}/${j.chunks} chunks${j.chunksFailed ? `, ${j.chunksFailed} failed` : ''}</div>` : '';
+  return `<tr data-job="${j.id}" data-state="${escapeHtml(j.state)}"><td class="num"><a href="/jobs/${j.id}">${j.id}</a></td>
+<td class="name"><a href="/jobs/${j.id}">${escapeHtml(j.name)}</a></td><td>${state}</td><td>${escapeHtml(j.stage ?? '–')}</td>
+<td>${progressBar(j.framesDone, j.frames, { state: j.state })}${chunks}</td><td class="num">${duration(j.seconds)}</td><td>${error}</td><td>${actions.join(' ')}</td></tr>`;
+}
+
+/** The list's `<main>` element: what the live update swaps in. */
+export function jobsMain(d: JobsPageData): string {
+  const back = `/${query({ state: d.state, page: d.page })}`;
+  const empty = d.total === 0 && !d.state ? 'No jobs yet: drop a video into the inbox.' : `No ${escapeHtml(d.state ?? '')} jobs.`;
+  const rows = d.jobs.map((j) => row(j, back)).join('\n') || `<tr><td colspan="8" class="muted">${empty}</td></tr>`;
+  const nav = pager({ page: d.page, pages: d.pages, total: d.total, noun: d.total === 1 ? 'job' : 'jobs', href: (p) => `/${query({ state: d.state, page: p })}` });
+  return `<main data-page="jobs"${d.state ? ` data-filter="${d.state}"` : ''}>
+${intake(d, back)}
+<h1>Jobs</h1>${tabs(d)}
+<table id="jobs"><thead><tr><th class="num">#</th><th>File</th><th>State</th><th>Stage</th><th>Frames</th><th class="num">Time</th><th>Error</th><th></th></tr></thead>
+<tbody>${rows}</tbody></table>
+${nav}
+</main>`;
+}
+
+/** The whole list page. */
+export function jobsPage(d: JobsPageData, stamp: string): string {
+  const active = d.counts.running + d.counts.queued;
+  return layout(active ? `posepipe (${d.counts.running} running, ${d.counts.queued} queued)` : 'posepipe', jobsMain(d), stamp);
+}

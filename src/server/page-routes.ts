@@ -1,0 +1,70 @@
+/**
+ * The HTML pages: the jobs list and one job. With `X-Posepipe-Fragment: 1` a route answers only
+ * its `<main>` element, which the page script swaps in on a change (no full reloads).
+ */
+import type { Context, Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { Db, JobRow } from '../db/index.ts';
+import { jobPageView, jobSummaryView } from '../views.ts';
+import type { AppDeps, ServerEnv } from './deps.ts';
+import { jobMain, jobPage } from './job-page.ts';
+import { picturesHtml } from './job-pictures.ts';
+import { jobsMain, jobsPage, type JobsPageData } from './list-page.ts';
+import { parseChunkState, parseIndex, parseJobState, parsePage } from './params.ts';
+
+/** Jobs per list page. */
+export const JOBS_PER_PAGE = 50;
+/** Chunks per page of a job's chunk table. */
+export const CHUNKS_PER_PAGE = 100;
+/** Chunks drawn in a job's grid. */
+export const GRID_MAX = 2000;
+
+/** A job by its URL id, or a 404. */
+export function jobOr404(db: Db, raw: string | undefined): JobRow {
+  const id = parseIndex(raw, 'job');
+  const job = db.getJob(id);
+  if (!job) throw new HTTPException(404, { message: `No job ${id}` });
+  return job;
+}
+
+/** One page of the jobs list, read with one grouped query (never a job's chunk rows). */
+export function readJobsPage(db: Db, opts: { state: string | undefined; page: string | undefined; limit: number }): JobsPageData {
+  const state = parseJobState(opts.state);
+  const counts = db.countJobsByState();
+  const total = state ? counts[state] : Object.values(counts).reduce((a, b) => a + b, 0);
+  const pages = Math.max(1, Math.ceil(total / opts.limit));
+  const page = Math.min(parsePage(opts.page), pages);
+  const now = Date.now();
+  const jobs = db.listJobSummaries({ state, limit: opts.limit, offset: (page - 1) * opts.limit }).map((r) => jobSummaryView(r, now));
+  return { jobs, state, page, pages, total, counts, intakePaused: db.intakePaused() };
+}
+
+/** The whole page, or only its `<main>` for the live update; never cached, since it is live. */
+function respond(c: Context<ServerEnv>, stamp: string, main: () => string, page: () => string): Response {
+  c.header('Cache-Control', 'no-store');
+  c.header('Vary', 'X-Posepipe-Fragment');
+  if (c.req.header('x-posepipe-fragment') === '1') {
+    c.header('X-Posepipe-Stamp', stamp);
+    return c.html(main());
+  }
+  return c.html(page());
+}
+
+/** Register `/` and `/jobs/:id`. */
+export function registerPages(app: Hono<ServerEnv>, deps: AppDeps): void {
+  app.get('/', (c) => {
+    // The stamp is read first: a change made while the page is read shows up as a later change.
+    const stamp = deps.db.changeStamp();
+    const data = readJobsPage(deps.db, { state: c.req.query('state'), page: c.req.query('page'), limit: JOBS_PER_PAGE });
+    return respond(c, stamp, () => jobsMain(data), () => jobsPage(data, stamp));
+  });
+
+  app.get('/jobs/:id', async (c) => {
+    const stamp = deps.db.changeStamp();
+    const job = jobOr404(deps.db, c.req.param('id'));
+    const chunkState = parseChunkState(c.req.query('chunkState'));
+    const view = jobPageView(deps.db, deps.config, job, { chunkState, chunkPage: parsePage(c.req.query('chunkPage')), perPage: CHUNKS_PER_PAGE, gridMax: GRID_MAX });
+    const extras = { picturesHtml: await picturesHtml(deps.config, view), now: Date.now() };
+    return respond(c, stamp, () => jobMain(view, extras), () => jobPage(view, extras, stamp));
+  });
+}

@@ -1,0 +1,55 @@
+/**
+ * Reading what comes in a URL or a form: ids, pages, state filters and the page to go back to.
+ * Everything is checked against a strict pattern here, so routes never see a path-like value.
+ */
+import { HTTPException } from 'hono/http-exception';
+import { JOB_STATES, STEP_STATES, type JobState, type StepState } from '../db/index.ts';
+
+/** A plain decimal integer without sign, leading zeros, dots or slashes, small enough to be exact. */
+const DECIMAL = /^(0|[1-9][0-9]{0,14})$/;
+
+/** A job id or chunk index from the URL; anything else (encoded slashes, `..`, NUL, huge numbers) is a 404. */
+export function parseIndex(raw: string | undefined, what: string): number {
+  if (raw === undefined || !DECIMAL.test(raw)) throw new HTTPException(404, { message: `No ${what} ${JSON.stringify(String(raw).slice(0, 40))}` });
+  return Number(raw);
+}
+
+/** A page number from the query: missing or unreadable means page 1 (the list is clamped later). */
+export function parsePage(raw: string | undefined): number {
+  return raw !== undefined && /^[1-9][0-9]{0,8}$/.test(raw) ? Number(raw) : 1;
+}
+
+/** A page size from the query, within bounds. */
+export function parseLimit(raw: string | undefined, fallback: number, max: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^[1-9][0-9]{0,5}$/.test(raw) || Number(raw) > max) throw new HTTPException(400, { message: `limit must be a whole number from 1 to ${max}` });
+  return Number(raw);
+}
+
+/** A job state filter (`all` or empty: none). */
+export function parseJobState(raw: string | undefined): JobState | undefined {
+  if (raw === undefined || raw === '' || raw === 'all') return undefined;
+  if (!(JOB_STATES as readonly string[]).includes(raw)) throw new HTTPException(400, { message: `Unknown job state ${JSON.stringify(raw.slice(0, 40))}; use one of all, ${JOB_STATES.join(', ')}` });
+  return raw as JobState;
+}
+
+/** A chunk state filter (`all` or empty: none). */
+export function parseChunkState(raw: string | undefined): StepState | undefined {
+  if (raw === undefined || raw === '' || raw === 'all') return undefined;
+  if (!(STEP_STATES as readonly string[]).includes(raw)) throw new HTTPException(400, { message: `Unknown chunk state ${JSON.stringify(raw.slice(0, 40))}; use one of all, ${STEP_STATES.join(', ')}` });
+  return raw as StepState;
+}
+
+/**
+ * Where a form goes back to after an action: only this site's list or job pages with a plain
+ * query, so a redirect can never lead elsewhere (`//evil`, `/\evil`, `javascript:`).
+ */
+export function safeBack(raw: unknown, fallback: string): string {
+  return typeof raw === 'string' && raw.length <= 200 && /^\/(jobs\/[0-9]{1,15})?(\?[A-Za-z0-9=&_-]*)?$/.test(raw) ? raw : fallback;
+}
+
+/** A query string from parameters, leaving out empty ones and page 1. */
+export function query(params: Record<string, string | number | undefined>): string {
+  const pairs = Object.entries(params).filter(([k, v]) => v !== undefined && v !== '' && !(k.toLowerCase().endsWith('page') && v === 1));
+  return pairs.length ? `?${pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`).join('&')}` : '';
+}

@@ -1,0 +1,158 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from './harness.ts';
+import { expectInert } from './inert.ts';
+import { chunkDone, chunkedJob, chunkFailed, doneJob, failAtTrack, failedJob, queuedJob } from './seed.ts';
+
+let h: Harness;
+let failed: number;
+let retryable: number;
+const form = { accept: 'text/html,application/xhtml+xml', 'content-type': 'application/x-www-form-urlencoded' };
+
+beforeEach(async () => {
+  h = await startHarness();
+  failed = failedJob(h.db, 'broken.mp4', { kind: 'input', text: 'Cannot probe "broken.mp4": no video stream found' });
+  retryable = chunkedJob(h.db, { chunks: 3 });
+  chunkDone(h.db, retryable, 0);
+  chunkFailed(h.db, retryable, 1, { kind: 'crash', text: 'worker exited with code 1', exitCode: 1 });
+  failAtTrack(h.db, retryable, { kind: 'crash', text: 'chunk 1 failed after 3 attempts' });
+});
+afterEach(() => h.stop());
+
+const post = (path: string, headers: Record<string, string> = {}, body?: string) => h.send(path, { method: 'POST', headers: { origin: h.origin, ...headers }, body });
+
+describe('actions', () => {
+  it('refuses cross-site POSTs on every action route, whatever the content type, with or without a body', async () => {
+    const paused = h.db.intakePaused();
+    const routes = [`/api/jobs/${failed}/resume`, `/api/jobs/${failed}/cancel`, `/api/jobs/${retryable}/chunks/1/retry`, '/api/intake/pause', '/api/intake/unpause'];
+    const attacks: { headers: Record<string, string>; body?: string }[] = [
+      { headers: { origin: 'http://evil.example' } },
+      { headers: { origin: 'null' } },
+      { headers: { origin: `https://127.0.0.1:${h.server.port}` } },
+      { headers: { 'sec-fetch-site': 'cross-site' } },
+      { headers: { 'sec-fetch-site': 'same-site' } },
+      { headers: { origin: h.origin, 'sec-fetch-site': 'cross-site' } },
+      { headers: { origin: 'http://evil.example', 'content-type': 'text/plain' }, body: 'x' },
+      { headers: { origin: 'http://evil.example', 'content-type': 'application/x-www-form-urlencoded' }, body: 'back=%2F' },
+      { headers: { origin: 'http://evil.example', 'content-type': 'multipart/form-data; boundary=x' }, body: '--x--' },
+      { headers: { origin: 'http://evil.example', 'content-type': 'application/json' }, body: '{}' },
+    ];
+    for (const path of routes) {
+      for (const attack of attacks) {
+        const r = await h.send(path, { method: 'POST', headers: attack.headers, body: attack.body });
+        expect(r.status, `${path} ${JSON.stringify(attack)}`).toBe(403);
+        expect(JSON.parse(r.body)).toEqual({ error: 'Cross-site request refused' });
+      }
+    }
+    expect([h.db.getJob(failed)!.state, h.db.getJob(retryable)!.state, h.db.getChunk(retryable, 1)!.state, h.db.intakePaused()]).toEqual(['failed', 'failed', 'failed', paused]);
+    expect(h.actions).toEqual([]);
+  });
+
+  it('resumes a same-origin request exactly once, then answers 409 with the reason', async () => {
+    const first = await post(`/api/jobs/${failed}/resume`, { 'sec-fetch-site': 'same-origin' });
+    expect([first.status, JSON.parse(first.body)]).toEqual([200, { id: failed, state: 'queued' }]);
+    const second = await post(`/api/jobs/${failed}/resume`);
+    expect([second.status, JSON.parse(second.body)]).toEqual([409, { error: `job ${failed} is not failed or cancelled (it is queued)` }]);
+    expect(second.headers['content-type']).toMatch(/^application\/json/);
+    expect(h.actions).toEqual([{ type: 'resume', jobId: failed }]);
+  });
+
+  it('answers two resumes sent at once with one transition and one 409', async () => {
+    const both = await Promise.all([1, 2].map(() => post(`/api/jobs/${failed}/resume`)));
+    expect(both.map((r) => r.status).sort()).toEqual([200, 409]);
+    expect(h.actions).toEqual([{ type: 'resume', jobId: failed }]);
+    expect(h.db.getJob(failed)!.state).toBe('queued');
+  });
+
+  it('cancels a queued job at once and asks a running one to stop; refuses a finished one', async () => {
+    const queued = queuedJob(h.db);
+    const running = chunkedJob(h.db, { chunks: 2 });
+    const done = doneJob(h.db, h.config, { chunks: 1 });
+    const a = await post(`/api/jobs/${queued}/cancel`);
+    expect([a.status, JSON.parse(a.body)]).toEqual([200, { id: queued, state: 'cancelled' }]);
+    expect(h.db.getJob(queued)!.state).toBe('cancelled');
+    const b = await post(`/api/jobs/${running}/cancel`);
+    expect([b.status, JSON.parse(b.body)]).toEqual([202, { id: running, cancel: 'requested' }]);
+    expect([h.db.getJob(running)!.state, h.db.cancelRequested(running)]).toEqual(['running', true]);
+    const c = await post(`/api/jobs/${done}/cancel`);
+    expect([c.status, JSON.parse(c.body)]).toEqual([409, { error: `job ${done} is not queued or running (it is done)` }]);
+    // A cancelled job can be resumed.
+    const d = await post(`/api/jobs/${queued}/resume`);
+    expect([d.status, h.db.getJob(queued)!.state]).toEqual([200, 'queued']);
+    expect(h.actions).toEqual([
+      { type: 'cancel', jobId: queued },
+      { type: 'cancel', jobId: running },
+      { type: 'resume', jobId: queued },
+    ]);
+    // The page shows the request instead of a second Cancel button.
+    const page = await h.send(`/jobs/${running}`);
+    expect(page.body).toContain('cancel requested');
+    expect(page.body).not.toContain('data-action="cancel"');
+  });
+
+  it('retries one failed chunk, once; unknown jobs and chunks are 404', async () => {
+    const r = await post(`/api/jobs/${retryable}/chunks/1/retry`);
+    expect([r.status, JSON.parse(r.body)]).toEqual([200, { id: retryable, chunk: 1, state: 'queued' }]);
+    expect([h.db.getJob(retryable)!.state, h.db.getJob(retryable)!.stage, h.db.getChunk(retryable, 1)!.state, h.db.getChunk(retryable, 1)!.attempts]).toEqual(['queued', 'track', 'pending', 0]);
+    const again = await post(`/api/jobs/${retryable}/chunks/1/retry`);
+    expect([again.status, JSON.parse(again.body)]).toEqual([409, { error: `chunk 1 of job ${retryable} is not failed (it is pending)` }]);
+    expect(h.actions).toEqual([{ type: 'retry', jobId: retryable, chunk: 1 }]);
+    for (const path of ['/api/jobs/999/resume', '/api/jobs/999/cancel', `/api/jobs/${retryable}/chunks/9/retry`, `/api/jobs/${retryable}/chunks/-1/retry`, '/api/jobs/1.0/resume', '/api/jobs/01/resume']) {
+      expect((await post(path)).status, path).toBe(404);
+    }
+  });
+
+  it('pauses and unpauses intake idempotently, telling the pipeline only of changes', async () => {
+    for (const [path, paused] of [['/api/intake/pause', true], ['/api/intake/pause', true], ['/api/intake/unpause', false], ['/api/intake/unpause', false]] as const) {
+      const r = await post(path);
+      expect([r.status, JSON.parse(r.body)], path).toEqual([200, { intakePaused: paused }]);
+      expect(h.db.intakePaused()).toBe(paused);
+      const list = await h.send('/');
+      expect(list.body).toContain(`data-action="${paused ? 'unpause' : 'pause'}"`);
+      expect(list.body).not.toContain(`data-action="${paused ? 'pause' : 'unpause'}"`);
+      expect(JSON.parse((await h.send('/api/jobs')).body).intakePaused).toBe(paused);
+    }
+    expect(h.actions).toEqual([{ type: 'pause' }, { type: 'unpause' }]);
+  });
+
+  it('sends a form back where it came from with a 303, and only to our own pages', async () => {
+    const r = await post(`/api/jobs/${failed}/resume`, form, 'back=%2F%3Fstate%3Dfailed%26page%3D2');
+    expect([r.status, r.headers.location]).toEqual([303, '/?state=failed&page=2']);
+    const p = await post('/api/intake/pause', form, '');
+    expect([p.status, p.headers.location]).toEqual([303, '/']);
+    for (const back of ['//evil.example/', '/\\evil.example', 'https://evil.example/', 'javascript:alert(1)', '/jobs/1/../../x', '/%0d%0aSet-Cookie:x']) {
+      const again = await post(`/api/jobs/${retryable}/cancel`, form, `back=${encodeURIComponent(back)}`);
+      // Refused (the job is failed) or not, the way back is never elsewhere.
+      expect(again.status, back).toBe(409);
+      expect(again.body, back).toContain(`href="/jobs/${retryable}"`);
+    }
+    const q = queuedJob(h.db);
+    const c = await post(`/api/jobs/${q}/cancel`, form, 'back=%2F%2Fevil.example%2F');
+    expect([c.status, c.headers.location]).toEqual([303, `/jobs/${q}`]);
+  });
+
+  it('shows a refused form action as a readable page with a link back, status 409', async () => {
+    const done = doneJob(h.db, h.config, { chunks: 1 });
+    const r = await post(`/api/jobs/${done}/resume`, form, `back=%2Fjobs%2F${done}%3FchunkPage%3D2`);
+    expect(r.status).toBe(409);
+    expect(r.headers['content-type']).toMatch(/^text\/html/);
+    expect(r.headers['content-security-policy']).toContain("default-src 'none'");
+    expect(r.body).toContain(`job ${done} is not failed or cancelled (it is done)`);
+    expect(r.body).toContain(`<a href="/jobs/${done}?chunkPage=2">`);
+    expectInert(r.body, 'error page');
+    expect(h.actions).toEqual([]);
+  });
+
+  it('puts the right buttons on the page for each state', async () => {
+    const queued = queuedJob(h.db);
+    const list = (await h.send('/')).body;
+    const row = (id: number) => list.slice(list.indexOf(`<tr data-job="${id}"`), list.indexOf('</tr>', list.indexOf(`<tr data-job="${id}"`)));
+    expect(row(failed)).toContain('data-action="resume"');
+    expect(row(queued)).toContain('data-action="cancel"');
+    expect(row(queued)).not.toContain('data-action="resume"');
+    const job = (await h.send(`/jobs/${retryable}`)).body;
+    expect(job).toContain(`action="/api/jobs/${retryable}/resume"`);
+    expect(job).toContain(`action="/api/jobs/${retryable}/chunks/1/retry"`);
+    expect(job.match(/data-action="retry"/g)).toHaveLength(1);
+    expect(job).not.toContain('data-action="cancel"');
+  });
+});
