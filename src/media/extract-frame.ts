@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { EnvironmentError } from '../errors.ts';
-import { SAFE_INPUT_OPTIONS, ToolFailure } from './run-tools.ts';
+import { findTool, SAFE_INPUT_OPTIONS, ToolFailure } from './run-tools.ts';
 
 /** What to extract. */
 export interface FrameRequest {
@@ -49,7 +49,7 @@ export async function extractFrameJpeg(request: FrameRequest): Promise<Buffer> {
     '-vf', `scale=${width}:-1`, '-frames:v', '1', '-q:v', '4',
     '-f', 'image2pipe', '-c:v', 'mjpeg', 'pipe:1',
   ];
-  const jpeg = await runToStdout(process.env['FFMPEG_PATH'] || 'ffmpeg', args);
+  const jpeg = await runToStdout(await findTool('ffmpeg'), args);
   if (jpeg.length === 0) throw new ToolFailure(`ffmpeg gave no picture for frame ${frameIndex} (at ${seconds.toFixed(3)} s): past the end of the video?`, '');
   return jpeg;
 }

@@ -80,7 +80,7 @@ function toolPath(tool: Tool): { path: string; from: string } {
  * The tool's executable, checked before spawning: fluent-ffmpeg's run() throws an uncaught
  * TypeError (and never settles) when spawning ffmpeg fails with ENOENT.
  */
-async function findTool(tool: Tool): Promise<string> {
+export async function findTool(tool: Tool): Promise<string> {
   const { path, from } = toolPath(tool);
   const candidates = from === 'PATH' ? (process.env['PATH'] ?? '').split(delimiter).filter((d) => d !== '').map((d) => join(d, tool)) : [path];
   for (const candidate of candidates) {
