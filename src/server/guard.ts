@@ -17,7 +17,9 @@ const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 function securityHeaders(set: (name: string, value: string) => void): void {
   set('Content-Security-Policy', CSP);
   set('X-Content-Type-Options', 'nosniff');
-  set('Referrer-Policy', 'no-referrer');
+  // Not no-referrer: under it Chromium sends `Origin: null` on the page's own form POSTs, which the
+  // cross-site check must refuse (a sandboxed frame sends null too). Other sites still get nothing.
+  set('Referrer-Policy', 'same-origin');
   set('X-Frame-Options', 'DENY');
 }
 
