@@ -1,0 +1,213 @@
+import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { STAGE_NAMES } from '../../src/db/index.ts';
+import { browserPerTest, screenshot } from '../helpers/browser.ts';
+import { cliEnv, spawnCli } from '../helpers/cli.ts';
+import { fixture, STREET_PEOPLE } from '../helpers/fixtures.ts';
+import { readValidOutput } from '../helpers/output.ts';
+import { waitFor, workspacesPerTest, type Workspace } from '../helpers/workspace.ts';
+
+// Issue 4: the status page in a real headless Chromium against a real `posepipe start`.
+// Screenshots are left in test-output/screenshots for a person to look at.
+
+// Hooks run in reverse order after each test: the browser closes first (a failed test's pages are
+// screenshotted while the server still answers), then posepipe stops, then the workspace goes.
+const workspace = workspacesPerTest();
+type App = ReturnType<typeof spawnCli>;
+const apps: App[] = [];
+afterEach(async (ctx) => {
+  for (const app of apps.splice(0)) {
+    await stop(app);
+    if (ctx.task.result?.state === 'fail') console.error(`posepipe start output:\n${app.output().slice(-4000)}`);
+  }
+});
+const browser = browserPerTest();
+
+/** SIGTERM, then SIGKILL if it has not exited within 15 s; resolves once it has exited. */
+async function stop(app: App): Promise<Awaited<App['done']>> {
+  if (app.child.exitCode === null && app.child.signalCode === null) {
+    app.child.kill('SIGTERM');
+    const kill = setTimeout(() => app.child.kill('SIGKILL'), 15_000);
+    try {
+      return await app.done;
+    } finally {
+      clearTimeout(kill);
+    }
+  }
+  return app.done;
+}
+
+/** Start `posepipe start` in the workspace and return its status page's address (port 0: any free port). */
+async function start(ws: Workspace, extra: Record<string, string>): Promise<{ app: App; url: string }> {
+  const app = spawnCli(['start'], cliEnv(ws, extra));
+  apps.push(app);
+  const url = await waitFor('posepipe start to print its status page address', () => /posepipe: status page at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(app.output())?.[1], 30_000);
+  return { app, url };
+}
+
+type Marked = Window & { __noReload?: number };
+
+/** Mark the current document; the mark is gone if the page reloads or navigates. */
+async function markNoReload(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    (window as Marked).__noReload = 1;
+  });
+}
+
+/** Whether the document marked by markNoReload is still the one shown. */
+async function stillSameDocument(page: Page): Promise<boolean> {
+  return page.evaluate(() => (window as Marked).__noReload === 1);
+}
+
+/** Click a form's submit button; its POST must redirect, and the page it redirects to must load. */
+async function clickAndLoad(page: Page, selector: string): Promise<void> {
+  const posted = page.waitForResponse((r) => r.request().method() === 'POST', { timeout: 15_000 });
+  const loaded = page.waitForEvent('load', { timeout: 15_000 });
+  await page.click(selector, { timeout: 15_000 });
+  const answer = await posted;
+  const status = answer.status();
+  const body = status >= 300 && status < 400 ? '' : await answer.text().catch(() => '');
+  const said = /<title>([^<]*)<\/title>/.exec(body)?.[1] ?? body.slice(0, 300);
+  expect(status >= 300 && status < 400, `${selector}: POST ${new URL(answer.url()).pathname} answered ${status}: ${said}`).toBe(true);
+  await loaded;
+}
+
+/** Wait until every thumbnail has finished loading; returns the src of those that did not decode to a picture. */
+async function brokenThumbnails(page: Page): Promise<string[]> {
+  const thumbs = page.locator('#pictures figure.thumb img');
+  await thumbs.first().waitFor({ timeout: 15_000 });
+  // A function, not a string: the page's CSP forbids eval, which Playwright uses for string predicates.
+  await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('#pictures figure.thumb img')].every((i) => i.complete), undefined, { timeout: 30_000 });
+  const widths = await thumbs.evaluateAll((imgs) => (imgs as HTMLImageElement[]).map((i) => [i.getAttribute('src') ?? '', i.naturalWidth] as const));
+  return widths.filter(([, w]) => !(w > 0)).map(([src]) => src);
+}
+
+/** The job page's state, from `<main data-state>`. */
+function mainState(page: Page): Promise<string | null> {
+  return page.locator('main[data-job]').getAttribute('data-state', { timeout: 15_000 });
+}
+
+describe('status page in headless Chromium (issue 4)', () => {
+  it('shows a video become a done job live, then its pictures and stages', async () => {
+    const ws = workspace('page-done');
+    const { app, url } = await start(ws, { POSEPIPE_CHUNK_SECONDS: '1' });
+    const page = await (await browser()).newPage();
+
+    // Opened before the video exists: the row must arrive and finish over server-sent events alone.
+    await page.goto(url);
+    await page.locator('table#jobs').waitFor({ state: 'attached', timeout: 15_000 });
+    expect(await page.locator('tr[data-job]').count()).toBe(0);
+    await markNoReload(page);
+    copyFileSync(STREET_PEOPLE, join(ws.inbox, 'street-people.avi'));
+    await page.locator('tr[data-job][data-state="running"]').waitFor({ timeout: 30_000 });
+    const row = page.locator('tr[data-job][data-state="done"]');
+    await row.waitFor({ timeout: 150_000 });
+    expect(await stillSameDocument(page), 'the list page reloaded instead of updating live').toBe(true);
+    const id = await row.getAttribute('data-job');
+    expect(id).toMatch(/^\d+$/);
+    await screenshot(page, 'jobs list');
+
+    await page.goto(`${url}jobs/${id}`);
+    await page.locator(`main[data-job="${id}"][data-state="done"]`).waitFor({ timeout: 15_000 });
+    expect(await page.locator('#stages [data-stage]').evaluateAll((els) => els.map((e) => e.getAttribute('data-stage')))).toEqual([...STAGE_NAMES]);
+    expect(await page.locator('#chunk-grid [data-chunk][data-state="done"]').count()).toBe(5);
+    expect(await page.locator('#chunk-grid [data-chunk]:not([data-state="done"])').count()).toBe(0);
+    await page.locator('progress#job-progress').waitFor({ timeout: 5_000 });
+
+    // Every thumbnail decoded to a real picture, with boxes and track labels drawn over it.
+    expect(await brokenThumbnails(page), 'thumbnails that did not load').toEqual([]);
+    expect(await page.locator('#pictures figure.thumb svg rect.box').count()).toBeGreaterThan(0);
+    expect(await page.locator('#pictures figure.thumb svg text.track-label').count()).toBeGreaterThan(0);
+
+    // The timeline's tracks are the output's tracks, not made up.
+    const doc = readValidOutput(join(ws.outbox, 'street-people.json'));
+    const shown = await page.locator('svg#track-timeline g.track[data-track]').evaluateAll((gs) => gs.map((g) => Number(g.getAttribute('data-track'))));
+    expect(shown.length).toBeGreaterThan(0);
+    const known = new Set(doc.tracks.map((t) => t.id));
+    expect(shown.filter((t) => !known.has(t)), 'timeline tracks missing from the output JSON').toEqual([]);
+    const output = await page.locator('a[data-output]').getAttribute('href');
+    expect(output).toBeTruthy();
+    const served = await page.request.get(new URL(output!, url).href);
+    expect(served.status()).toBe(200);
+    expect(((await served.json()) as { frames: unknown[] }).frames).toHaveLength(205);
+    await screenshot(page, 'job page');
+
+    expect((await stop(app)).code).toBe(0);
+  }, 240_000);
+
+  it('shows a failed job with its error, resumes it with a click and watches it finish live', async () => {
+    const ws = workspace('page-resume');
+    const marker = join(ws.root, 'fail-while-this-exists');
+    writeFileSync(marker, '');
+    const { app, url } = await start(ws, {
+      POSEPIPE_TRACKER: 'test-fixture',
+      POSEPIPE_CHUNK_SECONDS: '2',
+      POSEPIPE_MAX_ATTEMPTS: '1',
+      POSEPIPE_TEST_FIXTURE_FAIL_WHILE: marker,
+      POSEPIPE_TEST_FIXTURE_FRAME_SECONDS: '0.03',
+    });
+    const page = await (await browser()).newPage();
+    await page.goto(url);
+    copyFileSync(fixture('small.mp4'), join(ws.inbox, 'small.mp4'));
+    const failedRow = page.locator('tr[data-job][data-state="failed"]');
+    await failedRow.waitFor({ timeout: 60_000 });
+    expect(await failedRow.locator('button[data-action="resume"]').count()).toBe(1);
+    const id = await failedRow.getAttribute('data-job');
+
+    await page.goto(`${url}jobs/${id}`);
+    await page.locator(`main[data-job="${id}"][data-state="failed"]`).waitFor({ timeout: 15_000 });
+    await page.locator('main').getByText(`test fixture: failing while ${marker} exists`).first().waitFor({ state: 'visible', timeout: 5_000 });
+    await screenshot(page, 'failed');
+
+    rmSync(marker);
+    await clickAndLoad(page, 'main button[data-action="resume"]');
+    await markNoReload(page);
+    expect(['queued', 'running']).toContain(await mainState(page));
+    await page.locator(`main[data-job="${id}"][data-state="running"]`).waitFor({ timeout: 30_000 });
+    await page.locator(`main[data-job="${id}"][data-state="done"]`).waitFor({ timeout: 60_000 });
+    expect(await stillSameDocument(page), 'the job page reloaded instead of updating live').toBe(true);
+    expect(await page.locator('#chunks tr[data-chunk][data-state="done"]').count()).toBe(3);
+    expect(await page.locator('a[data-output]').count()).toBe(1);
+    expect(await brokenThumbnails(page), 'thumbnails that did not load').toEqual([]);
+    await screenshot(page, 'resumed and done');
+
+    expect((await stop(app)).code).toBe(0);
+    expect(readValidOutput(join(ws.outbox, 'small.json')).frames).toHaveLength(150);
+  }, 150_000);
+
+  it('cancels a running job with a click, and pauses and unpauses intake', async () => {
+    const ws = workspace('page-cancel');
+    const { app, url } = await start(ws, { POSEPIPE_TRACKER: 'test-fixture', POSEPIPE_CHUNK_SECONDS: '2', POSEPIPE_TEST_FIXTURE_FRAME_SECONDS: '0.1' });
+    const page = await (await browser()).newPage();
+    await page.goto(url);
+    copyFileSync(fixture('small.mp4'), join(ws.inbox, 'small.mp4'));
+    const runningRow = page.locator('tr[data-job][data-state="running"]');
+    await runningRow.waitFor({ timeout: 30_000 });
+    const id = await runningRow.getAttribute('data-job');
+
+    await page.goto(`${url}jobs/${id}`);
+    // Cancelled while the worker is in the middle of a chunk: the chunk goes back to pending.
+    await page.locator(`main[data-job="${id}"][data-state="running"] #chunk-grid [data-chunk][data-state="running"]`).waitFor({ timeout: 30_000 });
+    await clickAndLoad(page, 'main button[data-action="cancel"]');
+    await page.locator(`main[data-job="${id}"][data-state="cancelled"]`).waitFor({ timeout: 30_000 });
+    expect(await page.locator('#chunk-grid [data-chunk][data-state="running"]').count()).toBe(0);
+    expect(await page.locator('#chunk-grid [data-chunk][data-state="pending"]').count()).toBeGreaterThan(0);
+    await screenshot(page, 'cancelled');
+
+    await page.goto(url);
+    await page.locator(`tr[data-job="${id}"][data-state="cancelled"]`).waitFor({ timeout: 15_000 });
+    await clickAndLoad(page, 'button[data-action="pause"]');
+    await page.locator('button[data-action="unpause"]').waitFor({ timeout: 15_000 });
+    expect(await page.locator('button[data-action="pause"]').count()).toBe(0);
+    // The switch is the server's state, not the page's: a fresh load still shows it paused.
+    await page.reload();
+    await page.locator('button[data-action="unpause"]').waitFor({ timeout: 15_000 });
+    await screenshot(page, 'intake paused');
+    await clickAndLoad(page, 'button[data-action="unpause"]');
+    await page.locator('button[data-action="pause"]').waitFor({ timeout: 15_000 });
+
+    expect((await stop(app)).code).toBe(0);
+  }, 120_000);
+});
