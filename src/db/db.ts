@@ -257,7 +257,8 @@ export class Db {
     this.transaction(() => {
       this.#transitionJob(id, 'running', 'cancelled', { finished_ms: Date.now(), cancel_requested_ms: null });
       this.#db.prepare("UPDATE stages SET state = 'pending' WHERE job_id = ? AND state = 'running'").run(id);
-      this.#db.prepare("UPDATE chunks SET state = 'pending' WHERE job_id = ? AND state = 'running'").run(id);
+      // The interrupted chunk's frames will be tracked again: progress does not count them.
+      this.#db.prepare("UPDATE chunks SET state = 'pending', frames_done = 0 WHERE job_id = ? AND state = 'running'").run(id);
     });
   }
 

@@ -182,8 +182,12 @@ describe('database', () => {
     expect(db.cancelJob(b.id)).toBe('requested');
     expect(db.cancelJob(b.id)).toBe('requested');
     expect(db.cancelRequested(b.id)).toBe(true);
+    db.replaceChunks(b.id, [{ idx: 0, file: 'c0', firstFrame: 0, frameCount: 5, overlapFrames: 0 }]);
+    db.startChunk(b.id, 0);
+    db.chunkProgress(b.id, 0, 3);
     db.finishCancel(b.id);
     expect(db.getJob(b.id)).toMatchObject({ state: 'cancelled', cancel_requested_ms: null });
+    expect(db.getChunk(b.id, 0)).toMatchObject({ state: 'pending', frames_done: 0 });
     expect(db.listStages(b.id)[0]).toMatchObject({ name: 'stage', state: 'pending' });
     // A cancelled job resumes like a failed one.
     db.resumeJob(b.id);
