@@ -24,6 +24,10 @@ from .errors import RequestError
 ERROR_KINDS = ("oom", "input", "internal", "environment", "disk")
 
 
+# What a backend may add to `ready` (its ready_info()); mirrored in src/tracker/protocol.ts.
+READY_INFO = ("precision", "batch", "memoryTotalMb", "memoryFreeMb")
+
+
 class EventWriter:
     """Writes events to the protocol fd; a lock keeps lines whole if a backend uses threads."""
 
@@ -38,9 +42,16 @@ class EventWriter:
             self._file.write(line + "\n")
             self._file.flush()
 
-    def ready(self, backend: str, version: str, device: str, load_seconds: float) -> None:
-        self.emit({"type": "ready", "backend": backend, "version": version, "device": device,
-                   "pid": os.getpid(), "loadSeconds": round(load_seconds, 3)})
+    def ready(self, backend: str, version: str, device: str, load_seconds: float,
+              info: Optional[Dict[str, Any]] = None) -> None:
+        """`info`: a backend's optional facts (READY_INFO keys only: precision, batch, memory in MB)."""
+        event: Dict[str, Any] = {"type": "ready", "backend": backend, "version": version, "device": device,
+                                 "pid": os.getpid(), "loadSeconds": round(load_seconds, 3)}
+        for key, value in (info or {}).items():
+            if key not in READY_INFO:
+                raise ValueError(f"ready: unknown backend info {key!r}; known: {', '.join(READY_INFO)}")
+            event[key] = value
+        self.emit(event)
 
     def progress(self, request_id: str, frame: int, frames: int) -> None:
         self.emit({"type": "progress", "id": request_id, "frame": frame, "frames": frames})

@@ -54,7 +54,8 @@ def serve(protocol_fd: int, backend_name: str) -> int:
         return 3
     # The pipeline writes UTF-8 whatever this machine's locale says.
     sys.stdin.reconfigure(encoding="utf-8", errors="replace")
-    writer.ready(backend.name, backend.version, backend.device, time.monotonic() - started)
+    info = backend.ready_info() if hasattr(backend, "ready_info") else None
+    writer.ready(backend.name, backend.version, backend.device, time.monotonic() - started, info)
     while True:
         raw = sys.stdin.readline()
         if raw == "":
@@ -69,7 +70,12 @@ def serve(protocol_fd: int, backend_name: str) -> int:
             continue
         if request["type"] == "shutdown":
             return 0
-        _track(writer, backend, request)
+        try:
+            _track(writer, backend, request)
+        finally:
+            # A backend holding device memory gives it back between requests (and so between jobs).
+            if hasattr(backend, "release"):
+                backend.release()
 
 
 def _describe(e: BaseException) -> str:

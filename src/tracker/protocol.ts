@@ -48,6 +48,11 @@ export interface ReadyEvent {
   device: string;
   pid: number;
   loadSeconds: number;
+  /** Optional facts a GPU backend reports: its precision, batch cap and device memory. */
+  precision?: string;
+  batch?: number;
+  memoryTotalMb?: number;
+  memoryFreeMb?: number;
 }
 
 /** `frame` frames of `frames` are tracked; also the heartbeat (at least once a second of work). */
@@ -83,7 +88,18 @@ type Field = 'string' | 'count' | 'seconds' | 'kind';
 // Each event's fields and their types; `?` marks an optional one. Unknown fields are refused so
 // that a change on the Python side shows up here, in the protocol test, not as silent loss.
 const SHAPES: Record<WorkerEvent['type'], Record<string, Field>> = {
-  ready: { backend: 'string', version: 'string', device: 'string', pid: 'count', loadSeconds: 'seconds' },
+  ready: {
+    backend: 'string',
+    version: 'string',
+    device: 'string',
+    pid: 'count',
+    loadSeconds: 'seconds',
+    // READY_INFO in python/posepipe/protocol.py
+    'precision?': 'string',
+    'batch?': 'count',
+    'memoryTotalMb?': 'count',
+    'memoryFreeMb?': 'count',
+  },
   progress: { id: 'string', frame: 'count', frames: 'count' },
   done: { id: 'string', output: 'string', frames: 'count', detections: 'count', seconds: 'seconds' },
   error: { 'id?': 'string', kind: 'kind', message: 'string' },

@@ -108,6 +108,13 @@ describe('tracker protocol', () => {
     expect(() => formatRequest({ ...base, inputs: [] })).toThrow(TypeError);
   });
 
+  it("accepts a GPU backend's optional ready facts, and only those, typed", () => {
+    const ready = '{"type":"ready","backend":"keypoints","version":"v","device":"cuda:0","pid":1,"loadSeconds":2.5';
+    expect(parseEvent(`${ready},"precision":"bf16","batch":8,"memoryTotalMb":81559,"memoryFreeMb":80000}`)).toMatchObject({ precision: 'bf16', batch: 8, memoryTotalMb: 81559 });
+    expect(() => parseEvent(`${ready},"batch":-1}`)).toThrow(/batch/);
+    expect(() => parseEvent(`${ready},"precision":16}`)).toThrow(/precision/);
+  });
+
   it('accepts an error without id, as sent before ready', () => {
     expect(parseEvent('{"type":"error","kind":"environment","message":"cannot import cv2"}')).toEqual({
       type: 'error',

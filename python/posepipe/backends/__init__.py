@@ -10,6 +10,9 @@
                               frames.heartbeat() sends progress without advancing it: call it
                               during long work that pulls no frames (see worker.Frames)
     checks() -> list of {"name", "ok", "detail"}   for `--check` (posepipe doctor)
+    ready_info() -> dict      optional: facts for the `ready` event (protocol.READY_INFO keys:
+                              precision, batch, memoryTotalMb, memoryFreeMb)
+    release() -> None         optional: called after every request, e.g. to give device memory back
 
 Modules are imported only when their backend is asked for, so a missing dependency of one
 backend never breaks another.
