@@ -103,6 +103,8 @@ function removeJobTemps(deps: RepairDeps, jobId: number): void {
   // Stage writes `.source.mp4.tmp-<pid>`, merge `.merged.json.tmp-<pid>-<hex>`, chunk a `chunks.tmp-<pid>-<hex>` folder.
   remove(dir, (name) => /^\..+\.tmp-\d+(?:-[0-9a-f]+)?$/.test(name) || name.startsWith('chunks.tmp-'));
   remove(join(dir, 'results'), (name) => /\.pkl\.tmp-\d+$/.test(name));
+  // The status page's thumbnails, written atomically like the rest.
+  remove(join(dir, 'thumbs'), (name) => ATOMIC_TEMP.test(name));
 }
 
 /**

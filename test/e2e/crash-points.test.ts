@@ -91,6 +91,10 @@ function plantTemps(ws: Workspace): void {
   writeFileSync(join(job, 'results', '0000000+25.pkl.tmp-999999'), 'half a pickle');
   writeFileSync(join(job, `.merged.json.tmp-${pid}-0badf00d`), '{"frames":[');
   writeFileSync(join(ws.outbox, `.${OUTPUT}.tmp-${pid}-0badf00d`), '{"schema":');
+  // The status page's thumbnails and pictures cache, written by a server killed mid-write.
+  mkdirSync(join(job, 'thumbs'), { recursive: true });
+  writeFileSync(join(job, 'thumbs', `.12.jpg.tmp-${pid}-0badf00d`), 'half a jpeg');
+  writeFileSync(join(job, `.pictures.json.tmp-${pid}-0badf00d`), '{"frames":');
 }
 
 let reference: Buffer;
