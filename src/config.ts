@@ -29,7 +29,7 @@ export const CONFIG_SPEC = {
   home: { env: 'POSEPIPE_HOME', flag: '--home', kind: 'path', doc: 'database, staging copies, chunks and logs (keep it on the Linux filesystem)' },
   chunkSeconds: { env: 'POSEPIPE_CHUNK_SECONDS', flag: '--chunk-seconds', kind: 'number', min: 0.1, max: 3600, doc: 'length of each chunk sent to the tracker' },
   overlapFrames: { env: 'POSEPIPE_OVERLAP_FRAMES', flag: '--overlap-frames', kind: 'int', min: 0, max: 10000, doc: 'frames of the previous chunk tracked again to join track ids' },
-  tracker: { env: 'POSEPIPE_TRACKER', flag: '--tracker', kind: 'enum', values: ['builtin', 'test-fixture'], doc: 'tracker backend (test-fixture: fault injection for posepipe\'s own tests)' },
+  tracker: { env: 'POSEPIPE_TRACKER', flag: '--tracker', kind: 'enum', values: ['builtin', 'keypoints', 'phalp', 'test-fixture'], doc: 'tracker backend (test-fixture: fault injection for posepipe\'s own tests)' },
   python: { env: 'POSEPIPE_PYTHON', flag: '--python', kind: 'path', doc: "the tracker venv's interpreter" },
   port: { env: 'POSEPIPE_PORT', flag: '--port', kind: 'int', min: 0, max: 65535, doc: 'status page port (0: any free port)' },
   host: { env: 'POSEPIPE_HOST', flag: '--host', kind: 'string', doc: 'status page address' },
@@ -59,7 +59,7 @@ export interface Config {
   readonly home: string;
   readonly chunkSeconds: number;
   readonly overlapFrames: number;
-  readonly tracker: 'builtin' | 'test-fixture';
+  readonly tracker: 'builtin' | 'keypoints' | 'phalp' | 'test-fixture';
   readonly python: string;
   readonly port: number;
   readonly host: string;

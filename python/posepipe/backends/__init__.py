@@ -26,6 +26,8 @@ from ..errors import EnvironmentProblem
 # name -> (module, class). "test-fixture" exists for tests of the pipeline's failure handling.
 KNOWN: Dict[str, tuple] = {
     "builtin": ("posepipe.backends.builtin", "BuiltinBackend"),
+    "keypoints": ("posepipe.backends.keypoints", "KeypointsBackend"),
+    "phalp": ("posepipe.backends.phalp", "PhalpBackend"),
     "test-fixture": ("posepipe.backends.test_fixture", "TestFixtureBackend"),
 }
 
