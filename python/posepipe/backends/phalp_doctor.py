@@ -1,0 +1,161 @@
+"""`posepipe doctor --tracker phalp`: one entry per requirement, each with the fix when it fails.
+
+Nothing here may raise: every probe is wrapped, and a probe that cannot run is a failed entry.
+"""
+
+import ctypes.util
+import importlib
+import os
+import sys
+from typing import Any, Callable, Dict, List, Optional
+
+from .phalp_config import read_settings
+
+Check = Dict[str, Any]
+
+IMPORT_FIXES = {
+    "torch": "install 4D-Humans into this venv as its README says (it brings torch with CUDA)",
+    "hmr2": "in this venv: pip install -e '/path/to/4D-Humans[all]'",
+    "phalp": "in this venv: pip install 'phalp[all]@git+https://github.com/brjathu/PHALP.git'",
+    "detectron2": "in this venv: pip install 'git+https://github.com/facebookresearch/detectron2.git'",
+}
+SMPL_FIX = ("download the SMPL neutral model (basicModel_neutral_lbs_10_207_0_v1.0.0.pkl) from "
+            "https://smpl.is.tue.mpg.de (licence: register and accept) and copy it to {path}")
+GPU_GB_FULL, GPU_GB_LOW = 9.5, 5.2  # measured: ViTDet + HMR2, and with the RegNetY detector
+
+
+def _entry(name: str, ok: bool, detail: str, fix: str) -> Check:
+    out: Check = {"name": name, "ok": ok, "detail": detail}
+    if not ok:
+        out["fix"] = fix
+    return out
+
+
+def _guard(name: str, fix: str, probe: Callable[[], Check]) -> Check:
+    try:
+        return probe()
+    except BaseException as e:  # a check reports; it never raises
+        return _entry(name, False, f"{type(e).__name__}: {e}", fix)
+
+
+def _venv() -> Check:
+    in_venv = sys.prefix != getattr(sys, "base_prefix", sys.prefix) or bool(os.environ.get("CONDA_PREFIX"))
+    detail = f"{sys.executable} (Python {sys.version.split()[0]}{', in a venv' if in_venv else ', not in a venv'})"
+    return _entry("venv", in_venv, detail, "set POSEPIPE_PYTHON to the python of the venv (or conda env) "
+                  "where 4D-Humans is installed, e.g. ~/4D-Humans/.venv/bin/python")
+
+
+def _import(module: str) -> Check:
+    mod = importlib.import_module(module)
+    return _entry(f"import {module}", True, str(getattr(mod, "__version__", "imported")), "")
+
+
+def _torch_version() -> Check:
+    import torch
+    version = torch.__version__.split("+")[0]
+    major, minor = (int(p) for p in version.split(".")[:2])
+    if (major, minor) < (2, 6):
+        return _entry("torch weights_only", True, f"torch {version} (< 2.6: torch.load keeps weights_only=False)", "")
+    forced = os.environ.get("TORCH_FORCE_WEIGHTS_ONLY_LOAD", "") not in ("", "0")
+    return _entry("torch weights_only", not forced,
+                  f"torch {version} (>= 2.6: posepipe sets TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 for the "
+                  "PHALP/HMR2 checkpoints)" + (" but TORCH_FORCE_WEIGHTS_ONLY_LOAD is set" if forced else ""),
+                  "unset TORCH_FORCE_WEIGHTS_ONLY_LOAD for posepipe, or install torch<2.6 in this venv")
+
+
+def _cuda(low_memory: bool) -> Check:
+    import torch
+    fix = "install a CUDA build of torch and the NVIDIA driver (nvidia-smi must list the GPU)"
+    if not torch.cuda.is_available():
+        return _entry("cuda", False, f"torch {torch.__version__} sees no CUDA device", fix)
+    free, total = torch.cuda.mem_get_info()
+    need = GPU_GB_LOW if low_memory else GPU_GB_FULL
+    detail = f"{torch.cuda.get_device_name(0)}: {free / 2**30:.1f} GB free of {total / 2**30:.1f} GB"
+    if free / 2**30 >= need:
+        return _entry("cuda", True, detail, "")
+    fix = ("set POSEPIPE_PHALP_LOW_MEMORY=1 (RegNetY detector, ~5.2 GB) and POSEPIPE_PHALP_PRECISION=bf16"
+           if not low_memory else "close other programs using the GPU; ~5.2 GB free is needed")
+    return _entry("cuda", False, f"{detail}; about {need} GB needed", fix)
+
+
+def _gl() -> Check:
+    egl, osmesa = ctypes.util.find_library("EGL"), ctypes.util.find_library("OSMesa")
+    platform = os.environ.get("PYOPENGL_PLATFORM", "")
+    found = [n for n, lib in (("EGL", egl), ("OSMesa", osmesa)) if lib]
+    detail = f"found {', '.join(found) or 'neither EGL nor OSMesa'}; PYOPENGL_PLATFORM={platform or '(unset)'}"
+    ok = bool(found) and (platform == "" or (platform == "egl" and egl) or (platform == "osmesa" and osmesa))
+    return _entry("egl/osmesa", bool(ok), detail, "sudo apt-get install libegl1 libgl1 (or libosmesa6) and "
+                  "export PYOPENGL_PLATFORM=egl (osmesa): PHALP imports pyrender even with rendering off")
+
+
+def cache_dirs() -> Dict[str, str]:
+    """PHALP's and 4D-Humans' cache folders, from the packages when they import."""
+    home_cache = os.path.join(os.path.expanduser("~"), ".cache")
+    dirs = {"phalp": os.path.join(home_cache, "phalp"), "4dhumans": os.path.join(home_cache, "4DHumans")}
+    try:
+        from phalp.configs.base import CACHE_DIR
+        dirs["phalp"] = os.path.join(CACHE_DIR, "phalp")
+    except BaseException:
+        pass
+    try:
+        from hmr2.configs import CACHE_DIR_4DHUMANS
+        dirs["4dhumans"] = CACHE_DIR_4DHUMANS
+    except BaseException:
+        pass
+    return dirs
+
+
+def smpl_paths() -> List[str]:
+    """The two places the SMPL neutral model must be (4D-Humans' and PHALP's caches)."""
+    dirs = cache_dirs()
+    return [os.path.join(dirs["4dhumans"], "data", "smpl", "SMPL_NEUTRAL.pkl"),
+            os.path.join(dirs["phalp"], "3D", "models", "smpl", "SMPL_NEUTRAL.pkl")]
+
+
+def _file(name: str, path: str, fix: str) -> Check:
+    ok = os.path.isfile(path)
+    return _entry(name, ok, path if ok else f"{path} is missing", fix.format(path=path))
+
+
+def _checkpoints() -> List[Check]:
+    dirs = cache_dirs()
+    hmr2_ckpt: Optional[str] = None
+    try:
+        from hmr2.models import DEFAULT_CHECKPOINT
+        hmr2_ckpt = DEFAULT_CHECKPOINT
+    except BaseException:
+        hmr2_ckpt = os.path.join(dirs["4dhumans"], "logs", "train", "multiple_datasets", "checkpoints",
+                                 "epoch=35-step=1000000.ckpt")
+    fetch = "run 4D-Humans' demo.py once with internet access: it downloads {path}"
+    return [_file("checkpoint hmr2", hmr2_ckpt, fetch),
+            _file("checkpoint hmar", os.path.join(dirs["phalp"], "weights", "hmar_v2_weights.pth"), fetch),
+            _file("checkpoint pose predictor", os.path.join(dirs["phalp"], "weights", "pose_predictor.pth"), fetch)]
+
+
+def run_checks() -> List[Check]:
+    """Every doctor entry for the phalp backend, in a fixed order."""
+    out: List[Check] = [_guard("venv", "check POSEPIPE_PYTHON", _venv)]
+    low_memory = False
+    try:
+        settings = read_settings()
+        low_memory = settings.low_memory
+        out.append(_entry("settings", True, f"batch {settings.batch}, precision {settings.precision}, "
+                          f"device {settings.device}, detector {settings.detector}", ""))
+    except BaseException as e:
+        out.append(_entry("settings", False, str(e), "fix or unset the POSEPIPE_PHALP_* variable named"))
+    for module in ("torch", "hmr2", "phalp", "detectron2"):
+        out.append(_guard(f"import {module}", IMPORT_FIXES[module], lambda m=module: _import(m)))
+    out.append(_guard("torch weights_only", IMPORT_FIXES["torch"], _torch_version))
+    out.append(_guard("cuda", IMPORT_FIXES["torch"], lambda: _cuda(low_memory)))
+    out.append(_guard("egl/osmesa", "sudo apt-get install libegl1", _gl))
+    for label, path in zip(("smpl 4DHumans", "smpl phalp"), smpl_paths()):
+        out.append(_guard(label, SMPL_FIX.format(path=path), lambda p=path, n=label: _file(n, p, SMPL_FIX)))
+    out.extend(_checkpoints_safe())
+    return out
+
+
+def _checkpoints_safe() -> List[Check]:
+    try:
+        return _checkpoints()
+    except BaseException as e:
+        return [_entry("checkpoints", False, f"{type(e).__name__}: {e}", "run 4D-Humans' demo.py once")]

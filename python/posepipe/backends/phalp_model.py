@@ -1,0 +1,99 @@
+"""Building 4D-Humans' tracker once: PHALP with HMR2 as its mesh-recovery model, rendering off.
+
+4D-Humans keeps its PHALP subclass (HMR2_4dhuman) in track.py, a script rather than a module, so
+posepipe builds the equivalent from the installed packages: PHALP's HMR2018Predictor (whose old
+HMAR supplies the appearance texture and the 3D helpers) with HMR2 (hmr2.models.load_hmr2)
+supplying the SMPL parameters and camera, run under autocast at the chosen precision. The
+visualizer (two EGL renderers) is never created. 4D-Humans' neural-renderer texture sampler is
+not used, so neural_renderer is not needed.
+"""
+
+import contextlib
+import os
+import sys
+import tempfile
+from typing import Any, Callable
+
+from ..errors import EnvironmentProblem
+from .phalp_config import PhalpSettings
+
+BBOX_SHAPE = (192, 256)  # 4D-Humans' Human4DConfig.expand_bbox_shape: HMR2's crop aspect
+
+
+def autocast_factory(torch: Any, device: str, precision: str) -> Callable[[], Any]:
+    """A context for HMR2's forward: autocast to bf16/fp16, or nothing for fp32."""
+    if precision == "fp32":
+        return contextlib.nullcontext
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    kind = "cuda" if device.startswith("cuda") else "cpu"
+    return lambda: torch.autocast(device_type=kind, dtype=dtype)
+
+
+def build_tracker(settings: PhalpSettings, device: str, precision: str) -> Any:
+    """Import hmr2/phalp (ImportError propagates: an environment error) and build the tracker."""
+    import torch
+    from hmr2.datasets.utils import expand_bbox_to_aspect_ratio
+    from hmr2.models import DEFAULT_CHECKPOINT, load_hmr2
+    from omegaconf import OmegaConf
+    from phalp.configs.base import FullConfig
+    from phalp.models.hmar.hmr import HMR2018Predictor
+    from phalp.trackers.PHALP import PHALP
+
+    from .phalp_doctor import SMPL_FIX, smpl_paths
+    for path in smpl_paths():
+        if not os.path.isfile(path):
+            # PHALP would otherwise fetch an unofficial copy with os.system("wget ...").
+            raise EnvironmentProblem(f"SMPL model {path} is missing: {SMPL_FIX.format(path=path)}")
+    if not os.path.isfile(DEFAULT_CHECKPOINT):
+        # load_hmr2 would not download it; PHALP's download_models would, silently: say so instead.
+        raise EnvironmentProblem(f"HMR2 checkpoint {DEFAULT_CHECKPOINT} is missing: run 4D-Humans' "
+                                 "demo.py once with internet access (it downloads it), then retry")
+    autocast = autocast_factory(torch, device, precision)
+
+    class HMR2Predictor(HMR2018Predictor):
+        """HMAR's appearance/3D helpers with HMR2's pose and camera, batched, at `precision`."""
+
+        def __init__(self, cfg: Any) -> None:
+            super().__init__(cfg)
+            self.model, _ = load_hmr2(DEFAULT_CHECKPOINT)
+            self.model.eval()
+
+        def forward(self, x: Any) -> Any:
+            out = dict(self.hmar_old(x))
+            batch = {"img": x[:, :3, :, :], "mask": x[:, 3, :, :].clip(0, 1)}
+            with autocast():
+                model_out = self.model(batch)
+            out["pose_smpl"] = {k: v.float() for k, v in model_out["pred_smpl_params"].items()}
+            out["pred_cam"] = model_out["pred_cam"].float()
+            return out
+
+    class PosepipePHALP(PHALP):
+        """PHALP with HMR2, no renderer, 4D-Humans' padded boxes."""
+
+        def setup_hmr(self) -> None:
+            self.HMAR = HMR2Predictor(self.cfg)
+
+        def setup_visualizer(self) -> None:
+            self.visualizer = None  # rendering is off: no OpenGL context, no GPU memory for it
+
+        def get_detections(self, image: Any, frame_name: Any, t_: int, additional_data: Any = None,
+                           measurments: Any = None) -> Any:
+            bbox, _, masks, scores, classes, gt_tids, gt_annots = super().get_detections(
+                image, frame_name, t_, additional_data, measurments)
+            return bbox, expand_bbox_to_aspect_ratio(bbox, BBOX_SHAPE), masks, scores, classes, gt_tids, gt_annots
+
+    cfg = OmegaConf.structured(FullConfig)
+    cfg.device = device
+    cfg.render.enable = False
+    cfg.detect_shots = False
+    cfg.phalp.detector = settings.detector
+    cfg.phalp.start_frame = -1  # never PHALP's frame slicing: posepipe hands over exactly the chunk
+    cfg.video.end_frame = -1    # (track.py's silent 1300-frame limit; unused here, set for safety)
+    cfg.video.source = "posepipe-chunk"
+    # PHALP makes result folders under output_dir at construction; keep them out of the user's way.
+    cfg.video.output_dir = tempfile.mkdtemp(prefix="posepipe-phalp-")
+    print(f"phalp: building PHALP + HMR2 on {device} ({precision}, detector {settings.detector})",
+          file=sys.stderr, flush=True)
+    tracker = PosepipePHALP(cfg)
+    tracker.eval()
+    return tracker

@@ -1,0 +1,46 @@
+"""Shared set-up for the phalp tests: the stand-ins on sys.path and a HOME with the caches in place.
+
+Imported before anything from the stand-ins, because their cache folders are read from HOME at import.
+"""
+import os
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+STAND_INS = os.path.join(HERE, "stand_ins")
+for path in (STAND_INS, os.path.join(os.path.dirname(HERE))):
+    if path not in sys.path:
+        sys.path.insert(0, path)
+
+HOME = tempfile.mkdtemp(prefix="posepipe-phalp-home-")
+os.environ["HOME"] = HOME
+CACHE_FILES = [
+    ".cache/4DHumans/logs/train/multiple_datasets/checkpoints/epoch=35-step=1000000.ckpt",
+    ".cache/4DHumans/data/smpl/SMPL_NEUTRAL.pkl",
+    ".cache/phalp/3D/models/smpl/SMPL_NEUTRAL.pkl",
+    ".cache/phalp/weights/hmar_v2_weights.pth",
+    ".cache/phalp/weights/pose_predictor.pth",
+]
+for name in CACHE_FILES:
+    os.makedirs(os.path.dirname(os.path.join(HOME, name)), exist_ok=True)
+    open(os.path.join(HOME, name), "wb").close()
+
+KNOBS = ("POSEPIPE_PHALP_BATCH", "POSEPIPE_PHALP_PRECISION", "POSEPIPE_PHALP_LOW_MEMORY", "POSEPIPE_PHALP_DEVICE",
+         "POSEPIPE_PHALP_FRAMES_WINDOW", "POSEPIPE_STANDIN_OOM_ABOVE", "POSEPIPE_STANDIN_FAIL_AT")
+for knob in KNOBS:
+    os.environ.pop(knob, None)
+os.environ["POSEPIPE_PHALP_DEVICE"] = "cpu"
+
+
+def people_frames(count, gaps=(), width=320, height=240):
+    """BGR frames with two bright 'people' (60 x 120): A walks right, B stands still and is hidden
+    in the frames listed in `gaps` (so the tracker carries a ghost for it there)."""
+    import numpy as np
+    frames = []
+    for t in range(count):
+        frame = np.zeros((height, width, 3), np.uint8)
+        frame[60:180, 40 + 2 * t:100 + 2 * t] = 255
+        if t not in gaps:
+            frame[50:170, 200:260] = 250
+        frames.append(frame)
+    return frames

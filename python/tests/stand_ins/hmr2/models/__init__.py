@@ -1,0 +1,66 @@
+"""Stand-in for hmr2.models: load_hmr2 returns a tiny deterministic model with HMR2's outputs."""
+import os
+from typing import Any, Dict, List, Optional, Tuple
+
+import torch
+
+from _faults import env_int
+from ..configs import CACHE_DIR_4DHUMANS
+
+DEFAULT_CHECKPOINT = os.path.join(CACHE_DIR_4DHUMANS, "logs/train/multiple_datasets/checkpoints/epoch=35-step=1000000.ckpt")
+
+# (batch size, autocast dtype or None) per forward, for tests.
+CALLS: List[Tuple[int, Optional[torch.dtype]]] = []
+
+
+def _rotations(angles: torch.Tensor) -> torch.Tensor:
+    """(..., ) angles -> (..., 3, 3) rotations about z."""
+    c, s = torch.cos(angles), torch.sin(angles)
+    zero, one = torch.zeros_like(c), torch.ones_like(c)
+    return torch.stack([c, -s, zero, s, c, zero, zero, zero, one], -1).reshape(*angles.shape, 3, 3)
+
+
+class HMR2(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        generator = torch.Generator().manual_seed(0)
+        self.head = torch.nn.Linear(48, 1 + 23 + 10 + 3)
+        with torch.no_grad():
+            self.head.weight.copy_(torch.randn(self.head.weight.shape, generator=generator) * 0.1)
+            self.head.bias.zero_()
+
+    def forward(self, batch: Dict[str, Any]) -> Dict[str, Any]:
+        img, mask = batch["img"], batch["mask"]
+        assert img.ndim == 4 and img.shape[1:] == (3, 256, 256), f"img {tuple(img.shape)}"
+        assert mask.shape == (img.shape[0], 256, 256), f"mask {tuple(mask.shape)}"
+        b = img.shape[0]
+        limit = env_int("POSEPIPE_STANDIN_OOM_ABOVE")
+        if limit is not None and b > limit:
+            raise torch.cuda.OutOfMemoryError(f"CUDA out of memory. Tried to allocate {b * 64} MiB (stand-in, batch {b})")
+        autocast = torch.get_autocast_cpu_dtype() if torch.is_autocast_cpu_enabled() else None
+        CALLS.append((b, autocast))
+        feats = torch.nn.functional.adaptive_avg_pool2d(img, 4).reshape(b, 48)
+        out = self.head(feats)
+        angles = torch.tanh(out[:, :24].float())
+        betas = out[:, 24:34]
+        cam = out[:, 34:37]
+        return {
+            "pred_smpl_params": {"global_orient": _rotations(angles[:, :1]), "body_pose": _rotations(angles[:, 1:24]),
+                                 "betas": betas},
+            "pred_cam": cam,
+            "pred_cam_t": cam.float() + torch.tensor([0.0, 0.0, 20.0]),
+            "focal_length": torch.full((b, 2), 5000.0),
+            "pred_keypoints_2d": torch.zeros(b, 44, 2),
+            "pred_keypoints_3d": torch.zeros(b, 44, 3),
+        }
+
+
+def load_hmr2(checkpoint_path: str = DEFAULT_CHECKPOINT) -> Tuple[HMR2, Dict[str, Any]]:
+    """Like the real one: (model, model config); the checkpoint must exist."""
+    if not os.path.isfile(checkpoint_path):
+        raise FileNotFoundError(checkpoint_path)
+    return HMR2(), {"MODEL": {"IMAGE_SIZE": 256}, "EXTRA": {"FOCAL_LENGTH": 5000}}
+
+
+def download_models(folder: str = CACHE_DIR_4DHUMANS) -> None:
+    raise AssertionError("posepipe must never call download_models (it downloads silently)")

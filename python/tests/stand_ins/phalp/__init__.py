@@ -1,0 +1,2 @@
+"""Stand-in for brjathu/PHALP's phalp package (see ../README.md)."""
+__version__ = "0.0-standin"

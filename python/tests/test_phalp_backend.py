@@ -1,0 +1,155 @@
+"""The phalp backend's loop, batching, error mapping and output mapping, against the stand-ins."""
+import os
+import unittest
+from unittest import mock
+
+import phalp_stand_in_env as env  # noqa: F401  (sets sys.path and HOME first)
+from phalp_stand_in_env import people_frames
+
+import numpy as np
+import torch
+import hmr2.models
+from phalp.trackers import PHALP as phalp_module
+
+from posepipe.backends.phalp import PhalpBackend
+from posepipe.errors import EnvironmentProblem, kind_of
+
+
+def loaded(**knobs):
+    with mock.patch.dict(os.environ, {k: str(v) for k, v in knobs.items()}):
+        backend = PhalpBackend()
+        backend.load()
+    return backend
+
+
+def rows(result):
+    frame, track, _, _, _ = result
+    return sorted(zip(frame.tolist(), track.tolist()))
+
+
+class OutputTest(unittest.TestCase):
+    def setUp(self):
+        self.backend = loaded()
+        self.result = self.backend.track(iter(people_frames(14, gaps=(8, 9))))
+
+    def test_only_observed_rows_no_ghosts(self):
+        got = rows(self.result)
+        self.assertEqual({t for _, t in got}, {1, 2})
+        b_frames = [f for f, t in got if t == 2]
+        # B is confirmed at frame 4 (5 hits) with frames 0-3 back-filled, missed at 8 and 9 (ghosts).
+        self.assertEqual(b_frames, [f for f in range(14) if f not in (8, 9)])
+        self.assertEqual([f for f, t in got if t == 1], list(range(14)))
+
+    def test_columns_and_extras_shapes(self):
+        frame, track, bbox, score, extras = self.result
+        m = len(frame)
+        self.assertEqual(bbox.shape, (m, 4))
+        self.assertTrue(np.all(score > 0.8))
+        shapes = {k: v.shape for k, v in extras.items()}
+        self.assertEqual(shapes, {"keypoints2d": (m, 45, 2), "joints3d": (m, 45, 3), "smpl_global_orient": (m, 1, 3, 3),
+                                  "smpl_body_pose": (m, 23, 3, 3), "smpl_betas": (m, 10), "camera_translation": (m, 3),
+                                  "focal_length": (m,)})
+        self.assertTrue(all(v.dtype == np.float32 for v in extras.values()))
+        # 5000 px on a 256 px square covering the 320 px padded frame.
+        np.testing.assert_allclose(extras["focal_length"], 5000 * 320 / 256)
+
+    def test_bbox_and_keypoints_in_image_pixels(self):
+        frame, track, bbox, _, extras = self.result
+        row = [i for i in range(len(frame)) if frame[i] == 3 and track[i] == 1][0]
+        np.testing.assert_allclose(bbox[row], [46, 60, 60, 120])  # A at frame 3: x 46..106, y 60..180
+        x, y, w, h = bbox[row]
+        kp = extras["keypoints2d"][row]
+        # The 240 px high frame sits 40 px down in the padded square: a missing offset leaves the box.
+        self.assertTrue(np.all((kp[:, 0] >= x) & (kp[:, 0] <= x + w) & (kp[:, 1] >= y) & (kp[:, 1] <= y + h)), kp)
+        self.assertAlmostEqual(float(kp[:, 1].mean()), y + h / 2, places=3)
+
+    def test_ids_restart_and_models_are_built_once(self):
+        built = len(phalp_module.BUILT)
+        again = self.backend.track(iter(people_frames(14, gaps=(8, 9))))
+        self.assertEqual(rows(again), rows(self.result))
+        self.assertEqual(len(phalp_module.BUILT), built)
+        self.assertIsNone(phalp_module.BUILT[-1].visualizer)
+
+
+class BatchingTest(unittest.TestCase):
+    def setUp(self):
+        hmr2.models.CALLS.clear()
+
+    def test_crops_batched_across_frames_up_to_the_cap(self):
+        backend = loaded(POSEPIPE_PHALP_BATCH=5)
+        result = backend.track(iter(people_frames(10)))
+        sizes = [b for b, _ in hmr2.models.CALLS]
+        self.assertEqual(sum(sizes), 20)  # two people in each of 10 frames
+        self.assertLessEqual(max(sizes), 5)
+        self.assertIn(5, sizes)  # more than one frame's crops in one batch
+        hmr2.models.CALLS.clear()
+        one = loaded(POSEPIPE_PHALP_BATCH=1).track(iter(people_frames(10)))
+        self.assertEqual({b for b, _ in hmr2.models.CALLS}, {1})
+        self.assertEqual(rows(one), rows(result))
+        np.testing.assert_allclose(one[4]["smpl_betas"], result[4]["smpl_betas"], atol=1e-5)
+
+    def test_out_of_memory_halves_the_cap_and_keeps_it(self):
+        backend = loaded(POSEPIPE_PHALP_BATCH=8)
+        reference = rows(backend.track(iter(people_frames(8))))
+        hmr2.models.CALLS.clear()
+        with mock.patch.dict(os.environ, {"POSEPIPE_STANDIN_OOM_ABOVE": "3"}):
+            result = backend.track(iter(people_frames(8)))
+        self.assertEqual(rows(result), reference)
+        self.assertEqual(backend.cap.value, 2)
+        self.assertEqual(backend.ready_info()["batch"], 2)
+        self.assertLessEqual(max(b for b, _ in hmr2.models.CALLS), 2)
+
+    def test_out_of_memory_at_one_crop_is_oom_for_posepipe(self):
+        backend = loaded(POSEPIPE_PHALP_BATCH=4)
+        with mock.patch.dict(os.environ, {"POSEPIPE_STANDIN_OOM_ABOVE": "0"}):
+            with self.assertRaises(MemoryError) as caught:
+                backend.track(iter(people_frames(6)))
+        self.assertEqual(kind_of(caught.exception), "oom")
+        self.assertEqual(backend.cap.value, 1)
+
+    def test_other_errors_propagate_with_their_kind(self):
+        backend = loaded()
+        with mock.patch.dict(os.environ, {"POSEPIPE_STANDIN_FAIL_AT": "3"}):
+            with self.assertRaisesRegex(ValueError, "frame 3") as caught:
+                backend.track(iter(people_frames(6)))
+        self.assertEqual(kind_of(caught.exception), "internal")
+
+    def test_every_frame_is_tracked_past_1300(self):
+        backend = loaded()
+        frames = (np.zeros((120, 160, 3), np.uint8) for _ in range(1400))
+        frame, *_ = backend.track(frames)
+        self.assertEqual(len(frame), 0)
+        updates = phalp_module.BUILT[-1].tracker.updates
+        self.assertEqual([u[0] for u in updates], list(range(1400)))
+
+
+class SettingsTest(unittest.TestCase):
+    def setUp(self):
+        hmr2.models.CALLS.clear()
+
+    def test_precision_reaches_hmr2_as_autocast(self):
+        loaded(POSEPIPE_PHALP_PRECISION="bf16").track(iter(people_frames(2)))
+        self.assertEqual({d for _, d in hmr2.models.CALLS}, {torch.bfloat16})
+        hmr2.models.CALLS.clear()
+        backend = loaded(POSEPIPE_PHALP_PRECISION="auto")
+        backend.track(iter(people_frames(2)))
+        self.assertEqual(backend.precision, "fp32")  # auto on the CPU
+        self.assertEqual({d for _, d in hmr2.models.CALLS}, {None})
+
+    def test_low_memory_selects_the_regnety_detector(self):
+        loaded(POSEPIPE_PHALP_LOW_MEMORY=1)
+        self.assertEqual(phalp_module.BUILT[-1].cfg.phalp.detector, "maskrcnn")
+        loaded()
+        self.assertEqual(phalp_module.BUILT[-1].cfg.phalp.detector, "vitdet")
+
+    def test_bad_values_name_the_variable(self):
+        for name, value in (("POSEPIPE_PHALP_BATCH", "0"), ("POSEPIPE_PHALP_BATCH", "many"),
+                            ("POSEPIPE_PHALP_PRECISION", "fp8"), ("POSEPIPE_PHALP_LOW_MEMORY", "yes"),
+                            ("POSEPIPE_PHALP_DEVICE", "tpu"), ("POSEPIPE_PHALP_PRECISION", "fp16")):
+            with self.subTest(name=name, value=value):
+                with self.assertRaisesRegex(EnvironmentProblem, name):
+                    loaded(**{name: value})
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,54 @@
+"""checks() for `posepipe doctor --tracker phalp`: one entry per requirement, a fix for each failure."""
+import os
+import unittest
+from unittest import mock
+
+import phalp_stand_in_env as env
+
+from posepipe.backends.phalp import PhalpBackend
+from posepipe.errors import EnvironmentProblem
+
+NAMES = ["venv", "settings", "import torch", "import hmr2", "import phalp", "import detectron2", "torch weights_only",
+         "cuda", "egl/osmesa", "smpl 4DHumans", "smpl phalp", "checkpoint hmr2", "checkpoint hmar",
+         "checkpoint pose predictor"]
+
+
+class DoctorTest(unittest.TestCase):
+    def test_one_entry_per_item_and_a_fix_for_each_failure(self):
+        checks = PhalpBackend().checks()
+        self.assertEqual([c["name"] for c in checks], NAMES)
+        for c in checks:
+            self.assertIsInstance(c["detail"], str)
+            self.assertEqual("fix" in c, not c["ok"], c)
+        by_name = {c["name"]: c for c in checks}
+        for name in NAMES[2:6] + NAMES[9:]:
+            self.assertTrue(by_name[name]["ok"], by_name[name])  # the stand-ins and the test HOME
+        self.assertFalse(by_name["cuda"]["ok"])  # no GPU here
+
+    def test_missing_smpl_fails_its_check_and_load(self):
+        path = os.path.join(env.HOME, ".cache/phalp/3D/models/smpl/SMPL_NEUTRAL.pkl")
+        os.rename(path, path + ".away")
+        try:
+            entry = {c["name"]: c for c in PhalpBackend().checks()}["smpl phalp"]
+            self.assertFalse(entry["ok"])
+            self.assertIn(path, entry["fix"])
+            with self.assertRaisesRegex(EnvironmentProblem, "SMPL"):
+                PhalpBackend().load()
+        finally:
+            os.rename(path + ".away", path)
+
+    def test_bad_setting_is_a_failed_entry_not_an_exception(self):
+        with mock.patch.dict(os.environ, {"POSEPIPE_PHALP_BATCH": "-3"}):
+            entry = {c["name"]: c for c in PhalpBackend().checks()}["settings"]
+        self.assertFalse(entry["ok"])
+        self.assertIn("POSEPIPE_PHALP_BATCH", entry["detail"])
+
+    def test_a_broken_import_is_reported_with_its_fix(self):
+        with mock.patch.dict("sys.modules", {"detectron2": None}):
+            entry = {c["name"]: c for c in PhalpBackend().checks()}["import detectron2"]
+        self.assertFalse(entry["ok"])
+        self.assertIn("pip install", entry["fix"])
+
+
+if __name__ == "__main__":
+    unittest.main()
