@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import { openDb } from '../db/index.ts';
 import { displayName, terminalSafe } from '../progress.ts';
-import { jobView, type JobView } from '../views.ts';
+import { jobSummaryView, jobView, type JobSummaryView, type JobView } from '../views.ts';
 
 function duration(seconds: number | null): string {
   if (seconds === null) return '-';
@@ -17,7 +17,7 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
 }
 
-function jobTable(jobs: JobView[]): string {
+function jobTable(jobs: JobSummaryView[]): string {
   const rows = [['JOB', 'STATE', 'STAGE', 'FRAMES', 'CHUNKS', 'TIME', 'FILE']];
   for (const j of jobs) {
     rows.push([
@@ -83,9 +83,15 @@ export function statusCommand(config: Config, opts: { json: boolean; jobId?: str
       console.log(opts.json ? JSON.stringify(view, null, 2) : terminalSafe(jobDetail(view)));
       return 0;
     }
-    const views = db.listJobs().map((j) => jobView(db, config, j));
-    if (opts.json) console.log(JSON.stringify({ jobs: views, trackerLoads: db.listTrackerLoads().length }, null, 2));
-    else console.log(views.length ? `${terminalSafe(jobTable(views))}\n\n\`posepipe status <job>\` shows a job's stages and chunks` : 'no jobs yet');
+    if (opts.json) {
+      // Machines get every job whole (stages, chunks and their tracker seconds).
+      const views = db.listJobs().map((j) => jobView(db, config, j));
+      console.log(JSON.stringify({ jobs: views, trackerLoads: db.listTrackerLoads().length }, null, 2));
+      return 0;
+    }
+    // The table needs only sums: one grouped query, however many chunk rows there are.
+    const rows = db.listJobSummaries({ limit: -1, offset: 0 }).map((r) => jobSummaryView(r));
+    console.log(rows.length ? `${terminalSafe(jobTable(rows))}\n\n\`posepipe status <job>\` shows a job's stages and chunks` : 'no jobs yet');
     return 0;
   } finally {
     db.close();
