@@ -273,9 +273,12 @@ export class Pipeline {
         if (damaged) throw new RedoChunks(damaged);
         let out;
         try {
+          const totalFrames = this.#output<ChunkOutput>(job.id, 'chunk').totalFrames;
+          const facts = this.#output<VideoFacts>(job.id, 'probe');
           out = await merge({
             jobDir: dir,
-            totalFrames: this.#output<ChunkOutput>(job.id, 'chunk').totalFrames,
+            totalFrames,
+            pictureFacts: { width: facts.width, height: facts.height, fps: facts.fps, frameCount: totalFrames },
             chunks: chunks.map((c) => ({ index: c.idx, resultPath: join(dir, c.result_file!), firstFrame: c.first_frame, frameCount: c.frame_count, overlapFrames: c.overlap_frames })),
           });
         } catch (error) {

@@ -5,6 +5,8 @@
  */
 import { threadId } from 'node:worker_threads';
 import { classify, type FailureKind, PipelineError } from '../errors.ts';
+import { buildPictures, type PictureFacts } from '../pictures/build-pictures.ts';
+import type { Pictures } from '../pictures/pictures.ts';
 import { type MergeChunk, mergeChunks } from './merge-chunks.ts';
 import { ChunkResultError, readChunkPickle } from './read-chunk-pickle.ts';
 
@@ -13,6 +15,8 @@ export interface MergeTask {
   chunks: MergeChunk[];
   totalFrames: number;
   iouThreshold: number;
+  /** When given, the status page's pictures are computed here too, from the merged result in hand. */
+  pictureFacts?: PictureFacts;
 }
 
 /**
@@ -21,7 +25,7 @@ export interface MergeTask {
  * checks and records; or the failure with what the pipeline needs to act on it.
  */
 export type MergeReply =
-  | { ok: true; json: string; frameIndexes: Int32Array; tracks: number; persons: number; threadId: number }
+  | { ok: true; json: string; frameIndexes: Int32Array; tracks: number; persons: number; pictures?: Pictures; threadId: number }
   | { ok: false; kind: FailureKind; message: string; chunkResult?: { file: string; problem: string; chunkIndex?: number }; threadId: number };
 
 /** Read every chunk's pickle and merge them; never throws for a failure it can describe. */
@@ -46,6 +50,7 @@ export async function mergeChunkFiles(task: MergeTask): Promise<MergeReply> {
       frameIndexes: Int32Array.from(merged.frames, (frame) => frame.index),
       tracks: merged.tracks.length,
       persons: merged.frames.reduce((sum, frame) => sum + frame.persons.length, 0),
+      pictures: task.pictureFacts ? buildPictures(merged, task.pictureFacts, 'merged.json') : undefined,
       threadId,
     };
   } catch (error) {

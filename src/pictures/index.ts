@@ -3,7 +3,8 @@
  * box and track id drawn over them, and a timeline of the frames each track covers, so people
  * can see that tracking worked without opening the JSON.
  */
-export { loadPictures } from './load-pictures.ts';
+export type { PictureFacts } from './build-pictures.ts';
+export { cachePictures, loadPictures } from './load-pictures.ts';
 export type { PictureFrame, PicturePerson, Pictures, TrackRuns } from './pictures.ts';
 export { thumbnailFile } from './thumbnail-file.ts';
 export { thumbStripHtml } from './thumb-strip-html.ts';

@@ -76,16 +76,26 @@ async function compute(jobDir: string, facts: PictureFacts): Promise<Pictures | 
   }
   const pictures = buildPictures(merged, facts, mergedFile);
   const after = await mergedKey(mergedFile);
-  if (after && sameKey(before, after)) {
-    const cache: CacheFile = { version: CACHE_VERSION, merged: before, facts, pictures };
-    try {
-      await writeFileAtomic(cacheFile, JSON.stringify(cache));
-    } catch (error) {
-      // A cache that cannot be written (full disk, read-only folder) only costs a recomputation.
-      if (typeof (error as NodeJS.ErrnoException).code !== 'string') throw error;
-    }
-  }
+  if (after && sameKey(before, after)) await writeCache(cacheFile, { version: CACHE_VERSION, merged: before, facts, pictures });
   return pictures;
+}
+
+async function writeCache(cacheFile: string, cache: CacheFile): Promise<void> {
+  try {
+    await writeFileAtomic(cacheFile, JSON.stringify(cache));
+  } catch (error) {
+    // A cache that cannot be written (full disk, read-only folder) only costs a recomputation.
+    if (typeof (error as NodeJS.ErrnoException).code !== 'string') throw error;
+  }
+}
+
+/**
+ * Cache pictures computed elsewhere (the merge stage's worker thread, from the result it has just
+ * written) for the merged.json now in jobDir; loadPictures then only reads the small cache.
+ */
+export async function cachePictures(jobDir: string, facts: PictureFacts, pictures: Pictures): Promise<void> {
+  const key = await mergedKey(join(jobDir, 'merged.json'));
+  if (key) await writeCache(join(jobDir, 'pictures.json'), { version: CACHE_VERSION, merged: key, facts: checkFacts(facts), pictures });
 }
 
 /**

@@ -10,6 +10,7 @@ import { Piscina } from 'piscina';
 import { writeFileAtomic } from '../atomic-file.ts';
 import { PipelineError } from '../errors.ts';
 import { ChunkResultError, DEFAULT_IOU_THRESHOLD, type MergeChunk, type MergeReply, type MergeTask } from '../merge/index.ts';
+import { cachePictures, type PictureFacts } from '../pictures/index.ts';
 
 /** The worker file the pool runs (TypeScript; loaded through tsx in the worker). */
 export const MERGE_WORKER_FILE = fileURLToPath(new URL('../merge/merge-worker.ts', import.meta.url));
@@ -24,6 +25,11 @@ export interface MergeContext {
   iouThreshold?: number;
   /** A pool to run in; without one the stage uses (and keeps) its own, see closeMergePool(). */
   pool?: Piscina;
+  /**
+   * The video's size, fps and frame count: the status page's pictures are then computed in the
+   * worker thread and cached beside merged.json, so the page never parses a long video's result.
+   */
+  pictureFacts?: PictureFacts;
 }
 
 /** What the merge stage records. */
@@ -85,6 +91,7 @@ export async function merge(ctx: MergeContext): Promise<MergeOutput> {
     chunks: ctx.chunks.map((c) => ({ index: c.index, resultPath: c.resultPath, firstFrame: c.firstFrame, frameCount: c.frameCount, overlapFrames: c.overlapFrames })),
     totalFrames: ctx.totalFrames,
     iouThreshold: ctx.iouThreshold ?? DEFAULT_IOU_THRESHOLD,
+    pictureFacts: ctx.pictureFacts,
   };
   const reply = (await pool.run(task, { filename: MERGE_WORKER_FILE, name: MERGE_WORKER_FUNCTION })) as MergeReply;
   if (!reply.ok) {
@@ -96,6 +103,7 @@ export async function merge(ctx: MergeContext): Promise<MergeOutput> {
   }
   checkCoverage(reply.frameIndexes, ctx.totalFrames);
   await writeFileAtomic(join(ctx.jobDir, 'merged.json'), reply.json);
+  if (reply.pictures && ctx.pictureFacts) await cachePictures(ctx.jobDir, ctx.pictureFacts, reply.pictures);
   return {
     file: 'merged.json',
     bytes: Buffer.byteLength(reply.json),

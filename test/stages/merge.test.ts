@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ChunkResultError, type MergeChunk, mergeChunks, type MergeReply, type MergeTask, readChunkPickle } from '../../src/merge/index.ts';
+import { loadPictures } from '../../src/pictures/index.ts';
 import { closeMergePool, createMergePool, merge, MERGE_WORKER_FILE } from '../../src/stages/merge.ts';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.ts';
 
@@ -75,6 +76,22 @@ describe('merge stage', () => {
     // The worker's result is exactly what the pure merge gives in this thread.
     const inputs = await Promise.all(chunks.map(async (chunk) => ({ chunk, result: await readChunkPickle(chunk.resultPath) })));
     expect(written).toBe(`${JSON.stringify(mergeChunks(inputs, 50))}\n`);
+  });
+
+  it("computes the status page's pictures in the worker and caches them beside merged.json, as loadPictures would", async () => {
+    const chunks = writeJob(ws.root);
+    const facts = { width: 640, height: 480, fps: 25, frameCount: 50 };
+    await merge({ jobDir: ws.root, chunks, totalFrames: 50, pool, pictureFacts: facts });
+    const cacheFile = join(ws.root, 'pictures.json');
+    const cached = readFileSync(cacheFile, 'utf8');
+    const fromCache = await loadPictures(ws.root, facts);
+    // The page read the cache: it was not rewritten.
+    expect(readFileSync(cacheFile, 'utf8')).toBe(cached);
+    expect(fromCache!.tracks.map((t) => t.id)).toEqual([1, 2]);
+    expect(fromCache!.frames.length).toBeGreaterThan(0);
+    // And it holds exactly what the page would have computed itself from merged.json.
+    rmSync(cacheFile);
+    expect(await loadPictures(ws.root, facts)).toEqual(fromCache);
   });
 
   it('the worker function runs on another thread', async () => {
