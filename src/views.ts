@@ -192,10 +192,13 @@ export function jobView(db: Db, config: Config, job: JobRow): JobView {
   return { ...jobWithoutChunks(config, job, db.listStages(job.id), totalsOf(chunks)), chunkList: chunks.map(chunkView) };
 }
 
+function summaryTotals(row: JobSummaryRow): ChunkTotals {
+  return { chunks: row.chunks, chunksDone: row.chunks_done, frames: row.frames, framesDone: row.frames_done, trackerMs: row.tracker_ms };
+}
+
 /** One row of a job list, from a summary row (chunks already summed by the database). */
 export function jobSummaryView(row: JobSummaryRow, now = Date.now()): JobSummaryView {
-  const t = { chunks: row.chunks, chunksDone: row.chunks_done, frames: row.frames, framesDone: row.frames_done, trackerMs: row.tracker_ms };
-  return { ...head(row, t, now), chunksFailed: row.chunks_failed };
+  return { ...head(row, summaryTotals(row), now), chunksFailed: row.chunks_failed };
 }
 
 function sourceFacts(stages: StageRow[]): SourceFacts | null {
@@ -214,10 +217,13 @@ function sourceFacts(stages: StageRow[]): SourceFacts | null {
   };
 }
 
+function sourceOf(stages: StageRow[]): { facts: SourceFacts | null; stagedFile: string | null } {
+  return { facts: sourceFacts(stages), stagedFile: stageOutput<{ file: string }>(stages, 'stage')?.file ?? null };
+}
+
 /** A job's source as probed and staged: its facts and the staged copy's name in the job folder. */
 export function sourceView(db: Db, jobId: number): { facts: SourceFacts | null; stagedFile: string | null } {
-  const stages = db.listStages(jobId);
-  return { facts: sourceFacts(stages), stagedFile: stageOutput<{ file: string }>(stages, 'stage')?.file ?? null };
+  return sourceOf(db.listStages(jobId));
 }
 
 /**
@@ -229,8 +235,9 @@ export function jobPageView(db: Db, config: Config, job: JobRow, opts: { chunkSt
   const chunkCounts = db.countChunksByState(job.id);
   const all = Object.values(chunkCounts).reduce((a, b) => a + b, 0);
   const gridRows = db.listChunksPage(job.id, { limit: opts.gridMax, offset: 0 });
-  // The totals need every chunk; the grid already holds them all unless the job is very long.
-  const totals = totalsOf(all <= gridRows.length ? gridRows : db.listChunks(job.id));
+  // Summed by the database, so a job longer than the grid costs no more.
+  const summary = db.getJobSummary(job.id);
+  const totals = summary ? summaryTotals(summary) : totalsOf([]);
   const total = opts.chunkState ? chunkCounts[opts.chunkState] : all;
   const pages = Math.max(1, Math.ceil(total / opts.perPage));
   const page = Math.min(Math.max(1, opts.chunkPage), pages);
@@ -238,8 +245,7 @@ export function jobPageView(db: Db, config: Config, job: JobRow, opts: { chunkSt
   const running = chunkCounts.running ? db.listChunksPage(job.id, { state: 'running', limit: 8, offset: 0 }) : [];
   return {
     job: jobWithoutChunks(config, job, stages, totals),
-    facts: sourceFacts(stages),
-    stagedFile: stageOutput<{ file: string }>(stages, 'stage')?.file ?? null,
+    ...sourceOf(stages),
     chunkCounts,
     grid: gridRows.map(chunkView),
     table: { rows: rows.map(chunkView), state: opts.chunkState, page, pages, total },

@@ -121,19 +121,29 @@ export class Db {
   /** A page of jobs, newest first, with their chunks summed up in one grouped query. */
   listJobSummaries(opts: { state?: JobState; limit: number; offset: number }): JobSummaryRow[] {
     const where = opts.state ? 'WHERE state = @state' : '';
+    return this.#summaries(`SELECT * FROM jobs ${where} ORDER BY id DESC LIMIT @limit OFFSET @offset`, { state: opts.state, limit: opts.limit, offset: opts.offset });
+  }
+
+  /** One job with its chunks summed up (the job page's totals, however many chunks it has). */
+  getJobSummary(id: number): JobSummaryRow | undefined {
+    return this.#summaries('SELECT * FROM jobs WHERE id = @id', { id })[0];
+  }
+
+  /** The jobs `jobsSql` selects, each with its chunks summed up by one grouped query over just those jobs. */
+  #summaries(jobsSql: string, params: Record<string, unknown>): JobSummaryRow[] {
     return this.#db
       .prepare(
         `SELECT j.*, coalesce(c.chunks, 0) AS chunks, coalesce(c.chunks_done, 0) AS chunks_done, coalesce(c.chunks_failed, 0) AS chunks_failed,
                 c.frames AS frames, coalesce(c.frames_done, 0) AS frames_done, coalesce(c.tracker_ms, 0) AS tracker_ms
-         FROM (SELECT * FROM jobs ${where} ORDER BY id DESC LIMIT @limit OFFSET @offset) AS j
+         FROM (${jobsSql}) AS j
          LEFT JOIN (
            SELECT job_id, count(*) AS chunks, sum(state = 'done') AS chunks_done, sum(state = 'failed') AS chunks_failed, sum(frame_count) AS frames,
                   sum(CASE WHEN state = 'done' THEN frame_count ELSE frames_done END) AS frames_done, sum(coalesce(tracker_ms, 0)) AS tracker_ms
-           FROM chunks WHERE job_id IN (SELECT id FROM jobs ${where} ORDER BY id DESC LIMIT @limit OFFSET @offset) GROUP BY job_id
+           FROM chunks WHERE job_id IN (SELECT id FROM (${jobsSql})) GROUP BY job_id
          ) AS c ON c.job_id = j.id
          ORDER BY j.id DESC`,
       )
-      .all({ state: opts.state, limit: opts.limit, offset: opts.offset }) as JobSummaryRow[];
+      .all(params) as JobSummaryRow[];
   }
 
   /** How many jobs are in each state (every state present, zeros included). */

@@ -246,6 +246,8 @@ describe('database', () => {
     expect(page[1]).toMatchObject({ chunks: 2, chunks_done: 1, chunks_failed: 0, frames: 17, frames_done: 13, tracker_ms: 1200 });
     expect(db.listJobSummaries({ state: 'running', limit: 10, offset: 0 }).map((j) => j.id)).toEqual([2]);
     expect(db.listJobSummaries({ limit: 10, offset: 2 }).map((j) => j.id)).toEqual([1]);
+    expect(db.getJobSummary(2)).toMatchObject({ id: 2, chunks: 2, chunks_done: 1, frames: 17, frames_done: 13, tracker_ms: 1200 });
+    expect(db.getJobSummary(99)).toBeUndefined();
     expect(db.countJobsByState()).toEqual({ queued: 2, running: 1, done: 0, failed: 0, cancelled: 0 });
     expect(db.countChunksByState(2)).toEqual({ pending: 0, running: 1, done: 1, failed: 0 });
     expect(db.listChunksPage(2, { state: 'running', limit: 5, offset: 0 }).map((c) => c.idx)).toEqual([1]);
