@@ -4,9 +4,8 @@
  */
 import { ConfigError, flagToKey, loadConfig, type Config, type ConfigKey } from './config.ts';
 import { DatabaseTooNewError, InstanceLockedError } from './db/index.ts';
-import { cancelCommand, intakeCommand, retryCommand } from './commands/actions.ts';
+import { cancelCommand, intakeCommand, resumeCommand, retryCommand } from './commands/actions.ts';
 import { doctorCommand } from './commands/doctor.ts';
-import { resumeCommand } from './commands/resume.ts';
 import { runCommand } from './commands/run.ts';
 import { startCommand } from './commands/start.ts';
 import { statusCommand } from './commands/status.ts';

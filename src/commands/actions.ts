@@ -1,5 +1,5 @@
 /**
- * The status page's actions on the command line: `cancel`, `retry`, `pause`, `unpause`. They
+ * The status page's actions on the command line: `resume`, `cancel`, `retry`, `pause`, `unpause`. They
  * write the database (no lock needed: each is one checked transition); a running `posepipe start`
  * sees the change within a second. Exit 2 when an action does not apply, with the reason.
  */
@@ -41,6 +41,36 @@ function attempt(action: () => string): number {
     console.error(`posepipe: ${error.message}`);
     return 2;
   }
+}
+
+/**
+ * `posepipe resume <job>…|--all-failed`: failed or cancelled → queued at the first unfinished stage
+ * and chunk; a running `posepipe start` picks the job up within a second.
+ */
+export function resumeCommand(config: Config, opts: { all: boolean; jobIds: string[] }): number {
+  if (opts.all === (opts.jobIds.length > 0)) {
+    console.error('posepipe: resume takes job ids or --all-failed (not both)');
+    return 2;
+  }
+  return withDb(config, (db) => {
+    const ids = opts.all ? db.listJobs('failed').map((j) => j.id).reverse() : opts.jobIds.map((arg) => jobIdArg(db, arg));
+    if (opts.all && ids.length === 0) console.log('no failed jobs');
+    let code = 0;
+    for (const id of ids) {
+      if (id === undefined) {
+        code = 2;
+        continue;
+      }
+      code = Math.max(
+        code,
+        attempt(() => {
+          db.resumeJob(id);
+          return `job ${id} queued again at stage ${db.getJob(id)!.stage ?? '-'}`;
+        }),
+      );
+    }
+    return code;
+  });
 }
 
 /** `posepipe cancel <job>…`: a queued job is cancelled at once, a running one stops within a second. */
