@@ -1,16 +1,13 @@
 /**
  * One frame of a video as a small JPEG, for the status page's thumbnails.
  *
- * This spawns ffmpeg itself (argument array, no shell) instead of going through runFfmpeg, for two
- * things runFfmpeg cannot do: an input option (`-ss` before `-i` seeks to the keyframe before the
- * time and decodes from there; the same option after `-i` decodes the whole video up to it, minutes
- * for a frame near the end of a long one) and handing the picture back on stdout. runFfprobeLines
- * does the same for ffprobe.
+ * This uses runFfmpegToBuffer rather than runFfmpeg, for two things runFfmpeg cannot do: an input
+ * option (`-ss` before `-i` seeks to the keyframe before the time and decodes from there; the same
+ * option after `-i` decodes the whole video up to it, minutes for a frame near the end of a long
+ * one) and handing the picture back on stdout.
  */
-import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import { EnvironmentError } from '../errors.ts';
-import { findTool, SAFE_INPUT_OPTIONS, ToolFailure } from './run-tools.ts';
+import { runFfmpegToBuffer, SAFE_INPUT_OPTIONS, ToolFailure } from './run-tools.ts';
 
 /** What to extract. */
 export interface FrameRequest {
@@ -49,38 +46,7 @@ export async function extractFrameJpeg(request: FrameRequest): Promise<Buffer> {
     '-vf', `scale=${width}:-1`, '-frames:v', '1', '-q:v', '4',
     '-f', 'image2pipe', '-c:v', 'mjpeg', 'pipe:1',
   ];
-  const jpeg = await runToStdout(await findTool('ffmpeg'), args);
+  const jpeg = await runFfmpegToBuffer(args, MAX_JPEG_BYTES);
   if (jpeg.length === 0) throw new ToolFailure(`ffmpeg gave no picture for frame ${frameIndex} (at ${seconds.toFixed(3)} s): past the end of the video?`, '');
   return jpeg;
-}
-
-/** Run `path` with `args`, collecting stdout (at most MAX_JPEG_BYTES); ToolFailure on a non-zero exit. */
-function runToStdout(path: string, args: string[]): Promise<Buffer> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const chunks: Buffer[] = [];
-    let bytes = 0;
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      bytes += chunk.length;
-      if (bytes > MAX_JPEG_BYTES) child.kill('SIGKILL');
-      else chunks.push(chunk);
-    });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => {
-      stderr = (stderr + chunk).slice(-8192);
-    });
-    child.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT' || error.code === 'EACCES') {
-        reject(new EnvironmentError(`ffmpeg could not be started (${path}: ${error.message}). Install ffmpeg or set FFMPEG_PATH; run posepipe doctor`, { cause: error }));
-      } else {
-        reject(error);
-      }
-    });
-    child.on('close', (code, signal) => {
-      if (bytes > MAX_JPEG_BYTES) reject(new ToolFailure(`ffmpeg wrote more than ${MAX_JPEG_BYTES} bytes for one thumbnail`, stderr));
-      else if (code === 0) resolvePromise(Buffer.concat(chunks));
-      else reject(new ToolFailure(`ffmpeg exited with ${code === null ? `signal ${signal}` : `code ${code}`}`, stderr));
-    });
-  });
 }

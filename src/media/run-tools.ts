@@ -164,6 +164,36 @@ export async function runFfprobeLines(file: string, args: readonly string[], onL
   });
 }
 
+/**
+ * Run ffmpeg with `args` as given (the caller puts input options such as a fast `-ss` before `-i`,
+ * which runFfmpeg cannot) and return what it writes to stdout, at most `maxBytes`; rejects with
+ * ToolFailure (stderr tail attached) on a non-zero exit or too much output.
+ */
+export async function runFfmpegToBuffer(args: readonly string[], maxBytes: number): Promise<Buffer> {
+  const path = await findTool('ffmpeg');
+  return new Promise((resolve, reject) => {
+    const child = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > maxBytes) child.kill('SIGKILL');
+      else chunks.push(chunk);
+    });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-8192);
+    });
+    child.on('error', (error) => reject(isSpawnFailure(error) ? missingTool('ffmpeg', error) : error));
+    child.on('close', (code, signal) => {
+      if (bytes > maxBytes) reject(new ToolFailure(`ffmpeg wrote more than ${maxBytes} bytes`, stderr));
+      else if (code === 0) resolve(Buffer.concat(chunks));
+      else reject(new ToolFailure(`ffmpeg exited with ${code === null ? `signal ${signal}` : `code ${code}`}`, stderr));
+    });
+  });
+}
+
 /** What one ffmpeg run needs: options as separate items, never a shell string. */
 export interface FfmpegRun {
   /** Working directory: input and output are relative to it, so no path with spaces reaches an option. */
