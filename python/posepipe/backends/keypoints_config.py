@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Mapping, Optional, Tuple
 
 from ..errors import EnvironmentProblem
+from . import torch_device
 
 PREFIX = "POSEPIPE_KEYPOINTS_"
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -83,30 +84,13 @@ def read_settings(env: Mapping[str, str]) -> Settings:
 
 
 def resolve_device(wanted: str, cuda_count: int, torch_version: str) -> str:
-    """"auto" -> "cuda:0" when CUDA sees a device, else "cpu"; "cuda" -> "cuda:0"; checks N."""
-    if wanted == "auto":
-        return "cuda:0" if cuda_count > 0 else "cpu"
-    if wanted == "cpu":
-        return "cpu"
-    index = int(wanted.split(":")[1]) if ":" in wanted else 0
-    if cuda_count == 0:
-        raise EnvironmentProblem(f"{PREFIX}DEVICE={wanted!r} but torch {torch_version} sees no CUDA device "
-                                 f"(a CPU-only torch build, or no driver); use {PREFIX}DEVICE=cpu or auto")
-    if index >= cuda_count:
-        raise EnvironmentProblem(f"{PREFIX}DEVICE={wanted!r} but only {cuda_count} CUDA device(s) exist (cuda:0..cuda:{cuda_count - 1})")
-    return f"cuda:{index}"
+    """POSEPIPE_KEYPOINTS_DEVICE as a torch device (see torch_device.resolve_device)."""
+    return torch_device.resolve_device(f"{PREFIX}DEVICE", wanted, cuda_count, torch_version)
 
 
 def resolve_precision(wanted: str, device: str, bf16_supported: bool) -> str:
-    """"auto" -> bf16 on a CUDA device that supports it, else fp32; refuses what cannot run."""
-    on_cuda = device.startswith("cuda")
-    if wanted == "auto":
-        return "bf16" if on_cuda and bf16_supported else "fp32"
-    if wanted == "fp16" and not on_cuda:
-        raise EnvironmentProblem(f"{PREFIX}PRECISION=fp16 needs a CUDA device (device is {device}); use fp32 or bf16")
-    if wanted == "bf16" and on_cuda and not bf16_supported:
-        raise EnvironmentProblem(f"{PREFIX}PRECISION=bf16 but {device} does not support bfloat16; use fp16 or fp32")
-    return wanted
+    """POSEPIPE_KEYPOINTS_PRECISION for this device (see torch_device.resolve_precision)."""
+    return torch_device.resolve_precision(f"{PREFIX}PRECISION", wanted, device, bf16_supported)
 
 
 def starting_batch(batch: Optional[int], device: str) -> int:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Mapping, Optional
 
 from ..errors import EnvironmentProblem
+from . import torch_device
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DEFAULT_BATCH = 16
@@ -63,20 +64,13 @@ def read_settings(env: Optional[Mapping[str, str]] = None) -> PhalpSettings:
 
 
 def resolve_device(torch: object, wanted: str) -> str:
-    """"auto" -> "cuda" when torch sees a GPU, else "cpu"; an unavailable GPU asked for by name fails."""
+    """POSEPIPE_PHALP_DEVICE as a torch device (see torch_device.resolve_device)."""
     cuda = getattr(torch, "cuda")
-    if wanted == "auto":
-        return "cuda" if cuda.is_available() else "cpu"
-    if wanted.startswith("cuda") and not cuda.is_available():
-        raise EnvironmentProblem(f"POSEPIPE_PHALP_DEVICE={wanted!r} but torch sees no CUDA device")
-    return wanted
+    count = cuda.device_count() if cuda.is_available() else 0
+    return torch_device.resolve_device("POSEPIPE_PHALP_DEVICE", wanted, count, str(getattr(torch, "__version__", "?")))
 
 
 def resolve_precision(torch: object, device: str, wanted: str) -> str:
-    """"auto" -> bf16 on a GPU that supports it, else fp32. fp16 needs a GPU (CPU autocast is bf16 only)."""
-    on_gpu = device.startswith("cuda")
-    if wanted == "auto":
-        return "bf16" if on_gpu and getattr(torch, "cuda").is_bf16_supported() else "fp32"
-    if wanted == "fp16" and not on_gpu:
-        raise EnvironmentProblem("POSEPIPE_PHALP_PRECISION='fp16' needs a CUDA device; use bf16 or fp32 on the CPU")
-    return wanted
+    """POSEPIPE_PHALP_PRECISION for this device (see torch_device.resolve_precision)."""
+    on_cuda = device.startswith("cuda")
+    return torch_device.resolve_precision("POSEPIPE_PHALP_PRECISION", wanted, device, on_cuda and getattr(torch, "cuda").is_bf16_supported())
