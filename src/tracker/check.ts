@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { DEFAULT_WORKER_SCRIPT } from './worker.ts';
+import { DEFAULT_WORKER_SCRIPT } from './options.ts';
 
 /** One line of the worker's `--check` report. */
 export interface WorkerCheck {

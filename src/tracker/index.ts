@@ -1,6 +1,6 @@
 /** The tracker worker: what the pipeline and `posepipe doctor` use from src/tracker. */
-export { TrackerWorker, DEFAULT_WORKER_SCRIPT } from './worker.ts';
-export type { TrackerWorkerOptions } from './worker.ts';
+export { TrackerWorker } from './worker.ts';
+export { DEFAULT_WORKER_SCRIPT, type TrackerWorkerOptions } from './options.ts';
 export { parseEvent, formatRequest, quoteLine, WORKER_ERROR_KINDS } from './protocol.ts';
 export type {
   WorkerErrorKind,

@@ -5,42 +5,11 @@
  * its resident memory grows past a limit.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { isAbsolute } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { TrackerError, type FailureKind, type TrackerFailure } from '../errors.ts';
+import { InFlight } from './in-flight.ts';
+import { workerSettings, type TrackerWorkerOptions, type WorkerSettings } from './options.ts';
 import { readLines, readRssBytes } from './process-io.ts';
 import { formatRequest, parseEvent, type DoneEvent, type ProgressEvent, type ReadyEvent, type TrackRequest, type WorkerEvent } from './protocol.ts';
-
-/** The worker script shipped with this package, found from this module's own location. */
-export const DEFAULT_WORKER_SCRIPT = fileURLToPath(new URL('../../python/posepipe_worker.py', import.meta.url));
-
-/** How TrackerWorker is started and watched. */
-export interface TrackerWorkerOptions {
-  /** Absolute path of the interpreter (the venv's own python, never found through PATH). */
-  python: string;
-  /** Absolute path of posepipe_worker.py; defaults to DEFAULT_WORKER_SCRIPT. */
-  script?: string;
-  backend: string;
-  /** Added to the inherited environment (backend settings such as POSEPIPE_BUILTIN_*). */
-  env?: Record<string, string>;
-  /** Deadline for the `ready` event after spawning: model loading included. */
-  startupMs: number;
-  /** A request with no event (progress counts) for this long is a hang: the group is killed. */
-  heartbeatMs: number;
-  /**
-   * A request whose progress `frame` has not increased for this long is stuck even if heartbeats
-   * keep coming: the group is killed (a stall). Absent: no such deadline. It must cover the
-   * slowest single frame and the decoding of a request's skipped `start` frames.
-   */
-  advanceMs?: number;
-  /**
-   * After a `done`, a worker whose resident memory (VmRSS) is above this is stopped so that the
-   * next request starts a fresh one (a leak cannot grow until the machine swaps). Absent: never.
-   */
-  maxRssBytes?: number;
-  /** Every stderr line, and every protocol problem, as one line. */
-  onLog?: (line: string) => void;
-}
 
 const STDERR_KEEP = 200; // lines kept in memory
 const STDERR_TAIL = 40; // lines attached to an error
@@ -48,22 +17,6 @@ const LINE_LIMIT = 4000; // characters kept of one stderr line
 const STDOUT_LIMIT = 16 * 1024 * 1024; // a stdout "line" longer than this is garbage, not an event
 const STOP_GRACE_MS = 3000;
 const KILL_WAIT_MS = 5000; // after SIGKILL the group, how long to wait for the pipes to close
-
-interface Pending {
-  id: string;
-  output: string;
-  resolve: (done: DoneEvent) => void;
-  reject: (error: TrackerError) => void;
-  onProgress?: (e: ProgressEvent) => void;
-  /** The heartbeat deadline; after a kill, the fallback that settles if the pipes never close. */
-  timer?: NodeJS.Timeout;
-  /** The deadline for `frame` to increase (advanceMs). */
-  advanceTimer?: NodeJS.Timeout;
-  /** The highest progress `frame` seen for this request. */
-  frame: number;
-  /** Set when we killed the group for a hang: the exit then reports a stall, not a crash. */
-  stalled?: string;
-}
 
 interface Starting {
   resolve: (ready: ReadyEvent) => void;
@@ -77,11 +30,11 @@ interface Starting {
  * crash, stall or kill the next request restarts it (and `loads` counts one more load).
  */
 export class TrackerWorker {
-  readonly #opts: Readonly<TrackerWorkerOptions> & { script: string };
+  readonly #opts: WorkerSettings;
   #child: ChildProcessWithoutNullStreams | undefined;
   #starting: Starting | undefined;
   #startPromise: Promise<ReadyEvent> | undefined;
-  #pending: Pending | undefined;
+  #pending: InFlight | undefined;
   #ready: ReadyEvent | undefined;
   #loads = 0;
   #recycles = 0;
@@ -91,16 +44,7 @@ export class TrackerWorker {
   #closed: Promise<void> = Promise.resolve();
 
   constructor(opts: TrackerWorkerOptions) {
-    const script = opts.script ?? DEFAULT_WORKER_SCRIPT;
-    if (!isAbsolute(opts.python)) throw new TypeError(`tracker option "python" must be an absolute path, got ${JSON.stringify(opts.python)}`);
-    if (!isAbsolute(script)) throw new TypeError(`tracker option "script" must be an absolute path, got ${JSON.stringify(script)}`);
-    for (const key of ['startupMs', 'heartbeatMs', 'advanceMs'] as const) {
-      const value = opts[key];
-      if (value === undefined && key === 'advanceMs') continue;
-      if (!(typeof value === 'number' && value > 0)) throw new TypeError(`tracker option "${key}" must be a positive number of milliseconds`);
-    }
-    if (opts.maxRssBytes !== undefined && !(opts.maxRssBytes > 0)) throw new TypeError('tracker option "maxRssBytes" must be a positive number of bytes');
-    this.#opts = Object.freeze({ ...opts, script });
+    this.#opts = workerSettings(opts);
   }
 
   /** How many `ready` events this object has seen: the backend's load count. */
@@ -148,10 +92,8 @@ export class TrackerWorker {
     this.#assertIdle(); // another call may have taken the worker while this one waited for start()
     const line = formatRequest({ type: 'track', ...req }); // a bad request throws here, before we are busy
     return new Promise<DoneEvent>((resolve, reject) => {
-      const pending: Pending = { id: req.id, output: req.output, resolve, reject, onProgress, frame: 0 };
-      this.#pending = pending;
-      this.#beat(pending);
-      this.#advance(pending);
+      const { heartbeatMs, advanceMs } = this.#opts;
+      this.#pending = new InFlight({ id: req.id, output: req.output, resolve, reject, onProgress, heartbeatMs, advanceMs, onHang: (p, why) => this.#hang(p, why) });
       child.stdin.write(line);
     });
   }
@@ -282,13 +224,7 @@ export class TrackerWorker {
       return;
     }
     if (event.type === 'progress') {
-      if (pending.stalled) return; // killed already: late progress must not re-arm the deadlines
-      this.#beat(pending);
-      if (event.frame > pending.frame) {
-        pending.frame = event.frame;
-        this.#advance(pending);
-      }
-      pending.onProgress?.(event);
+      pending.progress(event);
     } else if (event.type === 'done') {
       this.#settle(pending);
       this.#afterDone();
@@ -328,44 +264,23 @@ export class TrackerWorker {
     }
   }
 
-  /** (Re)arm the heartbeat: no event for heartbeatMs means a hang, and the group is killed. */
-  #beat(pending: Pending): void {
-    clearTimeout(pending.timer);
-    const ms = this.#opts.heartbeatMs;
-    pending.timer = setTimeout(() => this.#hang(pending, `Tracker worker sent no progress for ${ms} ms on request ${JSON.stringify(pending.id)}: killed`), ms);
-  }
-
-  /** (Re)arm the advance deadline: heartbeats without a higher `frame` for advanceMs are a hang too. */
-  #advance(pending: Pending): void {
-    const ms = this.#opts.advanceMs;
-    if (ms === undefined) return;
-    clearTimeout(pending.advanceTimer);
-    pending.advanceTimer = setTimeout(
-      () => this.#hang(pending, `Tracker worker progress stopped advancing at frame ${pending.frame} of request ${JSON.stringify(pending.id)} for ${ms} ms: killed`),
-      ms,
-    );
-  }
-
-  /** Kill the group of a hung request; its exit reports the stall. */
-  #hang(pending: Pending, message: string): void {
-    if (pending.stalled || this.#pending !== pending) return;
-    pending.stalled = message;
-    clearTimeout(pending.timer);
-    clearTimeout(pending.advanceTimer);
-    this.#log(`[tracker] ${message}`);
-    this.#killGroup();
-    // The exit settles the request; this is the fallback if the pipes never close.
-    pending.timer = setTimeout(() => {
+  /** A request missed a deadline: kill the group; its exit reports the stall. */
+  #hang(pending: InFlight, message: string): void {
+    if (this.#pending !== pending) return;
+    // The exit settles the request; the fallback does if the pipes never close.
+    const fallback = () => {
       if (this.#pending !== pending) return;
       this.#ready = undefined; // the next request spawns afresh (killing this group again)
       this.#settle(pending);
       pending.reject(new TrackerError('stall', message, this.#failure(null, 'SIGKILL')));
-    }, KILL_WAIT_MS);
+    };
+    if (!pending.stall(message, KILL_WAIT_MS, fallback)) return;
+    this.#log(`[tracker] ${message}`);
+    this.#killGroup();
   }
 
-  #settle(pending: Pending): void {
-    clearTimeout(pending.timer);
-    clearTimeout(pending.advanceTimer);
+  /** The request is no longer the one in flight (the caller then resolves or rejects it). */
+  #settle(pending: InFlight): void {
     if (this.#pending === pending) this.#pending = undefined;
   }
 
