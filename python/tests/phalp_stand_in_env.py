@@ -15,7 +15,8 @@ for path in (STAND_INS, os.path.join(os.path.dirname(HERE))):
 HOME = tempfile.mkdtemp(prefix="posepipe-phalp-home-")
 os.environ["HOME"] = HOME
 CACHE_FILES = [
-    ".cache/4DHumans/logs/train/multiple_datasets/checkpoints/epoch=35-step=1000000.ckpt",
+    ".cache/4DHumans/logs/train/multiruns/hmr2/0/checkpoints/epoch=35-step=1000000.ckpt",
+    ".cache/4DHumans/logs/train/multiruns/hmr2/0/model_config.yaml",
     ".cache/4DHumans/data/smpl/SMPL_NEUTRAL.pkl",
     ".cache/phalp/3D/models/smpl/SMPL_NEUTRAL.pkl",
     ".cache/phalp/weights/hmar_v2_weights.pth",

@@ -1,4 +1,4 @@
 import os
 
-# As in 4D-Humans: the cache folder under the home directory.
+# As in 4D-Humans' hmr2/configs: $HOME/.cache/4DHumans.
 CACHE_DIR_4DHUMANS = os.path.join(os.path.expanduser("~"), ".cache", "4DHumans")

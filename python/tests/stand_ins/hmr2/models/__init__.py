@@ -1,4 +1,11 @@
-"""Stand-in for hmr2.models: load_hmr2 returns a tiny deterministic model with HMR2's outputs."""
+"""Stand-in for hmr2.models: load_hmr2 returns a tiny deterministic model with HMR2's outputs.
+
+As in shubham-goel/4D-Humans hmr2/models/__init__.py: DEFAULT_CHECKPOINT under
+CACHE_DIR_4DHUMANS/logs/train/multiruns/hmr2/0/; load_hmr2(checkpoint_path) reads
+model_config.yaml two folders up, checks the SMPL model (check_smpl_exists) and returns
+(model, model_cfg); HMR2.forward(batch) returns pred_smpl_params (global_orient (B,1,3,3),
+body_pose (B,23,3,3), betas (B,10)), pred_cam (B,3) and more.
+"""
 import os
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -7,7 +14,7 @@ import torch
 from _faults import env_int
 from ..configs import CACHE_DIR_4DHUMANS
 
-DEFAULT_CHECKPOINT = os.path.join(CACHE_DIR_4DHUMANS, "logs/train/multiple_datasets/checkpoints/epoch=35-step=1000000.ckpt")
+DEFAULT_CHECKPOINT = os.path.join(CACHE_DIR_4DHUMANS, "logs/train/multiruns/hmr2/0/checkpoints/epoch=35-step=1000000.ckpt")
 
 # (batch size, autocast dtype or None) per forward, for tests.
 CALLS: List[Tuple[int, Optional[torch.dtype]]] = []
@@ -43,7 +50,7 @@ class HMR2(torch.nn.Module):
         out = self.head(feats)
         angles = torch.tanh(out[:, :24].float())
         betas = out[:, 24:34]
-        cam = out[:, 34:37]
+        cam = torch.cat([0.9 + 0.1 * torch.tanh(out[:, 34:35]), out[:, 35:37]], 1)  # scale > 0, as trained
         return {
             "pred_smpl_params": {"global_orient": _rotations(angles[:, :1]), "body_pose": _rotations(angles[:, 1:24]),
                                  "betas": betas},
@@ -56,9 +63,11 @@ class HMR2(torch.nn.Module):
 
 
 def load_hmr2(checkpoint_path: str = DEFAULT_CHECKPOINT) -> Tuple[HMR2, Dict[str, Any]]:
-    """Like the real one: (model, model config); the checkpoint must exist."""
-    if not os.path.isfile(checkpoint_path):
-        raise FileNotFoundError(checkpoint_path)
+    """Like the real one: (model, model config); the config, SMPL and checkpoint must exist."""
+    config = os.path.join(os.path.dirname(os.path.dirname(checkpoint_path)), "model_config.yaml")
+    for path in (config, os.path.join(CACHE_DIR_4DHUMANS, "data/smpl/SMPL_NEUTRAL.pkl"), checkpoint_path):
+        if not os.path.isfile(path):
+            raise FileNotFoundError(path)
     return HMR2(), {"MODEL": {"IMAGE_SIZE": 256}, "EXTRA": {"FOCAL_LENGTH": 5000}}
 
 
