@@ -71,6 +71,36 @@ class OutputTest(unittest.TestCase):
         self.assertIsNone(phalp_module.BUILT[-1].visualizer)
 
 
+class ReferenceTest(unittest.TestCase):
+    """posepipe's batched features against PHALP's own per-frame get_human_features (the stand-in's
+    reference follows the real contract: keys, shapes, the padded-square coordinates)."""
+
+    def test_batched_detection_data_equals_phalp_get_human_features(self):
+        backend = loaded(POSEPIPE_PHALP_BATCH=3)  # batches straddle frames: 2 people per frame
+        frames = people_frames(6, gaps=(4,))
+        backend.track(iter(frames))
+        phalp = phalp_module.BUILT[-1]
+        for t, image in enumerate(frames):
+            side = max(image.shape[:2])
+            measurements = [image.shape[0], image.shape[1], side, (side - image.shape[1]) // 2, (side - image.shape[0]) // 2]
+            bbox, bbox_pad, masks, scores, classes, gt, ann = phalp.get_detections(image, f"frame{t:06d}", t, {}, measurements)
+            want = [d.detection_data for d in phalp.get_human_features(
+                image, masks, bbox, bbox_pad, scores, f"frame{t:06d}", classes, t, measurements, gt, ann)]
+            got = phalp.tracker.received[t]
+            self.assertEqual(len(got), len(want))
+            for g, w in zip(got, want):
+                self.assertEqual(set(g), set(w))
+                for key in sorted(set(w) - {"mask", "img_path", "img_name", "extra_data"}):
+                    with self.subTest(frame=t, key=key):
+                        if key == "smpl":
+                            for k in w[key]:
+                                np.testing.assert_allclose(g[key][k], w[key][k], atol=1e-5)
+                        else:
+                            np.testing.assert_allclose(np.asarray(g[key], dtype=float), np.asarray(w[key], dtype=float),
+                                                       atol=1e-4)
+                self.assertEqual((g["img_name"], g["mask"]), (w["img_name"], w["mask"]))
+
+
 class BatchingTest(unittest.TestCase):
     def setUp(self):
         hmr2.models.CALLS.clear()
@@ -141,6 +171,16 @@ class SettingsTest(unittest.TestCase):
         self.assertEqual(phalp_module.BUILT[-1].cfg.phalp.detector, "maskrcnn")
         loaded()
         self.assertEqual(phalp_module.BUILT[-1].cfg.phalp.detector, "vitdet")
+
+    def test_forced_weights_only_load_is_an_environment_error(self):
+        # torch raises when both TORCH_FORCE_WEIGHTS_ONLY_LOAD and the NO_ variable posepipe sets are on.
+        with mock.patch.dict(os.environ, {"TORCH_FORCE_WEIGHTS_ONLY_LOAD": "true"}):
+            with self.assertRaisesRegex(EnvironmentProblem, "TORCH_FORCE_WEIGHTS_ONLY_LOAD") as caught:
+                loaded()
+        self.assertEqual(kind_of(caught.exception), "environment")
+        with mock.patch.dict(os.environ, {"TORCH_FORCE_WEIGHTS_ONLY_LOAD": "0", "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "0"}):
+            PhalpBackend().load()
+            self.assertEqual(os.environ["TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"], "1")
 
     def test_bad_values_name_the_variable(self):
         for name, value in (("POSEPIPE_PHALP_BATCH", "0"), ("POSEPIPE_PHALP_BATCH", "many"),

@@ -37,6 +37,28 @@ class DoctorTest(unittest.TestCase):
         finally:
             os.rename(path + ".away", path)
 
+    def test_missing_hmr2_model_config_fails_its_check_and_load(self):
+        # load_hmr2 reads model_config.yaml two folders above the checkpoint (4D-Humans' hmr2/models).
+        path = os.path.join(env.HOME, ".cache/4DHumans/logs/train/multiruns/hmr2/0/model_config.yaml")
+        os.rename(path, path + ".away")
+        try:
+            entry = {c["name"]: c for c in PhalpBackend().checks()}["checkpoint hmr2"]
+            self.assertFalse(entry["ok"])
+            self.assertIn(path, entry["detail"])
+            self.assertIn("demo.py", entry["fix"])
+            with self.assertRaisesRegex(EnvironmentProblem, "model_config.yaml"):
+                PhalpBackend().load()
+        finally:
+            os.rename(path + ".away", path)
+
+    def test_weights_only_check_uses_torchs_own_reading_of_the_variable(self):
+        import torch
+        with mock.patch.object(torch, "__version__", "2.6.0+cu124"):
+            for value, ok in (("1", False), ("yes", False), ("true", False), ("0", True), ("false", True), ("", True)):
+                with self.subTest(value=value), mock.patch.dict(os.environ, {"TORCH_FORCE_WEIGHTS_ONLY_LOAD": value}):
+                    entry = {c["name"]: c for c in PhalpBackend().checks()}["torch weights_only"]
+                    self.assertEqual(entry["ok"], ok, entry)
+
     def test_bad_setting_is_a_failed_entry_not_an_exception(self):
         with mock.patch.dict(os.environ, {"POSEPIPE_PHALP_BATCH": "-3"}):
             entry = {c["name"]: c for c in PhalpBackend().checks()}["settings"]

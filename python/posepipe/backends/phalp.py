@@ -28,8 +28,11 @@ PHALP's back-fill of the frames that confirmed it); its "ghost" entries are neve
 ids restart at 1 for every request. bbox is the detector's box (x, y, w, h) in image pixels;
 score its confidence. Extras, float32, M rows:
 
-  keypoints2d         (M, 45, 2) HMR2's 2D joints (OpenPose 25 + 20 extra) in image pixels
-  joints3d            (M, 45, 3) the same joints in 3D, metres, camera axes
+  keypoints2d         (M, 45, 2) PHALP's 45 points from HMR2's SMPL in image pixels: OpenPose 25,
+                      19 extra joints, and last the SMPL model origin (PHALP's location cue)
+  joints3d            (M, 45, 3) the same points in 3D, metres, camera axes, relative to the SMPL
+                      model origin (row 44 is that origin: zeros); add camera_translation for
+                      camera coordinates
   smpl_global_orient  (M, 1, 3, 3) rotation matrices
   smpl_body_pose      (M, 23, 3, 3) rotation matrices
   smpl_betas          (M, 10)
@@ -44,7 +47,8 @@ import sys
 from types import SimpleNamespace
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-from .phalp_config import PhalpSettings, read_settings, resolve_device, resolve_precision
+from ..errors import EnvironmentProblem
+from .phalp_config import TORCH_ENV_TRUE, PhalpSettings, read_settings, resolve_device, resolve_precision
 
 VERSION = "1.0.0"
 
@@ -92,8 +96,13 @@ class PhalpBackend:
             elif ctypes.util.find_library("OSMesa"):
                 os.environ["PYOPENGL_PLATFORM"] = "osmesa"
         # torch >= 2.6 loads checkpoints with weights_only=True, which PHALP's and HMR2's own
-        # (trusted, user-downloaded) checkpoints do not pass; the <2.6 behaviour is asked for.
-        os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+        # (trusted, user-downloaded) checkpoints do not pass; the <2.6 behaviour is asked for. torch
+        # reads the variable at every torch.load that does not pass weights_only itself, and raises if
+        # TORCH_FORCE_WEIGHTS_ONLY_LOAD is set too.
+        if os.environ.get("TORCH_FORCE_WEIGHTS_ONLY_LOAD", "") in TORCH_ENV_TRUE:
+            raise EnvironmentProblem("TORCH_FORCE_WEIGHTS_ONLY_LOAD is set: PHALP's and HMR2's checkpoints "
+                                     "cannot load with weights_only; unset it for posepipe")
+        os.environ["TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"] = "1"
 
     def ready_info(self) -> Dict[str, Any]:
         info: Dict[str, Any] = {"precision": self.precision, "batch": self.cap.value}

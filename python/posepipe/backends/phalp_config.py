@@ -9,6 +9,8 @@ from . import torch_device
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DEFAULT_BATCH = 16
+# torch.load reads TORCH_FORCE_(NO_)WEIGHTS_ONLY_LOAD at every call and counts exactly these as set.
+TORCH_ENV_TRUE = ("1", "y", "yes", "true")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import os
 import sys
 from typing import Any, Callable, Dict, List, Optional
 
-from .phalp_config import read_settings
+from .phalp_config import TORCH_ENV_TRUE, read_settings
 
 Check = Dict[str, Any]
 
@@ -56,7 +56,7 @@ def _torch_version() -> Check:
     major, minor = (int(p) for p in version.split(".")[:2])
     if (major, minor) < (2, 6):
         return _entry("torch weights_only", True, f"torch {version} (< 2.6: torch.load keeps weights_only=False)", "")
-    forced = os.environ.get("TORCH_FORCE_WEIGHTS_ONLY_LOAD", "") not in ("", "0")
+    forced = os.environ.get("TORCH_FORCE_WEIGHTS_ONLY_LOAD", "") in TORCH_ENV_TRUE
     return _entry("torch weights_only", not forced,
                   f"torch {version} (>= 2.6: posepipe sets TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 for the "
                   "PHALP/HMR2 checkpoints)" + (" but TORCH_FORCE_WEIGHTS_ONLY_LOAD is set" if forced else ""),
@@ -117,19 +117,27 @@ def _file(name: str, path: str, fix: str) -> Check:
     return _entry(name, ok, path if ok else f"{path} is missing", fix.format(path=path))
 
 
-def _checkpoints() -> List[Check]:
-    dirs = cache_dirs()
-    hmr2_ckpt: Optional[str] = None
+def hmr2_files() -> List[str]:
+    """HMR2's checkpoint and the model_config.yaml that load_hmr2 reads two folders above it."""
     try:
         from hmr2.models import DEFAULT_CHECKPOINT
-        hmr2_ckpt = DEFAULT_CHECKPOINT
+        checkpoint = DEFAULT_CHECKPOINT
     except BaseException:
-        hmr2_ckpt = os.path.join(dirs["4dhumans"], "logs", "train", "multiple_datasets", "checkpoints",
-                                 "epoch=35-step=1000000.ckpt")
-    fetch = "run 4D-Humans' demo.py once with internet access: it downloads {path}"
-    return [_file("checkpoint hmr2", hmr2_ckpt, fetch),
-            _file("checkpoint hmar", os.path.join(dirs["phalp"], "weights", "hmar_v2_weights.pth"), fetch),
-            _file("checkpoint pose predictor", os.path.join(dirs["phalp"], "weights", "pose_predictor.pth"), fetch)]
+        checkpoint = os.path.join(cache_dirs()["4dhumans"], "logs", "train", "multiruns", "hmr2", "0",
+                                  "checkpoints", "epoch=35-step=1000000.ckpt")
+    return [checkpoint, os.path.join(os.path.dirname(os.path.dirname(checkpoint)), "model_config.yaml")]
+
+
+def _checkpoints() -> List[Check]:
+    weights = os.path.join(cache_dirs()["phalp"], "weights")
+    missing = [p for p in hmr2_files() if not os.path.isfile(p)]
+    hmr2 = _entry("checkpoint hmr2", not missing, " and ".join(missing or hmr2_files()) + (" missing" if missing else ""),
+                  "run 4D-Humans' demo.py once with internet access: it downloads and unpacks hmr2_data.tar.gz")
+    # PHALP's constructor downloads these itself when they are missing (and the machine is online).
+    fetch = ("let PHALP download it: run 4D-Humans' track.py once, or the phalp backend, with internet "
+             "access; else copy the file to {path}")
+    return [hmr2, _file("checkpoint hmar", os.path.join(weights, "hmar_v2_weights.pth"), fetch),
+            _file("checkpoint pose predictor", os.path.join(weights, "pose_predictor.pth"), fetch)]
 
 
 def run_checks() -> List[Check]:

@@ -39,15 +39,20 @@ def build_tracker(settings: PhalpSettings, device: str, precision: str) -> Any:
     from phalp.models.hmar.hmr import HMR2018Predictor
     from phalp.trackers.PHALP import PHALP
 
-    from .phalp_doctor import SMPL_FIX, smpl_paths
+    from .phalp_doctor import SMPL_FIX, hmr2_files, smpl_paths
     for path in smpl_paths():
         if not os.path.isfile(path):
             # PHALP would otherwise fetch an unofficial copy with os.system("wget ...").
             raise EnvironmentProblem(f"SMPL model {path} is missing: {SMPL_FIX.format(path=path)}")
-    if not os.path.isfile(DEFAULT_CHECKPOINT):
-        # load_hmr2 would not download it; PHALP's download_models would, silently: say so instead.
-        raise EnvironmentProblem(f"HMR2 checkpoint {DEFAULT_CHECKPOINT} is missing: run 4D-Humans' "
-                                 "demo.py once with internet access (it downloads it), then retry")
+    for path in hmr2_files():
+        if not os.path.isfile(path):
+            # load_hmr2 downloads nothing (4D-Humans' track.py calls download_models first): say so.
+            raise EnvironmentProblem(f"HMR2 file {path} is missing: run 4D-Humans' demo.py once with "
+                                     "internet access (it downloads hmr2_data.tar.gz), then retry")
+    if device.startswith("cuda:"):
+        # PHALP's tracker moves tensors with a bare .cuda() (uv distance, pose predictor): make that
+        # the chosen GPU, or they meet the models on different devices.
+        torch.cuda.set_device(torch.device(device))
     autocast = autocast_factory(torch, device, precision)
 
     class HMR2Predictor(HMR2018Predictor):

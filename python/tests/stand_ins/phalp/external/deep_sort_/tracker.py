@@ -88,6 +88,7 @@ class Tracker:
         self._next_id = 1
         self.tracked_cost = {}
         self.updates = []  # (frame_t, image_name, number of detections), for tests
+        self.received = {}  # frame_t -> the detection_data dicts handed over, for tests
 
     def predict(self):
         for track in self.tracks:
@@ -95,6 +96,7 @@ class Tracker:
 
     def update(self, detections, frame_t, image_name, shot):
         self.updates.append((frame_t, image_name, len(detections)))
+        self.received[frame_t] = [d.detection_data for d in detections]
         for d in detections:
             _check(d.detection_data)
             assert d.detection_data["time"] == frame_t, "a detection updated at another frame's step"
