@@ -5,7 +5,8 @@ torch, hmr2 and phalp there and builds the whole tracker once (phalp_model.py); 
 every job reuses it. track.py and PHALP.track() are never called: phalp_loop.py drives the loop
 itself, taking frames only from the worker's iterator (no JPEG folders, no rm -rf, no 1300-frame
 limit, no shot detection), so every exception reaches the worker and becomes an error event of the
-right kind. Rendering is off and no renderer is built.
+right kind. Rendering is off and PHALP's visualizer is never built (load_hmr2 still opens one
+small offscreen OpenGL context: HMR2 builds its mesh renderer at construction).
 
 Configuration, read from the environment once at load() (a bad value is an environment error
 naming the variable):

@@ -85,7 +85,7 @@ def _gl() -> Check:
     detail = f"found {', '.join(found) or 'neither EGL nor OSMesa'}; PYOPENGL_PLATFORM={platform or '(unset)'}"
     ok = bool(found) and (platform == "" or (platform == "egl" and egl) or (platform == "osmesa" and osmesa))
     return _entry("egl/osmesa", bool(ok), detail, "sudo apt-get install libegl1 libgl1 (or libosmesa6) and "
-                  "export PYOPENGL_PLATFORM=egl (osmesa): PHALP imports pyrender even with rendering off")
+                  "export PYOPENGL_PLATFORM=egl (osmesa): PHALP imports pyrender and HMR2 opens an offscreen renderer even with rendering off")
 
 
 def cache_dirs() -> Dict[str, str]:

@@ -4,8 +4,10 @@
 posepipe builds the equivalent from the installed packages: PHALP's HMR2018Predictor (whose old
 HMAR supplies the appearance texture and the 3D helpers) with HMR2 (hmr2.models.load_hmr2)
 supplying the SMPL parameters and camera, run under autocast at the chosen precision. The
-visualizer (two EGL renderers) is never created. 4D-Humans' neural-renderer texture sampler is
-not used, so neural_renderer is not needed.
+visualizer (two EGL renderers) is never created. This is 4D-Humans' HMR2Predictor from track.py,
+not the HMR2023TextureSampler its track.py now uses by default (appearance sampled from HMR2's own
+mesh with neural_renderer): appearance embeddings come from the old HMAR's texture head, so
+neural_renderer is not needed and tracks can differ slightly from stock track.py.
 """
 
 import contextlib
@@ -73,7 +75,7 @@ def build_tracker(settings: PhalpSettings, device: str, precision: str) -> Any:
             return out
 
     class PosepipePHALP(PHALP):
-        """PHALP with HMR2, no renderer, 4D-Humans' padded boxes."""
+        """PHALP with HMR2, no visualizer, 4D-Humans' padded boxes (HMR2_4dhuman.get_detections)."""
 
         def setup_hmr(self) -> None:
             self.HMAR = HMR2Predictor(self.cfg)
