@@ -1,23 +1,25 @@
 /**
- * Walks a job's stages in order; the only place that records stage and chunk transitions.
- * Every stage is a function of files on disk plus the job row, so resuming after any crash is
- * "run the first stage not done" — and, inside `track`, "the first chunk not done".
+ * Walks a job's stages in order; the only place that records stage transitions (chunk
+ * transitions are recorded by its track loop, track-loop.ts). Every stage is a function of files
+ * on disk plus the job row, so resuming after any crash is "run the first stage not done" — and,
+ * inside `track`, "the first chunk not done".
  */
-import { createWriteStream, mkdirSync, rmSync, type WriteStream } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Config } from './config.ts';
 import { Crashpoints } from './crashpoint.ts';
 import { jobDir } from './paths.ts';
 import { reconcile, redoChunk, resultProblem } from './reconcile.ts';
 import { type ChunkRow, type Db, type JobRow, type StageName, STAGE_NAMES } from './db/index.ts';
-import { classify, PipelineError, TrackerError, type FailureKind } from './errors.ts';
+import { classify, PipelineError } from './errors.ts';
 import { chunk, type ChunkOutput } from './stages/chunk.ts';
 import { emit } from './stages/emit.ts';
 import { merge } from './stages/merge.ts';
 import { ChunkResultError } from './merge/index.ts';
 import { probe } from './stages/probe.ts';
 import { hashFile, stage, type StageOutput } from './stages/stage.ts';
-import { chunkLogFile, trackChunk, type TrackerInfo } from './stages/track.ts';
+import type { TrackerInfo } from './stages/track.ts';
+import { TrackLoop } from './track-loop.ts';
 import type { VideoFacts } from './media/index.ts';
 import type { TrackerWorker } from './tracker/index.ts';
 
@@ -56,18 +58,8 @@ export interface PipelineDeps {
 
 export { jobDir } from './paths.ts';
 
-const RETRY_BASE_MS = 500;
-const RETRY_MAX_MS = 15_000;
 /** How often a running job's row is read for a cancel asked by another process (the CLI). */
 const CANCEL_POLL_MS = 500;
-
-/** Thrown inside a job's run once its cancel has been seen: unwinds to #run, which records it. */
-class Cancelled extends Error {
-  constructor(jobId: number) {
-    super(`job ${jobId} was cancelled`);
-    this.name = 'Cancelled';
-  }
-}
 
 /** Runs jobs through the stages, recording each step in the database. */
 export class Pipeline {
@@ -77,13 +69,11 @@ export class Pipeline {
   readonly #emit: (event: PipelineEvent) => void;
   readonly #log: (line: string) => void;
   readonly #crash: Crashpoints;
-  #recordedLoads = 0;
+  readonly #tracking: TrackLoop;
   #stopping = false;
   #wake: (() => void) | undefined;
   /** The job being run, and whether its cancel has been seen. */
   #current: { id: number; cancelled: boolean; tracking: boolean } | undefined;
-  /** The worker log of the chunk being tracked (every attempt appended), if any. */
-  #chunkLog: WriteStream | undefined;
 
   constructor(deps: PipelineDeps) {
     this.#db = deps.db;
@@ -92,6 +82,7 @@ export class Pipeline {
     this.#emit = deps.onEvent ?? (() => {});
     this.#log = deps.log ?? (() => {});
     this.#crash = new Crashpoints(deps.config.crashpoint);
+    this.#tracking = new TrackLoop({ db: this.#db, config: this.#config, tracker: this.#tracker, emit: this.#emit, log: this.#log, crash: this.#crash });
   }
 
   /** At startup: see reconcile.ts. */
@@ -139,7 +130,7 @@ export class Pipeline {
 
   /** A line the worker wrote on stderr: kept in the log of the chunk being tracked. */
   workerLog(line: string): void {
-    this.#chunkLog?.write(`${line}\n`);
+    this.#tracking.workerLog(line);
   }
 
   /** Finish the current step, then stop taking jobs. */
@@ -256,7 +247,13 @@ export class Pipeline {
         return;
       }
       case 'track': {
-        const info = await this.#trackAll(job, dir);
+        const info = await this.#tracking.trackAll(job, dir, {
+          stopping: () => this.#stopping,
+          cancelled: () => this.#current?.cancelled === true,
+          tracking: (on) => {
+            if (this.#current) this.#current.tracking = on;
+          },
+        });
         this.#db.finishStage(job.id, name, info);
         return;
       }
@@ -322,130 +319,6 @@ export class Pipeline {
     }
   }
 
-  /**
-   * Track every chunk not done yet, one at a time. Crashes and stalls are retried within the
-   * attempt budget with exponential backoff; out of memory restarts the worker and halves the
-   * chunk (down to minChunkFrames); anything else fails the job at once.
-   */
-  async #trackAll(job: JobRow, dir: string): Promise<TrackerInfo> {
-    let info: Omit<TrackerInfo, 'trackerMs'> | undefined;
-    // Rows are re-read every round: a split inserts a row and moves the later ones.
-    for (let i = 0; ; i++) {
-      const chunks = this.#db.listChunks(job.id);
-      const c = chunks[i];
-      if (!c) break;
-      if (c.state === 'done') continue;
-      const frames = chunks.reduce((n, r) => n + r.frame_count, 0);
-      const framesBefore = chunks.reduce((n, r) => n + (r.state === 'done' ? r.frame_count : 0), 0);
-      const event = (framesDone: number, state: 'running' | 'done' | 'retry' | 'failed') =>
-        this.#emit({
-          type: 'chunk',
-          jobId: job.id,
-          idx: c.idx,
-          chunks: chunks.length,
-          framesDone: framesBefore + framesDone,
-          frames,
-          chunkFramesDone: framesDone,
-          chunkFrames: c.frame_count,
-          state,
-        });
-      if (this.#stopping) throw new PipelineError('crash', 'posepipe is stopping');
-      if (this.#current?.cancelled) throw new Cancelled(job.id);
-      const ready = await this.#ensureTracker();
-      info = { backend: ready.backend, version: ready.version, device: ready.device };
-      this.#db.startChunk(job.id, c.idx);
-      const attempt = c.attempts + 1;
-      event(0, 'running');
-      let lastWrite = 0;
-      this.#openChunkLog(dir, c, attempt);
-      if (this.#current) this.#current.tracking = true;
-      try {
-        const result = await trackChunk({
-          tracker: this.#tracker,
-          jobDir: dir,
-          jobId: job.id,
-          chunk: c,
-          previous: i > 0 ? chunks[i - 1] : undefined,
-          onProgress: (tracked) => {
-            const own = Math.max(0, tracked - c.overlap_frames);
-            if (Date.now() - lastWrite > 1000) {
-              lastWrite = Date.now();
-              this.#db.chunkProgress(job.id, c.idx, own);
-            }
-            event(own, 'running');
-          },
-        });
-        this.#db.finishChunk(job.id, c.idx, result);
-        this.#crash.reach('chunk-done');
-        event(c.frame_count, 'done');
-      } catch (error) {
-        if (this.#stopping || this.#current?.cancelled) throw error;
-        const { kind, message, retry } = classify(error);
-        const details = error instanceof TrackerError ? error.details : {};
-        const range = `chunk ${c.idx} (frames ${c.first_frame}–${c.first_frame + c.frame_count - 1})`;
-        const canSplit = kind === 'oom' && Math.floor(c.frame_count / 2) >= this.#config.minChunkFrames;
-        const canRetry = retry && attempt < this.#config.maxAttempts;
-        const text = `${range}, attempt ${attempt}: ${adviceFor(kind, message, c.frame_count, canSplit)}`;
-        this.#db.failChunk(job.id, c.idx, { kind, text, exitCode: details.exitCode, signal: details.signal, stderrTail: details.stderrTail }, canRetry || canSplit);
-        this.#log(`job ${job.id} ${text}${canSplit ? ' — splitting it in two' : canRetry ? ' — retrying' : ''}`);
-        event(0, canRetry || canSplit ? 'retry' : 'failed');
-        // Out of memory (or a CUDA fault) can leave the worker's memory in any state: start afresh.
-        if (kind === 'oom') await this.#tracker.recycle();
-        if (canSplit) this.#db.splitChunk(job.id, c.idx, this.#config.overlapFrames);
-        else if (canRetry) await new Promise((r) => setTimeout(r, Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (attempt - 1))));
-        else throw new PipelineError(kind, text);
-        i--; // the same index again: the retried chunk, or the first half of the split one
-      } finally {
-        if (this.#current) this.#current.tracking = false;
-        this.#closeChunkLog();
-      }
-    }
-    if (!info) {
-      const ready = await this.#ensureTracker();
-      info = { backend: ready.backend, version: ready.version, device: ready.device };
-    }
-    const trackerMs = this.#db.listChunks(job.id).reduce((n, r) => n + (r.tracker_ms ?? 0), 0);
-    return { ...info, trackerMs };
-  }
-
-  /** Open a chunk's worker log for one attempt (appended; a log that cannot be written is only lost, never fatal). */
-  #openChunkLog(dir: string, c: ChunkRow, attempt: number): void {
-    this.#closeChunkLog();
-    const file = join(dir, chunkLogFile(c));
-    try {
-      mkdirSync(dirname(file), { recursive: true });
-    } catch {
-      return;
-    }
-    const stream = createWriteStream(file, { flags: 'a' });
-    stream.on('error', () => {});
-    stream.write(`--- chunk ${c.idx} (frames ${c.first_frame}-${c.first_frame + c.frame_count - 1}), attempt ${attempt}, ${new Date().toISOString()} ---\n`);
-    this.#chunkLog = stream;
-  }
-
-  #closeChunkLog(): void {
-    this.#chunkLog?.end();
-    this.#chunkLog = undefined;
-  }
-
-  /** Start the worker if it is not running; record each load of the backend. */
-  async #ensureTracker() {
-    const startedMs = Date.now();
-    const ready = await this.#tracker.start();
-    if (this.#tracker.loads > this.#recordedLoads) {
-      this.#recordedLoads = this.#tracker.loads;
-      this.#db.recordTrackerLoad({
-        backend: ready.backend,
-        version: ready.version,
-        device: ready.device,
-        pid: ready.pid,
-        started_ms: startedMs,
-        load_ms: Math.round(ready.loadSeconds * 1000),
-      });
-    }
-    return ready;
-  }
-
   async #hashProblem(jobId: number, c: ChunkRow): Promise<string | undefined> {
     const sha = await hashFile(join(jobDir(this.#config, jobId), c.result_file!));
     return sha === c.result_sha256 ? undefined : `result file ${c.result_file} does not match its recorded hash`;
@@ -461,21 +334,5 @@ class RedoChunks extends Error {
   constructor(count: number) {
     super(`${count} chunk result(s) damaged; tracking them again`);
     this.name = 'RedoChunks';
-  }
-}
-
-/** Messages stand alone on the status page: say what to do about each kind. */
-function adviceFor(kind: FailureKind, message: string, frames: number, willSplit: boolean): string {
-  switch (kind) {
-    case 'environment':
-      return `${message} — run \`posepipe doctor\``;
-    case 'disk':
-      return `${message} — free some disk space, then \`posepipe resume\``;
-    case 'oom':
-      return willSplit
-        ? `${message} — out of memory with ${frames} frames`
-        : `${message} — out of memory even with ${frames} frames (POSEPIPE_MIN_CHUNK_FRAMES): free GPU memory (other programs), choose a lighter model, or lower the resolution, then resume`;
-    default:
-      return message;
   }
 }
