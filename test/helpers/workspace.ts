@@ -44,8 +44,14 @@ export function makeWorkspace(label = 'test'): Workspace {
 /** For a test file: a maker of workspaces that are all cleaned up (or kept on failure) after each test. */
 export function workspacesPerTest(): (label: string) => Workspace {
   const made: Workspace[] = [];
-  afterEach(() => {
-    for (const ws of made.splice(0)) ws.cleanup();
+  // afterEach runs before onTestFailed handlers, so the workspace's own failure flag is not set
+  // yet here: the test's result is.
+  afterEach((ctx) => {
+    const failed = ctx.task.result?.state === 'fail';
+    for (const ws of made.splice(0)) {
+      if (failed) console.error(`kept workspace of failed test: ${ws.root}`);
+      else ws.cleanup();
+    }
   });
   return (label) => {
     const ws = makeWorkspace(label);
