@@ -116,6 +116,15 @@ class Rows(unittest.TestCase):
         np.testing.assert_array_equal(kp[0, :, 2], np.arange(17))
         self.assertEqual((kp[0, 0, 0], kp[0, 16, 1]), (10, 120))
 
+    def test_boxes_under_a_pixel_wide_or_high_are_dropped(self) -> None:
+        # Seen with random weights at the right edge of a 320-px frame: a 0.03-px box whose
+        # keypoints torchvision put at x 321.5.
+        out = output([[319.96, 0, 319.99, 109.5], [10, 20, 50, 20.5], [10, 20, 11, 21]], [0.5, 0.6, 0.7], [1, 1, 1])
+        boxes, scores, kp = detections(out, 0)
+        np.testing.assert_array_equal(boxes, [[10, 20, 1, 1]])
+        np.testing.assert_allclose(scores, [0.7], rtol=1e-6)
+        self.assertEqual(kp.shape, (1, 17, 3))
+
     def test_track_returns_builtin_columns_plus_keypoints_of_each_rows_own_detection(self) -> None:
         backend = KeypointsBackend()
         backend.settings = read_settings({"POSEPIPE_KEYPOINTS_MIN_HITS": "2"})

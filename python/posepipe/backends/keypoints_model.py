@@ -132,12 +132,21 @@ def forward(model: Any, device: str, precision: str, frames: Sequence[np.ndarray
                 for o in outputs]
 
 
+MIN_BOX_PX = 1.0  # see detections()
+
+
 def detections(output: Dict[str, np.ndarray], min_score: float) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Persons at or above min_score: boxes (N,4 float64 x, y, w, h), scores (N, float64) and
     keypoints (N,17,3 float32: x, y, keypoint score). Values are float32-exact so they can be
-    found again in the tracker's float32 rows."""
-    keep = (output["labels"] == PERSON) & (output["scores"] >= min_score)
-    corners = output["boxes"][keep].astype(np.float64).reshape(-1, 4)
+    found again in the tracker's float32 rows.
+
+    A box under one pixel wide or high is no person, and torchvision decodes its keypoints as if
+    it were one pixel (its heatmap widths are clamped to 1), so they would lie outside the box and
+    even outside the image: such boxes are dropped."""
+    every = output["boxes"].reshape(-1, 4)
+    sized = ((every[:, 2] - every[:, 0]) >= MIN_BOX_PX) & ((every[:, 3] - every[:, 1]) >= MIN_BOX_PX)
+    keep = (output["labels"] == PERSON) & (output["scores"] >= min_score) & sized
+    corners = every[keep].astype(np.float64)
     boxes = np.stack([corners[:, 0], corners[:, 1], corners[:, 2] - corners[:, 0], corners[:, 3] - corners[:, 1]], axis=1)
     keypoints = np.array(output["keypoints"][keep], dtype=np.float32).reshape(-1, 17, 3)
     keypoints[:, :, 2] = output["keypoints_scores"][keep].reshape(-1, 17)
