@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TrackerError } from '../../src/errors.ts';
 import { TrackerWorker } from '../../src/tracker/index.ts';
+import { KEYPOINTS_TINY as TINY } from '../helpers/backends.ts';
 import { TEST_PYTHON } from '../helpers/cli.ts';
 import { STREET_PEOPLE } from '../helpers/fixtures.ts';
 import { workspacesPerTest } from '../helpers/workspace.ts';
@@ -17,19 +18,6 @@ const workers: TrackerWorker[] = [];
 afterEach(async () => {
   await Promise.all(workers.splice(0).map((w) => w.stop()));
 });
-
-// Seconds per frame on one core: a 64-pixel short side, 20 proposals, 2 persons per frame, every
-// detection kept (random weights score about 0.3) and every detection its own confirmed track.
-const TINY: Record<string, string> = {
-  POSEPIPE_KEYPOINTS_WEIGHTS: 'random',
-  POSEPIPE_KEYPOINTS_DEVICE: 'cpu',
-  POSEPIPE_KEYPOINTS_SIZE: '64',
-  POSEPIPE_KEYPOINTS_PROPOSALS: '20',
-  POSEPIPE_KEYPOINTS_MAX_PERSONS: '2',
-  POSEPIPE_KEYPOINTS_MIN_SCORE: '0',
-  POSEPIPE_KEYPOINTS_MIN_HITS: '1',
-  POSEPIPE_KEYPOINTS_BATCH: '2',
-};
 
 function makeWorker(env: Record<string, string>): TrackerWorker {
   const worker = new TrackerWorker({ python: TEST_PYTHON, backend: 'keypoints', env, startupMs: 120_000, heartbeatMs: 60_000 });

@@ -3,12 +3,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TrackerWorker } from '../../src/tracker/index.ts';
+import { PHALP_STAND_INS as STAND_INS } from '../helpers/backends.ts';
 import { cliEnv, runCli } from '../helpers/cli.ts';
 import { makeWorkspace } from '../helpers/workspace.ts';
 
 // Debian's python3 has torch (CPU); the stand-ins for hmr2/phalp/detectron2 live in python/tests.
 const PYTHON = '/usr/bin/python3';
-const STAND_INS = resolve('python/tests/stand_ins');
 const workers: TrackerWorker[] = [];
 
 afterEach(async () => {
@@ -19,7 +19,8 @@ afterEach(async () => {
 function homeWithCaches(root: string): string {
   const home = join(root, 'home-caches');
   for (const name of [
-    '.cache/4DHumans/logs/train/multiple_datasets/checkpoints/epoch=35-step=1000000.ckpt',
+    '.cache/4DHumans/logs/train/multiruns/hmr2/0/checkpoints/epoch=35-step=1000000.ckpt',
+    '.cache/4DHumans/logs/train/multiruns/hmr2/0/model_config.yaml',
     '.cache/4DHumans/data/smpl/SMPL_NEUTRAL.pkl',
     '.cache/phalp/3D/models/smpl/SMPL_NEUTRAL.pkl',
     '.cache/phalp/weights/hmar_v2_weights.pth',
