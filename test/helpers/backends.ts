@@ -1,5 +1,7 @@
 /** Settings that make the GPU backends runnable in tests on a CPU without weights or 4D-Humans. */
-import { resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 
 /**
  * keypoints: seconds per frame on one core. A 64-pixel short side, 20 proposals, 2 persons per
@@ -19,3 +21,27 @@ export const KEYPOINTS_TINY: Readonly<Record<string, string>> = {
 
 /** phalp: the stand-in hmr2/phalp/detectron2 packages the backend's tests run against. */
 export const PHALP_STAND_INS = resolve('python/tests/stand_ins');
+
+/** A HOME whose ~/.cache holds (empty) SMPL models and checkpoints where 4D-Humans and PHALP look. */
+export function phalpHome(root: string): string {
+  const home = join(root, 'home-caches');
+  for (const name of [
+    '.cache/4DHumans/logs/train/multiruns/hmr2/0/checkpoints/epoch=35-step=1000000.ckpt',
+    '.cache/4DHumans/logs/train/multiruns/hmr2/0/model_config.yaml',
+    '.cache/4DHumans/data/smpl/SMPL_NEUTRAL.pkl',
+    '.cache/phalp/3D/models/smpl/SMPL_NEUTRAL.pkl',
+    '.cache/phalp/weights/hmar_v2_weights.pth',
+    '.cache/phalp/weights/pose_predictor.pth',
+  ]) {
+    mkdirSync(dirname(join(home, name)), { recursive: true });
+    writeFileSync(join(home, name), '');
+  }
+  return home;
+}
+
+/** 20 frames, two bright "people": A at x 40 throughout, B at x 200 except frames 8 and 9. */
+export function peopleVideo(path: string): void {
+  const filter = "drawbox=x=40:y=60:w=60:h=120:color=white:t=fill,drawbox=x=200:y=50:w=60:h=120:color=white:t=fill:enable='not(between(n,8,9))'";
+  const r = spawnSync('ffmpeg', ['-nostdin', '-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'color=c=black:s=320x240:r=10:d=2', '-vf', filter, '-c:v', 'libx264', '-qp', '0', '-pix_fmt', 'yuv420p', path], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ffmpeg failed: ${r.stderr}`);
+}

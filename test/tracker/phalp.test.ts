@@ -1,9 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TrackerWorker } from '../../src/tracker/index.ts';
-import { PHALP_STAND_INS as STAND_INS } from '../helpers/backends.ts';
+import { PHALP_STAND_INS as STAND_INS, phalpHome, peopleVideo } from '../helpers/backends.ts';
 import { cliEnv, runCli } from '../helpers/cli.ts';
 import { makeWorkspace } from '../helpers/workspace.ts';
 
@@ -14,30 +13,6 @@ const workers: TrackerWorker[] = [];
 afterEach(async () => {
   await Promise.all(workers.splice(0).map((w) => w.stop()));
 });
-
-/** A HOME whose ~/.cache holds (empty) SMPL models and checkpoints where 4D-Humans and PHALP look. */
-function homeWithCaches(root: string): string {
-  const home = join(root, 'home-caches');
-  for (const name of [
-    '.cache/4DHumans/logs/train/multiruns/hmr2/0/checkpoints/epoch=35-step=1000000.ckpt',
-    '.cache/4DHumans/logs/train/multiruns/hmr2/0/model_config.yaml',
-    '.cache/4DHumans/data/smpl/SMPL_NEUTRAL.pkl',
-    '.cache/phalp/3D/models/smpl/SMPL_NEUTRAL.pkl',
-    '.cache/phalp/weights/hmar_v2_weights.pth',
-    '.cache/phalp/weights/pose_predictor.pth',
-  ]) {
-    mkdirSync(dirname(join(home, name)), { recursive: true });
-    writeFileSync(join(home, name), '');
-  }
-  return home;
-}
-
-/** 20 frames, two bright "people": A at x 40 throughout, B at x 200 except frames 8 and 9. */
-function peopleVideo(path: string): void {
-  const filter = "drawbox=x=40:y=60:w=60:h=120:color=white:t=fill,drawbox=x=200:y=50:w=60:h=120:color=white:t=fill:enable='not(between(n,8,9))'";
-  const r = spawnSync('ffmpeg', ['-nostdin', '-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'color=c=black:s=320x240:r=10:d=2', '-vf', filter, '-c:v', 'libx264', '-qp', '0', '-pix_fmt', 'yuv420p', path], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`ffmpeg failed: ${r.stderr}`);
-}
 
 // Reads the chunk pickle with CPython: shapes of the extras and which frames each track has.
 const SUMMARY = `
@@ -64,7 +39,7 @@ describe('the phalp backend', () => {
     peopleVideo(video);
     const worker = new TrackerWorker({
       python: PYTHON, backend: 'phalp', startupMs: 60_000, heartbeatMs: 60_000,
-      env: { PYTHONPATH: STAND_INS, HOME: homeWithCaches(ws.root), POSEPIPE_PHALP_DEVICE: 'cpu', POSEPIPE_PHALP_BATCH: '3' },
+      env: { PYTHONPATH: STAND_INS, HOME: phalpHome(ws.root), POSEPIPE_PHALP_DEVICE: 'cpu', POSEPIPE_PHALP_BATCH: '3' },
     });
     workers.push(worker);
     const ready = await worker.start();

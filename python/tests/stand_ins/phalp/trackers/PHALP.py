@@ -71,6 +71,9 @@ class PHALP(nn.Module):
         assert frame_name not in additional_data, "additional_data must be a dict (the real code calls .keys())"
         if env_int("POSEPIPE_STANDIN_FAIL_AT") == t_:
             raise ValueError(f"stand-in detector failure at frame {t_}")
+        oom_from = env_int("POSEPIPE_STANDIN_OOM_FROM_FRAME")
+        if oom_from is not None and t_ >= oom_from:
+            raise torch.cuda.OutOfMemoryError(f"CUDA out of memory (stand-in detector at frame {t_} of a request)")
         gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
         count, labels, stats, _ = cv2.connectedComponentsWithStats((gray > 128).astype(np.uint8))
         boxes, masks, scores = [], [], []
