@@ -71,6 +71,26 @@ class OutputTest(unittest.TestCase):
         self.assertIsNone(phalp_module.BUILT[-1].visualizer)
 
 
+class ResultsFolderTest(unittest.TestCase):
+    def test_one_folder_per_worker_and_a_dead_workers_folder_is_removed(self):
+        import subprocess
+        import sys
+        import tempfile
+        from posepipe.backends.phalp_model import results_folder
+        import shutil
+        base = tempfile.mkdtemp(prefix="posepipe-results-test-")
+        self.addCleanup(shutil.rmtree, base, True)
+        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+        stale = os.path.join(base, f"posepipe-phalp-{dead.stdout.strip()}-abc123")
+        alive = os.path.join(base, f"posepipe-phalp-{os.getppid()}-def456")  # the test runner's parent runs
+        other = os.path.join(base, "posepipe-phalp-notapid")
+        for folder in (stale, alive, other):
+            os.makedirs(os.path.join(folder, "results"))
+        mine = results_folder(base)
+        self.assertTrue(os.path.basename(mine).startswith(f"posepipe-phalp-{os.getpid()}-"))
+        self.assertEqual(sorted(os.listdir(base)), sorted(os.path.basename(f) for f in (alive, other, mine)))
+
+
 class ReferenceTest(unittest.TestCase):
     """posepipe's batched features against PHALP's own per-frame get_human_features (the stand-in's
     reference follows the real contract: keys, shapes, the padded-square coordinates)."""

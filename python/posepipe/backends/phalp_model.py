@@ -10,8 +10,11 @@ mesh with neural_renderer): appearance embeddings come from the old HMAR's textu
 neural_renderer is not needed and tracks can differ slightly from stock track.py.
 """
 
+import atexit
 import contextlib
 import os
+import re
+import shutil
 import sys
 import tempfile
 from typing import Any, Callable
@@ -97,10 +100,36 @@ def build_tracker(settings: PhalpSettings, device: str, precision: str) -> Any:
     cfg.phalp.start_frame = -1  # never PHALP's frame slicing: posepipe hands over exactly the chunk
     cfg.video.end_frame = -1    # (track.py's silent 1300-frame limit; unused here, set for safety)
     cfg.video.source = "posepipe-chunk"
-    # PHALP makes result folders under output_dir at construction; keep them out of the user's way.
-    cfg.video.output_dir = tempfile.mkdtemp(prefix="posepipe-phalp-")
+    cfg.video.output_dir = results_folder()
     print(f"phalp: building PHALP + HMR2 on {device} ({precision}, detector {settings.detector})",
           file=sys.stderr, flush=True)
     tracker = PosepipePHALP(cfg)
     tracker.eval()
     return tracker
+
+
+RESULTS_PREFIX = "posepipe-phalp-"
+
+
+def results_folder(base: str = "") -> str:
+    """PHALP makes result folders under cfg.video.output_dir at construction (posepipe never asks it
+    to write there). One folder per worker process, under the temp dir and named with its pid:
+    removed when the worker exits, and a killed worker's (its pid no longer runs) at the next load."""
+    base = base or tempfile.gettempdir()
+    for name in os.listdir(base):
+        match = re.fullmatch(re.escape(RESULTS_PREFIX) + r"(\d+)-\w+", name)
+        if match and int(match.group(1)) != os.getpid() and not _running(int(match.group(1))):
+            shutil.rmtree(os.path.join(base, name), ignore_errors=True)
+    path = tempfile.mkdtemp(prefix=f"{RESULTS_PREFIX}{os.getpid()}-", dir=base)
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
