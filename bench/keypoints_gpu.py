@@ -10,7 +10,7 @@ own decoder (posepipe.video.ChunkFrames); the out-of-memory path runs the real w
   /usr/bin/python3 bench/keypoints_gpu.py            on a GPU machine (a few minutes)
   /usr/bin/python3 bench/keypoints_gpu.py --tiny     anywhere: tiny settings on the CPU (slow, checks the script)
   options: --batches 1,2,4,8,16 --precisions fp32,bf16,fp16 --frames 100 --lengths 50,205,410,820
-           --size 800 --proposals 1000 --max-persons 20 --json PATH
+           --size 800 --proposals 1000 --max-persons 20 --json PATH --video street-people.avi
 """
 
 import argparse
@@ -26,6 +26,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 STREET = os.path.normpath(os.path.join(ROOT, "..", "shared", "fixtures", "street-people.avi"))
 STREET_FRAMES = 205
+VIDEO = [STREET]  # --video: ../shared does not travel to a device machine; carry a copy and name it
 
 import torch  # noqa: E402
 
@@ -40,7 +41,7 @@ def inputs(frames: int) -> List[Dict[str, Any]]:
     out = []
     while frames > 0:
         take = min(frames, STREET_FRAMES)
-        out.append({"path": STREET, "start": 0, "count": take})
+        out.append({"path": VIDEO[0], "start": 0, "count": take})
         frames -= take
     return out
 
@@ -212,7 +213,11 @@ def main() -> int:
     parser.add_argument("--max-persons", type=int, default=20)
     parser.add_argument("--oom-frames", type=int, default=40)
     parser.add_argument("--json", help="also write the figures here")
+    parser.add_argument("--video", default=STREET, help="street-people.avi, where it is (default ../shared/fixtures)")
     args = parser.parse_args()
+    if not os.path.isfile(args.video):
+        parser.error(f"no video at {args.video}: copy ../shared/fixtures/street-people.avi there or pass --video")
+    VIDEO[0] = os.path.abspath(args.video)
     if args.tiny:
         args.device, args.size, args.proposals, args.max_persons = "cpu", 64, 20, 2
         args.batches, args.precisions, args.frames, args.lengths = "1,2", "fp32,bf16,fp16", 4, "2,6"
@@ -221,7 +226,7 @@ def main() -> int:
     args.lengths = [int(n) for n in args.lengths.split(",")]
     cuda = torch.cuda.is_available() and args.device != "cpu"
     device = f"{torch.cuda.get_device_name(0)}, {torch.cuda.mem_get_info()[1] // MB} MB" if cuda else "cpu"
-    print(f"keypoints bench: torch {torch.__version__}, {device}, {os.path.basename(STREET)} 1280x720")
+    print(f"keypoints bench: torch {torch.__version__}, {device}, {os.path.basename(VIDEO[0])} 1280x720")
     auto = "bf16" if cuda and torch.cuda.is_bf16_supported() else "fp32"
     report: Dict[str, Any] = {"device": device, "autoPrecision": auto, "modelMb": 0, "throughput": [], "memoryByLength": [], "outOfMemory": []}
     throughput(args, report)
