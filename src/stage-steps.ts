@@ -1,0 +1,195 @@
+/**
+ * What each stage does for a job: call the stage function with what earlier stages recorded,
+ * then record its output (finishStage) once its files are in place. The pipeline (pipeline.ts)
+ * decides which stage runs and records its start and failure.
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from './config.ts';
+import type { Crashpoints } from './crashpoint.ts';
+import type { ChunkRow, Db, JobRow, StageName } from './db/index.ts';
+import { PipelineError } from './errors.ts';
+import type { VideoFacts } from './media/index.ts';
+import { ChunkResultError } from './merge/index.ts';
+import { jobDir } from './paths.ts';
+import { redoChunk, resultProblem } from './reconcile.ts';
+import { chunk, type ChunkOutput } from './stages/chunk.ts';
+import { emit } from './stages/emit.ts';
+import { merge } from './stages/merge.ts';
+import { probe } from './stages/probe.ts';
+import { hashFile, stage, type StageOutput } from './stages/stage.ts';
+import type { TrackerInfo } from './stages/track.ts';
+import type { TrackControl, TrackLoop } from './track-loop.ts';
+
+/** What the steps need. */
+export interface StageStepsDeps {
+  db: Db;
+  config: Config;
+  log: (line: string) => void;
+  crash: Crashpoints;
+  tracking: TrackLoop;
+}
+
+/** The six stages' work for the pipeline. */
+export class StageSteps {
+  readonly #db: Db;
+  readonly #config: Config;
+  readonly #log: (line: string) => void;
+  readonly #crash: Crashpoints;
+  readonly #tracking: TrackLoop;
+
+  constructor(deps: StageStepsDeps) {
+    this.#db = deps.db;
+    this.#config = deps.config;
+    this.#log = deps.log;
+    this.#crash = deps.crash;
+    this.#tracking = deps.tracking;
+  }
+
+  #output<T>(jobId: number, name: StageName): T {
+    const row = this.#db.listStages(jobId).find((s) => s.name === name);
+    if (!row?.output_json) throw new PipelineError('internal', `stage ${name} of job ${jobId} has no recorded output`);
+    return JSON.parse(row.output_json) as T;
+  }
+
+  /** Run one stage; it records its own output (finishStage) once its files are in place. */
+  async run(job: JobRow, name: StageName, dir: string, control: TrackControl): Promise<void> {
+    switch (name) {
+      case 'stage':
+        return this.#stepStage(job, dir);
+      case 'probe':
+        return this.#stepProbe(job, dir);
+      case 'chunk':
+        return this.#stepChunk(job, dir);
+      case 'track':
+        return this.#stepTrack(job, dir, control);
+      case 'merge':
+        return this.#stepMerge(job, dir);
+      case 'emit':
+        return this.#stepEmit(job, dir);
+    }
+  }
+
+  /** Copy the source into the job folder and verify its hash. */
+  async #stepStage(job: JobRow, dir: string): Promise<void> {
+    const config = this.#config;
+    const out = await stage({ jobDir: dir, sourcePath: job.source_path_bytes ?? job.source_path, displayName: job.source_name, sha256: job.source_sha256, minFreeMb: config.minFreeMb });
+    this.#crash.reach('staged');
+    this.#db.finishStage(job.id, 'stage', out);
+  }
+
+  /** Read the staged video's facts, refusing what is over the limits. */
+  async #stepProbe(job: JobRow, dir: string): Promise<void> {
+    const config = this.#config;
+    const staged = this.#output<StageOutput>(job.id, 'stage');
+    const facts = await probe({
+      sourcePath: join(dir, staged.file),
+      displayName: job.source_name,
+      limits: { maxWidth: config.maxWidth, maxHeight: config.maxHeight, maxDurationSeconds: config.maxDurationSeconds },
+    });
+    this.#db.finishStage(job.id, 'probe', facts);
+  }
+
+  /** Cut the video into chunks and record one row per chunk (overlap from the previous row). */
+  async #stepChunk(job: JobRow, dir: string): Promise<void> {
+    const config = this.#config;
+    const staged = this.#output<StageOutput>(job.id, 'stage');
+    const facts = this.#output<VideoFacts>(job.id, 'probe');
+    const out = await chunk({ jobDir: dir, source: staged.file, displayName: job.source_name, facts, chunkSeconds: config.chunkSeconds, maxChunks: config.maxChunks, minFreeMb: config.minFreeMb });
+    const rows = out.chunks.map((c, i) => ({
+      idx: c.index,
+      file: c.file,
+      firstFrame: c.firstFrame,
+      frameCount: c.frameCount,
+      overlapFrames: i === 0 ? 0 : Math.min(config.overlapFrames, out.chunks[i - 1]!.frameCount),
+    }));
+    rmSync(join(dir, 'results'), { recursive: true, force: true });
+    this.#crash.reach('chunked');
+    this.#db.finishStage(job.id, 'chunk', out, () => this.#db.replaceChunks(job.id, rows));
+  }
+
+  /** Track every chunk not done yet (track-loop.ts). */
+  async #stepTrack(job: JobRow, dir: string, control: TrackControl): Promise<void> {
+    const info = await this.#tracking.trackAll(job, dir, control);
+    this.#db.finishStage(job.id, 'track', info);
+  }
+
+  /** Check every chunk result, then merge them; damaged results are tracked again first. */
+  async #stepMerge(job: JobRow, dir: string): Promise<void> {
+    const chunks = this.#db.listChunks(job.id);
+    let damaged = 0;
+    for (const c of chunks) {
+      const problem = resultProblem(this.#config, job.id, c, true) ?? (await this.#hashProblem(job.id, c));
+      if (problem) {
+        this.#redoChunk(job.id, c, problem);
+        damaged++;
+      }
+    }
+    if (damaged) throw new RedoChunks(damaged);
+    let out;
+    try {
+      const totalFrames = this.#output<ChunkOutput>(job.id, 'chunk').totalFrames;
+      const facts = this.#output<VideoFacts>(job.id, 'probe');
+      out = await merge({
+        jobDir: dir,
+        totalFrames,
+        pictureFacts: { width: facts.width, height: facts.height, fps: facts.fps, frameCount: totalFrames },
+        chunks: chunks.map((c) => ({ index: c.idx, resultPath: join(dir, c.result_file!), firstFrame: c.first_frame, frameCount: c.frame_count, overlapFrames: c.overlap_frames })),
+      });
+    } catch (error) {
+      // A result that reads as damaged is tracked again rather than merged from bad data.
+      const bad = error instanceof ChunkResultError && error.chunkIndex !== undefined ? chunks[error.chunkIndex] : undefined;
+      if (!bad) throw error;
+      this.#redoChunk(job.id, bad, (error as ChunkResultError).message);
+      throw new RedoChunks(1);
+    }
+    this.#crash.reach('merged');
+    this.#db.finishStage(job.id, 'merge', out);
+  }
+
+  /** Write the output JSON into the outbox. */
+  async #stepEmit(job: JobRow, dir: string): Promise<void> {
+    const config = this.#config;
+    const staged = this.#output<StageOutput>(job.id, 'stage');
+    const facts = this.#output<VideoFacts>(job.id, 'probe');
+    const chunked = this.#output<ChunkOutput>(job.id, 'chunk');
+    const tracker = this.#output<TrackerInfo>(job.id, 'track');
+    mkdirSync(config.outbox, { recursive: true });
+    const out = await emit({
+      jobDir: dir,
+      outboxFile: join(config.outbox, job.output_name),
+      source: {
+        name: job.source_name,
+        sha256: staged.sha256,
+        bytes: staged.bytes,
+        width: facts.width,
+        height: facts.height,
+        fps: facts.fps,
+        frameCount: chunked.totalFrames,
+        durationSeconds: facts.durationSeconds,
+        codec: facts.codec,
+      },
+      tracker: { backend: tracker.backend, version: tracker.version, device: tracker.device },
+      chunks: this.#db.listChunks(job.id).map((c) => ({ index: c.idx, firstFrame: c.first_frame, frameCount: c.frame_count, overlapFrames: c.overlap_frames })),
+    });
+    this.#crash.reach('emitted');
+    this.#db.finishStage(job.id, 'emit', out);
+  }
+
+  async #hashProblem(jobId: number, c: ChunkRow): Promise<string | undefined> {
+    const sha = await hashFile(join(jobDir(this.#config, jobId), c.result_file!));
+    return sha === c.result_sha256 ? undefined : `result file ${c.result_file} does not match its recorded hash`;
+  }
+
+  #redoChunk(jobId: number, c: ChunkRow, reason: string): void {
+    redoChunk({ db: this.#db, config: this.#config, log: this.#log }, jobId, c, reason);
+  }
+}
+
+/** Some chunk results were damaged and sent back to pending: the walk restarts at `track`. */
+export class RedoChunks extends Error {
+  constructor(count: number) {
+    super(`${count} chunk result(s) damaged; tracking them again`);
+    this.name = 'RedoChunks';
+  }
+}
