@@ -21,11 +21,14 @@ CACHE_FILES = [
     ".cache/phalp/3D/models/smpl/SMPL_NEUTRAL.pkl",
     ".cache/phalp/weights/hmar_v2_weights.pth",
     ".cache/phalp/weights/pose_predictor.pth",
+    ".torch/iopath_cache/detectron2/ViTDet/COCO/cascade_mask_rcnn_vitdet_h/f328730692/model_final_f05665.pkl",
+    ".torch/iopath_cache/detectron2/COCO-InstanceSegmentation/mask_rcnn_X_101_32x8d_FPN_3x/139653917/model_final_2d9806.pkl",
 ]
 for name in CACHE_FILES:
     os.makedirs(os.path.dirname(os.path.join(HOME, name)), exist_ok=True)
     open(os.path.join(HOME, name), "wb").close()
 
+os.environ.pop("FVCORE_CACHE", None)
 KNOBS = ("POSEPIPE_PHALP_BATCH", "POSEPIPE_PHALP_PRECISION", "POSEPIPE_PHALP_LOW_MEMORY", "POSEPIPE_PHALP_DEVICE",
          "POSEPIPE_PHALP_FRAMES_WINDOW", "POSEPIPE_STANDIN_OOM_ABOVE", "POSEPIPE_STANDIN_FAIL_AT")
 for knob in KNOBS:

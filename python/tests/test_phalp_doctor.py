@@ -10,7 +10,7 @@ from posepipe.errors import EnvironmentProblem
 
 NAMES = ["venv", "settings", "import torch", "import hmr2", "import phalp", "import detectron2", "torch weights_only",
          "cuda", "egl/osmesa", "smpl 4DHumans", "smpl phalp", "checkpoint hmr2", "checkpoint hmar",
-         "checkpoint pose predictor"]
+         "checkpoint pose predictor", "checkpoint detector", "checkpoint mask rcnn"]
 
 
 class DoctorTest(unittest.TestCase):
@@ -50,6 +50,20 @@ class DoctorTest(unittest.TestCase):
                 PhalpBackend().load()
         finally:
             os.rename(path + ".away", path)
+
+    def test_detectron2_weights_are_checked_where_iopath_caches_them_for_the_chosen_detector(self):
+        cache = os.path.join(env.HOME, ".torch/iopath_cache/detectron2")
+        with mock.patch.dict(os.environ, {"POSEPIPE_PHALP_LOW_MEMORY": "1"}):
+            entry = {c["name"]: c for c in PhalpBackend().checks()}["checkpoint detector"]
+        regnety = os.path.join(cache, "new_baselines/mask_rcnn_regnety_4gf_dds_FPN_400ep_LSJ/42045954/model_final_ef3a80.pkl")
+        self.assertFalse(entry["ok"])  # the test HOME has the ViTDet file only
+        self.assertIn(regnety, entry["fix"])
+        self.assertIn("https://dl.fbaipublicfiles.com/detectron2/new_baselines/", entry["fix"])
+        with mock.patch.dict(os.environ, {"FVCORE_CACHE": os.path.join(env.HOME, "elsewhere")}):
+            checks = {c["name"]: c for c in PhalpBackend().checks()}
+        self.assertFalse(checks["checkpoint detector"]["ok"])
+        self.assertIn(os.path.join(env.HOME, "elsewhere", "detectron2", "ViTDet"), checks["checkpoint detector"]["fix"])
+        self.assertFalse(checks["checkpoint mask rcnn"]["ok"])
 
     def test_weights_only_check_uses_torchs_own_reading_of_the_variable(self):
         import torch

@@ -22,7 +22,7 @@ export const KEYPOINTS_TINY: Readonly<Record<string, string>> = {
 /** phalp: the stand-in hmr2/phalp/detectron2 packages the backend's tests run against. */
 export const PHALP_STAND_INS = resolve('python/tests/stand_ins');
 
-/** A HOME whose ~/.cache holds (empty) SMPL models and checkpoints where 4D-Humans and PHALP look. */
+/** A HOME whose ~/.cache and ~/.torch hold (empty) SMPL models and checkpoints where 4D-Humans, PHALP and detectron2 look. */
 export function phalpHome(root: string): string {
   const home = join(root, 'home-caches');
   for (const name of [
@@ -32,6 +32,8 @@ export function phalpHome(root: string): string {
     '.cache/phalp/3D/models/smpl/SMPL_NEUTRAL.pkl',
     '.cache/phalp/weights/hmar_v2_weights.pth',
     '.cache/phalp/weights/pose_predictor.pth',
+    '.torch/iopath_cache/detectron2/ViTDet/COCO/cascade_mask_rcnn_vitdet_h/f328730692/model_final_f05665.pkl',
+    '.torch/iopath_cache/detectron2/COCO-InstanceSegmentation/mask_rcnn_X_101_32x8d_FPN_3x/139653917/model_final_2d9806.pkl',
   ]) {
     mkdirSync(dirname(join(home, name)), { recursive: true });
     writeFileSync(join(home, name), '');

@@ -71,7 +71,7 @@ describe('the phalp backend', () => {
     expect(out).not.toMatch(/Traceback/);
     const lines = r.stdout.split('\n');
     const failed = lines.map((l, i) => [l, i] as const).filter(([l]) => l.startsWith('FAIL'));
-    for (const name of ['venv', 'import hmr2', 'import phalp', 'import detectron2', 'cuda', 'smpl 4DHumans', 'smpl phalp', 'checkpoint hmr2']) {
+    for (const name of ['venv', 'import hmr2', 'import phalp', 'import detectron2', 'cuda', 'smpl 4DHumans', 'smpl phalp', 'checkpoint hmr2', 'checkpoint detector', 'checkpoint mask rcnn']) {
       expect(failed.filter(([l]) => l.startsWith(`FAIL  phalp: ${name}:`))).toHaveLength(1);
     }
     for (const [line, i] of failed) expect(lines[i + 1] ?? '', line).toMatch(/^ {6}fix: \S/);

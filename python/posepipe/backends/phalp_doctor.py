@@ -7,7 +7,7 @@ import ctypes.util
 import importlib
 import os
 import sys
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .phalp_config import TORCH_ENV_TRUE, read_settings
 
@@ -22,6 +22,16 @@ IMPORT_FIXES = {
 SMPL_FIX = ("download the SMPL neutral model (basicModel_neutral_lbs_10_207_0_v1.0.0.pkl) from "
             "https://smpl.is.tue.mpg.de (licence: register and accept) and copy it to {path}")
 GPU_GB_FULL, GPU_GB_LOW = 9.5, 5.2  # measured: ViTDet + HMR2, and with the RegNetY detector
+
+# What PHALP's setup_detectron2 loads through detectron2's model zoo: its detector (cfg.phalp.detector:
+# ViTDet-H, or the RegNetY Mask R-CNN with POSEPIPE_PHALP_LOW_MEMORY=1), then always a Mask R-CNN
+# X-101 (masks for given boxes). iopath caches a URL under its cache folder by the URL's path.
+DETECTRON2_URL = "https://dl.fbaipublicfiles.com/"
+DETECTOR_FILES = {
+    "vitdet": "detectron2/ViTDet/COCO/cascade_mask_rcnn_vitdet_h/f328730692/model_final_f05665.pkl",
+    "maskrcnn": "detectron2/new_baselines/mask_rcnn_regnety_4gf_dds_FPN_400ep_LSJ/42045954/model_final_ef3a80.pkl",
+}
+MASK_RCNN_FILE = "detectron2/COCO-InstanceSegmentation/mask_rcnn_X_101_32x8d_FPN_3x/139653917/model_final_2d9806.pkl"
 
 
 def _entry(name: str, ok: bool, detail: str, fix: str) -> Check:
@@ -128,7 +138,18 @@ def hmr2_files() -> List[str]:
     return [checkpoint, os.path.join(os.path.dirname(os.path.dirname(checkpoint)), "model_config.yaml")]
 
 
-def _checkpoints() -> List[Check]:
+def iopath_cache() -> str:
+    """Where detectron2 keeps what it downloads (iopath's cache: $FVCORE_CACHE or ~/.torch/iopath_cache)."""
+    return os.path.expanduser(os.environ.get("FVCORE_CACHE", "~/.torch/iopath_cache"))
+
+
+def detectron2_files(detector: str) -> List[Tuple[str, str, str]]:
+    """(check name, URL, cached path) of the detectron2 weights PHALP loads with this detector."""
+    return [(name, DETECTRON2_URL + rel, os.path.join(iopath_cache(), rel))
+            for name, rel in (("checkpoint detector", DETECTOR_FILES[detector]), ("checkpoint mask rcnn", MASK_RCNN_FILE))]
+
+
+def _checkpoints(detector: str) -> List[Check]:
     weights = os.path.join(cache_dirs()["phalp"], "weights")
     missing = [p for p in hmr2_files() if not os.path.isfile(p)]
     hmr2 = _entry("checkpoint hmr2", not missing, " and ".join(missing or hmr2_files()) + (" missing" if missing else ""),
@@ -136,17 +157,22 @@ def _checkpoints() -> List[Check]:
     # PHALP's constructor downloads these itself when they are missing (and the machine is online).
     fetch = ("let PHALP download it: run 4D-Humans' track.py once, or the phalp backend, with internet "
              "access; else copy the file to {path}")
-    return [hmr2, _file("checkpoint hmar", os.path.join(weights, "hmar_v2_weights.pth"), fetch),
-            _file("checkpoint pose predictor", os.path.join(weights, "pose_predictor.pth"), fetch)]
+    out = [hmr2, _file("checkpoint hmar", os.path.join(weights, "hmar_v2_weights.pth"), fetch),
+           _file("checkpoint pose predictor", os.path.join(weights, "pose_predictor.pth"), fetch)]
+    # detectron2 downloads these at the first build too (the ViTDet-H file is about 2.6 GB).
+    for name, url, path in detectron2_files(detector):
+        out.append(_file(name, path, "let detectron2 download it: run the phalp backend (or 4D-Humans' track.py) "
+                                     f"once with internet access; else download {url} to {{path}}"))
+    return out
 
 
 def run_checks() -> List[Check]:
     """Every doctor entry for the phalp backend, in a fixed order."""
     out: List[Check] = [_guard("venv", "check POSEPIPE_PYTHON", _venv)]
-    low_memory = False
+    low_memory, detector = False, "vitdet"
     try:
         settings = read_settings()
-        low_memory = settings.low_memory
+        low_memory, detector = settings.low_memory, settings.detector
         out.append(_entry("settings", True, f"batch {settings.batch}, precision {settings.precision}, "
                           f"device {settings.device}, detector {settings.detector}", ""))
     except BaseException as e:
@@ -158,12 +184,12 @@ def run_checks() -> List[Check]:
     out.append(_guard("egl/osmesa", "sudo apt-get install libegl1", _gl))
     for label, path in zip(("smpl 4DHumans", "smpl phalp"), smpl_paths()):
         out.append(_guard(label, SMPL_FIX.format(path=path), lambda p=path, n=label: _file(n, p, SMPL_FIX)))
-    out.extend(_checkpoints_safe())
+    out.extend(_checkpoints_safe(detector))
     return out
 
 
-def _checkpoints_safe() -> List[Check]:
+def _checkpoints_safe(detector: str) -> List[Check]:
     try:
-        return _checkpoints()
+        return _checkpoints(detector)
     except BaseException as e:
         return [_entry("checkpoints", False, f"{type(e).__name__}: {e}", "run 4D-Humans' demo.py once")]
