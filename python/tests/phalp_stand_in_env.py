@@ -2,7 +2,9 @@
 
 Imported before anything from the stand-ins, because their cache folders are read from HOME at import.
 """
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 
@@ -13,6 +15,7 @@ for path in (STAND_INS, os.path.join(os.path.dirname(HERE))):
         sys.path.insert(0, path)
 
 HOME = tempfile.mkdtemp(prefix="posepipe-phalp-home-")
+atexit.register(shutil.rmtree, HOME, True)  # one per test run: it left a folder in /tmp every run
 os.environ["HOME"] = HOME
 CACHE_FILES = [
     ".cache/4DHumans/logs/train/multiruns/hmr2/0/checkpoints/epoch=35-step=1000000.ckpt",
