@@ -1,17 +1,18 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_SPEC, ConfigError, loadConfig, translateWindowsPath } from '../src/config.ts';
 import { DEFAULT_MIN_FREE_MB } from '../src/disk.ts';
 import { DEFAULT_MAX_CHUNKS } from '../src/stages/chunk.ts';
 import { DEFAULT_INPUT_LIMITS } from '../src/stages/probe.ts';
+import { workspacesPerTest } from './helpers/workspace.ts';
 
 const env = { HOME: '/home/u' };
+const workspace = workspacesPerTest();
 
 describe('configuration', () => {
   it('resolves defaults → file → environment → flags, in that order, and records each source', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'posepipe-config-'));
+    const dir = workspace('config').root;
     writeFileSync(join(dir, 'posepipe.config.json'), JSON.stringify({ chunkSeconds: 5, overlapFrames: 8, port: 9000, inbox: 'in' }));
     const config = loadConfig({ cwd: dir, env: { ...env, POSEPIPE_OVERLAP_FRAMES: '4', POSEPIPE_PORT: '9100' }, flags: { port: '9200' }, wsl: false });
     expect(config.chunkSeconds).toBe(5);
@@ -29,7 +30,7 @@ describe('configuration', () => {
     expect(() => loadConfig({ env, flags: { overlapFrames: '2.5' }, wsl: false })).toThrow('Invalid overlapFrames (from --overlap-frames): "2.5" is not a whole number');
     expect(() => loadConfig({ env: { ...env, POSEPIPE_TRACKER: 'magic' }, wsl: false })).toThrow(/Invalid tracker \(from POSEPIPE_TRACKER\): "magic" is not one of builtin/);
     expect(() => loadConfig({ env: { ...env, POSEPIPE_PORT: '70000' }, wsl: false })).toThrow(/above the maximum 65535/);
-    const dir = mkdtempSync(join(tmpdir(), 'posepipe-config-'));
+    const dir = workspace('config').root;
     writeFileSync(join(dir, 'posepipe.config.json'), JSON.stringify({ chunkSecond: 5 }));
     expect(() => loadConfig({ cwd: dir, env, wsl: false })).toThrow(ConfigError);
     expect(() => loadConfig({ cwd: dir, env, wsl: false })).toThrow(/Unknown key "chunkSecond"/);
