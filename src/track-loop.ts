@@ -14,6 +14,8 @@ import type { PipelineEvent } from './pipeline.ts';
 import { chunkLogFile, trackChunk, type TrackerInfo } from './stages/track.ts';
 import type { ReadyEvent, TrackerWorker } from './tracker/index.ts';
 
+type ChunkEventState = Extract<PipelineEvent, { type: 'chunk' }>['state'];
+
 const RETRY_BASE_MS = 500;
 const RETRY_MAX_MS = 15_000;
 
@@ -71,20 +73,7 @@ export class TrackLoop {
       const c = chunks[i];
       if (!c) break;
       if (c.state === 'done') continue;
-      const frames = chunks.reduce((n, r) => n + r.frame_count, 0);
-      const framesBefore = chunks.reduce((n, r) => n + (r.state === 'done' ? r.frame_count : 0), 0);
-      const event = (framesDone: number, state: 'running' | 'done' | 'retry' | 'failed') =>
-        this.#deps.emit({
-          type: 'chunk',
-          jobId: job.id,
-          idx: c.idx,
-          chunks: chunks.length,
-          framesDone: framesBefore + framesDone,
-          frames,
-          chunkFramesDone: framesDone,
-          chunkFrames: c.frame_count,
-          state,
-        });
+      const event = this.#chunkEvents(job, chunks, c);
       if (control.stopping()) throw new PipelineError('crash', 'posepipe is stopping');
       if (control.cancelled()) throw new Cancelled(job.id);
       info = facts(await this.#ensureTracker());
@@ -131,6 +120,24 @@ export class TrackLoop {
     info ??= facts(await this.#ensureTracker());
     const trackerMs = db.listChunks(job.id).reduce((n, r) => n + (r.tracker_ms ?? 0), 0);
     return { ...info, trackerMs };
+  }
+
+  /** What a progress display is told about chunk `c`: its frames and the whole video's. */
+  #chunkEvents(job: JobRow, chunks: ChunkRow[], c: ChunkRow): (framesDone: number, state: ChunkEventState) => void {
+    const frames = chunks.reduce((n, r) => n + r.frame_count, 0);
+    const framesBefore = chunks.reduce((n, r) => n + (r.state === 'done' ? r.frame_count : 0), 0);
+    return (framesDone, state) =>
+      this.#deps.emit({
+        type: 'chunk',
+        jobId: job.id,
+        idx: c.idx,
+        chunks: chunks.length,
+        framesDone: framesBefore + framesDone,
+        frames,
+        chunkFramesDone: framesDone,
+        chunkFrames: c.frame_count,
+        state,
+      });
   }
 
   /** Record a failed attempt on the chunk's row and say what happens next. */
