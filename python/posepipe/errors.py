@@ -23,9 +23,14 @@ def kind_of(error: BaseException) -> str:
         return "environment"
     if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
         return "disk"
-    if isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError":
-        return "oom"
-    # torch raises a plain RuntimeError for CUDA allocation failures in some versions.
-    if isinstance(error, RuntimeError) and "out of memory" in str(error).lower():
+    if is_oom(error):
         return "oom"
     return "internal"
+
+
+def is_oom(error: BaseException) -> bool:
+    """MemoryError, torch's OutOfMemoryError (torch >= 1.13), or the plain RuntimeError older torch
+    and cuDNN raise for CUDA allocation failures."""
+    if isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError":
+        return True
+    return isinstance(error, RuntimeError) and "out of memory" in str(error).lower()

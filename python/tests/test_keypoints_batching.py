@@ -12,8 +12,8 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from posepipe.backends.keypoints import KeypointsBackend  # noqa: E402
-from posepipe.backends.keypoints_batching import BatchCap, is_oom  # noqa: E402
+from posepipe.backends.keypoints import FrameCap, KeypointsBackend  # noqa: E402
+from posepipe.errors import is_oom  # noqa: E402
 from posepipe.backends.keypoints_config import read_settings  # noqa: E402
 from posepipe.backends.keypoints_model import detections  # noqa: E402
 from posepipe.errors import kind_of  # noqa: E402
@@ -38,7 +38,7 @@ class Cap:
     def __init__(self, cap: int) -> None:
         self.logs: List[str] = []
         self.emptied = 0
-        self.cap = BatchCap(cap, self.empty, lambda: "cuda:0, 10 MB free of 80 GB", self.logs.append)
+        self.cap = FrameCap(cap, self.empty, lambda: "cuda:0, 10 MB free of 80 GB", self.logs.append)
 
     def empty(self) -> None:
         self.emptied += 1
@@ -128,7 +128,7 @@ class Rows(unittest.TestCase):
     def test_track_returns_builtin_columns_plus_keypoints_of_each_rows_own_detection(self) -> None:
         backend = KeypointsBackend()
         backend.settings = read_settings({"POSEPIPE_KEYPOINTS_MIN_HITS": "2"})
-        backend.batches = BatchCap(3, lambda: None, lambda: "cpu", lambda line: None)
+        backend.batches = FrameCap(3, lambda: None, lambda: "cpu", lambda line: None)
         frames = list(range(7))
         forward = FakeForward(fits=3)
 

@@ -145,7 +145,7 @@ class BatchingTest(unittest.TestCase):
         with mock.patch.dict(os.environ, {"POSEPIPE_STANDIN_OOM_ABOVE": "3"}):
             result = backend.track(iter(people_frames(8)))
         self.assertEqual(rows(result), reference)
-        self.assertEqual(backend.cap.value, 2)
+        self.assertEqual(backend.cap.cap, 2)
         self.assertEqual(backend.ready_info()["batch"], 2)
         self.assertLessEqual(max(b for b, _ in hmr2.models.CALLS), 2)
 
@@ -155,7 +155,7 @@ class BatchingTest(unittest.TestCase):
             with self.assertRaises(MemoryError) as caught:
                 backend.track(iter(people_frames(6)))
         self.assertEqual(kind_of(caught.exception), "oom")
-        self.assertEqual(backend.cap.value, 1)
+        self.assertEqual(backend.cap.cap, 1)
 
     def test_other_errors_propagate_with_their_kind(self):
         backend = loaded()

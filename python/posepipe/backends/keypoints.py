@@ -55,14 +55,29 @@ cost of speed.
 """
 
 import os
-from typing import Any, Callable, Dict, Iterable, List, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from ..errors import EnvironmentProblem
 from . import keypoints_model as km
-from .keypoints_batching import BatchCap
+from .batch_cap import BatchCap
 from .keypoints_config import PREFIX, RANDOM, Settings, read_settings, resolve_device, resolve_precision, starting_batch
 
 VERSION = "1.0.0"
+
+
+class FrameCap(BatchCap):
+    """Frames per Keypoint R-CNN pass; the out-of-memory error names the device and its free memory."""
+
+    def __init__(self, cap: int, empty_cache: Callable[[], None], describe: Callable[[], str],
+                 log: Optional[Callable[[str], None]] = None) -> None:
+        super().__init__(cap, empty_cache, log)
+        self._describe = describe  # e.g. "cuda:0, 512 MB free of 80 GB"
+
+    def lowered(self, size: int) -> str:
+        return f"keypoints: out of memory at batch {size}; batch cap now {self.cap}"
+
+    def single(self, detail: str) -> str:
+        return f"keypoints: out of memory on a single frame ({self._describe()}): {detail}"
 
 
 class KeypointsBackend:
@@ -118,7 +133,7 @@ class KeypointsBackend:
         self.settings: Settings = settings
         self.model = model.to(device)
         self.device, self.precision = device, precision
-        self.batches = BatchCap(starting_batch(settings.batch, device), self._empty_cache, self._memory_text)
+        self.batches = FrameCap(starting_batch(settings.batch, device), self._empty_cache, self._memory_text)
         self.version = f"{VERSION} (torchvision {torchvision.__version__}, weights {label}, {precision})"
         if on_cuda:
             self.device = f"{device} ({torch.cuda.get_device_name(torch.device(device))})"

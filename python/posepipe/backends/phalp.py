@@ -75,7 +75,7 @@ class PhalpBackend:
         import torch
         from phalp.external.deep_sort_.detection import Detection
         from phalp.utils.utils import smpl_to_pose_camera_vector
-        from .phalp_loop import BatchCap
+        from .phalp_loop import CropCap
         from .phalp_model import build_tracker
         self.device = resolve_device(torch, settings.device)
         self.precision = resolve_precision(torch, self.device, settings.precision)
@@ -83,7 +83,7 @@ class PhalpBackend:
         self._tracker = build_tracker(settings, self.device, self.precision)
         self._api = SimpleNamespace(torch=torch, Detection=Detection,
                                     smpl_to_pose_camera_vector=smpl_to_pose_camera_vector)
-        self.cap = BatchCap(settings.batch)
+        self.cap = CropCap(settings.batch, lambda: torch.cuda.empty_cache() if torch.cuda.is_available() else None)
         hmr2_version = _version("hmr2")
         self.version = f"{VERSION} (hmr2 {hmr2_version}, phalp {_version('phalp')}, torch {torch.__version__})"
 
@@ -106,7 +106,7 @@ class PhalpBackend:
         os.environ["TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"] = "1"
 
     def ready_info(self) -> Dict[str, Any]:
-        info: Dict[str, Any] = {"precision": self.precision, "batch": self.cap.value}
+        info: Dict[str, Any] = {"precision": self.precision, "batch": self.cap.cap}
         torch = self._api.torch
         if self.device.startswith("cuda"):
             free, total = torch.cuda.mem_get_info()

@@ -8,32 +8,28 @@ worker reports as kind "oom" and posepipe answers by splitting the chunk. Every 
 propagates unchanged.
 """
 
-import sys
-from typing import Any, Dict, Iterable, List, Tuple
+from typing import Any, Dict, Iterable, List, Sequence, Tuple
 
 import numpy as np
 
+from .batch_cap import BatchCap
 from .phalp_output import Rows
 
 
-def is_oom(error: BaseException) -> bool:
-    """torch's OutOfMemoryError (a RuntimeError subclass from 1.13), or the older plain RuntimeError."""
-    if isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError":
-        return True
-    return isinstance(error, RuntimeError) and "out of memory" in str(error).lower()
+class CropCap(BatchCap):
+    """Person crops per HMR2 batch, shared by every chunk the process serves."""
 
+    def lowered(self, size: int) -> str:
+        return f"phalp: out of memory with {size} crops per batch; retrying with {self.cap}"
 
-class BatchCap:
-    """The crops-per-batch limit, shared by every chunk the process serves."""
-
-    def __init__(self, value: int) -> None:
-        self.value = value
+    def single(self, detail: str) -> str:
+        return f"out of memory running HMR2 on a single person crop ({detail}); the chunk must be split"
 
 
 class ChunkLoop:
     """State for one request; `run(frames)` returns the worker's five columns."""
 
-    def __init__(self, tracker: Any, api: Any, cap: BatchCap, frames_window: int) -> None:
+    def __init__(self, tracker: Any, api: Any, cap: CropCap, frames_window: int) -> None:
         self._t = tracker  # the PHALP instance (models loaded once, reused)
         self._api = api    # torch, Detection, smpl_to_pose_camera_vector
         self._cap = cap
@@ -48,7 +44,7 @@ class ChunkLoop:
         self._frames = frames
         for index, image in enumerate(frames):
             self._pending.append(self._detect(index, image))
-            if self._crops >= self._cap.value or len(self._pending) >= self._window:
+            if self._crops >= self._cap.cap or len(self._pending) >= self._window:
                 self._flush()
         self._flush()
         return self._rows.columns(float(self._cfg.EXTRA.FOCAL_LENGTH), int(self._cfg.render.res))
@@ -88,33 +84,15 @@ class ChunkLoop:
         self._pending, self._crops = [], 0
 
     def _features(self, people: List[Tuple[Dict[str, Any], Dict[str, Any]]]) -> List[Dict[str, Any]]:
-        out: List[Dict[str, Any]] = []
-        start = 0
-        while start < len(people):
-            size = min(self._cap.value, len(people) - start)
-            try:
-                out.extend(self._batch(people[start:start + size]))
-            except Exception as e:
-                if not is_oom(e):
-                    raise
-                self._free()
-                if size == 1:
-                    raise MemoryError(f"out of memory running HMR2 on a single person crop ({e}); "
-                                      "the chunk must be split") from e
-                self._cap.value = max(1, size // 2)
-                print(f"phalp: out of memory with {size} crops per batch; retrying with {self._cap.value}",
-                      file=sys.stderr, flush=True)
-                continue
-            start += size
-            heartbeat = getattr(self._frames, "heartbeat", None)
+        heartbeat = getattr(self._frames, "heartbeat", None)
+
+        def batch(part: Sequence[Tuple[Dict[str, Any], Dict[str, Any]]]) -> List[Dict[str, Any]]:
+            out = self._batch(part)
             if heartbeat is not None:
                 heartbeat()
-        return out
+            return out
 
-    def _free(self) -> None:
-        torch = self._api.torch
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
+        return self._cap.run(people, batch)
 
     def _batch(self, people: List[Tuple[Dict[str, Any], Dict[str, Any]]]) -> List[Dict[str, Any]]:
         """PHALP's get_human_features for crops from several frames at once."""
