@@ -1,4 +1,5 @@
 """checks() for `posepipe doctor --tracker phalp`: one entry per requirement, a fix for each failure."""
+import contextlib
 import os
 import unittest
 from unittest import mock
@@ -11,6 +12,16 @@ from posepipe.errors import EnvironmentProblem
 NAMES = ["venv", "settings", "import torch", "import hmr2", "import phalp", "import detectron2", "torch weights_only",
          "cuda", "egl/osmesa", "smpl 4DHumans", "smpl phalp", "checkpoint hmr2", "checkpoint hmar",
          "checkpoint pose predictor", "checkpoint detector", "checkpoint mask rcnn"]
+
+
+@contextlib.contextmanager
+def moved_away(path):
+    """The test HOME without this file, for the duration of the block."""
+    os.rename(path, path + ".away")
+    try:
+        yield
+    finally:
+        os.rename(path + ".away", path)
 
 
 class DoctorTest(unittest.TestCase):
@@ -27,29 +38,23 @@ class DoctorTest(unittest.TestCase):
 
     def test_missing_smpl_fails_its_check_and_load(self):
         path = os.path.join(env.HOME, ".cache/phalp/3D/models/smpl/SMPL_NEUTRAL.pkl")
-        os.rename(path, path + ".away")
-        try:
+        with moved_away(path):
             entry = {c["name"]: c for c in PhalpBackend().checks()}["smpl phalp"]
             self.assertFalse(entry["ok"])
             self.assertIn(path, entry["fix"])
             with self.assertRaisesRegex(EnvironmentProblem, "SMPL"):
                 PhalpBackend().load()
-        finally:
-            os.rename(path + ".away", path)
 
     def test_missing_hmr2_model_config_fails_its_check_and_load(self):
         # load_hmr2 reads model_config.yaml two folders above the checkpoint (4D-Humans' hmr2/models).
         path = os.path.join(env.HOME, ".cache/4DHumans/logs/train/multiruns/hmr2/0/model_config.yaml")
-        os.rename(path, path + ".away")
-        try:
+        with moved_away(path):
             entry = {c["name"]: c for c in PhalpBackend().checks()}["checkpoint hmr2"]
             self.assertFalse(entry["ok"])
             self.assertIn(path, entry["detail"])
             self.assertIn("demo.py", entry["fix"])
             with self.assertRaisesRegex(EnvironmentProblem, "model_config.yaml"):
                 PhalpBackend().load()
-        finally:
-            os.rename(path + ".away", path)
 
     def test_detectron2_weights_are_checked_where_iopath_caches_them_for_the_chosen_detector(self):
         cache = os.path.join(env.HOME, ".torch/iopath_cache/detectron2")
