@@ -5,6 +5,9 @@ import unittest
 from unittest import mock
 
 import phalp_stand_in_env as env
+# Imported up front: patch.dict(sys.modules) below restores the dict on exit, dropping whatever was
+# first imported inside the block, and a half-dropped torch cannot be imported again ("_C").
+import torch  # noqa: F401,E402
 
 from posepipe.backends.phalp import PhalpBackend
 from posepipe.errors import EnvironmentProblem
