@@ -6,6 +6,7 @@
  */
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from './config.ts';
 import type { Crashpoints } from './crashpoint.ts';
 import type { ChunkRow, Db, JobRow } from './db/index.ts';
@@ -109,7 +110,7 @@ export class TrackLoop {
         // Out of memory (or a CUDA fault) can leave the worker's memory in any state: start afresh.
         if (failure.kind === 'oom') await tracker.recycle();
         if (failure.split) db.splitChunk(job.id, c.idx, config.overlapFrames);
-        else if (failure.again) await delay(Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (attempt - 1)));
+        else if (failure.again) await sleep(Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (attempt - 1)));
         else throw new PipelineError(failure.kind, failure.text);
         i--; // the same index again: the retried chunk, or the first half of the split one
       } finally {
@@ -197,10 +198,6 @@ export class TrackLoop {
 /** What the job's output says of the tracker. */
 function facts(ready: ReadyEvent): Omit<TrackerInfo, 'trackerMs'> {
   return { backend: ready.backend, version: ready.version, device: ready.device };
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Messages stand alone on the status page: say what to do about each kind. */

@@ -5,6 +5,7 @@
  * its resident memory grows past a limit.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TrackerError, type FailureKind, type TrackerFailure } from '../errors.ts';
 import { InFlight } from './in-flight.ts';
 import { workerSettings, type TrackerWorkerOptions, type WorkerSettings } from './options.ts';
@@ -127,9 +128,9 @@ export class TrackerWorker {
     const closed = this.#closed;
     this.#ready = undefined; // from now on, track() waits for this stop and starts a fresh process
     child.stdin.end();
-    const exited = await Promise.race([closed.then(() => true), delay(STOP_GRACE_MS).then(() => false)]);
+    const exited = await Promise.race([closed.then(() => true), sleep(STOP_GRACE_MS, undefined, { ref: false }).then(() => false)]);
     this.#killGroupOf(child.pid);
-    if (!exited) await Promise.race([closed, delay(KILL_WAIT_MS)]);
+    if (!exited) await Promise.race([closed, sleep(KILL_WAIT_MS, undefined, { ref: false })]);
   }
 
   #assertIdle(): void {
@@ -322,8 +323,4 @@ export class TrackerWorker {
 
 function mib(bytes: number): string {
   return (bytes / 1024 / 1024).toFixed(0);
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
