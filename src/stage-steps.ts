@@ -169,7 +169,7 @@ export class StageSteps {
         durationSeconds: facts.durationSeconds,
         codec: facts.codec,
       },
-      tracker: { backend: tracker.backend, version: tracker.version, device: tracker.device },
+      tracker: { backend: tracker.backend, version: tracker.version, device: tracker.device, precision: tracker.precision },
       chunks: this.#db.listChunks(job.id).map((c) => ({ index: c.idx, firstFrame: c.first_frame, frameCount: c.frame_count, overlapFrames: c.overlap_frames })),
     });
     this.#crash.reach('emitted');

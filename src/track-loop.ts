@@ -197,7 +197,8 @@ export class TrackLoop {
 
 /** What the job's output says of the tracker. */
 function facts(ready: ReadyEvent): Omit<TrackerInfo, 'trackerMs'> {
-  return { backend: ready.backend, version: ready.version, device: ready.device };
+  const { backend, version, device, precision } = ready;
+  return precision === undefined ? { backend, version, device } : { backend, version, device, precision };
 }
 
 /** Messages stand alone on the status page: say what to do about each kind. */

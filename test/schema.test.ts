@@ -16,7 +16,7 @@ function doc(extras: Record<string, unknown>) {
   return {
     schema: 'posepipe/1',
     source: { name: 'a.mp4', sha256: 'a'.repeat(64), bytes: 1, width: 320, height: 240, fps: 10, frameCount: 1, durationSeconds: 0.1, codec: 'h264' },
-    tracker: { backend: 'phalp', version: '1', device: 'cpu' },
+    tracker: { backend: 'phalp', version: '1', device: 'cpu', precision: 'fp32' },
     chunks: [{ index: 0, firstFrame: 0, frameCount: 1, overlapFrames: 0 }],
     tracks: [{ id: 1, firstFrame: 0, lastFrame: 0, frames: 1 }],
     frames: [{ index: 0, time: 0, persons: [{ track: 1, bbox: [1, 2, 3, 4], score: 0.9, ...extras }] }],
@@ -52,5 +52,25 @@ describe('output schema: backend extras', () => {
     ['an extra holding a string', { some_other_extra: ['x'] }],
   ])('refuses %s', (_, extras) => {
     expect(validate(doc({ ...phalp, ...extras }))).toBe(false);
+  });
+});
+
+describe('output schema: the tracker section', () => {
+  const withTracker = (tracker: Record<string, unknown>) => ({ ...doc({}), tracker });
+
+  it('names the precision of the GPU backends and nothing of builtin', () => {
+    for (const precision of ['fp32', 'bf16', 'fp16']) {
+      expect(validate(withTracker({ backend: 'phalp', version: '1', device: 'cuda:1', precision }))).toBe(true);
+      expect(validate(withTracker({ backend: 'keypoints', version: '1', device: 'cuda:0', precision }))).toBe(true);
+    }
+    expect(validate(withTracker({ backend: 'builtin', version: '1', device: 'cpu' }))).toBe(true);
+  });
+
+  it.each([
+    ['phalp without a precision', { backend: 'phalp', version: '1', device: 'cuda:0' }],
+    ['keypoints without a precision', { backend: 'keypoints', version: '1', device: 'cuda:0' }],
+    ['an unknown precision', { backend: 'phalp', version: '1', device: 'cuda:0', precision: 'fp8' }],
+  ])('refuses %s', (_, tracker) => {
+    expect(validate(withTracker(tracker))).toBe(false);
   });
 });

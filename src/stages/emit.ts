@@ -34,7 +34,7 @@ export interface EmitContext {
   /** Absolute path of the final output file in the outbox. */
   outboxFile: string;
   source: SourceFacts;
-  tracker: { backend: string; version: string; device: string };
+  tracker: { backend: string; version: string; device: string; precision?: string };
   chunks: Array<{ index: number; firstFrame: number; frameCount: number; overlapFrames: number }>;
 }
 
@@ -62,6 +62,12 @@ async function readMerged(jobDir: string, frameCount: number): Promise<MergeResu
   return merged;
 }
 
+/** The tracker section: `precision` only where the backend runs a model at a chosen precision. */
+function trackerSection(t: EmitContext['tracker']): EmitContext['tracker'] {
+  const section = { backend: t.backend, version: t.version, device: t.device };
+  return t.precision === undefined ? section : { ...section, precision: t.precision };
+}
+
 /** The output document, built field by field so its key order (and bytes) never depend on the caller. */
 function buildDocument(ctx: EmitContext, merged: MergeResult): unknown {
   const s = ctx.source;
@@ -79,7 +85,7 @@ function buildDocument(ctx: EmitContext, merged: MergeResult): unknown {
       durationSeconds: s.durationSeconds,
       codec: s.codec,
     },
-    tracker: { backend: ctx.tracker.backend, version: ctx.tracker.version, device: ctx.tracker.device },
+    tracker: trackerSection(ctx.tracker),
     chunks: [...ctx.chunks]
       .sort((a, b) => a.firstFrame - b.firstFrame)
       .map((c) => ({ index: c.index, firstFrame: c.firstFrame, frameCount: c.frameCount, overlapFrames: c.overlapFrames })),

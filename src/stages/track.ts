@@ -10,6 +10,8 @@ export interface TrackerInfo {
   backend: string;
   version: string;
   device: string;
+  /** The numeric precision a GPU backend ran its model at (fp32, bf16, fp16); absent for the others. */
+  precision?: string;
   trackerMs: number;
 }
 

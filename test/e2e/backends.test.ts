@@ -39,7 +39,7 @@ describe('the keypoints backend through the whole pipeline', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
 
     const doc = readValidOutput(join(ws.outbox, 'street clip.json'));
-    expect(doc.tracker).toMatchObject({ backend: 'keypoints', device: 'cpu' });
+    expect(doc.tracker).toEqual(expect.objectContaining({ backend: 'keypoints', device: 'cpu', precision: 'fp32' }));
     expect(doc.tracker.version).toMatch(/torchvision .*random/);
     expect(doc.chunks.map((c) => [c.firstFrame, c.frameCount])).toEqual([[0, 12], [12, 12]]);
     expect(doc.frames).toHaveLength(24);
@@ -101,7 +101,7 @@ describe('the phalp backend (stand-in 4D-Humans) through the whole pipeline', ()
     expect(status.chunkList[1]!.error?.kind).toBe('oom'); // the split chunk keeps its history
 
     const doc = readValidOutput(join(ws.outbox, 'people.json'));
-    expect(doc.tracker).toMatchObject({ backend: 'phalp', device: 'cpu' });
+    expect(doc.tracker).toEqual(expect.objectContaining({ backend: 'phalp', device: 'cpu', precision: 'fp32' }));
     expect(doc.frames).toHaveLength(20);
     // A keeps one id across both boundaries; B is observed in every frame but 8 and 9 (no ghosts).
     const a = doc.frames.map((f) => f.persons.filter((p) => p.bbox[0]! < 120).map((p) => p.track));

@@ -6,7 +6,7 @@ import { Ajv } from 'ajv';
 export interface OutputDoc {
   schema: string;
   source: { name: string; sha256: string; fps: number; width: number; height: number; frameCount: number };
-  tracker: { backend: string; version: string; device: string };
+  tracker: { backend: string; version: string; device: string; precision?: string };
   chunks: { index: number; firstFrame: number; frameCount: number; overlapFrames: number }[];
   tracks: { id: number; firstFrame: number; lastFrame: number; frames: number }[];
   frames: { index: number; time: number; persons: { track: number; bbox: number[]; score: number }[] }[];

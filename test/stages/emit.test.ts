@@ -81,6 +81,7 @@ describe('emit stage', () => {
     expect(validate(doc), JSON.stringify(validate.errors)).toBe(true);
     expect(Object.keys(doc)).toEqual(['schema', 'source', 'tracker', 'chunks', 'tracks', 'frames']);
     expect(doc.schema).toBe('posepipe/1');
+    expect(doc.tracker).toEqual({ backend: 'builtin', version: '1', device: 'cpu' }); // no precision for builtin
     expect(doc.chunks).toEqual([
       { index: 0, firstFrame: 0, frameCount: 12, overlapFrames: 0 },
       { index: 1, firstFrame: 12, frameCount: 18, overlapFrames: 4 },
@@ -94,6 +95,17 @@ describe('emit stage', () => {
     // No host paths: nothing of the workspace appears in the output.
     expect(bytes.includes(ws.root)).toBe(false);
     expect(readdirSync(ws.outbox)).toEqual(['clip.json']);
+  });
+
+  it('names the precision a GPU backend ran at, in a fixed key order', async () => {
+    const jobDir = join(ws.home, 'job-1');
+    const chunks = await mergedJob(jobDir, pool);
+    const outboxFile = join(ws.outbox, 'clip.json');
+    const tracker = { precision: 'bf16', device: 'cuda:1', version: '2', backend: 'phalp' };
+    await emit({ ...context(jobDir, outboxFile, chunks), tracker });
+    const doc = JSON.parse(readFileSync(outboxFile, 'utf8'));
+    expect(validate(doc), JSON.stringify(validate.errors)).toBe(true);
+    expect(Object.entries(doc.tracker)).toEqual([['backend', 'phalp'], ['version', '2'], ['device', 'cuda:1'], ['precision', 'bf16']]);
   });
 
   it('gives identical bytes from two runs in different folders', async () => {
@@ -152,7 +164,7 @@ describe('output schema', () => {
   const good = {
     schema: 'posepipe/1',
     source: { name: 'a.mp4', sha256: '0'.repeat(64), bytes: 1, width: 2, height: 2, fps: 25, frameCount: 1, durationSeconds: 0.04, codec: 'h264' },
-    tracker: { backend: 'phalp', version: '1', device: 'cuda:0' },
+    tracker: { backend: 'phalp', version: '1', device: 'cuda:0', precision: 'bf16' },
     chunks: [{ index: 0, firstFrame: 0, frameCount: 1, overlapFrames: 0 }],
     tracks: [{ id: 1, firstFrame: 0, lastFrame: 0, frames: 1 }],
     frames: [{ index: 0, time: 0, persons: [{ track: 1, bbox: [1, 2, 3, 4], score: 0.5, joints3d: [[0, 1, 2]], smpl: [[[1]]], camera: [1, 2, 3], conf: 0.9 }] }],
