@@ -25,6 +25,9 @@ def main() -> int:
     parser.add_argument("--backend", default="builtin", help="backend name (default: builtin)")
     parser.add_argument("--check", action="store_true", help="check imports and loading, print JSON, exit")
     args = parser.parse_args()
+    # Before the backend is imported: CUDA reads CUDA_VISIBLE_DEVICES once, at its first use.
+    from posepipe import pinning
+    pinning.pin(args.backend)
     from posepipe import worker
     if args.check:
         return worker.check(PROTOCOL_FD, args.backend)

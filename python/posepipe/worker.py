@@ -12,7 +12,7 @@ import time
 import traceback
 from typing import Any, Callable, Dict, List
 
-from . import CHUNK_SCHEMA
+from . import CHUNK_SCHEMA, pinning
 from .errors import EnvironmentProblem, InputError, RequestError, kind_of
 from .protocol import EventWriter, parse_request, quote, request_id_of
 
@@ -30,13 +30,19 @@ def check(protocol_fd: int, backend_name: str) -> int:
         started = time.monotonic()
         backend.load()
         checks.append({"name": f"load {backend_name}", "ok": True,
-                       "detail": f"{backend.version} on {backend.device} in {time.monotonic() - started:.2f} s"})
+                       "detail": f"{backend.version} on {device_label(backend.device)} in {time.monotonic() - started:.2f} s"})
     except BaseException as e:  # a check must report, never crash
         checks.append({"name": f"load {backend_name}", "ok": False, "detail": _describe(e)})
     ok = all(c["ok"] for c in checks)
     with os.fdopen(protocol_fd, "w", encoding="utf-8") as out:
         out.write(json.dumps({"ok": ok, "checks": checks}, ensure_ascii=True) + "\n")
     return 0 if ok else 1
+
+
+def device_label(device: str) -> str:
+    """The device as the user named it: a worker pinned to cuda:1 runs on its cuda:0."""
+    label = pinning.pinned()
+    return label + device[len("cuda:0"):] if label and device.startswith("cuda:0") else device
 
 
 def serve(protocol_fd: int, backend_name: str) -> int:
@@ -55,7 +61,7 @@ def serve(protocol_fd: int, backend_name: str) -> int:
     # The pipeline writes UTF-8 whatever this machine's locale says.
     sys.stdin.reconfigure(encoding="utf-8", errors="replace")
     info = backend.ready_info() if hasattr(backend, "ready_info") else None
-    writer.ready(backend.name, backend.version, backend.device, time.monotonic() - started, info)
+    writer.ready(backend.name, backend.version, device_label(backend.device), time.monotonic() - started, info)
     while True:
         raw = sys.stdin.readline()
         if raw == "":

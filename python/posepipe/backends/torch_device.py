@@ -2,16 +2,29 @@
 messages for POSEPIPE_<BACKEND>_DEVICE and _PRECISION. Takes the machine's facts as arguments, so it
 is tested without a GPU."""
 
+import os
+
 from ..errors import EnvironmentProblem
+from .. import pinning
 
 
 def resolve_device(variable: str, wanted: str, cuda_count: int, torch_version: str) -> str:
-    """"auto" -> "cuda:0" when CUDA sees a device, else "cpu"; "cuda" -> "cuda:0"; checks N."""
+    """"auto" -> "cuda:0" when CUDA sees a device, else "cpu"; "cuda" -> "cuda:0"; checks N.
+
+    In a worker pinned to the wanted GPU (pinning.py) that GPU is the only one torch sees: cuda:0.
+    """
     if wanted == "auto":
         return "cuda:0" if cuda_count > 0 else "cpu"
     if wanted == "cpu":
         return "cpu"
     index = int(wanted.split(":")[1]) if ":" in wanted else 0
+    label = pinning.pinned()
+    if label is not None and label == f"cuda:{index}":
+        if cuda_count == 0:
+            raise EnvironmentProblem(f"{variable}={wanted!r}: with CUDA_VISIBLE_DEVICES="
+                                     f"{os.environ.get('CUDA_VISIBLE_DEVICES', '')} torch {torch_version} sees no CUDA "
+                                     "device (no such GPU in nvidia-smi, a CPU-only torch build, or no driver)")
+        return "cuda:0"
     if cuda_count == 0:
         raise EnvironmentProblem(f"{variable}={wanted!r} but torch {torch_version} sees no CUDA device "
                                  f"(a CPU-only torch build, or no driver); use {variable}=cpu or auto")

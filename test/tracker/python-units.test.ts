@@ -1,0 +1,27 @@
+/**
+ * The worker's own Python unit tests that belong to no single backend: pinning the worker to its GPU
+ * (python/tests/test_pinning.py) and the model-file manifests (python/tests/test_models*.py).
+ */
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const PYTHON = '/usr/bin/python3';
+
+function unittests(pattern: string): { status: number | null; stderr: string; ran: number } {
+  const r = spawnSync(PYTHON, ['-m', 'unittest', 'discover', '-s', resolve('python/tests'), '-p', pattern, '-v'], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+  });
+  return { status: r.status, stderr: r.stderr, ran: Number(/^Ran (\d+) tests?/m.exec(r.stderr)?.[1] ?? 0) };
+}
+
+describe('worker Python units', () => {
+  it('pins the worker to the configured GPU before CUDA starts (CUDA_VISIBLE_DEVICES)', () => {
+    const r = unittests('test_pinning.py');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.ran).toBeGreaterThanOrEqual(6);
+    expect(r.stderr).toMatch(/^OK$/m);
+  }, 130_000);
+});
