@@ -19,8 +19,10 @@ naming the variable):
                                 bf16 on a GPU that supports it, else fp32; fp16 needs a GPU
   POSEPIPE_PHALP_LOW_MEMORY     1: the RegNetY Mask R-CNN detector (~5.2 GB in all) instead of
                                 ViTDet-H (~9.5 GB). Use it on 8 GB GPUs
-  POSEPIPE_PHALP_DEVICE         auto | cpu | cuda | cuda:N (default auto: cuda when available).
-                                PHALP itself needs CUDA; cpu is for tests with the stand-ins
+  POSEPIPE_PHALP_DEVICE         auto | cuda | cuda:N (default auto: the first GPU). The worker
+                                sees that GPU alone (posepipe/pinning.py). PHALP needs CUDA: cpu
+                                (or auto without a GPU) is refused with an environment error; only
+                                posepipe's own stand-ins (python/tests/stand_ins) run on the CPU
   POSEPIPE_PHALP_FRAMES_WINDOW  most frames gathered before a batch runs even if it is not full
                                 (default 32; bounds the crops held in memory)
 
@@ -78,6 +80,7 @@ class PhalpBackend:
         from .phalp_loop import CropCap
         from .phalp_model import build_tracker
         self.device = resolve_device(torch, settings.device)
+        refuse_cpu(self.device, settings.device)
         self.precision = resolve_precision(torch, self.device, settings.precision)
         self.settings = settings
         self._tracker = build_tracker(settings, self.device, self.precision)
@@ -127,6 +130,21 @@ class PhalpBackend:
         torch = sys.modules.get("torch")
         if torch is not None and self.device.startswith("cuda") and torch.cuda.is_available():
             torch.cuda.empty_cache()
+
+
+def refuse_cpu(device: str, wanted: str) -> None:
+    """PHALP runs on CUDA only: its detectors and tracker call .cuda(), detectron2 defaults to cuda.
+    A real install on the CPU would fail deep inside PHALP with a raw torch error; say why at once."""
+    if device != "cpu":
+        return
+    import phalp
+    if getattr(phalp, "POSEPIPE_STAND_IN", False):
+        return  # posepipe's CPU test doubles (python/tests/stand_ins)
+    why = ("POSEPIPE_PHALP_DEVICE=cpu" if wanted == "cpu"
+           else "no CUDA device is visible to torch (POSEPIPE_PHALP_DEVICE=auto)")
+    raise EnvironmentProblem(f"{why}, but PHALP needs a CUDA GPU: its detectors and tracker call .cuda() and "
+                             "detectron2 runs on cuda. Run the phalp backend on a machine with an NVIDIA GPU and a "
+                             "CUDA build of torch, or use --tracker keypoints or builtin on the CPU")
 
 
 def _version(module: str) -> str:
