@@ -4,8 +4,14 @@ reference get_human_features, all with the real signatures and return values.
 get_human_features here is written from the real one's contract (one frame, one HMAR call per
 person, detection_data keys and shapes as in brjathu/PHALP) so tests can compare posepipe's
 batched version with it. track() is deliberately absent: posepipe must drive the loop itself.
+
+The tracker (phalp.external.deep_sort_) calls back into this object as the real one does:
+forward_for_tracking (next pose "P" / location "L" of tracks), get_pose_distance and
+get_uv_distance (matching cost). Each asserts the types, dtypes and shapes PHALP's own code
+hands it, records the call in MATCHER_CALLS, and returns the real return types and shapes.
 """
 import os
+from collections import deque
 
 import cv2
 import numpy as np
@@ -21,6 +27,36 @@ from phalp.models.hmar.hmr import HMR2018Predictor
 from phalp.utils.utils import smpl_to_pose_camera_vector
 
 BUILT = []  # every PHALP constructed in this process, for tests
+# (method, description of each argument) for the latest matcher callbacks, for tests; see describe().
+MATCHER_CALLS = deque(maxlen=100_000)
+
+
+def describe(value):
+    """('ndarray', shape, dtype) / ('Tensor', shape, dtype, device type) / a list of those / a type name."""
+    if isinstance(value, np.ndarray):
+        return ("ndarray", value.shape, str(value.dtype))
+    if isinstance(value, torch.Tensor):
+        return ("Tensor", tuple(value.shape), str(value.dtype).replace("torch.", ""), value.device.type)
+    if isinstance(value, (list, tuple)):
+        return [describe(v) for v in value]
+    return type(value).__name__
+
+
+def _array(name, value, shape, kinds="f"):
+    """value must be a numpy array of `shape` (None: any size) whose dtype kind is in `kinds`."""
+    assert isinstance(value, np.ndarray), f"{name} is {type(value).__name__}; PHALP passes a numpy array here"
+    assert value.ndim == len(shape) and all(w is None or w == g for w, g in zip(shape, value.shape)), \
+        f"{name} has shape {value.shape}, PHALP passes {tuple('N' if w is None else w for w in shape)}"
+    assert value.dtype.kind in kinds and value.dtype != np.float16, f"{name} has dtype {value.dtype}"
+
+
+def _fit(times, values, at):
+    """Least-squares line through (times, values), evaluated at `at`; (value, rms residual)."""
+    t = times.astype(np.float64)
+    spread = ((t - t.mean()) ** 2).sum()
+    slope = ((t - t.mean()) * (values - values.mean())).sum() / spread if spread > 0 else 0.0
+    fitted = values.mean() + slope * (t - t.mean())
+    return values.mean() + slope * (at - t.mean()), float(np.sqrt(((values - fitted) ** 2).mean()))
 
 
 class PHALP(nn.Module):
@@ -143,3 +179,74 @@ class PHALP(nn.Module):
                 "img_name": frame_name.split("/")[-1], "class_name": cls_id[p], "time": t_, "ground_truth": gt[p],
                 "annotations": ann[p], "extra_data": extra_data[p] if extra_data is not None else None}))
         return out
+
+    def forward_for_tracking(self, vectors, attibute="A", time=1):
+        """"P": [poses (N, H, 229), data (N, H, 6), times (N, H)] -> (N, 229); "L": [locas (N, H, 99),
+        times (N, H), confidences (N, H)] -> (N, 99). time: each track's time_since_update (N,).
+        numpy in (the real one calls torch.from_numpy on each), CPU float32 tensors out. The stand-in
+        predicts the last pose, and joint 44 and the depth on a straight line through the history."""
+        MATCHER_CALLS.append(("forward_for_tracking", attibute, describe(vectors), describe(time)))
+        assert attibute in ("P", "L"), f"attibute {attibute!r}: the tracker asks for 'P' or 'L'"
+        assert isinstance(vectors, list) and len(vectors) == 3, "vectors: a list of three numpy arrays"
+        history = self.cfg.phalp.track_history
+        features, times, extra = (vectors[0], vectors[2], vectors[1]) if attibute == "P" else vectors
+        _array(f"forward_for_tracking({attibute}) {'poses' if attibute == 'P' else 'locas'}", features,
+               (None, history, 229 if attibute == "P" else 99))
+        n = len(features)
+        _array(f"forward_for_tracking({attibute}) times", times, (n, history), "iu")
+        _array(f"forward_for_tracking({attibute}) time", time, (n,), "iu")
+        if attibute == "P":
+            _array("forward_for_tracking(P) data", extra, (n, history, 6))
+            assert np.array_equal(extra[:, :, 4], times), "pose data column 4 must be the history's times"
+            return torch.from_numpy(features[:, -1].astype(np.float32))
+        _array("forward_for_tracking(L) confidences", extra, (n, history), "fiu")
+        # The history holds detections' loca as get_human_features builds it: 2D joints (45 x 2) divided
+        # by cfg.render.res (so within the padded square, about 0..1), then the camera translation 3 times.
+        cams = features[:, :, 90:].reshape(n, history, 3, 3)
+        assert np.allclose(cams[:, :, 1], cams[:, :, 0]) and np.allclose(cams[:, :, 2], cams[:, :, 0]), \
+            "loca[90:99] must be the camera translation three times (PHALP's get_human_features)"
+        assert np.abs(features[:, :, :90]).max(initial=0) < 4, \
+            "loca[:90] must be the 2D joints / cfg.render.res (about 0..1), got values up to " \
+            f"{np.abs(features[:, :, :90]).max():.1f}"
+        depth = features[:, :, 92]  # loca[90:] as (3, 3): [0, 2] is the camera depth
+        assert np.all(depth > 0), "loca[92] (camera depth) must be positive: PHALP takes its log"
+        out = features[:, -1].astype(np.float32)
+        for k in range(n):
+            at = times[k, -1] + min(int(time[k]), 48) + 1
+            x, x_spread = _fit(times[k], features[k, :, 88], at)
+            y, y_spread = _fit(times[k], features[k, :, 89], at)
+            log_depth, n_spread = _fit(times[k], np.log(depth[k]), at)
+            out[k, 88:90] = x, y
+            out[k, 90:] = [out[k, 90], out[k, 91], np.exp(log_depth), x_spread + 0.01, y_spread + 0.01,
+                           np.exp(n_spread), 1, 1, 0]
+        return torch.from_numpy(out)
+
+    def get_uv_distance(self, t_uv, d_uv):
+        """A track's and a detection's texture maps, numpy (4, 256, 256) each (the real one calls
+        torch.from_numpy, then .cuda()), compared where both masks are on: (track embedding (4096,),
+        detection embedding (4096,), overlap) as numpy, embeddings from HMAR.autoencoder_hmar / 1000."""
+        MATCHER_CALLS.append(("get_uv_distance", describe(t_uv), describe(d_uv)))
+        _array("get_uv_distance track uv", t_uv, (4, 256, 256))
+        _array("get_uv_distance detection uv", d_uv, (4, 256, 256))
+        track = torch.from_numpy(t_uv).float().clone()
+        detect = torch.from_numpy(d_uv).float().clone()
+        both = (track[3:] > 0.5) & (detect[3:] > 0.5)
+        outside = ~both.repeat(4, 1, 1)
+        track[outside] = 0.0
+        detect[outside] = 0.0
+        with torch.no_grad():
+            track_emb = self.HMAR.autoencoder_hmar(track[None], en=True).reshape(-1) / 1e3
+            detect_emb = self.HMAR.autoencoder_hmar(detect[None], en=True).reshape(-1) / 1e3
+        assert track_emb.shape == (4096,), f"autoencoder_hmar gave {tuple(track_emb.shape)} per map"
+        return track_emb.numpy(), detect_emb.numpy(), both.sum().numpy() / (256 * 256)
+
+    def get_pose_distance(self, track_pose, detect_pose):
+        """Squared L2 between track poses (n, 229) and detection poses (M, 229), numpy, without the
+        last 3 (the camera) for pose_distance "smpl": (n, M) numpy."""
+        MATCHER_CALLS.append(("get_pose_distance", describe(track_pose), describe(detect_pose)))
+        _array("get_pose_distance track poses", track_pose, (None, 229))
+        _array("get_pose_distance detection poses", detect_pose, (None, 229))
+        if self.cfg.phalp.pose_distance == "smpl":
+            track_pose, detect_pose = track_pose[:, :-3], detect_pose[:, :-3]
+        diff = track_pose[:, None, :].astype(np.float64) - detect_pose[None, :, :]
+        return (diff ** 2).sum(-1)
