@@ -14,6 +14,11 @@ for path in (STAND_INS, os.path.join(os.path.dirname(HERE))):
     if path not in sys.path:
         sys.path.insert(0, path)
 
+# A host with EGL, whatever this machine has (test_phalp_gl.py simulates the others).
+os.environ.setdefault("POSEPIPE_STANDIN_GL_LIBS", "EGL,OpenGL")
+import _gl_host  # noqa: E402
+_gl_host.simulate_from_env()
+
 HOME = tempfile.mkdtemp(prefix="posepipe-phalp-home-")
 atexit.register(shutil.rmtree, HOME, True)  # one per test run: it left a folder in /tmp every run
 os.environ["HOME"] = HOME

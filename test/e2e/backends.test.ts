@@ -78,6 +78,7 @@ describe('the phalp backend (stand-in 4D-Humans) through the whole pipeline', ()
     peopleVideo(video); // 20 frames at 10 fps: A at x 40 throughout, B at x 200 except frames 8 and 9
     const env = cliEnv(ws, {
       PYTHONPATH: PHALP_STAND_INS,
+      POSEPIPE_STANDIN_GL_LIBS: 'EGL,OpenGL', // a host with EGL, whatever this machine has
       HOME: phalpHome(ws.root),
       POSEPIPE_PHALP_DEVICE: 'cpu',
       POSEPIPE_PHALP_BATCH: '8',

@@ -39,7 +39,9 @@ describe('the phalp backend', () => {
     peopleVideo(video);
     const worker = new TrackerWorker({
       python: PYTHON, backend: 'phalp', startupMs: 60_000, heartbeatMs: 60_000,
-      env: { PYTHONPATH: STAND_INS, HOME: phalpHome(ws.root), POSEPIPE_PHALP_DEVICE: 'cpu', POSEPIPE_PHALP_BATCH: '3' },
+      // A host with OSMesa and no EGL (simulated for the stand-ins): PHALP's import forces egl, and
+      // posepipe must still load under osmesa.
+      env: { PYTHONPATH: STAND_INS, HOME: phalpHome(ws.root), POSEPIPE_PHALP_DEVICE: 'cpu', POSEPIPE_PHALP_BATCH: '3', POSEPIPE_STANDIN_GL_LIBS: 'OSMesa' },
     });
     workers.push(worker);
     const ready = await worker.start();

@@ -5,8 +5,9 @@ torch, hmr2 and phalp there and builds the whole tracker once (phalp_model.py); 
 every job reuses it. track.py and PHALP.track() are never called: phalp_loop.py drives the loop
 itself, taking frames only from the worker's iterator (no JPEG folders, no rm -rf, no 1300-frame
 limit, no shot detection), so every exception reaches the worker and becomes an error event of the
-right kind. Rendering is off and PHALP's visualizer is never built (load_hmr2 still opens one
-small offscreen OpenGL context: HMR2 builds its mesh renderer at construction).
+right kind. Rendering is off and no renderer is built: not PHALP's visualizer, and HMR2 without
+its mesh renderer, so the process opens no OpenGL context (phalp_gl.py says why OpenGL must still
+load).
 
 Configuration, read from the environment once at load() (a bad value is an environment error
 naming the variable):
@@ -51,6 +52,7 @@ from types import SimpleNamespace
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from ..errors import EnvironmentProblem
+from . import phalp_gl
 from .phalp_config import TORCH_ENV_TRUE, PhalpSettings, read_settings, resolve_device, resolve_precision
 
 VERSION = "1.0.0"
@@ -73,7 +75,7 @@ class PhalpBackend:
 
     def load(self) -> None:
         settings = read_settings()
-        self._prepare_environment()
+        gl_platform = self._prepare_environment()
         import torch
         from phalp.external.deep_sort_.detection import Detection
         from phalp.utils.utils import smpl_to_pose_camera_vector
@@ -83,7 +85,7 @@ class PhalpBackend:
         refuse_cpu(self.device, settings.device)
         self.precision = resolve_precision(torch, self.device, settings.precision)
         self.settings = settings
-        self._tracker = build_tracker(settings, self.device, self.precision)
+        self._tracker = build_tracker(settings, self.device, self.precision, gl_platform)
         self._api = SimpleNamespace(torch=torch, Detection=Detection,
                                     smpl_to_pose_camera_vector=smpl_to_pose_camera_vector)
         self.cap = CropCap(settings.batch, lambda: torch.cuda.empty_cache() if torch.cuda.is_available() else None)
@@ -91,14 +93,8 @@ class PhalpBackend:
         self.version = f"{VERSION} (hmr2 {hmr2_version}, phalp {_version('phalp')}, torch {torch.__version__})"
 
     @staticmethod
-    def _prepare_environment() -> None:
-        # Before phalp is imported: pyrender picks its OpenGL platform at import time.
-        if not os.environ.get("PYOPENGL_PLATFORM"):
-            import ctypes.util
-            if ctypes.util.find_library("EGL"):
-                os.environ["PYOPENGL_PLATFORM"] = "egl"
-            elif ctypes.util.find_library("OSMesa"):
-                os.environ["PYOPENGL_PLATFORM"] = "osmesa"
+    def _prepare_environment() -> str:
+        """Before phalp is imported: the OpenGL platform (phalp_gl.py) and torch's weights_only."""
         # torch >= 2.6 loads checkpoints with weights_only=True, which PHALP's and HMR2's own
         # (trusted, user-downloaded) checkpoints do not pass; the <2.6 behaviour is asked for. torch
         # reads the variable at every torch.load that does not pass weights_only itself, and raises if
@@ -107,6 +103,7 @@ class PhalpBackend:
             raise EnvironmentProblem("TORCH_FORCE_WEIGHTS_ONLY_LOAD is set: PHALP's and HMR2's checkpoints "
                                      "cannot load with weights_only; unset it for posepipe")
         os.environ["TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"] = "1"
+        return phalp_gl.prepare()
 
     def ready_info(self) -> Dict[str, Any]:
         info: Dict[str, Any] = {"precision": self.precision, "batch": self.cap.cap}

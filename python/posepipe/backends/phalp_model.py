@@ -34,15 +34,37 @@ def autocast_factory(torch: Any, device: str, precision: str) -> Callable[[], An
     return lambda: torch.autocast(device_type=kind, dtype=dtype)
 
 
-def build_tracker(settings: PhalpSettings, device: str, precision: str) -> Any:
+def load_hmr2_without_renderer(checkpoint: str) -> Any:
+    """4D-Humans' load_hmr2, but HMR2 built with init_renderer=False: load_hmr2 cannot pass it, and
+    HMR2's mesh renderer opens an OpenGL context (on EGL device 0 whatever the GPU) that posepipe
+    never uses. The same steps as load_hmr2 otherwise; an HMR2 without the option gets load_hmr2."""
+    import inspect
+    from hmr2.models import HMR2, check_smpl_exists, load_hmr2
+    if "init_renderer" not in inspect.signature(HMR2.__init__).parameters:
+        return load_hmr2(checkpoint)[0]
+    from hmr2.configs import get_config
+    model_cfg = get_config(os.path.join(os.path.dirname(os.path.dirname(checkpoint)), "model_config.yaml"),
+                           update_cachedir=True)
+    if model_cfg.MODEL.BACKBONE.TYPE == "vit" and "BBOX_SHAPE" not in model_cfg.MODEL:
+        model_cfg.defrost()
+        model_cfg.MODEL.BBOX_SHAPE = list(BBOX_SHAPE)  # what load_hmr2 sets for the ViT backbone
+        model_cfg.freeze()
+    check_smpl_exists()
+    return HMR2.load_from_checkpoint(checkpoint, strict=False, cfg=model_cfg, init_renderer=False)
+
+
+def build_tracker(settings: PhalpSettings, device: str, precision: str, gl_platform: str) -> Any:
     """Import hmr2/phalp (ImportError propagates: an environment error) and build the tracker."""
     import torch
     from hmr2.datasets.utils import expand_bbox_to_aspect_ratio
-    from hmr2.models import DEFAULT_CHECKPOINT, load_hmr2
+    from hmr2.models import DEFAULT_CHECKPOINT
     from omegaconf import OmegaConf
     from phalp.configs.base import FullConfig
     from phalp.models.hmar.hmr import HMR2018Predictor
     from phalp.trackers.PHALP import PHALP
+
+    from . import phalp_gl
+    phalp_gl.restore(gl_platform)  # PHALP's import forced egl
 
     from .phalp_doctor import SMPL_FIX, hmr2_files, smpl_paths
     for path in smpl_paths():
@@ -55,8 +77,7 @@ def build_tracker(settings: PhalpSettings, device: str, precision: str) -> Any:
             raise EnvironmentProblem(f"HMR2 file {path} is missing: run 4D-Humans' demo.py once with "
                                      "internet access (it downloads hmr2_data.tar.gz), then retry")
     if device.startswith("cuda:"):
-        # PHALP's tracker moves tensors with a bare .cuda() (uv distance, pose predictor): make that
-        # the chosen GPU, or they meet the models on different devices.
+        # The worker sees its GPU alone (pinning.py), as cuda:0; PHALP's bare .cuda() calls land there.
         torch.cuda.set_device(torch.device(device))
     autocast = autocast_factory(torch, device, precision)
 
@@ -65,7 +86,7 @@ def build_tracker(settings: PhalpSettings, device: str, precision: str) -> Any:
 
         def __init__(self, cfg: Any) -> None:
             super().__init__(cfg)
-            self.model, _ = load_hmr2(DEFAULT_CHECKPOINT)
+            self.model = load_hmr2_without_renderer(DEFAULT_CHECKPOINT)
             self.model.eval()
 
         def forward(self, x: Any) -> Any:

@@ -2,9 +2,13 @@
 
 As in shubham-goel/4D-Humans hmr2/models/__init__.py: DEFAULT_CHECKPOINT under
 CACHE_DIR_4DHUMANS/logs/train/multiruns/hmr2/0/; load_hmr2(checkpoint_path) reads
-model_config.yaml two folders up, checks the SMPL model (check_smpl_exists) and returns
-(model, model_cfg); HMR2.forward(batch) returns pred_smpl_params (global_orient (B,1,3,3),
-body_pose (B,23,3,3), betas (B,10)), pred_cam (B,3) and more.
+model_config.yaml two folders up (get_config, update_cachedir=True), sets MODEL.BBOX_SHAPE for a
+ViT backbone, checks the SMPL model (check_smpl_exists) and returns
+(HMR2.load_from_checkpoint(path, strict=False, cfg=model_cfg), model_cfg). HMR2(cfg,
+init_renderer=True) builds a MeshRenderer (a pyrender OffscreenRenderer: an OpenGL context) unless
+init_renderer is False; Lightning's load_from_checkpoint passes extra keywords to __init__.
+HMR2.forward(batch) returns pred_smpl_params (global_orient (B,1,3,3), body_pose (B,23,3,3),
+betas (B,10)), pred_cam (B,3) and more. Importing this module imports hmr2.utils (and pyrender).
 """
 import os
 from typing import Any, Dict, List, Optional, Tuple
@@ -12,7 +16,8 @@ from typing import Any, Dict, List, Optional, Tuple
 import torch
 
 from _faults import env_int
-from ..configs import CACHE_DIR_4DHUMANS
+from ..configs import CACHE_DIR_4DHUMANS, get_config
+from ..utils import MeshRenderer
 
 DEFAULT_CHECKPOINT = os.path.join(CACHE_DIR_4DHUMANS, "logs/train/multiruns/hmr2/0/checkpoints/epoch=35-step=1000000.ckpt")
 
@@ -28,8 +33,10 @@ def _rotations(angles: torch.Tensor) -> torch.Tensor:
 
 
 class HMR2(torch.nn.Module):
-    def __init__(self) -> None:
+    def __init__(self, cfg: Any, init_renderer: bool = True) -> None:
         super().__init__()
+        self.cfg = cfg
+        self.mesh_renderer = MeshRenderer(cfg) if init_renderer else None
         generator = torch.Generator().manual_seed(0)
         self.head = torch.nn.Linear(48, 1 + 23 + 10 + 3)
         with torch.no_grad():
@@ -62,13 +69,32 @@ class HMR2(torch.nn.Module):
         }
 
 
+    @classmethod
+    def load_from_checkpoint(cls, checkpoint_path: str, strict: bool = True, **kwargs: Any) -> "HMR2":
+        """Lightning's: the checkpoint must exist; keywords (cfg, init_renderer) go to __init__."""
+        if not os.path.isfile(checkpoint_path):
+            raise FileNotFoundError(checkpoint_path)
+        return cls(**kwargs)
+
+
+def check_smpl_exists() -> bool:
+    """The real one also converts ./data/basicModel_neutral_lbs_10_207_0_v1.0.0.pkl; here: it must be there."""
+    path = os.path.join(CACHE_DIR_4DHUMANS, "data/smpl/SMPL_NEUTRAL.pkl")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"SMPL model not found at {path}")
+    return True
+
+
 def load_hmr2(checkpoint_path: str = DEFAULT_CHECKPOINT) -> Tuple[HMR2, Dict[str, Any]]:
-    """Like the real one: (model, model config); the config, SMPL and checkpoint must exist."""
-    config = os.path.join(os.path.dirname(os.path.dirname(checkpoint_path)), "model_config.yaml")
-    for path in (config, os.path.join(CACHE_DIR_4DHUMANS, "data/smpl/SMPL_NEUTRAL.pkl"), checkpoint_path):
-        if not os.path.isfile(path):
-            raise FileNotFoundError(path)
-    return HMR2(), {"MODEL": {"IMAGE_SIZE": 256}, "EXTRA": {"FOCAL_LENGTH": 5000}}
+    """Like the real one: (model built WITH its mesh renderer, model config)."""
+    model_cfg = get_config(os.path.join(os.path.dirname(os.path.dirname(checkpoint_path)), "model_config.yaml"),
+                           update_cachedir=True)
+    if model_cfg.MODEL.BACKBONE.TYPE == "vit" and "BBOX_SHAPE" not in model_cfg.MODEL:
+        model_cfg.defrost()
+        model_cfg.MODEL.BBOX_SHAPE = [192, 256]
+        model_cfg.freeze()
+    check_smpl_exists()
+    return HMR2.load_from_checkpoint(checkpoint_path, strict=False, cfg=model_cfg), model_cfg
 
 
 def download_models(folder: str = CACHE_DIR_4DHUMANS) -> None:

@@ -25,6 +25,8 @@ from phalp.external.deep_sort_.detection import Detection
 from phalp.external.deep_sort_.tracker import Tracker
 from phalp.models.hmar.hmr import HMR2018Predictor
 from phalp.utils.utils import smpl_to_pose_camera_vector
+# As the real PHALP.py: this import chain reaches py_renderer, which forces PYOPENGL_PLATFORM=egl.
+from phalp.visualize.visualizer import Visualizer  # noqa: F401
 
 BUILT = []  # every PHALP constructed in this process, for tests
 # (method, description of each argument) for the latest matcher callbacks, for tests; see describe().

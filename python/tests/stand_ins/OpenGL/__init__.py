@@ -1,0 +1,1 @@
+"""Stand-in for PyOpenGL: only the platform choice, made as PyOpenGL makes it (see platform/)."""
