@@ -6,9 +6,11 @@ import { ConfigError, flagToKey, loadConfig, type Config, type ConfigKey } from 
 import { DatabaseTooNewError, InstanceLockedError } from './db/index.ts';
 import { cancelCommand, intakeCommand, resumeCommand, retryCommand } from './commands/actions.ts';
 import { doctorCommand } from './commands/doctor.ts';
+import { modelsCommand } from './commands/models.ts';
 import { runCommand } from './commands/run.ts';
 import { startCommand } from './commands/start.ts';
 import { statusCommand } from './commands/status.ts';
+import { parseMirror } from './models/index.ts';
 
 /** A command-line mistake: printed with the usage hint, exit 2. */
 export class UsageError extends Error {
@@ -29,6 +31,9 @@ commands:
   cancel <job>...          cancel queued or running jobs (resume continues them)
   pause | unpause          stop / allow starting queued jobs (the running one goes on)
   doctor                   check ffmpeg, the Python venv and the tracker's imports
+  models pull [--tracker NAME] [--list] [--mirror URL]
+                           fetch the model files the tracker needs (--list: show them, fetch
+                           nothing; --mirror: fetch https://HOST/PATH from URL/HOST/PATH)
 
 options (each also a POSEPIPE_* variable or a key in posepipe.config.json):
   --inbox DIR  --outbox DIR  --home DIR  --chunk-seconds N  --overlap-frames N
@@ -42,9 +47,11 @@ export interface ParsedArgs {
   flags: Partial<Record<ConfigKey, string>>;
   switches: Set<string>;
   configFile?: string;
+  /** `--mirror URL` of `models pull`: not a config key, like --config. */
+  mirror?: string;
 }
 
-const SWITCHES = new Set(['--json', '--all-failed', '--help', '-h']);
+const SWITCHES = new Set(['--json', '--all-failed', '--list', '--help', '-h']);
 
 /** Split argv into command, positional arguments, config flags and switches. */
 export function parseArgs(argv: string[]): ParsedArgs {
@@ -72,11 +79,23 @@ export function parseArgs(argv: string[]): ParsedArgs {
       parsed.configFile = value;
       continue;
     }
+    if (name === '--mirror') {
+      parsed.mirror = value;
+      continue;
+    }
     const key = flagToKey(name);
     if (!key) throw new UsageError(`Unknown option ${name}`);
     parsed.flags[key] = value;
   }
   return parsed;
+}
+
+function modelsArgs(args: ParsedArgs): { list: boolean; mirror?: string } {
+  if (args.positional.length !== 1 || args.positional[0] !== 'pull') throw new UsageError('posepipe models takes one subcommand: pull');
+  if (args.mirror === undefined) return { list: args.switches.has('--list') };
+  const mirror = parseMirror(args.mirror);
+  if (mirror === undefined) throw new UsageError(`--mirror needs an http:// or https:// URL, got ${JSON.stringify(args.mirror)}`);
+  return { list: args.switches.has('--list'), mirror };
 }
 
 /** Run the CLI; resolves to the exit code. */
@@ -88,6 +107,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     const config = (): Config => loadConfig({ flags: args.flags, configFile: args.configFile });
+    if (args.command !== 'models' && (args.mirror !== undefined || args.switches.has('--list'))) throw new UsageError('--list and --mirror belong to posepipe models pull');
     switch (args.command) {
       case 'start':
         return await startCommand(config());
@@ -108,6 +128,8 @@ export async function main(argv: string[]): Promise<number> {
         return intakeCommand(config(), args.command === 'pause');
       case 'doctor':
         return await doctorCommand(config());
+      case 'models':
+        return await modelsCommand(config(), modelsArgs(args));
       default:
         throw new UsageError(`Unknown command "${args.command}"`);
     }

@@ -17,7 +17,8 @@ export function terminalSafe(text: string): string {
   return text.replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-function bar(done: number, total: number, width = 24): string {
+/** A text progress bar, `[######------]`, `width` cells between the brackets. */
+export function bar(done: number, total: number, width = 24): string {
   const filled = total > 0 ? Math.min(width, Math.round((done / total) * width)) : 0;
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
 }
