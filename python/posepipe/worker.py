@@ -39,6 +39,21 @@ def check(protocol_fd: int, backend_name: str) -> int:
     return 0 if ok else 1
 
 
+def models(protocol_fd: int, backend_name: str) -> int:
+    """`--models`: every file the backend needs on disk, with where it is published, as one JSON line
+    (`posepipe models pull` fetches them; src/models/manifest.ts reads it). 2 when it cannot say."""
+    try:
+        from . import backends
+        backend = backends.create(backend_name)
+        files = backend.model_files() if hasattr(backend, "model_files") else {"files": [], "manual": []}
+    except EnvironmentProblem as e:
+        print(f"posepipe_worker.py --models: {e}", file=sys.stderr)
+        return 2
+    with os.fdopen(protocol_fd, "w", encoding="utf-8") as out:
+        out.write(json.dumps({"backend": backend_name, **files}, ensure_ascii=True) + "\n")
+    return 0
+
+
 def device_label(device: str) -> str:
     """The device as the user named it: a worker pinned to cuda:1 runs on its cuda:0."""
     label = pinning.pinned()

@@ -22,21 +22,20 @@ _gl_host.simulate_from_env()
 HOME = tempfile.mkdtemp(prefix="posepipe-phalp-home-")
 atexit.register(shutil.rmtree, HOME, True)  # one per test run: it left a folder in /tmp every run
 os.environ["HOME"] = HOME
-CACHE_FILES = [
-    ".cache/4DHumans/logs/train/multiruns/hmr2/0/checkpoints/epoch=35-step=1000000.ckpt",
-    ".cache/4DHumans/logs/train/multiruns/hmr2/0/model_config.yaml",
-    ".cache/4DHumans/data/smpl/SMPL_NEUTRAL.pkl",
-    ".cache/phalp/3D/models/smpl/SMPL_NEUTRAL.pkl",
-    ".cache/phalp/weights/hmar_v2_weights.pth",
-    ".cache/phalp/weights/pose_predictor.pth",
-    ".torch/iopath_cache/detectron2/ViTDet/COCO/cascade_mask_rcnn_vitdet_h/f328730692/model_final_f05665.pkl",
-    ".torch/iopath_cache/detectron2/COCO-InstanceSegmentation/mask_rcnn_X_101_32x8d_FPN_3x/139653917/model_final_2d9806.pkl",
-]
-for name in CACHE_FILES:
-    os.makedirs(os.path.dirname(os.path.join(HOME, name)), exist_ok=True)
-    open(os.path.join(HOME, name), "wb").close()
-
 os.environ.pop("FVCORE_CACHE", None)
+os.environ.pop("TORCH_HOME", None)
+os.environ.pop("XDG_CACHE_HOME", None)
+# Every file of `posepipe models pull --list` (both detectors) and the SMPL models, empty, where
+# the libraries look: the same list the doctor and load() check.
+from posepipe.backends import phalp_files  # noqa: E402
+
+CACHE_FILES = sorted({path for detector in ("vitdet", "maskrcnn") for entry in phalp_files.manifest(detector)["files"]
+                      for path in (entry["unpack"]["provides"] if "unpack" in entry else [entry["dest"]])}
+                     | {m["dest"] for m in phalp_files.manifest("vitdet")["manual"]})
+for path in CACHE_FILES:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    open(path, "wb").close()
+
 KNOBS = ("POSEPIPE_PHALP_BATCH", "POSEPIPE_PHALP_PRECISION", "POSEPIPE_PHALP_LOW_MEMORY", "POSEPIPE_PHALP_DEVICE",
          "POSEPIPE_PHALP_FRAMES_WINDOW", "POSEPIPE_STANDIN_OOM_ABOVE", "POSEPIPE_STANDIN_FAIL_AT")
 for knob in KNOBS:

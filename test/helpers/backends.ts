@@ -22,21 +22,22 @@ export const KEYPOINTS_TINY: Readonly<Record<string, string>> = {
 /** phalp: the stand-in hmr2/phalp/detectron2 packages the backend's tests run against. */
 export const PHALP_STAND_INS = resolve('python/tests/stand_ins');
 
-/** A HOME whose ~/.cache and ~/.torch hold (empty) SMPL models and checkpoints where 4D-Humans, PHALP and detectron2 look. */
+/**
+ * A HOME whose caches hold (empty) every file of `posepipe models pull --list` for phalp and the SMPL
+ * models, where 4D-Humans, PHALP, torch and detectron2 look: the worker's own manifest is the list.
+ */
 export function phalpHome(root: string): string {
   const home = join(root, 'home-caches');
-  for (const name of [
-    '.cache/4DHumans/logs/train/multiruns/hmr2/0/checkpoints/epoch=35-step=1000000.ckpt',
-    '.cache/4DHumans/logs/train/multiruns/hmr2/0/model_config.yaml',
-    '.cache/4DHumans/data/smpl/SMPL_NEUTRAL.pkl',
-    '.cache/phalp/3D/models/smpl/SMPL_NEUTRAL.pkl',
-    '.cache/phalp/weights/hmar_v2_weights.pth',
-    '.cache/phalp/weights/pose_predictor.pth',
-    '.torch/iopath_cache/detectron2/ViTDet/COCO/cascade_mask_rcnn_vitdet_h/f328730692/model_final_f05665.pkl',
-    '.torch/iopath_cache/detectron2/COCO-InstanceSegmentation/mask_rcnn_X_101_32x8d_FPN_3x/139653917/model_final_2d9806.pkl',
-  ]) {
-    mkdirSync(dirname(join(home, name)), { recursive: true });
-    writeFileSync(join(home, name), '');
+  const r = spawnSync('/usr/bin/python3', [resolve('python/posepipe_worker.py'), '--models', '--backend', 'phalp'], {
+    encoding: 'utf8',
+    env: { ...process.env, HOME: home, PYTHONPATH: PHALP_STAND_INS, PYTHONDONTWRITEBYTECODE: '1' },
+  });
+  if (r.status !== 0) throw new Error(`posepipe_worker.py --models failed: ${r.stderr}`);
+  const manifest = JSON.parse(r.stdout) as { files: Array<{ dest: string; unpack?: { provides: string[] } }>; manual: Array<{ dest: string }> };
+  const paths = [...manifest.files.flatMap((f) => f.unpack?.provides ?? [f.dest]), ...manifest.manual.map((m) => m.dest)];
+  for (const path of paths) {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, '');
   }
   return home;
 }

@@ -73,11 +73,12 @@ describe('the phalp backend', () => {
     expect(out).not.toMatch(/Traceback/);
     const lines = r.stdout.split('\n');
     const failed = lines.map((l, i) => [l, i] as const).filter(([l]) => l.startsWith('FAIL'));
-    for (const name of ['venv', 'import hmr2', 'import phalp', 'import detectron2', 'cuda', 'smpl 4DHumans', 'smpl phalp', 'checkpoint hmr2', 'checkpoint detector', 'checkpoint mask rcnn']) {
+    for (const name of ['venv', 'import hmr2', 'import phalp', 'import detectron2', 'cuda', 'smpl 4DHumans', 'smpl phalp', 'file hmar_v2_weights.pth', 'file hmr2_data.tar.gz', 'file model_final_f05665.pkl', 'file model_final_2d9806.pkl']) {
       expect(failed.filter(([l]) => l.startsWith(`FAIL  phalp: ${name}:`))).toHaveLength(1);
     }
     for (const [line, i] of failed) expect(lines[i + 1] ?? '', line).toMatch(/^ {6}fix: \S/);
-    expect(out).toMatch(/fix: in this venv: pip install -e '\/path\/to\/4D-Humans\[all\]'/);
+    expect(out).toMatch(/fix: in this venv: pip install -r python\/requirements-phalp.txt, then pip install --no-deps -r python\/requirements-phalp-nodeps.txt/);
+    expect(out).toMatch(/fix: posepipe models pull --tracker phalp \(or download https:\/\/www.cs.utexas.edu\/~pavlakos\/phalp\/weights\/hmar_v2_weights.pth to /);
     ws.cleanup();
   }, 120_000);
 });

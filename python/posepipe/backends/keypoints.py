@@ -91,6 +91,22 @@ class KeypointsBackend:
         self.precision = "fp32"
         self._beat: Callable[[], None] = lambda: None
 
+    def model_files(self) -> Dict[str, Any]:
+        """What `posepipe models pull --tracker keypoints` fetches: the COCO weights into torch's cache,
+        unless POSEPIPE_KEYPOINTS_WEIGHTS names a file of the user's own (or random)."""
+        from .torch_device import torch_hub_dir
+        settings = read_settings(os.environ)
+        if settings.weights == RANDOM:
+            return {"files": [], "manual": []}
+        if settings.weights is not None:
+            return {"files": [], "manual": [{"name": os.path.basename(settings.weights) or settings.weights,
+                                             "dest": os.path.abspath(settings.weights),
+                                             "how": f"{PREFIX}WEIGHTS names this Keypoint R-CNN state-dict file of your own"}]}
+        name = os.path.basename(km.COCO_URL)
+        # torch.hub's name-<sha256 prefix>.pth convention, which torch checks for this download too.
+        return {"files": [{"name": name, "url": km.COCO_URL, "dest": km.cache_path(torch_hub_dir()),
+                           "sha256Prefix": name.rsplit("-", 1)[1].split(".")[0]}], "manual": []}
+
     def checks(self) -> List[Dict[str, Any]]:
         out: List[Dict[str, Any]] = []
         try:

@@ -73,6 +73,11 @@ class PhalpBackend:
         from .phalp_doctor import run_checks
         return run_checks()
 
+    def model_files(self) -> Dict[str, Any]:
+        """What `posepipe models pull` fetches and the doctor checks (phalp_files.py)."""
+        from .phalp_files import manifest
+        return manifest(read_settings().detector)
+
     def load(self) -> None:
         settings = read_settings()
         gl_platform = self._prepare_environment()

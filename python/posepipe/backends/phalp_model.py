@@ -66,16 +66,16 @@ def build_tracker(settings: PhalpSettings, device: str, precision: str, gl_platf
     from . import phalp_gl
     phalp_gl.restore(gl_platform)  # PHALP's import forced egl
 
-    from .phalp_doctor import SMPL_FIX, hmr2_files, smpl_paths
-    for path in smpl_paths():
-        if not os.path.isfile(path):
+    from . import phalp_files
+    for entry in phalp_files.manifest(settings.detector)["manual"]:
+        if not os.path.isfile(entry["dest"]):
             # PHALP would otherwise fetch an unofficial copy with os.system("wget ...").
-            raise EnvironmentProblem(f"SMPL model {path} is missing: {SMPL_FIX.format(path=path)}")
-    for path in hmr2_files():
-        if not os.path.isfile(path):
-            # load_hmr2 downloads nothing (4D-Humans' track.py calls download_models first): say so.
-            raise EnvironmentProblem(f"HMR2 file {path} is missing: run 4D-Humans' demo.py once with "
-                                     "internet access (it downloads hmr2_data.tar.gz), then retry")
+            raise EnvironmentProblem(f"SMPL model {entry['dest']} is missing: {entry['how']}")
+    # PHALP's constructor would download what is missing, into final names, inside the worker's
+    # startup deadline (the ViTDet file alone is 2.6 GB), and fail offline deep in its code.
+    missing = phalp_files.first_missing(settings.detector)
+    if missing:
+        raise EnvironmentProblem(missing)
     if device.startswith("cuda:"):
         # The worker sees its GPU alone (pinning.py), as cuda:0; PHALP's bare .cuda() calls land there.
         torch.cuda.set_device(torch.device(device))

@@ -43,3 +43,13 @@ def resolve_precision(variable: str, wanted: str, device: str, bf16_supported: b
     if wanted == "bf16" and on_cuda and not bf16_supported:
         raise EnvironmentProblem(f"{variable}=bf16 but {device} does not support bfloat16; use fp16 or fp32")
     return wanted
+
+
+def torch_hub_dir() -> str:
+    """torch.hub.get_dir(): $TORCH_HOME/hub, TORCH_HOME defaulting to $XDG_CACHE_HOME/torch (~/.cache)."""
+    try:
+        import torch
+        return torch.hub.get_dir()
+    except ImportError:
+        cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        return os.path.join(os.path.expanduser(os.environ.get("TORCH_HOME") or os.path.join(cache, "torch")), "hub")
