@@ -98,19 +98,27 @@ class ReferenceTest(unittest.TestCase):
     def test_batched_detection_data_equals_phalp_get_human_features(self):
         backend = loaded(POSEPIPE_PHALP_BATCH=3)  # batches straddle frames: 2 people per frame
         frames = people_frames(6, gaps=(4,))
+        for frame in frames[::2]:
+            frame[10:40, 2:12] = 255  # a detection too small for PHALP (skipped), left of the others
         backend.track(iter(frames))
         phalp = phalp_module.BUILT[-1]
         for t, image in enumerate(frames):
             side = max(image.shape[:2])
             measurements = [image.shape[0], image.shape[1], side, (side - image.shape[1]) // 2, (side - image.shape[0]) // 2]
             bbox, bbox_pad, masks, scores, classes, gt, ann = phalp.get_detections(image, f"frame{t:06d}", t, {}, measurements)
+            # As PHALP.track: extra_data from run_additional_models, the detector's own indices.
+            extra = phalp.run_additional_models(image, bbox, masks, scores, classes, f"frame{t:06d}", t, measurements, gt, ann)
             want = [d.detection_data for d in phalp.get_human_features(
-                image, masks, bbox, bbox_pad, scores, f"frame{t:06d}", classes, t, measurements, gt, ann)]
+                image, masks, bbox, bbox_pad, scores, f"frame{t:06d}", classes, t, measurements, gt, ann, extra)]
             got = phalp.tracker.received[t]
             self.assertEqual(len(got), len(want))
+            self.assertEqual([g["extra_data"] for g in got], ([1, 2] if t % 2 == 0 else [0, 1])[:len(got)])
             for g, w in zip(got, want):
                 self.assertEqual(set(g), set(w))
-                for key in sorted(set(w) - {"mask", "img_path", "img_name", "extra_data"}):
+                self.assertEqual(g["extra_data"], w["extra_data"])
+                self.assertIsInstance(g["embedding"], torch.Tensor)  # a CPU tensor row, as PHALP keeps it
+                self.assertEqual((tuple(g["embedding"].shape), g["embedding"].device.type), ((4096 + 229 + 99,), "cpu"))
+                for key in sorted(set(w) - {"mask", "img_path", "img_name"}):
                     with self.subTest(frame=t, key=key):
                         if key == "smpl":
                             for k in w[key]:

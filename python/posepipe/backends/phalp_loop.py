@@ -66,7 +66,8 @@ class ChunkLoop:
             people.append({"crop": crop, "bbox": np.asarray(bbox[p], dtype=np.float64), "rles": rles,
                            "center": np.asarray(center_pad, dtype=np.float64),
                            "scale": np.asarray(scale_pad, dtype=np.float64), "score": float(scores[p]),
-                           "class": classes[p], "gt": gt_tids[p], "ann": gt_annots[p]})
+                           "class": classes[p], "gt": gt_tids[p], "ann": gt_annots[p],
+                           "extra": p})  # as PHALP.track's run_additional_models: the detector's index
         self._crops += len(people)
         return {"index": index, "name": name, "measurements": measurements, "people": people}
 
@@ -124,12 +125,13 @@ class ChunkLoop:
             result.append({
                 "bbox": np.array([x1, y1, x2 - x1, y2 - y1]), "mask": person["rles"], "conf": person["score"],
                 "appe": appe_i, "pose": pose, "loca": loca, "uv": uv[i].float().cpu().numpy(),
-                "embedding": np.concatenate([appe_i, pose, loca]), "center": person["center"],
+                # As PHALP builds it: a CPU tensor row (the tracker never reads it).
+                "embedding": torch.from_numpy(np.concatenate([appe_i, pose, loca])), "center": person["center"],
                 "scale": person["scale"], "smpl": params, "camera": cam_i,
                 "camera_bbox": hmar_out["pred_cam"][i].float().cpu().numpy(),
                 "3d_joints": joints3d[i].float().cpu().numpy(), "2d_joints": j2d,
                 "size": [height, width], "img_path": frame["name"], "img_name": frame["name"],
                 "class_name": person["class"], "time": frame["index"], "ground_truth": person["gt"],
-                "annotations": person["ann"], "extra_data": None,
+                "annotations": person["ann"], "extra_data": person["extra"],
             })
         return result

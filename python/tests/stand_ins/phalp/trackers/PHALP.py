@@ -174,7 +174,7 @@ class PHALP(nn.Module):
             out.append(Detection({
                 "bbox": np.array([bbox[p][0], bbox[p][1], bbox[p][2] - bbox[p][0], bbox[p][3] - bbox[p][1]]),
                 "mask": rles, "conf": score[p], "appe": appe[0].numpy(), "pose": pose, "loca": loca,
-                "uv": hmar_out["uv_vector"][0].numpy(), "embedding": np.concatenate([appe[0].numpy(), pose, loca]),
+                "uv": hmar_out["uv_vector"][0].numpy(), "embedding": torch.from_numpy(np.concatenate([appe[0].numpy(), pose, loca])),
                 "center": center_pad, "scale": scale_pad, "smpl": params, "camera": cam[0].numpy(),
                 "camera_bbox": hmar_out["pred_cam"][0].numpy(), "3d_joints": joints3d[0].numpy(),
                 "2d_joints": j2d.numpy(), "size": [img_height, img_width], "img_path": frame_name,
