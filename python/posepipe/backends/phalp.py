@@ -16,8 +16,11 @@ naming the variable):
                                 16). An out-of-memory error halves it for the rest of the process
                                 and retries; at 1 the chunk fails with kind "oom" and posepipe
                                 splits it
-  POSEPIPE_PHALP_PRECISION      auto | fp32 | bf16 | fp16: autocast for HMR2's forward. auto is
-                                bf16 on a GPU that supports it, else fp32; fp16 needs a GPU
+  POSEPIPE_PHALP_PRECISION      auto | fp32 | bf16 | fp16: autocast for HMR2's forward. fp32 runs
+                                HMR2 numerically as stock 4D-Humans track.py does (no autocast);
+                                auto is bf16 on a GPU that supports it (several times the crops per
+                                second), else fp32; fp16 needs a GPU. The output's tracker section
+                                names the precision used
   POSEPIPE_PHALP_LOW_MEMORY     1: the RegNetY Mask R-CNN detector (~5.2 GB in all) instead of
                                 ViTDet-H (~9.5 GB). Use it on 8 GB GPUs
   POSEPIPE_PHALP_DEVICE         auto | cuda | cuda:N (default auto: the first GPU). The worker
