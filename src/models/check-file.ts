@@ -7,13 +7,24 @@ export interface FileExpectation {
   size?: number;
   sha256?: string;
   sha256Prefix?: string;
+  md5Prefix?: string;
 }
 
-/** The SHA-256 of a file as lower-case hex, read in 1 MiB pieces (model files run to gigabytes). */
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+type Algorithm = 'sha256' | 'md5';
+
+/**
+ * The hex digests of a file, read once in 1 MiB pieces for all `algorithms` together: model files
+ * run to gigabytes, and a second read of one would double the time a check takes.
+ */
+async function hashFile(path: string, algorithms: readonly Algorithm[]): Promise<Partial<Record<Algorithm, string>>> {
+  const hashes = algorithms.map((a) => [a, createHash(a)] as const);
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) for (const [, h] of hashes) h.update(chunk as Buffer);
+  return Object.fromEntries(hashes.map(([a, h]) => [a, h.digest('hex')]));
+}
+
+/** Whether a file with these expectations can be judged on its own, without asking the server for its size. */
+export function hasOwnChecks(expected: FileExpectation): boolean {
+  return expected.size !== undefined || expected.sha256 !== undefined || expected.sha256Prefix !== undefined || expected.md5Prefix !== undefined;
 }
 
 /**
@@ -29,9 +40,13 @@ export async function fileProblem(path: string, expected: FileExpectation): Prom
   if (!info) return 'missing';
   if (!info.isFile()) return 'not a regular file';
   if (expected.size !== undefined && info.size !== expected.size) return `size mismatch: expected ${expected.size} bytes, got ${info.size}`;
-  if (expected.sha256 === undefined && expected.sha256Prefix === undefined) return undefined;
-  const actual = await sha256File(path);
-  if (expected.sha256 !== undefined && actual !== expected.sha256) return `sha256 mismatch: expected ${expected.sha256}, got ${actual}`;
-  if (expected.sha256Prefix !== undefined && !actual.startsWith(expected.sha256Prefix)) return `sha256 mismatch: expected a hash starting ${expected.sha256Prefix}, got ${actual}`;
+  const algorithms: Algorithm[] = [];
+  if (expected.sha256 !== undefined || expected.sha256Prefix !== undefined) algorithms.push('sha256');
+  if (expected.md5Prefix !== undefined) algorithms.push('md5');
+  if (algorithms.length === 0) return undefined;
+  const { sha256, md5 } = await hashFile(path, algorithms);
+  if (expected.sha256 !== undefined && sha256 !== expected.sha256) return `sha256 mismatch: expected ${expected.sha256}, got ${sha256}`;
+  if (expected.sha256Prefix !== undefined && !sha256!.startsWith(expected.sha256Prefix)) return `sha256 mismatch: expected a hash starting ${expected.sha256Prefix}, got ${sha256}`;
+  if (expected.md5Prefix !== undefined && !md5!.startsWith(expected.md5Prefix)) return `md5 mismatch: expected a hash starting ${expected.md5Prefix}, got ${md5}`;
   return undefined;
 }

@@ -1,25 +1,13 @@
 /**
- * One URL into one `.part` file over Node's own http/https: resumed with `Range: bytes=N-` when the
- * `.part` has bytes, retried with backoff when the connection drops. node:http rather than fetch:
- * fetch asks for gzip and inflates it, so the bytes on disk would stop matching Content-Length.
+ * One URL into one `.part` file: resumed with `Range: bytes=N-` when the `.part` has bytes, retried
+ * with backoff when the connection drops.
  */
 import { createWriteStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
-import http, { type ClientRequest, type IncomingMessage } from 'node:http';
-import https from 'node:https';
 import { finished } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatBytes } from '../disk.ts';
-
-/** A download failed; `retry` says whether trying again could help (a dropped connection, a 503). */
-export class DownloadError extends Error {
-  readonly retry: boolean;
-  constructor(message: string, retry: boolean) {
-    super(message);
-    this.name = 'DownloadError';
-    this.retry = retry;
-  }
-}
+import { contentLength, contentRange, DownloadError, request, statusError, type Exchange } from './http-request.ts';
 
 /** How hard downloadToPart tries. */
 export interface DownloadOptions {
@@ -34,53 +22,12 @@ export interface DownloadOptions {
   onRetry?: (message: string) => void;
 }
 
-const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-const MAX_REDIRECTS = 5;
 // Large enough that a dropped connection rarely leaves received bytes unwritten: everything the
 // socket delivered is already in the stream's buffer, and end() flushes it before a resume.
 const WRITE_BUFFER = 4 * 1024 * 1024;
 
-interface Exchange {
-  req: ClientRequest;
-  res: IncomingMessage;
-}
-
-function get(url: string, offset: number, idleMs: number, redirects = MAX_REDIRECTS): Promise<Exchange> {
-  const target = new URL(url);
-  const client = target.protocol === 'https:' ? https : http;
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { 'user-agent': 'posepipe', 'accept-encoding': 'identity' };
-    if (offset > 0) headers.range = `bytes=${offset}-`;
-    const req = client.get(target, { headers }, (res) => {
-      const status = res.statusCode ?? 0;
-      const location = res.headers.location;
-      if (!REDIRECTS.has(status) || location === undefined) return resolve({ req, res });
-      res.resume();
-      const next = new URL(location, target);
-      if (redirects === 0) reject(new DownloadError(`more than ${MAX_REDIRECTS} redirects (last to ${next.href})`, false));
-      else if (next.protocol !== 'https:' && next.protocol !== 'http:') reject(new DownloadError(`redirected to a ${next.protocol} URL`, false));
-      else get(next.href, offset, idleMs, redirects - 1).then(resolve, reject);
-    });
-    req.setTimeout(idleMs, () => req.destroy(new Error(`nothing received for ${idleMs / 1000} s`)));
-    req.on('error', reject);
-  });
-}
-
 async function partSize(part: string): Promise<number> {
   return (await stat(part).catch(() => undefined))?.size ?? 0;
-}
-
-/** `bytes START-END/TOTAL` → its numbers; a 416's form, with `*` for the range, → start -1. */
-function contentRange(header: string | undefined): { start: number; total: number | undefined } | undefined {
-  const m = /^bytes (?:(\d+)-\d+|\*)\/(\d+|\*)$/.exec(header?.trim() ?? '');
-  if (!m) return undefined;
-  return { start: m[1] === undefined ? -1 : Number(m[1]), total: m[2] === '*' ? undefined : Number(m[2]) };
-}
-
-function statusError(res: IncomingMessage): DownloadError {
-  const status = res.statusCode ?? 0;
-  // Server trouble and rate limits pass; a 404 or 403 will not change by asking again.
-  return new DownloadError(`HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}`, status >= 500 || status === 408 || status === 429);
 }
 
 /** Write the body to the part from `start`; every byte the socket delivered reaches the file. */
@@ -108,7 +55,8 @@ async function receive(ex: Exchange, part: string, start: number, total: number 
   // end(), not destroy(): what was received is kept for the resume.
   file.end();
   await finished(file).catch((error: Error) => (fileError ??= error));
-  if (fileError) throw new DownloadError(`cannot write ${part}: ${fileError.message}`, false);
+  // Not a DownloadError: the disk is at fault, so neither a retry nor another URL would help.
+  if (fileError) throw new Error(`cannot write ${part}: ${fileError.message}`);
   if (netError) throw new DownloadError(`connection lost after ${formatBytes(done)}${total === undefined ? '' : ` of ${formatBytes(total)}`}: ${netError.message}`, true);
   return done;
 }
@@ -116,11 +64,17 @@ async function receive(ex: Exchange, part: string, start: number, total: number 
 /** One request: resume from the part's size, start over on a 200; resolves to the file's total size. */
 async function attempt(url: string, part: string, seen: { total?: number }, opts: DownloadOptions): Promise<number> {
   const offset = await partSize(part);
-  const ex = await get(url, offset, opts.idleTimeoutMs).catch((error: Error) => {
+  const ex = await request(url, { method: 'GET', range: offset > 0 ? `bytes=${offset}-` : undefined, idleMs: opts.idleTimeoutMs }).catch((error: Error) => {
     throw error instanceof DownloadError ? error : new DownloadError(`cannot connect: ${error.message}`, true);
   });
   const status = ex.res.statusCode ?? 0;
   const range = contentRange(ex.res.headers['content-range']);
+  if ((status === 200 || status === 206) && /^\s*text\/html/i.test(ex.res.headers['content-type'] ?? '')) {
+    // No model file is a web page: a dead link's "not found" page served with 200 must not become the
+    // file (and the next URL gets its turn).
+    ex.res.destroy();
+    throw new DownloadError('the server answered with a web page (text/html), not the file', false);
+  }
   if (status === 416 && offset > 0) {
     ex.res.resume();
     // The part may already hold the whole file (an earlier run stopped just before the rename).
@@ -145,8 +99,7 @@ async function attempt(url: string, part: string, seen: { total?: number }, opts
     ex.res.resume();
     throw statusError(ex.res);
   }
-  const length = ex.res.headers['content-length'];
-  const total = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
+  const total = contentLength(ex.res.headers['content-length']);
   if (total !== undefined) seen.total = total;
   // A 200 to a range request is the whole file: the part is written again from its first byte.
   const bytes = await receive(ex, part, 0, total, opts.onBytes);

@@ -4,4 +4,5 @@ export { readManifest } from './read-manifest.ts';
 export { mirrorUrl, parseMirror } from './mirror.ts';
 export { listModels } from './list-models.ts';
 export { pullModels, type PullFailure, type PullOptions, type PullReport } from './pull-models.ts';
+export type { TriedUrl } from './fetch-file.ts';
 export type { TextOut } from './pull-progress.ts';

@@ -5,8 +5,9 @@ import type { ModelManifest } from './manifest.ts';
 import { mirrorUrl } from './mirror.ts';
 
 /**
- * `models pull --list`: per file its name, the URL it would be fetched from (after the mirror) and
- * its destination; then the manual files with what to do. Reads nothing from the network.
+ * `models pull --list`: per file its name, the URL it would be fetched from (after the mirror), the
+ * alternates tried when that fails, and its destination; then the manual files with what to do.
+ * Reads nothing from the network.
  */
 export function listModels(opts: { manifest: ModelManifest; mirror?: string; out: { write(text: string): unknown } }): void {
   const { manifest } = opts;
@@ -15,6 +16,7 @@ export function listModels(opts: { manifest: ModelManifest; mirror?: string; out
   for (const f of manifest.files) {
     line(`${displayName(f.name)}${f.size === undefined ? '' : `  (${formatBytes(f.size)})`}`);
     line(`  url:  ${mirrorUrl(f.url, opts.mirror)}`);
+    for (const alternate of f.alternates ?? []) line(`  also: ${mirrorUrl(alternate, opts.mirror)}`);
     line(`  dest: ${displayName(f.dest)}`);
     if (f.unpack) line(`  unpacks into: ${displayName(f.unpack.into)} (${f.unpack.provides.length} file(s) checked)`);
   }

@@ -25,6 +25,10 @@ export interface ModelFile {
   readonly sha256?: string;
   /** The leading hex digits of the SHA-256 (torch hub's `name-<prefix>.pth` style), when known. */
   readonly sha256Prefix?: string;
+  /** The leading hex digits of the MD5 (detectron2's `model_final_<prefix>.pkl` style), when known. */
+  readonly md5Prefix?: string;
+  /** Further places the same file is published, tried in order when `url` fails for good. */
+  readonly alternates?: readonly string[];
   readonly unpack?: ModelUnpack;
 }
 
@@ -99,6 +103,14 @@ function httpUrl(value: unknown, where: string): string {
   return url;
 }
 
+function alternates(value: unknown, where: string, url: string): readonly string[] | undefined {
+  if (value === undefined) return undefined;
+  const urls = list(value, where).map((u, i) => httpUrl(u, `${where}[${i}]`));
+  // A URL listed twice would only be tried twice, and fail twice, for the same reason.
+  for (const [i, u] of urls.entries()) if (u === url || urls.indexOf(u) < i) fail(`${where}[${i}]`, 'repeats an earlier URL of this file', u);
+  return Object.freeze(urls);
+}
+
 function unpack(value: unknown, where: string): ModelUnpack | undefined {
   if (value === undefined) return undefined;
   const fields = object(value, where, ['into', 'provides']);
@@ -108,16 +120,19 @@ function unpack(value: unknown, where: string): ModelUnpack | undefined {
 }
 
 function modelFile(value: unknown, where: string): ModelFile {
-  const fields = object(value, where, ['name', 'url', 'dest', 'size', 'sha256', 'sha256Prefix', 'unpack']);
+  const fields = object(value, where, ['name', 'url', 'alternates', 'dest', 'size', 'sha256', 'sha256Prefix', 'md5Prefix', 'unpack']);
   const size = fields.size;
   if (size !== undefined && !(typeof size === 'number' && Number.isSafeInteger(size) && size >= 0)) fail(`${where}.size`, 'must be a whole number of bytes', size);
+  const url = httpUrl(fields.url, `${where}.url`);
   const entry: ModelFile = {
     name: text(fields.name, `${where}.name`),
-    url: httpUrl(fields.url, `${where}.url`),
+    url,
+    alternates: alternates(fields.alternates, `${where}.alternates`, url),
     dest: absolutePath(fields.dest, `${where}.dest`),
     size: size as number | undefined,
     sha256: hex(fields.sha256, `${where}.sha256`, /^[0-9a-fA-F]{64}$/),
     sha256Prefix: hex(fields.sha256Prefix, `${where}.sha256Prefix`, /^[0-9a-fA-F]{1,64}$/),
+    md5Prefix: hex(fields.md5Prefix, `${where}.md5Prefix`, /^[0-9a-fA-F]{1,32}$/),
     unpack: unpack(fields.unpack, `${where}.unpack`),
   };
   // Absent checks stay absent (not `undefined` keys), so a manifest prints as it came.

@@ -1,18 +1,20 @@
 /**
  * `posepipe models pull`: every file of a manifest into place, in order. A file already there and
- * passing its checks is skipped; anything else is downloaded to `<dest>.part` (resumed across runs),
- * verified, flushed and renamed into place, so `dest` never holds half a file.
+ * passing its checks (for one with no size or hash in the manifest: the server's size) is skipped;
+ * anything else is fetched (fetch-file.ts) from its URL or, when that fails for good, its alternates.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { formatBytes, freeBytes } from '../disk.ts';
+import { rm, stat } from 'node:fs/promises';
+import { formatBytes } from '../disk.ts';
 import { displayName } from '../progress.ts';
-import { fileProblem } from './check-file.ts';
-import { downloadToPart, type DownloadOptions } from './download-part.ts';
+import { fileProblem, hasOwnChecks } from './check-file.ts';
+import type { DownloadOptions } from './download-part.ts';
+import { AllUrlsFailed, describeTried, fetchFromAny, type TriedUrl } from './fetch-file.ts';
+import { DownloadError } from './http-request.ts';
 import type { ManualFile, ModelFile, ModelManifest } from './manifest.ts';
 import { mirrorUrl } from './mirror.ts';
 import { createPullProgress, type FileProgress, type TextOut } from './pull-progress.ts';
+import { remoteSize } from './remote-size.ts';
 import { allProvided, checkProvided, extractArchive } from './unpack-archive.ts';
 
 /** What pullModels is given; the tuning knobs default to values fit for multi-gigabyte downloads. */
@@ -32,10 +34,12 @@ export interface PullOptions {
 /** A file that could not be put in place, and why. */
 export interface PullFailure {
   name: string;
-  /** The URL actually fetched (after the mirror). */
+  /** The URL fetched first (after the mirror): the manifest's `url`. */
   url: string;
   dest: string;
   cause: string;
+  /** Every URL tried with its cause, when the file has alternates and all of them failed. */
+  tried?: TriedUrl[];
 }
 
 /** The outcome of a pull; `exitCode` is 2 when any downloadable file is not in place. */
@@ -53,55 +57,41 @@ interface Outcome {
   text: string;
 }
 
-/** Flush the part, rename it over `dest`, flush the folder: a power cut leaves old or new, never half. */
-async function placeFile(part: string, dest: string): Promise<void> {
-  const handle = await open(part, 'r+');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(part, dest);
-  // A folder that cannot be opened for syncing (some network shares) is not an error.
-  const folder = await open(dirname(dest), 'r').catch(() => undefined);
-  await folder?.sync().catch(() => undefined);
-  await folder?.close();
-}
+// A size check only vouches for a file that is already usable: not worth a minute per file offline.
+const SIZE_CHECK_IDLE_MS = 15_000;
 
-async function checkSpace(file: ModelFile, part: string): Promise<void> {
-  if (file.size === undefined) return;
-  const have = (await stat(part).catch(() => undefined))?.size ?? 0;
-  const need = file.size - have;
-  const free = await freeBytes(dirname(file.dest));
-  if (free < need) throw new Error(`not enough space in ${dirname(file.dest)}: it needs ${formatBytes(need)}, ${formatBytes(free)} free`);
-}
-
-/** Download into the part and verify it; a part that fails its checks is deleted and fetched once more. */
-async function fetchVerified(file: ModelFile, url: string, download: DownloadOptions, progress: FileProgress): Promise<number> {
-  const part = `${file.dest}.part`;
-  await mkdir(dirname(file.dest), { recursive: true });
-  await checkSpace(file, part);
-  for (let round = 1; ; round++) {
-    const total = await downloadToPart(url, part, download);
-    const got = (await stat(part)).size;
-    const problem = got !== total ? `size mismatch: the server announced ${total} bytes, got ${got}` : await fileProblem(part, file);
-    if (problem === undefined) {
-      await placeFile(part, file.dest);
-      return got;
+/**
+ * For a file in place that the manifest gives no size or hash: the server's size against the
+ * file's (a download cut off by an earlier, non-atomic downloader stays at `dest` otherwise).
+ * `problem` when they differ; `unchecked` with the cause when no URL tells a size (offline, 404):
+ * the file is kept then, since it may well be whole.
+ */
+async function serverSizeProblem(dest: string, urls: readonly string[], idleMs: number): Promise<{ problem?: string; unchecked?: string }> {
+  const tried: TriedUrl[] = [];
+  for (const url of urls) {
+    try {
+      const size = await remoteSize(url, Math.min(idleMs, SIZE_CHECK_IDLE_MS));
+      const have = (await stat(dest)).size;
+      return size === have ? {} : { problem: `size mismatch: the server announces ${size} bytes, the file has ${have}` };
+    } catch (error) {
+      if (!(error instanceof DownloadError)) throw error;
+      tried.push({ url, cause: error.message });
     }
-    await rm(part, { force: true });
-    if (round === 2) throw new Error(problem);
-    progress.note(`${displayName(file.name)}: ${problem}; fetching it once more from scratch`);
   }
+  return { unchecked: tried.length === 1 ? tried[0]!.cause : describeTried(tried) };
 }
 
-function fetchedText(bytes: number, startedAt: number): string {
+function fetchedText(bytes: number, startedAt: number, from: string | undefined): string {
   const seconds = (Date.now() - startedAt) / 1000;
-  return `fetched ${formatBytes(bytes)} in ${seconds.toFixed(1)} s${seconds > 0.1 ? ` (${formatBytes(bytes / seconds)}/s)` : ''}`;
+  const rate = seconds > 0.1 ? ` (${formatBytes(bytes / seconds)}/s)` : '';
+  return `fetched ${formatBytes(bytes)} in ${seconds.toFixed(1)} s${rate}${from === undefined ? '' : ` from ${from}`}`;
 }
+
+/** The URL that served a file, when it was an alternate (the line says so); undefined for the first. */
+const alternateOf = (url: string, urls: readonly string[]) => (url === urls[0] ? undefined : url);
 
 /** An archive entry: in place when all `provides` exist; an archive already there is unpacked, not fetched. */
-async function pullArchive(file: ModelFile, url: string, download: DownloadOptions, progress: FileProgress): Promise<Outcome> {
+async function pullArchive(file: ModelFile, urls: readonly string[], download: DownloadOptions, progress: FileProgress): Promise<Outcome> {
   const { into, provides } = file.unpack!;
   if (allProvided(provides)) return { kind: 'present', text: 'ok (already there)' };
   const problem = await fileProblem(file.dest, file);
@@ -120,26 +110,37 @@ async function pullArchive(file: ModelFile, url: string, download: DownloadOptio
     await rm(file.dest, { force: true });
   }
   const startedAt = Date.now();
-  const bytes = await fetchVerified(file, url, download, progress);
+  const { bytes, url } = await fetchFromAny(file, urls, download, progress);
   await extractArchive(file.dest, into);
   checkProvided(into, provides);
-  return { kind: 'fetched', text: `${fetchedText(bytes, startedAt)}, unpacked into ${into}` };
+  return { kind: 'fetched', text: `${fetchedText(bytes, startedAt, alternateOf(url, urls))}, unpacked into ${into}` };
 }
 
-async function pullOne(file: ModelFile, url: string, download: DownloadOptions, progress: FileProgress): Promise<Outcome> {
-  if (file.unpack) return pullArchive(file, url, download, progress);
-  const problem = await fileProblem(file.dest, file);
+async function pullOne(file: ModelFile, urls: readonly string[], download: DownloadOptions, progress: FileProgress): Promise<Outcome> {
+  if (file.unpack) return pullArchive(file, urls, download, progress);
+  let problem = await fileProblem(file.dest, file);
+  if (problem === undefined && !hasOwnChecks(file)) {
+    const check = await serverSizeProblem(file.dest, urls, download.idleTimeoutMs);
+    if (check.unchecked !== undefined) return { kind: 'present', text: `ok (already there; size not checked: ${check.unchecked})` };
+    problem = check.problem;
+  }
   if (problem === undefined) return { kind: 'present', text: 'ok (already there)' };
   if (problem !== 'missing') progress.note(`${displayName(file.name)}: ${file.dest} is corrupt (${problem}); fetching it again`);
   const startedAt = Date.now();
-  return { kind: 'fetched', text: fetchedText(await fetchVerified(file, url, download, progress), startedAt) };
+  const { bytes, url } = await fetchFromAny(file, urls, download, progress);
+  return { kind: 'fetched', text: fetchedText(bytes, startedAt, alternateOf(url, urls)) };
 }
 
 function writeSummary(report: Omit<PullReport, 'exitCode'>, backend: string, line: (text: string) => void): void {
   line(`models for ${backend}: ${report.fetched.length} fetched, ${report.present.length} already there, ${report.failed.length} failed`);
   for (const f of report.failed) {
-    line(`FAILED ${displayName(f.name)}: ${f.cause}`);
-    line(`  url:  ${f.url}`);
+    if (f.tried === undefined) {
+      line(`FAILED ${displayName(f.name)}: ${f.cause}`);
+      line(`  url:  ${f.url}`);
+    } else {
+      line(`FAILED ${displayName(f.name)}: all ${f.tried.length} URLs failed`);
+      for (const [i, t] of f.tried.entries()) line(`  ${i === 0 ? 'url: ' : 'also:'} ${t.url} (${t.cause})`);
+    }
     line(`  dest: ${displayName(f.dest)}`);
   }
   if (report.manualMissing.length > 0) {
@@ -162,18 +163,19 @@ export async function pullModels(opts: PullOptions): Promise<PullReport> {
   const report: Omit<PullReport, 'exitCode'> = { fetched: [], present: [], failed: [], manualMissing: [] };
   const tuning = { tries: opts.tries ?? 5, retryDelayMs: opts.retryDelayMs ?? 1000, idleTimeoutMs: opts.idleTimeoutMs ?? 60_000 };
   for (const file of opts.manifest.files) {
-    const url = mirrorUrl(file.url, opts.mirror);
+    const urls = [file.url, ...(file.alternates ?? [])].map((u) => mirrorUrl(u, opts.mirror));
     const label = displayName(file.name);
     const bar = progress.file(label);
     const download: DownloadOptions = { ...tuning, onBytes: (done, total) => bar.bytes(done, total), onRetry: (text) => bar.note(`${label}: ${text}`) };
     try {
-      const outcome = await pullOne(file, url, download, bar);
+      const outcome = await pullOne(file, urls, download, bar);
       report[outcome.kind].push(file);
       bar.finish(`${label}: ${outcome.text}`);
     } catch (error) {
       // Our own bugs stop the pull; everything else (network, disk, checks) is this file's failure.
       if (error instanceof TypeError || !(error instanceof Error)) throw error;
-      report.failed.push({ name: file.name, url, dest: file.dest, cause: error.message });
+      const tried = error instanceof AllUrlsFailed ? { tried: error.tried } : {};
+      report.failed.push({ name: file.name, url: urls[0]!, dest: file.dest, cause: error.message, ...tried });
       bar.finish(`${label}: FAILED: ${error.message}`);
     }
   }

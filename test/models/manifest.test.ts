@@ -26,6 +26,13 @@ describe('the models manifest', () => {
     expect(Object.isFrozen(m) && Object.isFrozen(m.files[0])).toBe(true);
   });
 
+  it('parses alternates and md5Prefix (hex in lower case); both stay absent when the worker leaves them out', () => {
+    const line = withFile({ alternates: ['https://mirror.example.net/x.pth', 'http://other/x.pth'], md5Prefix: '2D9806' });
+    expect(parseManifest(line).files[0]).toMatchObject({ alternates: ['https://mirror.example.net/x.pth', 'http://other/x.pth'], md5Prefix: '2d9806' });
+    expect(Object.isFrozen(parseManifest(line).files[0]!.alternates)).toBe(true);
+    expect(Object.keys(parseManifest(JSON.stringify(good)).files[0]!)).not.toContain('alternates');
+  });
+
   it('refuses a bad field, naming it and its value', () => {
     const cases: [string, string][] = [
       [withFile({ sha256prefix: 'ab' }), 'files[0].sha256prefix is not a known key'],
@@ -33,6 +40,11 @@ describe('the models manifest', () => {
       [withFile({ url: 'file:///etc/passwd' }), 'files[0].url must be an http:// or https:// URL'],
       [withFile({ size: -1 }), 'files[0].size must be a whole number of bytes, got -1'],
       [withFile({ sha256: 'abc' }), 'files[0].sha256 must be hex digits'],
+      [withFile({ md5Prefix: '2d9806.pkl' }), 'files[0].md5Prefix must be hex digits'],
+      [withFile({ md5prefix: '2d9806' }), 'files[0].md5prefix is not a known key'],
+      [withFile({ alternates: 'https://host/x' }), 'files[0].alternates must be an array'],
+      [withFile({ alternates: ['https://ok/x', 'ftp://host/x'] }), 'files[0].alternates[1] must be an http:// or https:// URL'],
+      [withFile({ alternates: [good.files[0]!.url] }), 'files[0].alternates[0] repeats an earlier URL of this file'],
       [withFile({ unpack: { into: '/abs', provides: [] } }), 'files[0].unpack.provides must name at least one file'],
       [JSON.stringify({ ...good, files: [good.files[0], good.files[0]] }), 'files[1].dest is the destination of an earlier entry too'],
       [JSON.stringify({ backend: 'phalp', files: [] }), 'manual must be an array'],

@@ -1,14 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { listModels, pullModels, type ModelFile, type ModelManifest } from '../../src/models/index.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listModels, pullModels, type ModelFile } from '../../src/models/index.ts';
 import { makeWorkspace, workspacesPerTest, type Workspace } from '../helpers/workspace.ts';
-import { startFileServer, type FileServer, type Route } from './file-server.ts';
+import type { Route } from './file-server.ts';
+import { fast, fileServersPerTest, HOST, manifestOf, output, sha256 } from './pull-helpers.ts';
 
-const HOST = 'models.example.org';
-const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 const A = randomBytes(200 * 1024);
 const B = randomBytes(1024 * 1024);
 const CKPT = randomBytes(64 * 1024);
@@ -30,21 +29,7 @@ beforeAll(() => {
 afterAll(() => built.cleanup());
 
 const workspace = workspacesPerTest();
-let server: FileServer | undefined;
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
-
-/** Captures what a pull writes; not a TTY unless asked. */
-function output(isTTY = false) {
-  const out = { text: '', isTTY, write: (s: string) => (out.text += s) };
-  return out;
-}
-
-function serve(routes: Record<string, Route>, redirects: Record<string, string> = {}): Promise<FileServer> {
-  return startFileServer(routes, redirects).then((s) => (server = s));
-}
+const serve = fileServersPerTest();
 
 /** The three files of these tests, under `root` (a folder name with quotes and `$(…)` in it). */
 function entries(root: string) {
@@ -62,8 +47,6 @@ function entries(root: string) {
   return { dir, a, b, archive };
 }
 
-const manifestOf = (files: ModelFile[], manual: ModelManifest['manual'] = []): ModelManifest => ({ backend: 'phalp', files, manual });
-const fast = { retryDelayMs: 10, idleTimeoutMs: 5000 };
 const routes = (extra: Partial<Record<'a' | 'b' | 'archive', Partial<Route>>> = {}): Record<string, Route> => ({
   [`/${HOST}/files/a.bin`]: { body: A, ...extra.a },
   [`/${HOST}/files/b.bin`]: { body: B, ...extra.b },
