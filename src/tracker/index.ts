@@ -15,3 +15,4 @@ export type {
   WorkerEvent,
 } from './protocol.ts';
 export { checkWorker, type WorkerCheck, type WorkerCheckReport } from './check.ts';
+export { lastLines, runWorkerOnce, type WorkerRun } from './run-once.ts';
