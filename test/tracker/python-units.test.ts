@@ -24,4 +24,11 @@ describe('worker Python units', () => {
     expect(r.ran).toBeGreaterThanOrEqual(6);
     expect(r.stderr).toMatch(/^OK$/m);
   }, 130_000);
+
+  it('lists the model files each backend needs (--models), where its library looks for them', () => {
+    const r = unittests('test_models*.py');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.ran).toBeGreaterThanOrEqual(4);
+    expect(r.stderr).toMatch(/^OK$/m);
+  }, 130_000);
 });
