@@ -1,4 +1,4 @@
-import type { PipelineEvent } from './pipeline.ts';
+import type { PipelineEvent } from './scheduler/index.ts';
 
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufffd"\\]/;
 const UNSAFE_ALL = /[\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufffd]/g;

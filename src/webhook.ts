@@ -3,7 +3,7 @@
  * app hears about results without polling. Delivery is best effort and never touches the job: a
  * few attempts with backoff, each with a timeout, and a log line when it gives up.
  */
-import type { PipelineEvent } from './pipeline.ts';
+import type { PipelineEvent } from './scheduler/index.ts';
 
 /** What the webhook says about a job. */
 export interface WebhookPayload {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { PipelineEvent } from '../src/pipeline.ts';
+import type { PipelineEvent } from '../src/scheduler/index.ts';
 import { createProgress } from '../src/progress.ts';
 
 /** The screen a terminal shows after this output: handles \n, \r, ESC[2K (clear line) and ESC[1A (up). */

@@ -2,7 +2,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import { acquireLock, openDb, type Db } from '../db/index.ts';
-import { Pipeline, type PipelineEvent } from '../pipeline.ts';
+import { Pipeline, type PipelineEvent } from '../scheduler/index.ts';
 import { closeMergePool } from '../stages/merge.ts';
 import { TrackerWorker } from '../tracker/index.ts';
 import { jobView } from '../views.ts';

@@ -5,39 +5,16 @@
  * not done" — and, inside `track`, "the first chunk not done".
  */
 import { mkdirSync } from 'node:fs';
-import type { Config } from './config.ts';
-import { Crashpoints } from './crashpoint.ts';
-import { jobDir } from './paths.ts';
-import { reconcile } from './reconcile.ts';
-import { type Db, type JobRow, type StageName, STAGE_NAMES } from './db/index.ts';
-import { classify, PipelineError } from './errors.ts';
+import type { Config } from '../config.ts';
+import { Crashpoints } from '../crashpoint.ts';
+import { jobDir } from '../paths.ts';
+import { reconcile } from '../reconcile.ts';
+import { type Db, type JobRow, type StageName, STAGE_NAMES } from '../db/index.ts';
+import { classify, PipelineError } from '../errors.ts';
 import { RedoChunks, StageSteps } from './stage-steps.ts';
-import { type TrackControl, TrackLoop } from './track-loop.ts';
-import type { TrackerWorker } from './tracker/index.ts';
-
-/** What the pipeline tells a progress display. */
-export type PipelineEvent =
-  | { type: 'job'; jobId: number; name: string; state: 'running' | 'done' | 'failed' | 'cancelled'; message?: string }
-  | { type: 'stage'; jobId: number; stage: StageName; state: 'running' | 'done' | 'failed' }
-  | {
-      type: 'chunk';
-      jobId: number;
-      idx: number;
-      chunks: number;
-      /** Frames of the whole video tracked so far, and its total. */
-      framesDone: number;
-      frames: number;
-      /** Frames of this chunk tracked so far, and its own total. */
-      chunkFramesDone: number;
-      chunkFrames: number;
-      state: 'running' | 'done' | 'retry' | 'failed';
-    };
-
-/**
- * How one run of a job ended; `stopped` means posepipe is shutting down and the job resumes later;
- * `cancelled` means a user cancelled it (a resume continues it).
- */
-export type JobOutcome = 'done' | 'failed' | 'stopped' | 'cancelled';
+import { TrackLoop } from './track-loop.ts';
+import type { JobOutcome, PipelineEvent, TrackControl } from './types.ts';
+import type { TrackerWorker } from '../tracker/index.ts';
 
 /** What a pipeline needs. */
 export interface PipelineDeps {
@@ -47,8 +24,6 @@ export interface PipelineDeps {
   onEvent?: (event: PipelineEvent) => void;
   log?: (line: string) => void;
 }
-
-export { jobDir } from './paths.ts';
 
 /** How often a running job's row is read for a cancel asked by another process (the CLI). */
 const CANCEL_POLL_MS = 500;

@@ -7,13 +7,13 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Config } from './config.ts';
-import type { Crashpoints } from './crashpoint.ts';
-import type { ChunkRow, Db, JobRow } from './db/index.ts';
-import { classify, PipelineError, TrackerError, type FailureKind } from './errors.ts';
-import type { PipelineEvent } from './pipeline.ts';
-import { chunkLogFile, trackChunk, type TrackerInfo } from './stages/track.ts';
-import type { ReadyEvent, TrackerWorker } from './tracker/index.ts';
+import type { Config } from '../config.ts';
+import type { Crashpoints } from '../crashpoint.ts';
+import type { ChunkRow, Db, JobRow } from '../db/index.ts';
+import { classify, PipelineError, TrackerError, type FailureKind } from '../errors.ts';
+import type { ChunkTracking, PipelineEvent, TrackControl } from './types.ts';
+import { chunkLogFile, trackChunk, type TrackerInfo } from '../stages/track.ts';
+import type { ReadyEvent, TrackerWorker } from '../tracker/index.ts';
 
 type ChunkEventState = Extract<PipelineEvent, { type: 'chunk' }>['state'];
 
@@ -30,16 +30,6 @@ export interface TrackLoopDeps {
   crash: Crashpoints;
 }
 
-/** What the loop asks of the job's run, between chunks and around each one. */
-export interface TrackControl {
-  /** posepipe is shutting down: the job resumes at its next start. */
-  stopping(): boolean;
-  /** A user cancelled the job. */
-  cancelled(): boolean;
-  /** A chunk is (true) or is no longer (false) in the worker: a cancel meanwhile stops the worker. */
-  tracking(on: boolean): void;
-}
-
 /** Thrown between chunks once a cancel has been seen: the pipeline records the cancel. */
 class Cancelled extends Error {
   constructor(jobId: number) {
@@ -49,7 +39,7 @@ class Cancelled extends Error {
 }
 
 /** Tracks the chunks of one job after another; one per pipeline, as the worker is. */
-export class TrackLoop {
+export class TrackLoop implements ChunkTracking {
   readonly #deps: TrackLoopDeps;
   #recordedLoads = 0;
   /** The worker log of the chunk being tracked (every attempt appended), if any. */

@@ -5,21 +5,21 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Config } from './config.ts';
-import type { Crashpoints } from './crashpoint.ts';
-import type { ChunkRow, Db, JobRow, StageName } from './db/index.ts';
-import { PipelineError } from './errors.ts';
-import type { VideoFacts } from './media/index.ts';
-import { ChunkResultError } from './merge/index.ts';
-import { jobDir } from './paths.ts';
-import { redoChunk, resultProblem } from './reconcile.ts';
-import { chunk, type ChunkOutput } from './stages/chunk.ts';
-import { emit } from './stages/emit.ts';
-import { merge } from './stages/merge.ts';
-import { probe } from './stages/probe.ts';
-import { hashFile, stage, type StageOutput } from './stages/stage.ts';
-import type { TrackerInfo } from './stages/track.ts';
-import type { TrackControl, TrackLoop } from './track-loop.ts';
+import type { Config } from '../config.ts';
+import type { Crashpoints } from '../crashpoint.ts';
+import type { ChunkRow, Db, JobRow, StageName } from '../db/index.ts';
+import { PipelineError } from '../errors.ts';
+import type { VideoFacts } from '../media/index.ts';
+import { ChunkResultError } from '../merge/index.ts';
+import { jobDir } from '../paths.ts';
+import { redoChunk, resultProblem } from '../reconcile.ts';
+import { chunk, type ChunkOutput } from '../stages/chunk.ts';
+import { emit } from '../stages/emit.ts';
+import { merge } from '../stages/merge.ts';
+import { probe } from '../stages/probe.ts';
+import { hashFile, stage, type StageOutput } from '../stages/stage.ts';
+import type { TrackerInfo } from '../stages/track.ts';
+import type { ChunkTracking, TrackControl } from './types.ts';
 
 /** What the steps need. */
 export interface StageStepsDeps {
@@ -27,7 +27,7 @@ export interface StageStepsDeps {
   config: Config;
   log: (line: string) => void;
   crash: Crashpoints;
-  tracking: TrackLoop;
+  tracking: ChunkTracking;
 }
 
 /** The six stages' work for the pipeline. */
@@ -36,7 +36,7 @@ export class StageSteps {
   readonly #config: Config;
   readonly #log: (line: string) => void;
   readonly #crash: Crashpoints;
-  readonly #tracking: TrackLoop;
+  readonly #tracking: ChunkTracking;
 
   constructor(deps: StageStepsDeps) {
     this.#db = deps.db;
