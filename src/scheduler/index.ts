@@ -1,3 +1,4 @@
 /** The scheduler: walks jobs through their stages and hands their chunks to the tracker. */
 export { Pipeline, type PipelineDeps } from './pipeline.ts';
-export type { ChunkTracking, JobOutcome, PipelineEvent, TrackControl } from './types.ts';
+export { LocalRunner } from './local-runner.ts';
+export type { ChunkAttempt, ChunkRunner, ChunkTracking, JobOutcome, PipelineEvent, TrackControl } from './types.ts';

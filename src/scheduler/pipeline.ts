@@ -12,8 +12,9 @@ import { reconcile } from '../reconcile.ts';
 import { type Db, type JobRow, type StageName, STAGE_NAMES } from '../db/index.ts';
 import { classify, PipelineError } from '../errors.ts';
 import { RedoChunks, StageSteps } from './stage-steps.ts';
+import { LocalRunner } from './local-runner.ts';
 import { TrackLoop } from './track-loop.ts';
-import type { JobOutcome, PipelineEvent, TrackControl } from './types.ts';
+import type { ChunkRunner, JobOutcome, PipelineEvent, TrackControl } from './types.ts';
 import type { TrackerWorker } from '../tracker/index.ts';
 
 /** What a pipeline needs. */
@@ -32,7 +33,7 @@ const CANCEL_POLL_MS = 500;
 export class Pipeline {
   readonly #db: Db;
   readonly #config: Config;
-  readonly #tracker: TrackerWorker;
+  readonly #runner: ChunkRunner;
   readonly #emit: (event: PipelineEvent) => void;
   readonly #log: (line: string) => void;
   readonly #tracking: TrackLoop;
@@ -53,11 +54,11 @@ export class Pipeline {
   constructor(deps: PipelineDeps) {
     this.#db = deps.db;
     this.#config = deps.config;
-    this.#tracker = deps.tracker;
+    this.#runner = new LocalRunner(deps.tracker, deps.db);
     this.#emit = deps.onEvent ?? (() => {});
     this.#log = deps.log ?? (() => {});
     const crash = new Crashpoints(deps.config.crashpoint);
-    this.#tracking = new TrackLoop({ db: this.#db, config: this.#config, tracker: this.#tracker, emit: this.#emit, log: this.#log, crash });
+    this.#tracking = new TrackLoop({ db: this.#db, config: this.#config, runner: this.#runner, emit: this.#emit, log: this.#log, crash });
     this.#steps = new StageSteps({ db: this.#db, config: this.#config, log: this.#log, crash, tracking: this.#tracking });
   }
 
@@ -100,7 +101,7 @@ export class Pipeline {
     if (!current || current.cancelled || !this.#db.cancelRequested(current.id)) return;
     current.cancelled = true;
     this.#log(`job ${current.id}: cancelled`);
-    if (current.tracking) void this.#tracker.stop();
+    if (current.tracking) void this.#runner.stop();
     this.wake();
   }
 

@@ -1,8 +1,9 @@
 /**
- * The `track` stage: every chunk of a job not done yet, one at a time, through the long-lived
- * worker, each chunk's transitions recorded as they happen. Crashes and stalls are retried within
- * the attempt budget with exponential backoff; out of memory restarts the worker and halves the
- * chunk (down to minChunkFrames); anything else fails the job at once.
+ * The `track` stage: every chunk of a job not done yet, one at a time, through a ChunkRunner (the
+ * long-lived local worker today), each chunk's transitions recorded as they happen. Crashes and
+ * stalls are retried within the attempt budget with exponential backoff; out of memory resets the
+ * runner (a fresh worker) and halves the chunk (down to minChunkFrames); anything else fails the
+ * job at once. Where a chunk runs is the runner's business, not this loop's.
  */
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -11,9 +12,9 @@ import type { Config } from '../config.ts';
 import type { Crashpoints } from '../crashpoint.ts';
 import type { ChunkRow, Db, JobRow } from '../db/index.ts';
 import { classify, PipelineError, TrackerError, type FailureKind } from '../errors.ts';
-import type { ChunkTracking, PipelineEvent, TrackControl } from './types.ts';
-import { chunkLogFile, trackChunk, type TrackerInfo } from '../stages/track.ts';
-import type { ReadyEvent, TrackerWorker } from '../tracker/index.ts';
+import type { ChunkRunner, ChunkTracking, PipelineEvent, TrackControl } from './types.ts';
+import { chunkLogFile, type TrackerInfo } from '../stages/track.ts';
+import type { ReadyEvent } from '../tracker/index.ts';
 
 type ChunkEventState = Extract<PipelineEvent, { type: 'chunk' }>['state'];
 
@@ -24,7 +25,8 @@ const RETRY_MAX_MS = 15_000;
 export interface TrackLoopDeps {
   db: Db;
   config: Config;
-  tracker: TrackerWorker;
+  /** Where chunks run. */
+  runner: ChunkRunner;
   emit: (event: PipelineEvent) => void;
   log: (line: string) => void;
   crash: Crashpoints;
@@ -38,10 +40,9 @@ class Cancelled extends Error {
   }
 }
 
-/** Tracks the chunks of one job after another; one per pipeline, as the worker is. */
+/** Tracks the chunks of one job after another; one per pipeline, as its runner is. */
 export class TrackLoop implements ChunkTracking {
   readonly #deps: TrackLoopDeps;
-  #recordedLoads = 0;
   /** The worker log of the chunk being tracked (every attempt appended), if any. */
   #chunkLog: WriteStream | undefined;
 
@@ -56,7 +57,7 @@ export class TrackLoop implements ChunkTracking {
 
   /** Track every chunk of `job` not done yet; the stage's output once all are. */
   async trackAll(job: JobRow, dir: string, control: TrackControl): Promise<TrackerInfo> {
-    const { db, config, tracker } = this.#deps;
+    const { db, config, runner } = this.#deps;
     let info: Omit<TrackerInfo, 'trackerMs'> | undefined;
     // Rows are re-read every round: a split inserts a row and moves the later ones.
     for (let i = 0; ; i++) {
@@ -67,7 +68,7 @@ export class TrackLoop implements ChunkTracking {
       const event = this.#chunkEvents(job, chunks, c);
       if (control.stopping()) throw new PipelineError('crash', 'posepipe is stopping');
       if (control.cancelled()) throw new Cancelled(job.id);
-      info = facts(await this.#ensureTracker());
+      info = facts(await runner.ready());
       db.startChunk(job.id, c.idx);
       const attempt = c.attempts + 1;
       event(0, 'running');
@@ -75,8 +76,7 @@ export class TrackLoop implements ChunkTracking {
       this.#openChunkLog(dir, c, attempt);
       control.tracking(true);
       try {
-        const result = await trackChunk({
-          tracker,
+        const result = await runner.run({
           jobDir: dir,
           jobId: job.id,
           chunk: c,
@@ -97,8 +97,7 @@ export class TrackLoop implements ChunkTracking {
         if (control.stopping() || control.cancelled()) throw error;
         const failure = this.#recordFailure(job, c, attempt, error);
         event(0, failure.again ? 'retry' : 'failed');
-        // Out of memory (or a CUDA fault) can leave the worker's memory in any state: start afresh.
-        if (failure.kind === 'oom') await tracker.recycle();
+        if (failure.kind === 'oom') await runner.reset();
         if (failure.split) db.splitChunk(job.id, c.idx, config.overlapFrames);
         else if (failure.again) await sleep(Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (attempt - 1)));
         else throw new PipelineError(failure.kind, failure.text);
@@ -108,7 +107,7 @@ export class TrackLoop implements ChunkTracking {
         this.#closeChunkLog();
       }
     }
-    info ??= facts(await this.#ensureTracker());
+    info ??= facts(await runner.ready());
     const trackerMs = db.listChunks(job.id).reduce((n, r) => n + (r.tracker_ms ?? 0), 0);
     return { ...info, trackerMs };
   }
@@ -165,24 +164,6 @@ export class TrackLoop implements ChunkTracking {
     this.#chunkLog = undefined;
   }
 
-  /** Start the worker if it is not running; record each load of the backend. */
-  async #ensureTracker(): Promise<ReadyEvent> {
-    const { db, tracker } = this.#deps;
-    const startedMs = Date.now();
-    const ready = await tracker.start();
-    if (tracker.loads > this.#recordedLoads) {
-      this.#recordedLoads = tracker.loads;
-      db.recordTrackerLoad({
-        backend: ready.backend,
-        version: ready.version,
-        device: ready.device,
-        pid: ready.pid,
-        started_ms: startedMs,
-        load_ms: Math.round(ready.loadSeconds * 1000),
-      });
-    }
-    return ready;
-  }
 }
 
 /** What the job's output says of the tracker. */

@@ -2,8 +2,9 @@
  * The types the scheduler's parts share (the job walk, the stage steps, the track loop) and what it
  * tells the rest of posepipe. They live here, below all three, so that no part imports another back.
  */
-import type { StageName, JobRow } from '../db/index.ts';
-import type { TrackerInfo } from '../stages/track.ts';
+import type { ChunkRow, JobRow, StageName } from '../db/index.ts';
+import type { ChunkResult, TrackerInfo } from '../stages/track.ts';
+import type { ReadyEvent } from '../tracker/index.ts';
 
 /** What the pipeline tells a progress display. */
 export type PipelineEvent =
@@ -42,4 +43,30 @@ export interface TrackControl {
 /** What the track stage asks of whatever tracks chunks: every chunk of a job not done yet. */
 export interface ChunkTracking {
   trackAll(job: JobRow, dir: string, control: TrackControl): Promise<TrackerInfo>;
+}
+
+/** One attempt at one chunk row: where its frames are, and whom to tell how far it got. */
+export interface ChunkAttempt {
+  jobId: number;
+  jobDir: string;
+  chunk: ChunkRow;
+  /** The row before it, whose last frames are tracked again first (the overlap); none for the first. */
+  previous: ChunkRow | undefined;
+  onProgress: (framesTracked: number) => void;
+}
+
+/**
+ * "Run this chunk attempt somewhere": all the track loop knows of where tracking happens. Today one
+ * long-lived worker on this machine (LocalRunner); a pool of slots or a remote machine is another
+ * implementation of the same four calls.
+ */
+export interface ChunkRunner {
+  /** Ready to take an attempt (a worker started and its models loaded, once); the tracker's facts. */
+  ready(): Promise<ReadyEvent>;
+  /** Track the attempt; the result file it left, verified. Rejects with a classifiable error. */
+  run(attempt: ChunkAttempt): Promise<ChunkResult>;
+  /** After an out-of-memory failure: drop whatever state it left, so the next attempt starts afresh. */
+  reset(): Promise<void>;
+  /** Abandon the attempt in flight, if any (a cancel); its run() rejects. */
+  stop(): Promise<void>;
 }

@@ -1,0 +1,51 @@
+/**
+ * The tracker slot posepipe has today: one long-lived worker process on this machine, its models
+ * loaded once and reused for every chunk of every job. Every load of the backend is recorded.
+ */
+import type { Db } from '../db/index.ts';
+import { trackChunk, type ChunkResult } from '../stages/track.ts';
+import type { ReadyEvent, TrackerWorker } from '../tracker/index.ts';
+import type { ChunkAttempt, ChunkRunner } from './types.ts';
+
+/** ChunkRunner over one local TrackerWorker. */
+export class LocalRunner implements ChunkRunner {
+  readonly #tracker: TrackerWorker;
+  readonly #db: Db;
+  #recordedLoads = 0;
+
+  constructor(tracker: TrackerWorker, db: Db) {
+    this.#tracker = tracker;
+    this.#db = db;
+  }
+
+  /** Start the worker if it is not running; record each load of the backend. */
+  async ready(): Promise<ReadyEvent> {
+    const startedMs = Date.now();
+    const ready = await this.#tracker.start();
+    if (this.#tracker.loads > this.#recordedLoads) {
+      this.#recordedLoads = this.#tracker.loads;
+      this.#db.recordTrackerLoad({
+        backend: ready.backend,
+        version: ready.version,
+        device: ready.device,
+        pid: ready.pid,
+        started_ms: startedMs,
+        load_ms: Math.round(ready.loadSeconds * 1000),
+      });
+    }
+    return ready;
+  }
+
+  run(attempt: ChunkAttempt): Promise<ChunkResult> {
+    return trackChunk({ tracker: this.#tracker, ...attempt });
+  }
+
+  /** Out of memory (or a CUDA fault) can leave the worker's memory in any state: a fresh process. */
+  reset(): Promise<void> {
+    return this.#tracker.recycle();
+  }
+
+  stop(): Promise<void> {
+    return this.#tracker.stop();
+  }
+}
