@@ -6,7 +6,8 @@ its platform once for the process, from PYOPENGL_PLATFORM, and load that platfor
 PHALP's phalp/visualize/py_renderer.py sets PYOPENGL_PLATFORM=egl unconditionally on import, so a
 host without EGL failed even with PYOPENGL_PLATFORM=osmesa exported. posepipe therefore chooses the
 platform itself (the user's PYOPENGL_PLATFORM when set, else EGL when libEGL and a GL library load,
-else OSMesa), imports pyrender under it before PHALP, and puts the variable back after PHALP's import.
+else OSMesa), imports OpenGL.GL under it before PHALP (PyOpenGL keeps that platform for the process:
+pyrender, PHALP and HMR2 reuse it), and puts the variable back after PHALP's import.
 """
 
 import ctypes.util
@@ -57,16 +58,17 @@ def describe(libs: Dict[str, Optional[str]]) -> str:
 
 
 def prepare(find: Optional[Finder] = None) -> str:
-    """Choose the platform, set PYOPENGL_PLATFORM and import pyrender under it (fixing PyOpenGL's
-    choice for the process) before PHALP is imported; the platform, or EnvironmentProblem."""
+    """Choose the platform, set PYOPENGL_PLATFORM and import OpenGL.GL under it (PyOpenGL's choice
+    for the process) before PHALP is imported; the platform, or EnvironmentProblem."""
     platform, why = choose(os.environ.get("PYOPENGL_PLATFORM", ""), libraries(find))
     if platform is None:
         raise EnvironmentProblem(f"OpenGL for pyrender (PHALP and HMR2 import it): {why}")
     os.environ["PYOPENGL_PLATFORM"] = platform
     try:
-        import pyrender  # noqa: F401  (PyOpenGL loads the platform's libraries now)
+        import OpenGL.GL  # noqa: F401  (PyOpenGL chooses its platform and loads its libraries now)
     except ImportError as e:
-        raise EnvironmentProblem(f"pyrender does not import with PYOPENGL_PLATFORM={platform}: {e}") from e
+        raise EnvironmentProblem(f"PyOpenGL (pyrender's OpenGL) does not load with PYOPENGL_PLATFORM={platform}: "
+                                 f"{e}; {INSTALL[platform]}") from e
     return platform
 
 
