@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 /** The repository root (where python/ and schema/ live), resolved from this file. */
 export const REPO_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
-type Kind = 'path' | 'int' | 'number' | 'enum' | 'string' | 'bool' | 'url';
+type Kind = 'path' | 'int' | 'number' | 'enum' | 'string' | 'bool' | 'url' | 'workers';
 interface Spec {
   env: string;
   flag: string;
@@ -47,6 +47,7 @@ export const CONFIG_SPEC = {
   maxDurationSeconds: { env: 'POSEPIPE_MAX_DURATION_SECONDS', flag: '--max-duration-seconds', kind: 'number', min: 1, max: 31_536_000, doc: 'videos longer than this are refused at probe, before any decoding' },
   maxChunks: { env: 'POSEPIPE_MAX_CHUNKS', flag: '--max-chunks', kind: 'int', min: 1, max: 1_000_000, doc: 'videos that would make more chunks than this (estimated frames / frames per chunk) are refused before chunking' },
   webhookUrl: { env: 'POSEPIPE_WEBHOOK_URL', flag: '--webhook-url', kind: 'url', doc: 'POST a small JSON here when a job finishes or fails (empty: off)' },
+  workers: { env: 'POSEPIPE_WORKERS', flag: '--workers', kind: 'workers', doc: 'tracker slots side by side: auto (one per visible GPU, else one), a count, or devices such as cuda:0,cuda:1' },
   minFreeMb: { env: 'POSEPIPE_MIN_FREE_MB', flag: '--min-free-mb', kind: 'int', min: 0, max: 100_000_000, doc: 'free space (MiB) the home filesystem must keep after staging and after chunking; checked before each' },
 } as const satisfies Record<string, Spec>;
 
@@ -77,6 +78,8 @@ export interface Config {
   readonly maxDurationSeconds: number;
   readonly maxChunks: number;
   readonly minFreeMb: number;
+  /** `auto`, a count of slots ("3"), or one device per slot ("cuda:0,cuda:1"); see scheduler/slots.ts. */
+  readonly workers: string;
   /** http(s) URL that gets a POST when a job is done or failed; '' when off. */
   readonly webhookUrl: string;
   /** Test hook POSEPIPE_CRASHPOINT (see crashpoint.ts); not a user setting. */
@@ -130,6 +133,7 @@ function defaults(env: NodeJS.ProcessEnv): Record<ConfigKey, string | number> {
     maxDurationSeconds: 4 * 3600,
     maxChunks: 2000,
     minFreeMb: 256,
+    workers: 'auto',
     webhookUrl: '',
   };
 }
@@ -152,6 +156,27 @@ export function translateWindowsPath(value: string): string {
   return `/mnt/${m[1]!.toLowerCase()}${rest ? `/${rest}` : ''}`;
 }
 
+const MAX_SLOTS = 64;
+
+/** `workers`: auto, a count of slots (1-64), or a comma list of devices (cuda, cuda:N, cpu), normalised. */
+function parseWorkers(raw: unknown, where: string): string {
+  const text = typeof raw === 'number' ? String(raw) : typeof raw === 'string' ? raw.trim() : '';
+  if (text === 'auto') return text;
+  if (/^\d+$/.test(text)) {
+    const n = Number(text);
+    if (n === 0) throw new ConfigError(`Invalid ${where}: 0 (a coordinator without local slots) needs remote GPU machines, which this posepipe cannot use yet; give 1 or more`);
+    if (n > MAX_SLOTS) throw new ConfigError(`Invalid ${where}: ${n} slots is above the maximum ${MAX_SLOTS}`);
+    return String(n);
+  }
+  const devices = text.split(',').map((d) => d.trim());
+  const bad = devices.find((d) => !/^(cpu|cuda(:\d+)?)$/.test(d));
+  if (text === '' || bad !== undefined) {
+    throw new ConfigError(`Invalid ${where}: ${JSON.stringify(raw)} is not auto, a number of slots, or devices such as cuda:0,cuda:1 (bad: ${JSON.stringify(bad ?? text)})`);
+  }
+  if (devices.length > MAX_SLOTS) throw new ConfigError(`Invalid ${where}: ${devices.length} slots is above the maximum ${MAX_SLOTS}`);
+  return devices.join(',');
+}
+
 function parseValue(key: ConfigKey, raw: unknown, source: string, base: string, wsl: boolean): string | number {
   const spec: Spec = CONFIG_SPEC[key];
   const where = `${key} (from ${source})`;
@@ -163,6 +188,7 @@ function parseValue(key: ConfigKey, raw: unknown, source: string, base: string, 
     if (spec.max !== undefined && n > spec.max) throw new ConfigError(`Invalid ${where}: ${n} is above the maximum ${spec.max}`);
     return n;
   }
+  if (spec.kind === 'workers') return parseWorkers(raw, where);
   if (spec.kind === 'url') {
     if (raw === '') return '';
     let url: URL | undefined;

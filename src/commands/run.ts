@@ -28,7 +28,7 @@ export async function runCommand(config: Config, video: string): Promise<number>
     stopping = true;
     console.error('posepipe: stopping; run the same command again to resume');
     engine.pipeline.stop();
-    void engine.tracker.stop();
+    for (const tracker of engine.trackers) void tracker.stop();
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);

@@ -2,18 +2,21 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import { acquireLock, openDb, type Db } from '../db/index.ts';
-import { Pipeline, type PipelineEvent } from '../scheduler/index.ts';
+import { deviceVariable, Pipeline, planSlots, type PipelineEvent, type SlotPlan } from '../scheduler/index.ts';
 import { closeMergePool } from '../stages/merge.ts';
 import { TrackerWorker } from '../tracker/index.ts';
 import { jobView } from '../views.ts';
 import { createWebhook, type Webhook } from '../webhook.ts';
 
-/** What a command that runs jobs holds: the lock, the database, the worker and the pipeline. */
+/** What a command that runs jobs holds: the lock, the database, the tracker slots and the pipeline. */
 export interface Engine {
   db: Db;
-  tracker: TrackerWorker;
+  /** One long-lived worker per slot. */
+  trackers: TrackerWorker[];
+  /** What each slot is pinned to (the `workers` setting). */
+  slots: SlotPlan[];
   pipeline: Pipeline;
-  /** Stop the worker, close the database, release the lock. */
+  /** Stop the workers, close the database, release the lock. */
   close(): Promise<void>;
 }
 
@@ -31,20 +34,26 @@ export function openEngine(config: Config, opts: { onEvent?: (e: PipelineEvent) 
   // The worker's stderr (its logs, and whatever its libraries print) for troubleshooting; the last
   // lines of a failed chunk are also kept on its row.
   const workerLog = createWriteStream(join(config.home, 'worker.log'), { flags: 'a' });
-  // Each line also goes to the log of the chunk being tracked (the page links it).
+  // Each line also goes to the log of the chunk its slot is tracking (the page links it).
   let pipeline: Pipeline | undefined;
-  const tracker = new TrackerWorker({
-    onLog: (line) => {
-      workerLog.write(`${line}\n`);
-      pipeline?.workerLog(line);
-    },
-    python: config.python,
-    backend: config.tracker,
-    startupMs: config.startupSeconds * 1000,
-    heartbeatMs: config.heartbeatSeconds * 1000,
-    advanceMs: config.advanceSeconds * 1000,
-    maxRssBytes: config.maxWorkerMemoryMb > 0 ? config.maxWorkerMemoryMb * 1024 * 1024 : undefined,
-  });
+  const slots = planSlots(config.workers, config.tracker, process.env);
+  const trackers = slots.map(
+    (slot, i) =>
+      new TrackerWorker({
+        onLog: (line) => {
+          workerLog.write(slots.length > 1 ? `[slot ${i + 1}${slot.device ? ` ${slot.device}` : ''}] ${line}\n` : `${line}\n`);
+          pipeline?.workerLog(line, i);
+        },
+        python: config.python,
+        backend: config.tracker,
+        startupMs: config.startupSeconds * 1000,
+        heartbeatMs: config.heartbeatSeconds * 1000,
+        advanceMs: config.advanceSeconds * 1000,
+        maxRssBytes: config.maxWorkerMemoryMb > 0 ? config.maxWorkerMemoryMb * 1024 * 1024 : undefined,
+        // The worker pins itself to this GPU (CUDA_VISIBLE_DEVICES) before anything starts CUDA.
+        env: slot.device ? { [deviceVariable(config.tracker)]: slot.device } : undefined,
+      }),
+  );
   let webhook: Webhook | undefined;
   if (config.webhookUrl) {
     webhook = createWebhook({
@@ -62,14 +71,15 @@ export function openEngine(config: Config, opts: { onEvent?: (e: PipelineEvent) 
     opts.onEvent?.(event);
     webhook?.onEvent(event);
   };
-  pipeline = new Pipeline({ db, config, tracker, onEvent, log: opts.log });
+  pipeline = new Pipeline({ db, config, trackers, onEvent, log: opts.log });
   pipeline.reconcile();
   return {
     db,
-    tracker,
+    trackers,
+    slots,
     pipeline,
     async close() {
-      await tracker.stop();
+      await Promise.all(trackers.map((t) => t.stop()));
       // Deliveries still under way get a few seconds; the webhook is best effort.
       if (webhook) await Promise.race([webhook.flush(), new Promise((r) => setTimeout(r, 5000).unref())]);
       await closeMergePool();

@@ -47,11 +47,12 @@ export async function startCommand(config: Config): Promise<number> {
   await watcher.start();
   log(`posepipe: watching ${config.inbox}${watcher.usingPolling ? ' (polling)' : ''}; results go to ${config.outbox}`);
   log(`posepipe: status page at ${server.url}`);
+  if (engine.slots.length > 1) log(`posepipe: ${engine.slots.length} tracker slots${engine.slots.some((s) => s.device) ? ` (${engine.slots.map((s) => s.device ?? 'default').join(', ')})` : ''}`);
 
   void stopped.then(() => {
     log('posepipe: stopping (the current chunk is interrupted and resumes on the next start)');
     engine.pipeline.stop();
-    void engine.tracker.stop();
+    for (const tracker of engine.trackers) void tracker.stop();
   });
   const loop = engine.pipeline.runQueued();
   await Promise.race([stopped, loop]);

@@ -404,6 +404,16 @@ export class Db {
     });
   }
 
+  /**
+   * running → pending without counting the attempt: posepipe stopped it (another chunk of the job
+   * failed, or a split beside it changed its range while it ran); the chunk itself did not fail.
+   */
+  releaseChunk(jobId: number, idx: number): void {
+    this.#db
+      .prepare("UPDATE chunks SET state = 'pending', attempts = max(0, attempts - 1), frames_done = 0, finished_ms = NULL WHERE job_id = ? AND idx = ? AND state = 'running'")
+      .run(jobId, idx);
+  }
+
   /** running → pending (will retry) or failed, recording why. */
   failChunk(jobId: number, idx: number, failure: FailureRecord, retry: boolean): void {
     this.transaction(() => {
@@ -439,8 +449,19 @@ export class Db {
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending')`,
         )
         .run(jobId, idx + 1, c.file, c.file_start + head, c.splits + 1, c.first_frame + head, c.frame_count - head, Math.min(overlapFrames, head));
-      // The row after the new second half overlaps it: never by more frames than it now has.
-      this.#db.prepare('UPDATE chunks SET overlap_frames = min(overlap_frames, ?) WHERE job_id = ? AND idx = ?').run(c.frame_count - head, jobId, idx + 2);
+      // The row after the new second half overlaps it: never by more frames than it now has. If
+      // that row is already done (another slot tracked it meanwhile), its result holds the longer
+      // overlap and no longer fits: it is tracked again.
+      const tail = c.frame_count - head;
+      this.#db
+        .prepare(
+          `UPDATE chunks SET overlap_frames = ?, state = CASE state WHEN 'done' THEN 'pending' ELSE state END,
+             attempts = CASE state WHEN 'done' THEN 0 ELSE attempts END, frames_done = CASE state WHEN 'done' THEN 0 ELSE frames_done END,
+             result_file = CASE state WHEN 'done' THEN NULL ELSE result_file END, result_bytes = CASE state WHEN 'done' THEN NULL ELSE result_bytes END,
+             result_sha256 = CASE state WHEN 'done' THEN NULL ELSE result_sha256 END
+           WHERE job_id = ? AND idx = ? AND overlap_frames > ?`,
+        )
+        .run(tail, jobId, idx + 2, tail);
     });
   }
 

@@ -1,4 +1,5 @@
 /** The scheduler: walks jobs through their stages and hands their chunks to the tracker. */
 export { Pipeline, type PipelineDeps } from './pipeline.ts';
 export { LocalRunner } from './local-runner.ts';
+export { countNvidiaGpus, deviceVariable, planSlots, type SlotPlan } from './slots.ts';
 export type { ChunkAttempt, ChunkRunner, ChunkTracking, JobOutcome, PipelineEvent, TrackControl } from './types.ts';

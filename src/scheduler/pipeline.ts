@@ -21,7 +21,8 @@ import type { TrackerWorker } from '../tracker/index.ts';
 export interface PipelineDeps {
   db: Db;
   config: Config;
-  tracker: TrackerWorker;
+  /** The tracker slots: one long-lived worker each (one per GPU, or as `workers` says). */
+  trackers: readonly TrackerWorker[];
   onEvent?: (event: PipelineEvent) => void;
   log?: (line: string) => void;
 }
@@ -33,7 +34,7 @@ const CANCEL_POLL_MS = 500;
 export class Pipeline {
   readonly #db: Db;
   readonly #config: Config;
-  readonly #runner: ChunkRunner;
+  readonly #runners: readonly ChunkRunner[];
   readonly #emit: (event: PipelineEvent) => void;
   readonly #log: (line: string) => void;
   readonly #tracking: TrackLoop;
@@ -54,11 +55,11 @@ export class Pipeline {
   constructor(deps: PipelineDeps) {
     this.#db = deps.db;
     this.#config = deps.config;
-    this.#runner = new LocalRunner(deps.tracker, deps.db);
+    this.#runners = deps.trackers.map((tracker) => new LocalRunner(tracker, deps.db));
     this.#emit = deps.onEvent ?? (() => {});
     this.#log = deps.log ?? (() => {});
     const crash = new Crashpoints(deps.config.crashpoint);
-    this.#tracking = new TrackLoop({ db: this.#db, config: this.#config, runner: this.#runner, emit: this.#emit, log: this.#log, crash });
+    this.#tracking = new TrackLoop({ db: this.#db, config: this.#config, runners: this.#runners, emit: this.#emit, log: this.#log, crash });
     this.#steps = new StageSteps({ db: this.#db, config: this.#config, log: this.#log, crash, tracking: this.#tracking });
   }
 
@@ -101,13 +102,13 @@ export class Pipeline {
     if (!current || current.cancelled || !this.#db.cancelRequested(current.id)) return;
     current.cancelled = true;
     this.#log(`job ${current.id}: cancelled`);
-    if (current.tracking) void this.#runner.stop();
+    if (current.tracking) for (const runner of this.#runners) void runner.stop();
     this.wake();
   }
 
-  /** A line the worker wrote on stderr: kept in the log of the chunk being tracked. */
-  workerLog(line: string): void {
-    this.#tracking.workerLog(line);
+  /** A line slot `slot`'s worker wrote on stderr: kept in the log of the chunk it tracks. */
+  workerLog(line: string, slot = 0): void {
+    this.#tracking.workerLog(line, slot);
   }
 
   /** Finish the current step, then stop taking jobs. */

@@ -1,20 +1,22 @@
 /**
- * The `track` stage: every chunk of a job not done yet, one at a time, through a ChunkRunner (the
- * long-lived local worker today), each chunk's transitions recorded as they happen. Crashes and
- * stalls are retried within the attempt budget with exponential backoff; out of memory resets the
- * runner (a fresh worker) and halves the chunk (down to minChunkFrames); anything else fails the
- * job at once. Where a chunk runs is the runner's business, not this loop's.
+ * The `track` stage: every chunk of a job not done yet, through the tracker slots (ChunkRunners:
+ * one long-lived local worker each), each chunk's transitions recorded as they happen. Each free
+ * slot takes the first chunk not done and not in flight, so with several slots the chunks of one
+ * job run side by side. Crashes and stalls are retried within the attempt budget with exponential
+ * backoff; out of memory resets that slot (a fresh worker) and halves the chunk (down to
+ * minChunkFrames); a slot whose backend cannot load gets no more chunks of the job, which fails only
+ * when no slot is left; anything else fails the job at once. Where a chunk runs is the runners'
+ * business, not this loop's.
  */
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config.ts';
 import type { Crashpoints } from '../crashpoint.ts';
 import type { ChunkRow, Db, JobRow } from '../db/index.ts';
 import { classify, PipelineError, TrackerError, type FailureKind } from '../errors.ts';
-import type { ChunkRunner, ChunkTracking, PipelineEvent, TrackControl } from './types.ts';
-import { chunkLogFile, type TrackerInfo } from '../stages/track.ts';
+import type { TrackerInfo } from '../stages/track.ts';
 import type { ReadyEvent } from '../tracker/index.ts';
+import { ChunkFlight, sameRange, type FlightEnd, type FlightHooks } from './chunk-flight.ts';
+import type { ChunkRunner, ChunkTracking, PipelineEvent, TrackControl } from './types.ts';
 
 type ChunkEventState = Extract<PipelineEvent, { type: 'chunk' }>['state'];
 
@@ -25,8 +27,8 @@ const RETRY_MAX_MS = 15_000;
 export interface TrackLoopDeps {
   db: Db;
   config: Config;
-  /** Where chunks run. */
-  runner: ChunkRunner;
+  /** The tracker slots chunks run on; at least one. */
+  runners: readonly ChunkRunner[];
   emit: (event: PipelineEvent) => void;
   log: (line: string) => void;
   crash: Crashpoints;
@@ -40,76 +42,175 @@ class Cancelled extends Error {
   }
 }
 
-/** Tracks the chunks of one job after another; one per pipeline, as its runner is. */
+/** One job's run through the slots: what is in flight, what waits for a retry, which slots are out. */
+interface Round {
+  job: JobRow;
+  dir: string;
+  flights: Map<number, ChunkFlight>;
+  /** first frame -> earliest time of its next attempt (a retry's backoff). */
+  notBefore: Map<number, number>;
+  /** Slots whose backend could not load for this job, with the error. */
+  unready: Map<number, unknown>;
+  info?: Omit<TrackerInfo, 'trackerMs'>;
+}
+
+/** Tracks the chunks of one job at a time, on every slot; one per pipeline, as its runners are. */
 export class TrackLoop implements ChunkTracking {
   readonly #deps: TrackLoopDeps;
-  /** The worker log of the chunk being tracked (every attempt appended), if any. */
-  #chunkLog: WriteStream | undefined;
+  /** The flight on each slot, for its worker's log lines. */
+  readonly #onSlot = new Map<number, ChunkFlight>();
 
   constructor(deps: TrackLoopDeps) {
+    if (deps.runners.length === 0) throw new Error('TrackLoop needs at least one runner');
     this.#deps = deps;
   }
 
-  /** A line the worker wrote on stderr: kept in the log of the chunk being tracked. */
-  workerLog(line: string): void {
-    this.#chunkLog?.write(`${line}\n`);
+  /** A line slot `slot`'s worker wrote on stderr: kept in the log of the chunk it tracks. */
+  workerLog(line: string, slot = 0): void {
+    this.#onSlot.get(slot)?.workerLog(line);
   }
 
   /** Track every chunk of `job` not done yet; the stage's output once all are. */
   async trackAll(job: JobRow, dir: string, control: TrackControl): Promise<TrackerInfo> {
-    const { db, config, runner } = this.#deps;
-    let info: Omit<TrackerInfo, 'trackerMs'> | undefined;
-    // Rows are re-read every round: a split inserts a row and moves the later ones.
-    for (let i = 0; ; i++) {
-      const chunks = db.listChunks(job.id);
-      const c = chunks[i];
-      if (!c) break;
-      if (c.state === 'done') continue;
-      const event = this.#chunkEvents(job, chunks, c);
-      if (control.stopping()) throw new PipelineError('crash', 'posepipe is stopping');
-      if (control.cancelled()) throw new Cancelled(job.id);
-      info = facts(await runner.ready());
-      db.startChunk(job.id, c.idx);
-      const attempt = c.attempts + 1;
-      event(0, 'running');
-      let lastWrite = 0;
-      this.#openChunkLog(dir, c, attempt);
-      control.tracking(true);
-      try {
-        const result = await runner.run({
-          jobDir: dir,
-          jobId: job.id,
-          chunk: c,
-          previous: i > 0 ? chunks[i - 1] : undefined,
-          onProgress: (tracked) => {
-            const own = Math.max(0, tracked - c.overlap_frames);
-            if (Date.now() - lastWrite > 1000) {
-              lastWrite = Date.now();
-              db.chunkProgress(job.id, c.idx, own);
-            }
-            event(own, 'running');
-          },
-        });
-        db.finishChunk(job.id, c.idx, result);
-        this.#deps.crash.reach('chunk-done');
-        event(c.frame_count, 'done');
-      } catch (error) {
-        if (control.stopping() || control.cancelled()) throw error;
-        const failure = this.#recordFailure(job, c, attempt, error);
-        event(0, failure.again ? 'retry' : 'failed');
-        if (failure.kind === 'oom') await runner.reset();
-        if (failure.split) db.splitChunk(job.id, c.idx, config.overlapFrames);
-        else if (failure.again) await sleep(Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (attempt - 1)));
-        else throw new PipelineError(failure.kind, failure.text);
-        i--; // the same index again: the retried chunk, or the first half of the split one
-      } finally {
-        control.tracking(false);
-        this.#closeChunkLog();
+    const { db } = this.#deps;
+    const round: Round = { job, dir, flights: new Map(), notBefore: new Map(), unready: new Map() };
+    try {
+      for (;;) {
+        if (control.stopping()) throw new PipelineError('crash', 'posepipe is stopping');
+        if (control.cancelled()) throw new Cancelled(job.id);
+        const rows = db.listChunks(job.id);
+        if (round.flights.size === 0 && rows.every((r) => r.state === 'done')) break;
+        this.#dispatch(round, rows);
+        control.tracking(round.flights.size > 0);
+        if (round.flights.size === 0) {
+          await this.#idle(round, rows);
+          continue;
+        }
+        const ended = await Promise.race([...round.flights.values()].map((f) => f.done.then((end) => ({ f, end }))));
+        round.flights.delete(ended.f.firstFrame);
+        this.#onSlot.delete(ended.f.slot);
+        await this.#settle(round, ended.f, ended.end, control);
       }
+    } finally {
+      await this.#ground(round, control);
     }
-    info ??= facts(await runner.ready());
+    round.info ??= facts(await this.#deps.runners[this.#firstReady(round)]!.ready());
     const trackerMs = db.listChunks(job.id).reduce((n, r) => n + (r.tracker_ms ?? 0), 0);
-    return { ...info, trackerMs };
+    return { ...round.info, trackerMs };
+  }
+
+  /** Give each free, healthy slot the first chunk that is pending, not in flight and not waiting to retry. */
+  #dispatch(round: Round, rows: ChunkRow[]): void {
+    const busy = new Set([...round.flights.values()].map((f) => f.slot));
+    const now = Date.now();
+    for (const [slot, runner] of this.#deps.runners.entries()) {
+      if (busy.has(slot) || round.unready.has(slot)) continue;
+      const row = rows.find((r) => r.state === 'pending' && !round.flights.has(r.first_frame) && (round.notBefore.get(r.first_frame) ?? 0) <= now);
+      if (!row) return;
+      const flight = new ChunkFlight({ slot, runner, db: this.#deps.db, jobId: round.job.id, dir: round.dir, firstFrame: row.first_frame, hooks: this.#hooks(round) });
+      round.flights.set(row.first_frame, flight);
+      this.#onSlot.set(slot, flight);
+    }
+  }
+
+  /** Nothing in flight: wait for the earliest retry, or fail when no slot can load the backend. */
+  async #idle(round: Round, rows: ChunkRow[]): Promise<void> {
+    if (round.unready.size === this.#deps.runners.length) throw [...round.unready.values()].at(-1);
+    const waits = rows.filter((r) => r.state === 'pending').map((r) => round.notBefore.get(r.first_frame) ?? 0);
+    if (waits.length === 0) throw new PipelineError('internal', `job ${round.job.id}: chunks neither done nor pending (${rows.map((r) => r.state).join(', ')})`);
+    await sleep(Math.max(0, Math.min(...waits) - Date.now()));
+  }
+
+  /** Record how a flight ended, and what happens next to its chunk and its slot. */
+  async #settle(round: Round, f: ChunkFlight, end: FlightEnd, control: TrackControl): Promise<void> {
+    const { db, config } = this.#deps;
+    if (end.type === 'gone') return;
+    if (end.type === 'unready') {
+      // One slot's backend failing to load (a wrong device, a broken venv there) leaves the others.
+      round.unready.set(f.slot, end.error);
+      this.#deps.log(`job ${round.job.id}: tracker slot ${f.slot + 1} cannot load its backend: ${classify(end.error).message}`);
+      return;
+    }
+    round.info = facts(end.ready);
+    const current = db.listChunks(round.job.id).find((r) => r.first_frame === f.firstFrame);
+    if (!current || !sameRange(current, end.row)) {
+      // A split of the chunk before changed this one's overlap while it ran: its result does not fit.
+      if (current?.state === 'running') db.releaseChunk(round.job.id, current.idx);
+      this.#deps.log(`job ${round.job.id}: the chunk at frame ${f.firstFrame} changed while it ran (a split beside it); it is tracked again`);
+      return;
+    }
+    const event = this.#chunkEvents(round.job, db.listChunks(round.job.id), current);
+    if (end.type === 'done') {
+      db.finishChunk(round.job.id, current.idx, end.result);
+      this.#deps.crash.reach('chunk-done');
+      event(current.frame_count, 'done');
+      return;
+    }
+    if (control.stopping() || control.cancelled()) throw end.error;
+    const failure = this.#recordFailure(round.job, current, end.attempt, end.error);
+    event(0, failure.again ? 'retry' : 'failed');
+    if (failure.kind === 'oom') await f.runner.reset();
+    if (failure.split) this.#split(round, current);
+    else if (failure.again) round.notBefore.set(f.firstFrame, Date.now() + Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (end.attempt - 1)));
+    else throw new PipelineError(failure.kind, failure.text);
+  }
+
+  /**
+   * The job's run ends (done, failed, cancelled or stopping): stop the attempts still in flight on
+   * other slots and give their chunks back. A graceful stop leaves the rows running, as a crash
+   * would; the next start requeues them.
+   */
+  async #ground(round: Round, control: TrackControl): Promise<void> {
+    const flights = [...round.flights.values()];
+    round.flights.clear();
+    if (flights.length === 0) return;
+    await Promise.all(flights.map((f) => f.runner.stop()));
+    const ends = await Promise.all(flights.map((f) => f.done));
+    for (const f of flights) this.#onSlot.delete(f.slot);
+    control.tracking(false);
+    if (control.stopping()) return;
+    for (const end of ends) {
+      if (end.type !== 'done' && end.type !== 'failed') continue;
+      const row = this.#deps.db.listChunks(round.job.id).find((r) => r.first_frame === end.row.first_frame);
+      if (row?.state === 'running') this.#deps.db.releaseChunk(round.job.id, row.idx);
+    }
+  }
+
+  /** Halve the chunk; a chunk after it already tracked with a now shorter overlap is tracked again (db.splitChunk). */
+  #split(round: Round, row: ChunkRow): void {
+    const { db, config } = this.#deps;
+    const end = row.first_frame + row.frame_count;
+    const next = () => db.listChunks(round.job.id).find((r) => r.first_frame === end);
+    const before = next()?.state;
+    db.splitChunk(round.job.id, row.idx, config.overlapFrames);
+    if (before === 'done' && next()?.state === 'pending') {
+      this.#deps.log(`job ${round.job.id}: the chunk at frame ${end} was tracked with a longer overlap than the split before it leaves; it is tracked again`);
+    }
+  }
+
+  #firstReady(round: Round): number {
+    const slot = this.#deps.runners.findIndex((_, i) => !round.unready.has(i));
+    return Math.max(0, slot);
+  }
+
+  /** One flight's progress: its row's frames written at most once a second, every step told to the display. */
+  #hooks(round: Round): FlightHooks {
+    const { db } = this.#deps;
+    let lastWrite = 0;
+    let event: ((framesDone: number, state: ChunkEventState) => void) | undefined;
+    return {
+      started: (row) => {
+        event = this.#chunkEvents(round.job, db.listChunks(round.job.id), row);
+        event(0, 'running');
+      },
+      progress: (row, framesDone) => {
+        if (Date.now() - lastWrite > 1000) {
+          lastWrite = Date.now();
+          db.chunkProgress(round.job.id, row.idx, framesDone);
+        }
+        event?.(framesDone, 'running');
+      },
+    };
   }
 
   /** What a progress display is told about chunk `c`: its frames and the whole video's. */
@@ -143,32 +244,16 @@ export class TrackLoop implements ChunkTracking {
     this.#deps.log(`job ${job.id} ${text}${split ? ' — splitting it in two' : retried ? ' — retrying' : ''}`);
     return { kind, text, split, again: split || retried };
   }
-
-  /** Open a chunk's worker log for one attempt (appended; a log that cannot be written is only lost, never fatal). */
-  #openChunkLog(dir: string, c: ChunkRow, attempt: number): void {
-    this.#closeChunkLog();
-    const file = join(dir, chunkLogFile(c));
-    try {
-      mkdirSync(dirname(file), { recursive: true });
-    } catch {
-      return;
-    }
-    const stream = createWriteStream(file, { flags: 'a' });
-    stream.on('error', () => {});
-    stream.write(`--- chunk ${c.idx} (frames ${c.first_frame}-${c.first_frame + c.frame_count - 1}), attempt ${attempt}, ${new Date().toISOString()} ---\n`);
-    this.#chunkLog = stream;
-  }
-
-  #closeChunkLog(): void {
-    this.#chunkLog?.end();
-    this.#chunkLog = undefined;
-  }
-
 }
 
-/** What the job's output says of the tracker. */
+/**
+ * What the job's output says of the tracker. The GPU's index is left out (`cuda:1 (NVIDIA H200)` is
+ * `cuda (NVIDIA H200)`): which slot tracked which chunk is not part of the result, so one slot and
+ * four give the same bytes.
+ */
 function facts(ready: ReadyEvent): Omit<TrackerInfo, 'trackerMs'> {
-  const { backend, version, device, precision } = ready;
+  const { backend, version, precision } = ready;
+  const device = ready.device.replace(/^cuda:\d+/, 'cuda');
   return precision === undefined ? { backend, version, device } : { backend, version, device, precision };
 }
 

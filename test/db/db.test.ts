@@ -125,6 +125,52 @@ describe('database', () => {
     db.close();
   });
 
+  it('a split that shortens the overlap of a chunk already done sends that chunk back (its result holds the longer overlap)', () => {
+    ws = makeWorkspace('db');
+    const db = openDb(ws.home);
+    const { job: j } = db.createJob(job('a'));
+    db.replaceChunks(j.id, [
+      { idx: 0, file: 'chunks/0000.mp4', firstFrame: 0, frameCount: 20, overlapFrames: 0 },
+      { idx: 1, file: 'chunks/0001.mp4', firstFrame: 20, frameCount: 20, overlapFrames: 16 },
+      { idx: 2, file: 'chunks/0002.mp4', firstFrame: 40, frameCount: 20, overlapFrames: 8 },
+    ]);
+    // Another slot tracked chunk 1 while chunk 0 ran out of memory.
+    db.startChunk(j.id, 1);
+    db.finishChunk(j.id, 1, { file: 'results/0000020+20.pkl', bytes: 10, sha256: 'f'.repeat(64), trackerMs: 5 });
+    db.startChunk(j.id, 0);
+    db.failChunk(j.id, 0, { kind: 'oom', text: 'out of memory' }, true);
+    db.splitChunk(j.id, 0, 16);
+    const rows = db.listChunks(j.id).map((c) => [c.first_frame, c.frame_count, c.overlap_frames, c.state, c.attempts, c.result_file]);
+    expect(rows).toEqual([
+      [0, 10, 0, 'pending', 0, null],
+      [10, 10, 10, 'pending', 0, null],
+      [20, 20, 10, 'pending', 0, null], // was done with 16 overlap frames: tracked again
+      [40, 20, 8, 'pending', 0, null],
+    ]);
+    // A done chunk whose overlap still fits is left alone.
+    db.startChunk(j.id, 3);
+    db.finishChunk(j.id, 3, { file: 'results/0000040+20.pkl', bytes: 10, sha256: 'f'.repeat(64), trackerMs: 5 });
+    db.startChunk(j.id, 2);
+    db.failChunk(j.id, 2, { kind: 'oom', text: 'out of memory' }, true);
+    db.splitChunk(j.id, 2, 16);
+    expect(db.listChunks(j.id).at(-1)).toMatchObject({ first_frame: 40, overlap_frames: 8, state: 'done' });
+    db.close();
+  });
+
+  it('gives a running chunk back without counting the attempt (posepipe stopped it; it did not fail)', () => {
+    ws = makeWorkspace('db');
+    const db = openDb(ws.home);
+    const { job: j } = db.createJob(job('a'));
+    db.replaceChunks(j.id, [{ idx: 0, file: 'chunks/0000.mp4', firstFrame: 0, frameCount: 20, overlapFrames: 0 }]);
+    db.startChunk(j.id, 0);
+    db.chunkProgress(j.id, 0, 7);
+    db.releaseChunk(j.id, 0);
+    expect(db.listChunks(j.id)[0]).toMatchObject({ state: 'pending', attempts: 0, frames_done: 0, error_kind: null });
+    db.releaseChunk(j.id, 0); // not running: nothing happens
+    expect(db.listChunks(j.id)[0]).toMatchObject({ state: 'pending', attempts: 0 });
+    db.close();
+  });
+
   it('requeues rows left running by a dead process', () => {
     ws = makeWorkspace('db');
     const db = openDb(ws.home);

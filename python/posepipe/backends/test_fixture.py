@@ -11,6 +11,9 @@ Knobs, all off by default; frame numbers n count the frames handed to the backen
 
   POSEPIPE_TEST_FIXTURE_PRINT=1          print to stdout (Python and raw fd 1) at load and per frame
   POSEPIPE_TEST_FIXTURE_IMPORT_ERROR=m   load() fails with ImportError for module m
+  POSEPIPE_TEST_FIXTURE_FAIL_LOAD_ON=d   load() fails with an environment error in the worker pinned
+                                         to device d (POSEPIPE_TEST_FIXTURE_DEVICE=d, e.g. cuda:1:
+                                         a tracker slot whose backend cannot load)
   POSEPIPE_TEST_FIXTURE_SPAWN_CHILD=1    start `sleep 3600` at load (a helper process in the
                                          worker's group, which a group kill must reach); its pid
                                          is logged on stderr as "test-fixture: child pid N"
@@ -69,6 +72,11 @@ class TestFixtureBackend:
         missing = os.environ.get("POSEPIPE_TEST_FIXTURE_IMPORT_ERROR")
         if missing:
             raise ImportError(f"No module named {missing!r}", name=missing)
+        from .. import pinning
+        broken = os.environ.get("POSEPIPE_TEST_FIXTURE_FAIL_LOAD_ON")
+        if broken and pinning.pinned() == broken:
+            from ..errors import EnvironmentProblem
+            raise EnvironmentProblem(f"test-fixture: no backend on {broken} (POSEPIPE_TEST_FIXTURE_FAIL_LOAD_ON)")
         import numpy
         self._np = numpy
         if os.environ.get("POSEPIPE_TEST_FIXTURE_SPAWN_CHILD") == "1":

@@ -1,0 +1,101 @@
+/**
+ * One chunk attempt on one slot, from the slot's readiness to its result: the row is looked up by
+ * its first frame (stable, where a split elsewhere renumbers rows) right before it starts, and its
+ * range is compared again when it ends. Never rejects: how it ended is the value.
+ */
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { ChunkRow, Db } from '../db/index.ts';
+import { chunkLogFile, type ChunkResult } from '../stages/track.ts';
+import type { ReadyEvent } from '../tracker/index.ts';
+import type { ChunkRunner } from './types.ts';
+
+/** How a flight ended. */
+export type FlightEnd =
+  | { type: 'unready'; error: unknown }
+  | { type: 'gone' }
+  | { type: 'done'; row: ChunkRow; attempt: number; result: ChunkResult; ready: ReadyEvent }
+  | { type: 'failed'; row: ChunkRow; attempt: number; error: unknown; ready: ReadyEvent };
+
+/** What a flight reports while it runs. */
+export interface FlightHooks {
+  /** The attempt started on `row` (its row is now running). */
+  started(row: ChunkRow, attempt: number): void;
+  /** Frames of the row's own range tracked so far. */
+  progress(row: ChunkRow, framesDone: number): void;
+}
+
+/** A chunk's range as tracked: if any of these changed meanwhile (a split next to it), the result is stale. */
+export function sameRange(a: ChunkRow, b: ChunkRow): boolean {
+  return a.file === b.file && a.file_start === b.file_start && a.frame_count === b.frame_count && a.overlap_frames === b.overlap_frames;
+}
+
+/** One attempt at the chunk starting at `firstFrame`, on `runner` (slot `slot`). */
+export class ChunkFlight {
+  readonly slot: number;
+  readonly firstFrame: number;
+  readonly runner: ChunkRunner;
+  readonly done: Promise<FlightEnd>;
+  #log: WriteStream | undefined;
+
+  constructor(opts: { slot: number; runner: ChunkRunner; db: Db; jobId: number; dir: string; firstFrame: number; hooks: FlightHooks }) {
+    this.slot = opts.slot;
+    this.runner = opts.runner;
+    this.firstFrame = opts.firstFrame;
+    this.done = this.#fly(opts).finally(() => this.#closeLog());
+  }
+
+  /** A line this slot's worker wrote on stderr: kept in the log of the chunk it tracks. */
+  workerLog(line: string): void {
+    this.#log?.write(`${line}\n`);
+  }
+
+  async #fly(o: { runner: ChunkRunner; db: Db; jobId: number; dir: string; firstFrame: number; hooks: FlightHooks }): Promise<FlightEnd> {
+    let ready: ReadyEvent;
+    try {
+      ready = await o.runner.ready();
+    } catch (error) {
+      return { type: 'unready', error };
+    }
+    // Re-read after the (possibly long) load: a split meanwhile may have changed the rows.
+    const rows = o.db.listChunks(o.jobId);
+    const at = rows.findIndex((r) => r.first_frame === o.firstFrame);
+    const row = rows[at];
+    if (!row || row.state !== 'pending') return { type: 'gone' };
+    o.db.startChunk(o.jobId, row.idx);
+    const attempt = row.attempts + 1;
+    this.#openLog(o.dir, row, attempt);
+    o.hooks.started(row, attempt);
+    try {
+      const result = await o.runner.run({
+        jobDir: o.dir,
+        jobId: o.jobId,
+        chunk: row,
+        previous: at > 0 ? rows[at - 1] : undefined,
+        onProgress: (tracked) => o.hooks.progress(row, Math.max(0, tracked - row.overlap_frames)),
+      });
+      return { type: 'done', row, attempt, result, ready };
+    } catch (error) {
+      return { type: 'failed', row, attempt, error, ready };
+    }
+  }
+
+  /** Open the chunk's worker log for this attempt (appended; a log that cannot be written is only lost, never fatal). */
+  #openLog(dir: string, c: ChunkRow, attempt: number): void {
+    const file = join(dir, chunkLogFile(c));
+    try {
+      mkdirSync(dirname(file), { recursive: true });
+    } catch {
+      return;
+    }
+    const stream = createWriteStream(file, { flags: 'a' });
+    stream.on('error', () => {});
+    stream.write(`--- chunk ${c.idx} (frames ${c.first_frame}-${c.first_frame + c.frame_count - 1}), attempt ${attempt}, slot ${this.slot + 1}, ${new Date().toISOString()} ---\n`);
+    this.#log = stream;
+  }
+
+  #closeLog(): void {
+    this.#log?.end();
+    this.#log = undefined;
+  }
+}

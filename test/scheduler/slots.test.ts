@@ -1,0 +1,57 @@
+/** The `workers` setting: validated by config.ts, turned into tracker slots by scheduler/slots.ts. */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import { deviceVariable, planSlots } from '../../src/scheduler/index.ts';
+import { workspacesPerTest } from '../helpers/workspace.ts';
+
+const env = { HOME: '/home/u' };
+const workspace = workspacesPerTest();
+const noGpu = () => 0;
+const fourGpus = () => 4;
+
+describe('the workers setting', () => {
+  it('takes auto, a count, or a device list from any source, normalised', () => {
+    expect(loadConfig({ env, wsl: false }).workers).toBe('auto');
+    expect(loadConfig({ env: { ...env, POSEPIPE_WORKERS: '3' }, wsl: false }).workers).toBe('3');
+    expect(loadConfig({ env, flags: { workers: ' cuda:0, cuda:1 ' }, wsl: false }).workers).toBe('cuda:0,cuda:1');
+    const dir = workspace('workers').root;
+    writeFileSync(join(dir, 'posepipe.config.json'), JSON.stringify({ workers: 2 }));
+    expect(loadConfig({ cwd: dir, env, wsl: false }).workers).toBe('2');
+  });
+
+  it.each([
+    ['0', 'needs remote GPU machines, which this posepipe cannot use yet'],
+    ['65', 'above the maximum 64'],
+    ['gpu:1', '(bad: "gpu:1")'],
+    ['cuda:0,', '(bad: "")'],
+    ['cuda:x', '(bad: "cuda:x")'],
+  ])('refuses %s, naming the key and the source', (value, why) => {
+    expect(() => loadConfig({ env: { ...env, POSEPIPE_WORKERS: value }, wsl: false })).toThrow(`Invalid workers (from POSEPIPE_WORKERS)`);
+    expect(() => loadConfig({ env: { ...env, POSEPIPE_WORKERS: value }, wsl: false })).toThrow(why);
+  });
+});
+
+describe('tracker slots', () => {
+  it('a count is that many slots on the backend\'s own device; a list pins one slot to each device', () => {
+    expect(planSlots('3', 'builtin', {}, noGpu)).toEqual([{}, {}, {}]);
+    expect(planSlots('cuda:0,cuda:1,cuda:1', 'phalp', {}, noGpu)).toEqual([{ device: 'cuda:0' }, { device: 'cuda:1' }, { device: 'cuda:1' }]);
+  });
+
+  it('auto: one slot per visible GPU for a GPU backend, else one', () => {
+    expect(planSlots('auto', 'phalp', {}, fourGpus)).toEqual(['cuda:0', 'cuda:1', 'cuda:2', 'cuda:3'].map((device) => ({ device })));
+    expect(planSlots('auto', 'keypoints', { CUDA_VISIBLE_DEVICES: '5,7' }, fourGpus)).toEqual([{ device: 'cuda:0' }, { device: 'cuda:1' }]);
+    expect(planSlots('auto', 'keypoints', {}, () => 1)).toEqual([{}]);
+    expect(planSlots('auto', 'phalp', {}, noGpu)).toEqual([{}]);
+    expect(planSlots('auto', 'builtin', {}, fourGpus)).toEqual([{}]);
+    // The user chose one GPU for the backend: that one alone.
+    expect(planSlots('auto', 'phalp', { POSEPIPE_PHALP_DEVICE: 'cuda:2' }, fourGpus)).toEqual([{}]);
+    expect(planSlots('auto', 'phalp', { POSEPIPE_PHALP_DEVICE: 'auto' }, fourGpus)).toHaveLength(4);
+  });
+
+  it('names the backend\'s device variable as the worker\'s pinning reads it', () => {
+    expect(deviceVariable('phalp')).toBe('POSEPIPE_PHALP_DEVICE');
+    expect(deviceVariable('test-fixture')).toBe('POSEPIPE_TEST_FIXTURE_DEVICE');
+  });
+});
