@@ -26,7 +26,26 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
     await rm(temp, { force: true });
     throw error;
   }
-  // A folder that cannot be opened for syncing (some network shares) is not an error.
+  await syncFolder(dir);
+}
+
+/**
+ * Put a finished file (a download's `.part`) in place as a whole: flush it, rename it over `to`,
+ * flush the folder. A power cut leaves the old file or the new one, never half of one.
+ */
+export async function renameDurably(from: string, to: string): Promise<void> {
+  const handle = await open(from, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(from, to);
+  await syncFolder(dirname(to));
+}
+
+/** Flush a folder, so a rename in it survives a power cut; one that cannot be opened (some network shares) is not an error. */
+async function syncFolder(dir: string): Promise<void> {
   const folder = await open(dir, 'r').catch(() => undefined);
   await folder?.sync().catch(() => undefined);
   await folder?.close();

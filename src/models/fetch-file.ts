@@ -2,8 +2,9 @@
  * One model file from the first of its URLs that serves it whole: downloaded into `<dest>.part`,
  * verified, flushed and renamed into place, so `dest` never holds half a file.
  */
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { renameDurably } from '../atomic-file.ts';
 import { formatBytes, freeBytes } from '../disk.ts';
 import { displayName } from '../progress.ts';
 import { fileProblem } from './check-file.ts';
@@ -33,21 +34,6 @@ export class AllUrlsFailed extends Error {
   }
 }
 
-/** Flush the part, rename it over `dest`, flush the folder: a power cut leaves old or new, never half. */
-async function placeFile(part: string, dest: string): Promise<void> {
-  const handle = await open(part, 'r+');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(part, dest);
-  // A folder that cannot be opened for syncing (some network shares) is not an error.
-  const folder = await open(dirname(dest), 'r').catch(() => undefined);
-  await folder?.sync().catch(() => undefined);
-  await folder?.close();
-}
-
 async function checkSpace(file: ModelFile, part: string): Promise<void> {
   if (file.size === undefined) return;
   const have = (await stat(part).catch(() => undefined))?.size ?? 0;
@@ -69,7 +55,7 @@ async function fetchVerified(file: ModelFile, url: string, download: DownloadOpt
     const got = (await stat(part)).size;
     const problem = got !== total ? `size mismatch: the server announced ${total} bytes, got ${got}` : await fileProblem(part, file);
     if (problem === undefined) {
-      await placeFile(part, file.dest);
+      await renameDurably(part, file.dest);
       return got;
     }
     await rm(part, { force: true });

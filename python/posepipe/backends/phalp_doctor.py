@@ -111,9 +111,8 @@ def _files(detector: str) -> List[Check]:
     manifest = phalp_files.manifest(detector)
     out = []
     for entry in manifest["files"]:
-        ok = phalp_files.in_place(entry)
-        paths = entry["unpack"]["provides"] if "unpack" in entry else [entry["dest"]]
-        missing = [p for p in paths if not os.path.isfile(p)]
+        missing = phalp_files.missing_paths(entry)
+        ok = not missing
         detail = entry["dest"] if ok else f"{' and '.join(missing)} missing"
         out.append(_entry(f"file {entry['name']}", ok, detail,
                           f"{PULL} (or download {entry['url']} to {entry['dest']}"

@@ -121,17 +121,17 @@ def manifest(detector: str) -> Dict[str, Any]:
     return {"files": files, "manual": manual}
 
 
-def in_place(entry: Dict[str, Any]) -> bool:
-    """A manifest file is in place: its destination exists, or for an archive every file it provides."""
+def missing_paths(entry: Dict[str, Any]) -> List[str]:
+    """What of a manifest file is not in place: its destination, or for an archive the files it provides."""
     paths = entry["unpack"]["provides"] if "unpack" in entry else [entry["dest"]]
-    return all(os.path.isfile(p) for p in paths)
+    return [p for p in paths if not os.path.isfile(p)]
 
 
 def first_missing(detector: str) -> Optional[str]:
     """The first file of the manifest not in place, as a message with its URL and destination."""
     for entry in manifest(detector)["files"]:
-        if not in_place(entry):
-            missing = next(p for p in entry["unpack"]["provides"] if not os.path.isfile(p)) if "unpack" in entry else entry["dest"]
-            return (f"{missing} is missing (from {entry['url']}, saved as {entry['dest']}): run "
+        missing = missing_paths(entry)
+        if missing:
+            return (f"{missing[0]} is missing (from {entry['url']}, saved as {entry['dest']}): run "
                     "`posepipe models pull --tracker phalp` once with internet access")
     return None
