@@ -4,7 +4,7 @@
  */
 import { ConfigError, flagToKey, loadConfig, type Config, type ConfigKey } from './config.ts';
 import { DatabaseTooNewError, InstanceLockedError } from './db/index.ts';
-import { cancelCommand, intakeCommand, resumeCommand, retryCommand } from './commands/actions.ts';
+import { cancelCommand, intakeCommand, priorityCommand, resumeCommand, retryCommand } from './commands/actions.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { modelsCommand } from './commands/models.ts';
 import { runCommand } from './commands/run.ts';
@@ -29,6 +29,7 @@ commands:
   resume <job>|--all-failed  queue failed (or cancelled) jobs again at their first unfinished step
   retry <job> <chunk>      track one failed chunk again (fresh attempts) and queue its job
   cancel <job>...          cancel queued or running jobs (resume continues them)
+  priority <job> <n>|--front  higher runs first (default 0); --front: ahead of every other job
   pause | unpause          stop / allow starting queued jobs (the running one goes on)
   doctor                   check ffmpeg, the Python venv and the tracker's imports
   models pull [--tracker NAME] [--list] [--mirror URL]
@@ -51,7 +52,7 @@ export interface ParsedArgs {
   mirror?: string;
 }
 
-const SWITCHES = new Set(['--json', '--all-failed', '--list', '--help', '-h']);
+const SWITCHES = new Set(['--json', '--all-failed', '--list', '--front', '--help', '-h']);
 
 /** Split argv into command, positional arguments, config flags and switches. */
 export function parseArgs(argv: string[]): ParsedArgs {
@@ -63,7 +64,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
       parsed.positional.push(...rest.slice(i + 1));
       break;
     }
-    if (!arg.startsWith('-') || arg === '-') {
+    if (!arg.startsWith('-') || arg === '-' || /^-\d+$/.test(arg)) {
       parsed.positional.push(arg);
       continue;
     }
@@ -122,6 +123,8 @@ export async function main(argv: string[]): Promise<number> {
         return cancelCommand(config(), args.positional);
       case 'retry':
         return retryCommand(config(), args.positional);
+      case 'priority':
+        return priorityCommand(config(), { front: args.switches.has('--front'), args: args.positional });
       case 'pause':
       case 'unpause':
         if (args.positional.length) throw new UsageError(`posepipe ${args.command} takes no arguments`);

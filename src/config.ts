@@ -48,6 +48,7 @@ export const CONFIG_SPEC = {
   maxChunks: { env: 'POSEPIPE_MAX_CHUNKS', flag: '--max-chunks', kind: 'int', min: 1, max: 1_000_000, doc: 'videos that would make more chunks than this (estimated frames / frames per chunk) are refused before chunking' },
   webhookUrl: { env: 'POSEPIPE_WEBHOOK_URL', flag: '--webhook-url', kind: 'url', doc: 'POST a small JSON here when a job finishes or fails (empty: off)' },
   workers: { env: 'POSEPIPE_WORKERS', flag: '--workers', kind: 'workers', doc: 'tracker slots side by side: auto (one per visible GPU, else one), a count, or devices such as cuda:0,cuda:1' },
+  prepareAhead: { env: 'POSEPIPE_PREPARE_AHEAD', flag: '--prepare-ahead', kind: 'int', min: 0, max: 100, doc: 'queued jobs copied, probed and chunked ahead while the slots track (0: one job at a time up to tracking)' },
   minFreeMb: { env: 'POSEPIPE_MIN_FREE_MB', flag: '--min-free-mb', kind: 'int', min: 0, max: 100_000_000, doc: 'free space (MiB) the home filesystem must keep after staging and after chunking; checked before each' },
 } as const satisfies Record<string, Spec>;
 
@@ -80,6 +81,8 @@ export interface Config {
   readonly minFreeMb: number;
   /** `auto`, a count of slots ("3"), or one device per slot ("cuda:0,cuda:1"); see scheduler/slots.ts. */
   readonly workers: string;
+  /** Jobs beyond the one tracking that are copied, probed and chunked ahead (their chunks wait for a slot). */
+  readonly prepareAhead: number;
   /** http(s) URL that gets a POST when a job is done or failed; '' when off. */
   readonly webhookUrl: string;
   /** Test hook POSEPIPE_CRASHPOINT (see crashpoint.ts); not a user setting. */
@@ -134,6 +137,7 @@ function defaults(env: NodeJS.ProcessEnv): Record<ConfigKey, string | number> {
     maxChunks: 2000,
     minFreeMb: 256,
     workers: 'auto',
+    prepareAhead: 2,
     webhookUrl: '',
   };
 }

@@ -18,6 +18,8 @@ export interface ChunkView {
   framesDone: number;
   /** Seconds the tracker worker spent on this chunk (its busy time), null until done. */
   trackerSeconds: number | null;
+  /** Where its latest attempt ran (`slot 2 (cuda:1)`), null before the first. */
+  ranOn: string | null;
   error: { kind: string; text: string; exitCode: number | null; signal: string | null; stderrTail: string | null } | null;
 }
 
@@ -40,6 +42,8 @@ interface JobHead {
   stage: string | null;
   /** A cancel of this running job was asked for and has not been carried out yet. */
   cancelRequested: boolean;
+  /** Higher runs first (0 is the default; equal priorities keep queue order). */
+  priority: number;
   framesDone: number;
   frames: number | null;
   chunksDone: number;
@@ -108,6 +112,7 @@ export function chunkView(c: ChunkRow): ChunkView {
     overlapFrames: c.overlap_frames,
     framesDone: c.frames_done,
     trackerSeconds: secs(c.tracker_ms),
+    ranOn: c.ran_on,
     error: c.error_kind ? { kind: c.error_kind, text: c.error_text ?? '', exitCode: c.exit_code, signal: c.signal, stderrTail: c.stderr_tail } : null,
   };
 }
@@ -150,6 +155,7 @@ function head(job: JobRow, t: ChunkTotals, now: number): JobHead {
     state: job.state,
     stage: job.stage,
     cancelRequested: job.cancel_requested_ms !== null,
+    priority: job.priority,
     framesDone: t.framesDone,
     frames: t.frames,
     chunksDone: t.chunksDone,

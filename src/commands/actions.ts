@@ -1,5 +1,5 @@
 /**
- * The status page's actions on the command line: `resume`, `cancel`, `retry`, `pause`, `unpause`. They
+ * The status page's actions on the command line: `resume`, `cancel`, `retry`, `priority`, `pause`, `unpause`. They
  * write the database (no lock needed: each is one checked transition); a running `posepipe start`
  * sees the change within a second. Exit 2 when an action does not apply, with the reason.
  */
@@ -117,6 +117,32 @@ export function retryCommand(config: Config, args: string[]): number {
     return attempt(() => {
       db.retryChunk(id, idx);
       return `job ${id} queued again: chunk ${idx} will be tracked again`;
+    });
+  });
+}
+
+/**
+ * `posepipe priority <job> <n>|--front`: higher runs first (claimed first, its chunks given the next
+ * free slot); 0 is every job's default, equal priorities keep queue order. `--front` sets one above
+ * every unfinished job. A running `posepipe start` uses it from its next free slot.
+ */
+export function priorityCommand(config: Config, opts: { front: boolean; args: string[] }): number {
+  if (opts.args.length !== (opts.front ? 1 : 2)) {
+    console.error('posepipe: priority takes a job id and a number (higher runs first), or a job id and --front, e.g. posepipe priority 12 --front');
+    return 2;
+  }
+  return withDb(config, (db) => {
+    const id = jobIdArg(db, opts.args[0]!);
+    if (id === undefined) return 2;
+    const raw = opts.args[1];
+    const priority = opts.front ? db.frontPriority() : /^-?\d{1,9}$/.test(raw!) ? Number(raw) : NaN;
+    if (Number.isNaN(priority)) {
+      console.error(`posepipe: a priority is a whole number (higher runs first), not ${JSON.stringify(raw)}`);
+      return 2;
+    }
+    return attempt(() => {
+      db.setPriority(id, priority);
+      return `job ${id}: priority ${priority}`;
     });
   });
 }

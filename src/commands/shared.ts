@@ -37,6 +37,7 @@ export function openEngine(config: Config, opts: { onEvent?: (e: PipelineEvent) 
   // Each line also goes to the log of the chunk its slot is tracking (the page links it).
   let pipeline: Pipeline | undefined;
   const slots = planSlots(config.workers, config.tracker, process.env);
+  const slotNames = slots.map((slot, i) => `slot ${i + 1}${slot.device ? ` (${slot.device})` : ''}`);
   const trackers = slots.map(
     (slot, i) =>
       new TrackerWorker({
@@ -71,7 +72,7 @@ export function openEngine(config: Config, opts: { onEvent?: (e: PipelineEvent) 
     opts.onEvent?.(event);
     webhook?.onEvent(event);
   };
-  pipeline = new Pipeline({ db, config, trackers, onEvent, log: opts.log });
+  pipeline = new Pipeline({ db, config, trackers, slotNames, onEvent, log: opts.log });
   pipeline.reconcile();
   return {
     db,

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrate } from './migrate.ts';
-import type { ChunkRow, CounterRow, FailureRecord, JobRow, JobSummaryRow, NewChunk, StageRow, TrackerLoadRow } from './rows.ts';
+import type { ChunkAttemptRow, ChunkRow, CounterRow, FailureRecord, JobRow, JobSummaryRow, NewChunk, StageRow, TrackerLoadRow } from './rows.ts';
 import { STAGE_NAMES, STEP_STATES, type JobState, type StageName, type StepState } from './states.ts';
 
 /**
@@ -160,10 +160,10 @@ export class Db {
     return this.#db.prepare('SELECT * FROM jobs ORDER BY id DESC').all() as JobRow[];
   }
 
-  /** The oldest queued job, marked running; undefined when none waits. */
+  /** The queued job of highest priority (the oldest among equals), marked running; undefined when none waits. */
   claimNextJob(): JobRow | undefined {
     return this.transaction(() => {
-      const job = this.#db.prepare("SELECT * FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1").get() as JobRow | undefined;
+      const job = this.#db.prepare("SELECT * FROM jobs WHERE state = 'queued' ORDER BY priority DESC, id LIMIT 1").get() as JobRow | undefined;
       if (!job) return undefined;
       this.#transitionJob(job.id, 'queued', 'running', { started_ms: Date.now(), error_kind: null, error_text: null });
       return this.getJob(job.id);
@@ -189,6 +189,26 @@ export class Db {
       const job = this.getJob(id);
       throw new StateConflictError(`job ${id}`, froms.join(' or '), job ? job.state : 'unknown');
     }
+  }
+
+  /**
+   * Set a job's priority (higher runs first: claimed first, and its chunks get the next free slot;
+   * equal priorities keep queue order). Any job but a finished one; throws StateConflictError else.
+   */
+  setPriority(id: number, priority: number): void {
+    if (!Number.isSafeInteger(priority)) throw new RangeError(`priority must be an integer, not ${priority}`);
+    this.transaction(() => {
+      const job = this.getJob(id);
+      if (!job) throw new StateConflictError(`job ${id}`, 'known');
+      if (job.state === 'done') throw new StateConflictError(`job ${id}`, 'not done', job.state);
+      this.#db.prepare('UPDATE jobs SET priority = ?, updated_ms = ? WHERE id = ?').run(priority, Date.now(), id);
+    });
+  }
+
+  /** One more than the highest priority of any job not finished: what "move to the front" sets. */
+  frontPriority(): number {
+    const row = this.#db.prepare("SELECT max(priority) AS p FROM jobs WHERE state IN ('queued', 'running', 'failed', 'cancelled')").get() as { p: number | null };
+    return (row.p ?? 0) + 1;
   }
 
   /** running → done. */
@@ -269,6 +289,7 @@ export class Db {
       this.#db.prepare("UPDATE stages SET state = 'pending' WHERE job_id = ? AND state = 'running'").run(id);
       // The interrupted chunk's frames will be tracked again: progress does not count them.
       this.#db.prepare("UPDATE chunks SET state = 'pending', frames_done = 0 WHERE job_id = ? AND state = 'running'").run(id);
+      this.#endAttempts(id, undefined, 'released');
     });
   }
 
@@ -292,6 +313,7 @@ export class Db {
       const n = this.#db.prepare("UPDATE jobs SET state = 'queued', updated_ms = ? WHERE state = 'running'").run(now).changes;
       this.#db.prepare("UPDATE stages SET state = 'pending' WHERE state = 'running'").run();
       this.#db.prepare("UPDATE chunks SET state = 'pending' WHERE state = 'running'").run();
+      this.#db.prepare("UPDATE chunk_attempts SET finished_ms = ?, outcome = 'released' WHERE finished_ms IS NULL").run(now);
       return n;
     });
   }
@@ -376,12 +398,37 @@ export class Db {
     return this.#db.prepare('SELECT * FROM chunks WHERE job_id = ? ORDER BY idx').all(jobId) as ChunkRow[];
   }
 
-  /** pending → running, counting the attempt. */
-  startChunk(jobId: number, idx: number): void {
-    const info = this.#db
-      .prepare("UPDATE chunks SET state = 'running', attempts = attempts + 1, frames_done = 0, started_ms = ?, finished_ms = NULL WHERE job_id = ? AND idx = ? AND state = 'pending'")
-      .run(Date.now(), jobId, idx);
-    if (info.changes !== 1) throw new StateConflictError(`chunk ${idx} of job ${jobId}`, 'pending');
+  /** pending → running, counting the attempt, recorded with where it runs (`ranOn`: a slot, a machine). */
+  startChunk(jobId: number, idx: number, ranOn = 'slot 1'): void {
+    this.transaction(() => {
+      const now = Date.now();
+      const info = this.#db
+        .prepare("UPDATE chunks SET state = 'running', attempts = attempts + 1, frames_done = 0, started_ms = ?, finished_ms = NULL, ran_on = ? WHERE job_id = ? AND idx = ? AND state = 'pending'")
+        .run(now, ranOn, jobId, idx);
+      if (info.changes !== 1) throw new StateConflictError(`chunk ${idx} of job ${jobId}`, 'pending');
+      const c = this.getChunk(jobId, idx)!;
+      this.#db
+        .prepare('INSERT INTO chunk_attempts (job_id, first_frame, frame_count, attempt, ran_on, started_ms) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(jobId, c.first_frame, c.frame_count, c.attempts, ranOn, now);
+    });
+  }
+
+  /** Close the open attempt rows of a chunk (or of every chunk of the job, `firstFrame` undefined) with how they ended. */
+  #endAttempts(jobId: number, firstFrame: number | undefined, outcome: 'done' | 'failed' | 'released'): void {
+    const only = firstFrame === undefined ? '' : 'AND first_frame = @firstFrame';
+    this.#db
+      .prepare(`UPDATE chunk_attempts SET finished_ms = @now, outcome = @outcome WHERE job_id = @jobId ${only} AND finished_ms IS NULL`)
+      .run({ now: Date.now(), outcome, jobId, firstFrame });
+  }
+
+  #firstFrame(jobId: number, idx: number): number | undefined {
+    return this.getChunk(jobId, idx)?.first_frame;
+  }
+
+  /** Every attempt at a job's chunks, oldest first: where each ran, when, and how it ended. */
+  listAttempts(jobId?: number): ChunkAttemptRow[] {
+    if (jobId === undefined) return this.#db.prepare('SELECT * FROM chunk_attempts ORDER BY id').all() as ChunkAttemptRow[];
+    return this.#db.prepare('SELECT * FROM chunk_attempts WHERE job_id = ? ORDER BY id').all(jobId) as ChunkAttemptRow[];
   }
 
   /** Progress of a running chunk (frames tracked so far). */
@@ -399,6 +446,7 @@ export class Db {
         )
         .run(Date.now(), result.trackerMs, result.file, result.bytes, result.sha256, jobId, idx);
       if (info.changes !== 1) throw new StateConflictError(`chunk ${idx} of job ${jobId}`, 'running');
+      this.#endAttempts(jobId, this.#firstFrame(jobId, idx), 'done');
       this.#count('chunks_processed', '', 1);
       this.#count('tracker_seconds', '', result.trackerMs / 1000);
     });
@@ -409,9 +457,12 @@ export class Db {
    * failed, or a split beside it changed its range while it ran); the chunk itself did not fail.
    */
   releaseChunk(jobId: number, idx: number): void {
-    this.#db
-      .prepare("UPDATE chunks SET state = 'pending', attempts = max(0, attempts - 1), frames_done = 0, finished_ms = NULL WHERE job_id = ? AND idx = ? AND state = 'running'")
-      .run(jobId, idx);
+    this.transaction(() => {
+      const info = this.#db
+        .prepare("UPDATE chunks SET state = 'pending', attempts = max(0, attempts - 1), frames_done = 0, finished_ms = NULL WHERE job_id = ? AND idx = ? AND state = 'running'")
+        .run(jobId, idx);
+      if (info.changes === 1) this.#endAttempts(jobId, this.#firstFrame(jobId, idx), 'released');
+    });
   }
 
   /** running → pending (will retry) or failed, recording why. */
@@ -423,7 +474,9 @@ export class Db {
            WHERE job_id = ? AND idx = ? AND state = 'running'`,
         )
         .run(retry ? 'pending' : 'failed', Date.now(), failure.kind, failure.text, failure.exitCode ?? null, failure.signal ?? null, failure.stderrTail ?? null, jobId, idx);
-      if (info.changes === 1) this.#count('chunk_failures', failure.kind, 1);
+      if (info.changes !== 1) return;
+      this.#endAttempts(jobId, this.#firstFrame(jobId, idx), 'failed');
+      this.#count('chunk_failures', failure.kind, 1);
     });
   }
 

@@ -21,6 +21,8 @@ export interface JobRow {
   updated_ms: number;
   /** When a cancel of this running job was asked for (the running posepipe carries it out); else null. */
   cancel_requested_ms: number | null;
+  /** Higher runs first (claimed first; its chunks get the next free slot); equal priorities keep queue order. */
+  priority: number;
 }
 
 /** A job row with its chunks summed up, for lists (one grouped query, not a row per chunk). */
@@ -78,6 +80,8 @@ export interface ChunkRow {
   error_text: string | null;
   stderr_tail: string | null;
   result_file: string | null;
+  /** Where the latest attempt ran (`slot 2 (cuda:1)`); null before the first. */
+  ran_on: string | null;
   result_bytes: number | null;
   result_sha256: string | null;
 }
@@ -109,4 +113,17 @@ export interface FailureRecord {
   exitCode?: number | null;
   signal?: string | null;
   stderrTail?: string | null;
+}
+
+/** One attempt at a chunk: where it ran, when, and how it ended (outcome null while it runs). */
+export interface ChunkAttemptRow {
+  id: number;
+  job_id: number;
+  first_frame: number;
+  frame_count: number;
+  attempt: number;
+  ran_on: string;
+  started_ms: number;
+  finished_ms: number | null;
+  outcome: 'done' | 'failed' | 'released' | null;
 }

@@ -30,16 +30,19 @@ export function sameRange(a: ChunkRow, b: ChunkRow): boolean {
   return a.file === b.file && a.file_start === b.file_start && a.frame_count === b.frame_count && a.overlap_frames === b.overlap_frames;
 }
 
-/** One attempt at the chunk starting at `firstFrame`, on `runner` (slot `slot`). */
+/** One attempt at the chunk starting at `firstFrame`, on `runner` (slot `slot`, named `where`). */
 export class ChunkFlight {
   readonly slot: number;
+  /** Where it runs, as recorded on its attempt (`slot 2 (cuda:1)`). */
+  readonly where: string;
   readonly firstFrame: number;
   readonly runner: ChunkRunner;
   readonly done: Promise<FlightEnd>;
   #log: WriteStream | undefined;
 
-  constructor(opts: { slot: number; runner: ChunkRunner; db: Db; jobId: number; dir: string; firstFrame: number; hooks: FlightHooks }) {
+  constructor(opts: { slot: number; where: string; runner: ChunkRunner; db: Db; jobId: number; dir: string; firstFrame: number; hooks: FlightHooks }) {
     this.slot = opts.slot;
+    this.where = opts.where;
     this.runner = opts.runner;
     this.firstFrame = opts.firstFrame;
     this.done = this.#fly(opts).finally(() => this.#closeLog());
@@ -62,7 +65,7 @@ export class ChunkFlight {
     const at = rows.findIndex((r) => r.first_frame === o.firstFrame);
     const row = rows[at];
     if (!row || row.state !== 'pending') return { type: 'gone' };
-    o.db.startChunk(o.jobId, row.idx);
+    o.db.startChunk(o.jobId, row.idx, this.where);
     const attempt = row.attempts + 1;
     this.#openLog(o.dir, row, attempt);
     o.hooks.started(row, attempt);
@@ -90,7 +93,7 @@ export class ChunkFlight {
     }
     const stream = createWriteStream(file, { flags: 'a' });
     stream.on('error', () => {});
-    stream.write(`--- chunk ${c.idx} (frames ${c.first_frame}-${c.first_frame + c.frame_count - 1}), attempt ${attempt}, slot ${this.slot + 1}, ${new Date().toISOString()} ---\n`);
+    stream.write(`--- chunk ${c.idx} (frames ${c.first_frame}-${c.first_frame + c.frame_count - 1}), attempt ${attempt}, ${this.where}, ${new Date().toISOString()} ---\n`);
     this.#log = stream;
   }
 

@@ -9,13 +9,15 @@ import type { ChunkAttempt, ChunkRunner } from './types.ts';
 
 /** ChunkRunner over one local TrackerWorker. */
 export class LocalRunner implements ChunkRunner {
+  readonly where: string;
   readonly #tracker: TrackerWorker;
   readonly #db: Db;
   #recordedLoads = 0;
 
-  constructor(tracker: TrackerWorker, db: Db) {
+  constructor(tracker: TrackerWorker, db: Db, where = 'slot 1') {
     this.#tracker = tracker;
     this.#db = db;
+    this.where = where;
   }
 
   /** Start the worker if it is not running; record each load of the backend. */

@@ -23,6 +23,8 @@ export interface PipelineDeps {
   config: Config;
   /** The tracker slots: one long-lived worker each (one per GPU, or as `workers` says). */
   trackers: readonly TrackerWorker[];
+  /** What each slot is called on the page and in its attempts (`slot 2 (cuda:1)`); `slot N` by default. */
+  slotNames?: readonly string[];
   onEvent?: (event: PipelineEvent) => void;
   log?: (line: string) => void;
 }
@@ -30,7 +32,35 @@ export interface PipelineDeps {
 /** How often a running job's row is read for a cancel asked by another process (the CLI). */
 const CANCEL_POLL_MS = 500;
 
-/** Runs jobs through the stages, recording each step in the database. */
+/** Stages that only use the CPU and the disk before tracking, and those after it. */
+const PREPARE: ReadonlySet<StageName> = new Set(['stage', 'probe', 'chunk']);
+const FINISH: ReadonlySet<StageName> = new Set(['merge', 'emit']);
+
+/** Runs one thing at a time, in the order asked: a stage of one job waits for the same kind of stage of another. */
+class Lane {
+  #tail: Promise<unknown> = Promise.resolve();
+  run<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.#tail.then(work);
+    this.#tail = result.catch(() => {});
+    return result;
+  }
+}
+
+/** A job being run: whether its cancel has been seen, and whether it has gone past tracking. */
+interface Walk {
+  id: number;
+  cancelled: boolean;
+  tracked: boolean;
+  done: Promise<JobOutcome>;
+}
+
+/**
+ * Runs jobs through the stages, recording each step in the database. Several jobs are in flight so
+ * that the slots never wait on the CPU steps: while the slots track one job, the next ones
+ * (`prepareAhead` of them) are copied, probed and chunked, one at a time; a tracked job is merged
+ * and emitted, one at a time, while the slots take the next job's chunks (track-loop.ts gives each
+ * free slot to the job of highest priority, then the oldest).
+ */
 export class Pipeline {
   readonly #db: Db;
   readonly #config: Config;
@@ -39,23 +69,17 @@ export class Pipeline {
   readonly #log: (line: string) => void;
   readonly #tracking: TrackLoop;
   readonly #steps: StageSteps;
-  /** What the track loop asks of the running job. */
-  readonly #control: TrackControl = {
-    stopping: () => this.#stopping,
-    cancelled: () => this.#current?.cancelled === true,
-    tracking: (on) => {
-      if (this.#current) this.#current.tracking = on;
-    },
-  };
+  readonly #prepareLane = new Lane();
+  readonly #finishLane = new Lane();
   #stopping = false;
   #wake: (() => void) | undefined;
-  /** The job being run, and whether its cancel has been seen. */
-  #current: { id: number; cancelled: boolean; tracking: boolean } | undefined;
+  /** The jobs being run, by id. */
+  readonly #walks = new Map<number, Walk>();
 
   constructor(deps: PipelineDeps) {
     this.#db = deps.db;
     this.#config = deps.config;
-    this.#runners = deps.trackers.map((tracker) => new LocalRunner(tracker, deps.db));
+    this.#runners = deps.trackers.map((tracker, i) => new LocalRunner(tracker, deps.db, deps.slotNames?.[i] ?? `slot ${i + 1}`));
     this.#emit = deps.onEvent ?? (() => {});
     this.#log = deps.log ?? (() => {});
     const crash = new Crashpoints(deps.config.crashpoint);
@@ -68,42 +92,48 @@ export class Pipeline {
     reconcile({ db: this.#db, config: this.#config, log: this.#log });
   }
 
-  /** Process queued jobs until stop(); waits for wake() (or a short poll) when idle or while intake is paused. */
+  /**
+   * Process queued jobs until stop(): claim the next one (highest priority, then oldest) whenever
+   * fewer than 1 + prepareAhead jobs are not yet past tracking; wait for wake() (or a short poll)
+   * otherwise, or while intake is paused. Returns once every job it started has stopped.
+   */
   async runQueued(): Promise<void> {
     while (!this.#stopping) {
-      const job = this.#db.intakePaused() ? undefined : this.#db.claimNextJob();
-      if (!job) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, 1000);
-          this.#wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.#wake = undefined;
+      const room = [...this.#walks.values()].filter((w) => !w.tracked).length < 1 + this.#config.prepareAhead;
+      const job = room && !this.#db.intakePaused() ? this.#db.claimNextJob() : undefined;
+      if (job) {
+        this.#start(job);
         continue;
       }
-      await this.#run(job);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 1000);
+        this.#wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#wake = undefined;
     }
+    await Promise.all([...this.#walks.values()].map((w) => w.done));
   }
 
-  /** A new job may be waiting. */
+  /** A new job may be waiting, or a job has gone past tracking. */
   wake(): void {
     this.#wake?.();
   }
 
   /**
-   * Carry out a cancel asked for the running job (by the page, or by the CLI through the database):
-   * tracking stops at once (the worker is stopped; the next job starts a fresh one), any other
-   * stage is let finish; the job becomes cancelled and its interrupted chunk pending.
+   * Carry out cancels asked for running jobs (by the page, or by the CLI through the database):
+   * tracking stops at once (the job's workers are stopped; their next chunk starts a fresh one), any
+   * other stage is let finish; the job becomes cancelled and its interrupted chunks pending.
    */
   checkCancel(): void {
-    const current = this.#current;
-    if (!current || current.cancelled || !this.#db.cancelRequested(current.id)) return;
-    current.cancelled = true;
-    this.#log(`job ${current.id}: cancelled`);
-    if (current.tracking) for (const runner of this.#runners) void runner.stop();
-    this.wake();
+    for (const walk of this.#walks.values()) {
+      if (walk.cancelled || !this.#db.cancelRequested(walk.id)) continue;
+      walk.cancelled = true;
+      this.#log(`job ${walk.id}: cancelled`);
+      this.#tracking.stopJob(walk.id);
+    }
   }
 
   /** A line slot `slot`'s worker wrote on stderr: kept in the log of the chunk it tracks. */
@@ -111,7 +141,7 @@ export class Pipeline {
     this.#tracking.workerLog(line, slot);
   }
 
-  /** Finish the current step, then stop taking jobs. */
+  /** Finish the current steps, then stop taking jobs. */
   stop(): void {
     this.#stopping = true;
     this.wake();
@@ -119,18 +149,25 @@ export class Pipeline {
 
   /** Claim one queued job and run it to done or failed (the foreground `run`). */
   async runJob(jobId: number): Promise<JobOutcome> {
-    return this.#run(this.#db.claimJob(jobId));
+    return this.#start(this.#db.claimJob(jobId)).done;
   }
 
-  async #run(job: JobRow): Promise<JobOutcome> {
-    this.#current = { id: job.id, cancelled: false, tracking: false };
+  #start(job: JobRow): Walk {
+    const walk: Walk = { id: job.id, cancelled: false, tracked: false, done: Promise.resolve('stopped') };
+    this.#walks.set(job.id, walk);
     const poll = setInterval(() => this.checkCancel(), CANCEL_POLL_MS);
-    try {
-      return await this.#walk(job);
-    } finally {
-      clearInterval(poll);
-      this.#current = undefined;
-    }
+    walk.done = this.#walk(job, walk)
+      .catch((error: unknown) => {
+        // Never expected (the walk records its own failures); one job's bug must not stop the others.
+        this.#log(`job ${job.id}: posepipe bug: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        return 'stopped' as const;
+      })
+      .finally(() => {
+        clearInterval(poll);
+        this.#walks.delete(job.id);
+        this.wake();
+      });
+    return walk;
   }
 
   #cancelled(job: JobRow): JobOutcome {
@@ -139,47 +176,75 @@ export class Pipeline {
     return 'cancelled';
   }
 
-  async #walk(job: JobRow): Promise<JobOutcome> {
+  /** Run one stage in its lane: the CPU stages before and after tracking take turns; tracking shares the slots. */
+  #inLane<T>(name: StageName, work: () => Promise<T>): Promise<T> {
+    if (PREPARE.has(name)) return this.#prepareLane.run(work);
+    if (FINISH.has(name)) return this.#finishLane.run(work);
+    return work();
+  }
+
+  async #walk(job: JobRow, walk: Walk): Promise<JobOutcome> {
     const dir = jobDir(this.#config, job.id);
     mkdirSync(dir, { recursive: true });
     this.#emit({ type: 'job', jobId: job.id, name: job.source_name, state: 'running' });
+    const control: TrackControl = { stopping: () => this.#stopping, cancelled: () => walk.cancelled };
     let redoRounds = 0;
     for (let i = 0; i < STAGE_NAMES.length; i++) {
       const name = STAGE_NAMES[i]!;
       const row = this.#db.listStages(job.id).find((s) => s.name === name)!;
-      if (row.state === 'done') continue;
-      if (this.#stopping) return 'stopped';
-      this.checkCancel();
-      if (this.#current?.cancelled) return this.#cancelled(job);
-      this.#db.startStage(job.id, name);
-      this.#emit({ type: 'stage', jobId: job.id, stage: name, state: 'running' });
-      try {
-        await this.#steps.run(job, name, dir, this.#control);
-        this.#emit({ type: 'stage', jobId: job.id, stage: name, state: 'done' });
-      } catch (error) {
-        // A graceful stop interrupts the work without failing it: the rows stay running and the
-        // next start requeues them, exactly as after a crash.
-        if (this.#stopping) return 'stopped';
-        if (this.#current?.cancelled) return this.#cancelled(job);
-        // Damaged chunk results were sent back to pending: track them again, then merge again.
-        if (error instanceof RedoChunks && ++redoRounds <= this.#config.maxAttempts) {
-          i = STAGE_NAMES.indexOf('track') - 1;
-          continue;
-        }
-        const c = classify(error);
-        const text = c.kind === 'internal' && !(error instanceof PipelineError) ? `posepipe bug in stage ${name}: ${c.message}` : c.message;
-        this.#db.failStage(job.id, name, { kind: c.kind, text });
-        this.#db.failJob(job.id, { kind: c.kind, text });
-        this.#log(`job ${job.id} "${job.source_name}" failed in ${name}: ${text}`);
-        this.#emit({ type: 'stage', jobId: job.id, stage: name, state: 'failed' });
-        this.#emit({ type: 'job', jobId: job.id, name: job.source_name, state: 'failed', message: text });
-        return 'failed';
+      if (row.state === 'done') {
+        this.#passed(walk, name);
+        continue;
       }
+      const outcome = await this.#inLane(name, async () => {
+        if (this.#stopping) return 'stopped' as const;
+        this.checkCancel();
+        if (walk.cancelled) return this.#cancelled(job);
+        this.#db.startStage(job.id, name);
+        this.#emit({ type: 'stage', jobId: job.id, stage: name, state: 'running' });
+        try {
+          await this.#steps.run(job, name, dir, control);
+          this.#emit({ type: 'stage', jobId: job.id, stage: name, state: 'done' });
+          return undefined;
+        } catch (error) {
+          // A graceful stop interrupts the work without failing it: the rows stay running and the
+          // next start requeues them, exactly as after a crash.
+          if (this.#stopping) return 'stopped' as const;
+          if (walk.cancelled) return this.#cancelled(job);
+          // Damaged chunk results were sent back to pending: track them again, then merge again.
+          if (error instanceof RedoChunks && ++redoRounds <= this.#config.maxAttempts) return 'redo' as const;
+          return this.#failed(job, name, error);
+        }
+      });
+      if (outcome === 'redo') {
+        i = STAGE_NAMES.indexOf('track') - 1;
+        continue;
+      }
+      if (outcome) return outcome;
+      this.#passed(walk, name);
     }
     this.checkCancel();
-    if (this.#current?.cancelled) return this.#cancelled(job);
+    if (walk.cancelled) return this.#cancelled(job);
     this.#db.finishJob(job.id);
     this.#emit({ type: 'job', jobId: job.id, name: job.source_name, state: 'done' });
     return 'done';
+  }
+
+  /** Past its track stage, a job no longer counts against prepareAhead: the next one may be claimed. */
+  #passed(walk: Walk, name: StageName): void {
+    if (name !== 'track' || walk.tracked) return;
+    walk.tracked = true;
+    this.wake();
+  }
+
+  #failed(job: JobRow, name: StageName, error: unknown): JobOutcome {
+    const c = classify(error);
+    const text = c.kind === 'internal' && !(error instanceof PipelineError) ? `posepipe bug in stage ${name}: ${c.message}` : c.message;
+    this.#db.failStage(job.id, name, { kind: c.kind, text });
+    this.#db.failJob(job.id, { kind: c.kind, text });
+    this.#log(`job ${job.id} "${job.source_name}" failed in ${name}: ${text}`);
+    this.#emit({ type: 'stage', jobId: job.id, stage: name, state: 'failed' });
+    this.#emit({ type: 'job', jobId: job.id, name: job.source_name, state: 'failed', message: text });
+    return 'failed';
   }
 }

@@ -52,83 +52,166 @@ interface Round {
   /** Slots whose backend could not load for this job, with the error. */
   unready: Map<number, unknown>;
   info?: Omit<TrackerInfo, 'trackerMs'>;
+  /** Wakes the round's loop: a flight was given to it, or it was stopped. */
+  wake: Signal;
 }
 
-/** Tracks the chunks of one job at a time, on every slot; one per pipeline, as its runners are. */
+/** A promise to wait on, renewed each time it fires. */
+class Signal {
+  #resolve: () => void = () => {};
+  #promise = this.#renew();
+  #renew(): Promise<void> {
+    return new Promise<void>((resolve) => (this.#resolve = resolve));
+  }
+  get next(): Promise<void> {
+    return this.#promise;
+  }
+  fire(): void {
+    this.#resolve();
+    this.#promise = this.#renew();
+  }
+}
+
+/**
+ * Tracks the chunks of every job in its track stage, on every slot; one per pipeline, as its
+ * runners are. Several jobs may be tracking at once (the pipeline starts the next job's track stage
+ * while the last chunks of one are still in flight): a free slot goes to the job of highest
+ * priority, then the oldest, that has a chunk ready to start, so the slots never wait for a job to
+ * end and jobs still finish in queue order.
+ */
 export class TrackLoop implements ChunkTracking {
   readonly #deps: TrackLoopDeps;
-  /** The flight on each slot, for its worker's log lines. */
-  readonly #onSlot = new Map<number, ChunkFlight>();
+  /** The flight on each slot (undefined: free). */
+  readonly #onSlot: (ChunkFlight | undefined)[];
+  readonly #rounds = new Set<Round>();
 
   constructor(deps: TrackLoopDeps) {
     if (deps.runners.length === 0) throw new Error('TrackLoop needs at least one runner');
     this.#deps = deps;
+    this.#onSlot = deps.runners.map(() => undefined);
   }
 
   /** A line slot `slot`'s worker wrote on stderr: kept in the log of the chunk it tracks. */
   workerLog(line: string, slot = 0): void {
-    this.#onSlot.get(slot)?.workerLog(line);
+    this.#onSlot[slot]?.workerLog(line);
+  }
+
+  /** Stop the attempts of `jobId` in flight (a cancel); its round then ends at its next look. */
+  stopJob(jobId: number): void {
+    for (const round of this.#rounds) {
+      if (round.job.id !== jobId) continue;
+      for (const f of round.flights.values()) void f.runner.stop();
+      round.wake.fire();
+    }
   }
 
   /** Track every chunk of `job` not done yet; the stage's output once all are. */
   async trackAll(job: JobRow, dir: string, control: TrackControl): Promise<TrackerInfo> {
     const { db } = this.#deps;
-    const round: Round = { job, dir, flights: new Map(), notBefore: new Map(), unready: new Map() };
+    const round: Round = { job, dir, flights: new Map(), notBefore: new Map(), unready: new Map(), wake: new Signal() };
+    this.#rounds.add(round);
     try {
       for (;;) {
         if (control.stopping()) throw new PipelineError('crash', 'posepipe is stopping');
         if (control.cancelled()) throw new Cancelled(job.id);
         const rows = db.listChunks(job.id);
         if (round.flights.size === 0 && rows.every((r) => r.state === 'done')) break;
-        this.#dispatch(round, rows);
-        control.tracking(round.flights.size > 0);
+        const woken = round.wake.next;
+        this.#grant();
         if (round.flights.size === 0) {
-          await this.#idle(round, rows);
+          await this.#idle(round, rows, woken);
           continue;
         }
-        const ended = await Promise.race([...round.flights.values()].map((f) => f.done.then((end) => ({ f, end }))));
+        const ended = await Promise.race<{ f: ChunkFlight; end: FlightEnd } | undefined>([
+          ...[...round.flights.values()].map((f) => f.done.then((end) => ({ f, end }))),
+          woken.then(() => undefined),
+          this.#retryTimer(round),
+        ]);
+        if (!ended) continue;
         round.flights.delete(ended.f.firstFrame);
-        this.#onSlot.delete(ended.f.slot);
-        await this.#settle(round, ended.f, ended.end, control);
+        try {
+          await this.#settle(round, ended.f, ended.end, control);
+        } finally {
+          this.#free(ended.f.slot);
+        }
       }
     } finally {
-      await this.#ground(round, control);
+      try {
+        await this.#ground(round, control);
+      } finally {
+        this.#rounds.delete(round);
+        this.#grant();
+      }
     }
     round.info ??= facts(await this.#deps.runners[this.#firstReady(round)]!.ready());
     const trackerMs = db.listChunks(job.id).reduce((n, r) => n + (r.tracker_ms ?? 0), 0);
     return { ...round.info, trackerMs };
   }
 
-  /** Give each free, healthy slot the first chunk that is pending, not in flight and not waiting to retry. */
-  #dispatch(round: Round, rows: ChunkRow[]): void {
-    const busy = new Set([...round.flights.values()].map((f) => f.slot));
-    const now = Date.now();
+  /** The slot is free again: give it to whichever job should have it. */
+  #free(slot: number): void {
+    this.#onSlot[slot] = undefined;
+    this.#grant();
+  }
+
+  /** The jobs tracking, first the one whose chunks go first: highest priority, then the oldest. */
+  #ranked(): Round[] {
+    const { db } = this.#deps;
+    const priority = new Map([...this.#rounds].map((r) => [r, db.getJob(r.job.id)?.priority ?? 0]));
+    return [...this.#rounds].sort((a, b) => priority.get(b)! - priority.get(a)! || a.job.id - b.job.id);
+  }
+
+  /** Give each free slot the first chunk ready to start of the first-ranked job that can use that slot. */
+  #grant(): void {
+    if (!this.#onSlot.includes(undefined) || this.#rounds.size === 0) return;
+    const ranked = this.#ranked();
+    const rows = new Map<Round, ChunkRow[]>();
     for (const [slot, runner] of this.#deps.runners.entries()) {
-      if (busy.has(slot) || round.unready.has(slot)) continue;
-      const row = rows.find((r) => r.state === 'pending' && !round.flights.has(r.first_frame) && (round.notBefore.get(r.first_frame) ?? 0) <= now);
-      if (!row) return;
-      const flight = new ChunkFlight({ slot, runner, db: this.#deps.db, jobId: round.job.id, dir: round.dir, firstFrame: row.first_frame, hooks: this.#hooks(round) });
-      round.flights.set(row.first_frame, flight);
-      this.#onSlot.set(slot, flight);
+      if (this.#onSlot[slot]) continue;
+      for (const round of ranked) {
+        if (round.unready.has(slot)) continue;
+        if (!rows.has(round)) rows.set(round, this.#deps.db.listChunks(round.job.id));
+        const now = Date.now();
+        const row = rows.get(round)!.find((r) => r.state === 'pending' && !round.flights.has(r.first_frame) && (round.notBefore.get(r.first_frame) ?? 0) <= now);
+        if (!row) continue;
+        const flight = new ChunkFlight({ slot, where: runner.where, runner, db: this.#deps.db, jobId: round.job.id, dir: round.dir, firstFrame: row.first_frame, hooks: this.#hooks(round) });
+        round.flights.set(row.first_frame, flight);
+        this.#onSlot[slot] = flight;
+        round.wake.fire();
+        break;
+      }
     }
   }
 
-  /** Nothing in flight: wait for the earliest retry, or fail when no slot can load the backend. */
-  async #idle(round: Round, rows: ChunkRow[]): Promise<void> {
+  /** Resolves when the earliest retry of the round is due (never when none waits). */
+  #retryTimer(round: Round): Promise<undefined> {
+    const now = Date.now();
+    const due = [...round.notBefore.values()].filter((t) => t > now);
+    if (due.length === 0) return new Promise(() => {});
+    return sleep(Math.min(...due) - now, undefined, { ref: false });
+  }
+
+  /**
+   * Nothing of the job in flight: wait for a slot (another job's chunk ending), for the earliest
+   * retry, or fail when no slot can load the backend.
+   */
+  async #idle(round: Round, rows: ChunkRow[], woken: Promise<void>): Promise<void> {
     if (round.unready.size === this.#deps.runners.length) throw [...round.unready.values()].at(-1);
-    const waits = rows.filter((r) => r.state === 'pending').map((r) => round.notBefore.get(r.first_frame) ?? 0);
-    if (waits.length === 0) throw new PipelineError('internal', `job ${round.job.id}: chunks neither done nor pending (${rows.map((r) => r.state).join(', ')})`);
-    await sleep(Math.max(0, Math.min(...waits) - Date.now()));
+    if (!rows.some((r) => r.state === 'pending')) throw new PipelineError('internal', `job ${round.job.id}: chunks neither done nor pending (${rows.map((r) => r.state).join(', ')})`);
+    // A slot freed by another job wakes this one through #grant; a retry coming due, through the timer.
+    const due = rows.filter((r) => r.state === 'pending').map((r) => round.notBefore.get(r.first_frame) ?? 0);
+    const wait = Math.max(0, Math.min(...due) - Date.now());
+    await Promise.race([woken, sleep(wait > 0 ? wait : 1000, undefined, { ref: false })]);
   }
 
   /** Record how a flight ended, and what happens next to its chunk and its slot. */
   async #settle(round: Round, f: ChunkFlight, end: FlightEnd, control: TrackControl): Promise<void> {
-    const { db, config } = this.#deps;
+    const { db } = this.#deps;
     if (end.type === 'gone') return;
     if (end.type === 'unready') {
       // One slot's backend failing to load (a wrong device, a broken venv there) leaves the others.
       round.unready.set(f.slot, end.error);
-      this.#deps.log(`job ${round.job.id}: tracker slot ${f.slot + 1} cannot load its backend: ${classify(end.error).message}`);
+      this.#deps.log(`job ${round.job.id}: tracker ${f.where} cannot load its backend: ${classify(end.error).message}`);
       return;
     }
     round.info = facts(end.ready);
@@ -156,7 +239,7 @@ export class TrackLoop implements ChunkTracking {
   }
 
   /**
-   * The job's run ends (done, failed, cancelled or stopping): stop the attempts still in flight on
+   * The job's run ends (done, failed, cancelled or stopping): stop its attempts still in flight on
    * other slots and give their chunks back. A graceful stop leaves the rows running, as a crash
    * would; the next start requeues them.
    */
@@ -166,8 +249,7 @@ export class TrackLoop implements ChunkTracking {
     if (flights.length === 0) return;
     await Promise.all(flights.map((f) => f.runner.stop()));
     const ends = await Promise.all(flights.map((f) => f.done));
-    for (const f of flights) this.#onSlot.delete(f.slot);
-    control.tracking(false);
+    for (const f of flights) this.#onSlot[f.slot] = undefined;
     if (control.stopping()) return;
     for (const end of ends) {
       if (end.type !== 'done' && end.type !== 'failed') continue;

@@ -36,8 +36,6 @@ export interface TrackControl {
   stopping(): boolean;
   /** A user cancelled the job. */
   cancelled(): boolean;
-  /** A chunk is (true) or is no longer (false) in the worker: a cancel meanwhile stops the worker. */
-  tracking(on: boolean): void;
 }
 
 /** What the track stage asks of whatever tracks chunks: every chunk of a job not done yet. */
@@ -61,6 +59,8 @@ export interface ChunkAttempt {
  * implementation of the same four calls.
  */
 export interface ChunkRunner {
+  /** Where its attempts run, as the page and the attempt rows name it (`slot 2 (cuda:1)`). */
+  readonly where: string;
   /** Ready to take an attempt (a worker started and its models loaded, once); the tracker's facts. */
   ready(): Promise<ReadyEvent>;
   /** Track the attempt; the result file it left, verified. Rejects with a classifiable error. */

@@ -30,6 +30,24 @@ async function rememberBack(c: Context<ServerEnv>, fallback: string): Promise<vo
   c.set('back', safeBack(raw, fallback));
 }
 
+/** The priority a request asks for (undefined: to the front), and its form's `back`. A bad value is a 400. */
+async function readPriority(c: Context<ServerEnv>): Promise<{ priority?: number; back?: unknown }> {
+  const type = (c.req.header('content-type') ?? '').toLowerCase();
+  let fields: Record<string, unknown> = {};
+  try {
+    if (type.startsWith('application/json')) fields = ((await c.req.json()) ?? {}) as Record<string, unknown>;
+    else if (type.startsWith('application/x-www-form-urlencoded') || type.startsWith('multipart/form-data')) fields = await c.req.parseBody();
+  } catch {
+    throw new HTTPException(400, { message: 'The body is not valid JSON or form data' });
+  }
+  if (typeof fields !== 'object' || fields === null) throw new HTTPException(400, { message: 'The body must be an object such as {"priority": 5} or {"front": true}' });
+  const raw = fields.priority;
+  if (raw === undefined || raw === '' || fields.front === true || fields.front === '1') return { back: fields.back };
+  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^-?\d{1,9}$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
+  if (!Number.isSafeInteger(n) || Math.abs(n) > 1e9) throw new HTTPException(400, { message: `A priority is a whole number (higher runs first), not ${JSON.stringify(raw)}` });
+  return { priority: n, back: fields.back };
+}
+
 /** Run a state change; a StateConflictError becomes a 409 with its message. */
 function apply<T>(change: () => T): T {
   try {
@@ -81,6 +99,18 @@ export function registerApi(app: Hono<ServerEnv>, deps: AppDeps): void {
     apply(() => db.retryChunk(job.id, idx));
     tell({ type: 'retry', jobId: job.id, chunk: idx });
     return answer(c, 200, { id: job.id, chunk: idx, state: 'queued' });
+  });
+
+  // A job's priority: `{"priority": n}` (higher runs first; 0 is the default), or `{"front": true}`
+  // (also a form's `front` field, or no body at all: the page's "To front" button).
+  app.post('/api/jobs/:id/priority', async (c) => {
+    const job = jobOr404(db, c.req.param('id'));
+    const asked = await readPriority(c);
+    c.set('back', safeBack(asked.back, `/jobs/${job.id}`));
+    const priority = asked.priority ?? db.frontPriority();
+    apply(() => db.setPriority(job.id, priority));
+    tell({ type: 'priority', jobId: job.id });
+    return answer(c, 200, { id: job.id, priority });
   });
 
   for (const type of ['pause', 'unpause'] as const) {

@@ -3,7 +3,7 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/index.ts';
 
 /** Something a user did on the page that the running pipeline may need to act on. */
-export type ServerAction = { type: 'resume' | 'cancel' | 'retry'; jobId: number; chunk?: number } | { type: 'pause' | 'unpause' };
+export type ServerAction = { type: 'resume' | 'cancel' | 'retry' | 'priority'; jobId: number; chunk?: number } | { type: 'pause' | 'unpause' };
 
 /** What the app reads, whom it tells about actions, and how often live updates poll and beat. */
 export interface AppDeps {

@@ -32,8 +32,8 @@ function chunkRow(jobId: number, jobState: string, c: ChunkView, back: string): 
   const retry = c.state === 'failed' && jobState === 'failed' ? actionButton({ action: 'retry', url: `/api/jobs/${jobId}/chunks/${c.index}/retry`, label: 'Retry', back }) : '';
   const log = c.attempts > 0 ? `<a data-log="${c.index}" href="/jobs/${jobId}/chunks/${c.index}/log">log</a>` : '<span class="muted">–</span>';
   return `<tr id="chunk-${c.index}" data-chunk="${c.index}" data-state="${escapeHtml(c.state)}"><td class="num">${c.index}</td><td><span class="badge s-${escapeHtml(c.state)}">${escapeHtml(c.state)}</span></td>
-<td class="num">${c.attempts}</td><td class="num mono">${c.firstFrame}–${last}</td><td class="num mono">${c.framesDone}/${c.frameCount}</td><td class="num">${duration(c.trackerSeconds)}</td>
-<td>${c.error ? `<span class="kind">${escapeHtml(c.error.kind)}</span>` : ''}</td><td>${log}</td><td>${retry}</td></tr>${error ? `\n<tr class="detail"><td></td><td colspan="8">${error}</td></tr>` : ''}`;
+<td class="num">${c.attempts}</td><td class="num mono">${c.firstFrame}–${last}</td><td class="num mono">${c.framesDone}/${c.frameCount}</td><td class="num">${duration(c.trackerSeconds)}</td><td class="ran-on">${c.ranOn ? escapeHtml(c.ranOn) : '<span class="muted">–</span>'}</td>
+<td>${c.error ? `<span class="kind">${escapeHtml(c.error.kind)}</span>` : ''}</td><td>${log}</td><td>${retry}</td></tr>${error ? `\n<tr class="detail"><td></td><td colspan="9">${error}</td></tr>` : ''}`;
 }
 
 /** The chunk table with its state filter and pager. */
@@ -49,6 +49,6 @@ export function chunkTable(v: JobPageView, back: string): string {
   const tabs = `<nav class="tabs">${tab('all', all)}${STEP_STATES.map((s) => tab(s, v.chunkCounts[s])).join('')}</nav>`;
   const rows = t.rows.map((c) => chunkRow(v.job.id, v.job.state, c, back)).join('\n') || `<tr><td colspan="9" class="muted">No ${escapeHtml(t.state ?? '')} chunks.</td></tr>`;
   const nav = t.pages > 1 ? pager({ page: t.page, pages: t.pages, total: t.total, noun: 'chunks', href: (p) => href(t.state, p), className: 'pager chunk-pager' }) : '';
-  return `${tabs}<table id="chunks"><thead><tr><th class="num">#</th><th>State</th><th class="num">Attempts</th><th class="num">Frames</th><th class="num">Done</th><th class="num">Tracker</th><th>Error</th><th>Log</th><th></th></tr></thead>
+  return `${tabs}<table id="chunks"><thead><tr><th class="num">#</th><th>State</th><th class="num">Attempts</th><th class="num">Frames</th><th class="num">Done</th><th class="num">Tracker</th><th>Ran on</th><th>Error</th><th>Log</th><th></th></tr></thead>
 <tbody>${rows}</tbody></table>${nav}`;
 }

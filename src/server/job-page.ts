@@ -20,6 +20,7 @@ function actions(v: JobPageView, back: string): string {
   const out: string[] = [];
   if (j.state === 'failed' || j.state === 'cancelled') out.push(actionButton({ action: 'resume', url: `/api/jobs/${j.id}/resume`, label: 'Resume', back, title: 'Queue it again at the first unfinished stage and chunk' }));
   if ((j.state === 'queued' || j.state === 'running') && !j.cancelRequested) out.push(actionButton({ action: 'cancel', url: `/api/jobs/${j.id}/cancel`, label: 'Cancel', back }));
+  if (j.state === 'queued' || j.state === 'running') out.push(actionButton({ action: 'priority', url: `/api/jobs/${j.id}/priority`, label: 'To front', back, title: 'Run this job before every other: its chunks get the next free slot' }));
   if (j.cancelRequested) out.push('<span class="muted">cancel requested; it stops within a few seconds</span>');
   if (j.state === 'done') out.push(`<a data-output href="/api/jobs/${j.id}/output">Output JSON (${escapeHtml(j.output)})</a>`);
   return out.join(' ');

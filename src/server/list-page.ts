@@ -34,7 +34,7 @@ function intake(d: JobsPageData, back: string): string {
     : actionButton({ action: 'pause', url: '/api/intake/pause', label: 'Pause intake', back, title: 'No queued job starts while paused; the running one goes on' });
   const text = d.intakePaused
     ? '<strong>Intake is paused.</strong> New videos are queued but none starts until you unpause.'
-    : '<strong>Intake is running.</strong> Queued videos start one after another.';
+    : '<strong>Intake is running.</strong> Queued videos start in order, highest priority first.';
   return `<div class="banner row${d.intakePaused ? ' paused' : ''}" id="intake" data-paused="${d.intakePaused}"><span class="grow">${text}</span>${button}</div>`;
 }
 
@@ -42,7 +42,9 @@ function row(j: JobSummaryView, back: string): string {
   const actions: string[] = [];
   if (j.state === 'failed' || j.state === 'cancelled') actions.push(actionButton({ action: 'resume', url: `/api/jobs/${j.id}/resume`, label: 'Resume', back }));
   if ((j.state === 'queued' || j.state === 'running') && !j.cancelRequested) actions.push(actionButton({ action: 'cancel', url: `/api/jobs/${j.id}/cancel`, label: 'Cancel', back }));
-  const state = `${badge(j.state)}${j.cancelRequested ? ' <span class="muted">cancelling…</span>' : ''}`;
+  if (j.state === 'queued' || j.state === 'running') actions.push(actionButton({ action: 'priority', url: `/api/jobs/${j.id}/priority`, label: 'To front', back, title: 'Run this job before every other: its chunks get the next free slot' }));
+  const priority = j.priority !== 0 && (j.state === 'queued' || j.state === 'running') ? ` <span class="muted" data-priority="${j.priority}">priority ${j.priority}</span>` : '';
+  const state = `${badge(j.state)}${j.cancelRequested ? ' <span class="muted">cancelling…</span>' : ''}${priority}`;
   const error = j.error ? `<span class="kind">${escapeHtml(j.error.kind)}</span>${escapeHtml(firstLine(j.error.text))}` : '';
   const chunks = j.chunks ? `<div class="muted">${j.chunksDone}/${j.chunks} chunks${j.chunksFailed ? `, ${j.chunksFailed} failed` : ''}</div>` : '';
   return `<tr data-job="${j.id}" data-state="${escapeHtml(j.state)}"><td class="num"><a href="/jobs/${j.id}">${j.id}</a></td>

@@ -1,3 +1,14 @@
+CREATE TABLE chunk_attempts (
+  id INTEGER PRIMARY KEY,
+  job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+  first_frame INTEGER NOT NULL,
+  frame_count INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  ran_on TEXT NOT NULL,
+  started_ms INTEGER NOT NULL,
+  finished_ms INTEGER,
+  outcome TEXT CHECK (outcome IN ('done', 'failed', 'released'))
+);
 CREATE TABLE chunks (
   job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
   idx INTEGER NOT NULL,
@@ -18,7 +29,7 @@ CREATE TABLE chunks (
   stderr_tail TEXT,
   result_file TEXT,
   result_bytes INTEGER,
-  result_sha256 TEXT, file_start INTEGER NOT NULL DEFAULT 0, splits INTEGER NOT NULL DEFAULT 0,
+  result_sha256 TEXT, file_start INTEGER NOT NULL DEFAULT 0, splits INTEGER NOT NULL DEFAULT 0, ran_on TEXT,
   PRIMARY KEY (job_id, idx)
 );
 CREATE TABLE counters (
@@ -44,7 +55,7 @@ CREATE TABLE "jobs" (
   updated_ms INTEGER NOT NULL,
   source_path_bytes BLOB,
   cancel_requested_ms INTEGER
-);
+, priority INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL);
 CREATE TABLE settings (
   name TEXT PRIMARY KEY,
@@ -72,5 +83,7 @@ CREATE TABLE tracker_loads (
   started_ms INTEGER NOT NULL,
   load_ms INTEGER NOT NULL
 );
+CREATE INDEX chunk_attempts_by_job ON chunk_attempts (job_id, first_frame);
 CREATE INDEX chunks_by_state ON chunks (state, job_id);
+CREATE INDEX jobs_by_priority ON jobs (state, priority DESC, id);
 CREATE INDEX jobs_by_state ON jobs (state, id);

@@ -60,7 +60,7 @@ describe('tracker slots (--workers)', () => {
   it('gives no chunks to a slot whose backend cannot load; the other slots finish the job', async () => {
     const run = await runWith('slots-unready', 'cpu,cuda:1,cpu', { POSEPIPE_TEST_FIXTURE_FAIL_LOAD_ON: 'cuda:1' });
     expect(run.r.code, run.r.stderr).toBe(0);
-    expect(run.r.stderr).toMatch(/tracker slot 2 cannot load its backend: .*no backend on cuda:1/);
+    expect(run.r.stderr).toMatch(/tracker slot 2 \(cuda:1\) cannot load its backend: .*no backend on cuda:1/);
     const { chunks, loads } = rows(run.ws);
     expect(chunks.every((c) => c.state === 'done' && c.attempts === 1)).toBe(true);
     expect(loads).toHaveLength(2);
