@@ -1,78 +1,125 @@
 /**
- * Tracker slots benchmark (issue 11, first part: slots on one machine). One video of real footage
- * (the street fixture looped) through the real CLI with 1, 2 and 4 slots; the test-fixture backend's
+ * Tracker slots benchmark (issue 11). A queue of 5 videos of real footage (the street fixture looped
+ * to 5 lengths) through the real `posepipe start` with 1, 2 and 4 slots; the test-fixture backend's
  * slow mode stands in for a GPU (it sleeps per frame, so the CPU stays free for ffmpeg, decoding,
- * merge and emit). Prints frames/s, the speed-up over one slot, and how busy the slots were
- * (tracker busy time / (wall time of the track stage x slots)).
- * Usage: npm run bench:scale [-- --seconds 40 --chunk-seconds 2 --frame-ms 20 --slots 1,2,4]
+ * merge and emit, which run beside the slots). Prints, from what the database recorded:
+ *   - frames/s over the queue (first job started → last job finished) and the speed-up over 1 slot;
+ *   - each slot's busy fraction while the queue is tracked (its attempts' time / first attempt's
+ *     start → last attempt's end: the first job's copy and the last job's merge are outside it);
+ *   - the idle gap on a slot between a chunk of one job and the next chunk, of another job (p50/p95).
+ * Usage: npm run bench:scale [-- --seconds 6,8,10,12,14 --chunk-seconds 2 --frame-ms 20 --slots 1,2,4 --prepare-ahead 2]
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1]! : fallback;
 };
-const seconds = Number(arg('seconds', '40'));
+const lengths = arg('seconds', '6,8,10,12,14').split(',').map(Number);
 const chunkSeconds = Number(arg('chunk-seconds', '2'));
 const frameMs = Number(arg('frame-ms', '20'));
 const slotCounts = arg('slots', '1,2,4').split(',').map(Number);
+const prepareAhead = arg('prepare-ahead', '2');
 
 const street = resolve('../shared/fixtures/street-people.avi');
 const cache = resolve('bench/out');
 mkdirSync(cache, { recursive: true });
-const video = join(cache, `street-${seconds}s-360p.mp4`);
-if (!existsSync(video)) {
-  console.log(`making ${video} (${seconds} s of the street fixture, looped, 640x360)…`);
-  const r = spawnSync('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-stream_loop', '-1', '-i', street, '-t', String(seconds), '-an', '-vf', 'scale=640:360', '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', video], { stdio: 'inherit' });
-  if (r.status !== 0) throw new Error('ffmpeg failed to make the benchmark video');
-}
+const videos = lengths.map((seconds) => {
+  const video = join(cache, `street-${seconds}s-360p.mp4`);
+  if (!existsSync(video)) {
+    console.log(`making ${video} (${seconds} s of the street fixture, looped, 640x360)…`);
+    const r = spawnSync('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-stream_loop', '-1', '-i', street, '-t', String(seconds), '-an', '-vf', 'scale=640:360', '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', video], { stdio: 'inherit' });
+    if (r.status !== 0) throw new Error('ffmpeg failed to make the benchmark video');
+  }
+  return video;
+});
 
-interface Figures { slots: number; wallMs: number; trackMs: number; busyMs: number; frames: number; chunks: number; loads: number }
+interface Attempt { job_id: number; ran_on: string; started_ms: number; finished_ms: number }
+interface Figures { slots: number; windowMs: number; trackMs: number; frames: number; busy: Map<string, number>; gaps: number[]; attempts: number; loads: number }
 
-function runWith(slots: number): Figures {
+const percentile = (xs: number[], p: number) => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+};
+
+async function runWith(slots: number): Promise<Figures> {
   const root = mkdtempSync(join(tmpdir(), 'posepipe-bench-scale-'));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    POSEPIPE_HOME: join(root, 'home'),
+    POSEPIPE_INBOX: join(root, 'inbox'),
+    POSEPIPE_OUTBOX: join(root, 'outbox'),
+    POSEPIPE_TRACKER: 'test-fixture',
+    POSEPIPE_TEST_FIXTURE_FRAME_SECONDS: String(frameMs / 1000),
+    POSEPIPE_CHUNK_SECONDS: String(chunkSeconds),
+    POSEPIPE_WORKERS: String(slots),
+    POSEPIPE_PREPARE_AHEAD: prepareAhead,
+    POSEPIPE_PORT: '0',
+  };
+  if (!env.POSEPIPE_PYTHON && !existsSync(resolve('python/.venv/bin/python'))) env.POSEPIPE_PYTHON = '/usr/bin/python3';
+  mkdirSync(env.POSEPIPE_INBOX!, { recursive: true });
+  // The whole queue is in the inbox before posepipe starts: its first scan queues all five.
+  for (const v of videos) copyFileSync(v, join(env.POSEPIPE_INBOX!, v.split('/').at(-1)!));
+  const app = spawn(process.execPath, ['bin/posepipe.js', 'start'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  app.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  const exited = new Promise<number | null>((res) => app.on('close', (code) => res(code)));
   try {
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      POSEPIPE_HOME: join(root, 'home'),
-      POSEPIPE_INBOX: join(root, 'inbox'),
-      POSEPIPE_OUTBOX: join(root, 'outbox'),
-      POSEPIPE_TRACKER: 'test-fixture',
-      POSEPIPE_TEST_FIXTURE_FRAME_SECONDS: String(frameMs / 1000),
-    };
-    if (!env.POSEPIPE_PYTHON && !existsSync(resolve('python/.venv/bin/python'))) env.POSEPIPE_PYTHON = '/usr/bin/python3';
-    const t0 = performance.now();
-    const run = spawnSync(process.execPath, ['bin/posepipe.js', 'run', video, '--chunk-seconds', String(chunkSeconds), '--workers', String(slots)], { env, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
-    const wallMs = performance.now() - t0;
-    if (run.status !== 0) throw new Error(`posepipe run with ${slots} slot(s) exited ${run.status}: ${run.stderr}`);
-    const db = new Database(join(root, 'home', 'posepipe.db'), { readonly: true });
-    const track = db.prepare("SELECT duration_ms AS ms FROM stages WHERE name = 'track'").get() as { ms: number };
-    const chunks = db.prepare('SELECT count(*) AS n, sum(tracker_ms) AS busy, sum(frame_count) AS frames FROM chunks').get() as { n: number; busy: number; frames: number };
-    const loads = db.prepare('SELECT count(*) AS n FROM tracker_loads').get() as { n: number };
-    db.close();
-    return { slots, wallMs, trackMs: track.ms, busyMs: chunks.busy, frames: chunks.frames, chunks: chunks.n, loads: loads.n };
+    const deadline = Date.now() + 30 * 60_000;
+    while (!existsSync(env.POSEPIPE_OUTBOX!) || readdirSync(env.POSEPIPE_OUTBOX!).filter((f) => f.endsWith('.json')).length < videos.length) {
+      if (app.exitCode !== null) throw new Error(`posepipe start with ${slots} slot(s) exited ${app.exitCode}: ${stderr}`);
+      if (Date.now() > deadline) throw new Error(`posepipe start with ${slots} slot(s) did not finish the queue in 30 minutes`);
+      await sleep(200);
+    }
   } finally {
+    app.kill('SIGTERM');
+  }
+  if ((await exited) !== 0) throw new Error(`posepipe start with ${slots} slot(s) did not stop cleanly: ${stderr}`);
+  const db = new Database(join(root, 'home', 'posepipe.db'), { readonly: true });
+  try {
+    const jobs = db.prepare("SELECT min(started_ms) AS first, max(finished_ms) AS last, count(*) AS n, sum(state = 'done') AS done FROM jobs").get() as { first: number; last: number; n: number; done: number };
+    if (jobs.done !== videos.length) throw new Error(`${jobs.done} of ${videos.length} jobs done with ${slots} slot(s)`);
+    const frames = (db.prepare('SELECT sum(frame_count) AS n FROM chunks').get() as { n: number }).n;
+    const attempts = db.prepare("SELECT job_id, ran_on, started_ms, finished_ms FROM chunk_attempts WHERE outcome IS NOT NULL ORDER BY started_ms").all() as Attempt[];
+    const loads = (db.prepare('SELECT count(*) AS n FROM tracker_loads').get() as { n: number }).n;
+    const busy = new Map<string, number>();
+    const gaps: number[] = [];
+    const last = new Map<string, Attempt>();
+    for (const a of attempts) {
+      busy.set(a.ran_on, (busy.get(a.ran_on) ?? 0) + (a.finished_ms - a.started_ms));
+      const before = last.get(a.ran_on);
+      if (before && before.job_id !== a.job_id) gaps.push(a.started_ms - before.finished_ms);
+      last.set(a.ran_on, a);
+    }
+    const trackMs = Math.max(...attempts.map((a) => a.finished_ms)) - Math.min(...attempts.map((a) => a.started_ms));
+    return { slots, windowMs: jobs.last - jobs.first, trackMs, frames, busy, gaps, attempts: attempts.length, loads };
+  } finally {
+    db.close();
     rmSync(root, { recursive: true, force: true });
   }
 }
 
-console.log(`${seconds} s of 640x360 (street fixture), ${chunkSeconds} s chunks, test-fixture backend sleeping ${frameMs} ms a frame`);
-const results = slotCounts.map((n) => {
-  const r = runWith(n);
-  console.log(`  ${n} slot(s): done in ${(r.wallMs / 1000).toFixed(2)} s`);
-  return r;
-});
+console.log(`a queue of ${videos.length} videos (${lengths.join(', ')} s of 640x360, the street fixture), ${chunkSeconds} s chunks, prepareAhead ${prepareAhead}, test-fixture backend sleeping ${frameMs} ms a frame`);
+const results: Figures[] = [];
+for (const n of slotCounts) {
+  const r = await runWith(n);
+  console.log(`  ${n} slot(s): the queue took ${(r.windowMs / 1000).toFixed(2)} s`);
+  results.push(r);
+}
 const base = results[0]!;
-console.log('\nslots  frames/s (wall)  speed-up  track stage  slots busy  chunks  backend loads');
+console.log('\nslots  frames/s  speed-up  queue time  busy per slot (min / mean)  idle gap between jobs p50 / p95  attempts  loads');
 for (const r of results) {
-  const fps = r.frames / (r.wallMs / 1000);
-  const busy = r.busyMs / (r.trackMs * r.slots);
+  const fps = r.frames / (r.windowMs / 1000);
+  const fractions = [...Array(r.slots).keys()].map((i) => (r.busy.get(`slot ${i + 1}`) ?? 0) / r.trackMs);
+  const mean = fractions.reduce((a, b) => a + b, 0) / fractions.length;
   console.log(
-    `${String(r.slots).padStart(5)}  ${fps.toFixed(1).padStart(15)}  ${(base.wallMs / r.wallMs).toFixed(2).padStart(7)}x  ${(r.trackMs / 1000).toFixed(2).padStart(9)} s  ${(busy * 100).toFixed(1).padStart(9)}%  ${String(r.chunks).padStart(6)}  ${String(r.loads).padStart(13)}`,
+    `${String(r.slots).padStart(5)}  ${fps.toFixed(1).padStart(8)}  ${(base.windowMs / r.windowMs).toFixed(2).padStart(7)}x  ${(r.windowMs / 1000).toFixed(2).padStart(8)} s  ${`${Math.min(...fractions).toFixed(3)} / ${mean.toFixed(3)}`.padStart(26)}  ${`${percentile(r.gaps, 50)} / ${percentile(r.gaps, 95)} ms (${r.gaps.length})`.padStart(32)}  ${String(r.attempts).padStart(8)}  ${String(r.loads).padStart(5)}`,
   );
 }
+console.log('\nnot measured yet: remote workers over Redis, and the coordinator load test (issue 11, part 3, is not built)');

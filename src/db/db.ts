@@ -200,7 +200,7 @@ export class Db {
     this.transaction(() => {
       const job = this.getJob(id);
       if (!job) throw new StateConflictError(`job ${id}`, 'known');
-      if (job.state === 'done') throw new StateConflictError(`job ${id}`, 'not done', job.state);
+      if (job.state === 'done') throw new StateConflictError(`job ${id}`, 'unfinished', job.state);
       this.#db.prepare('UPDATE jobs SET priority = ?, updated_ms = ? WHERE id = ?').run(priority, Date.now(), id);
     });
   }

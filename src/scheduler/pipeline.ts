@@ -72,6 +72,7 @@ export class Pipeline {
   readonly #prepareLane = new Lane();
   readonly #finishLane = new Lane();
   #stopping = false;
+  #warmed = false;
   #wake: (() => void) | undefined;
   /** The jobs being run, by id. */
   readonly #walks = new Map<number, Walk>();
@@ -152,7 +153,19 @@ export class Pipeline {
     return this.#start(this.#db.claimJob(jobId)).done;
   }
 
+  /**
+   * With the first job, start every slot's worker (its models load while the job is copied, probed
+   * and chunked) rather than each on its first chunk. A slot that cannot load is found out again,
+   * and recorded, when a chunk is given to it.
+   */
+  #warm(): void {
+    if (this.#warmed || this.#stopping) return;
+    this.#warmed = true;
+    for (const runner of this.#runners) runner.ready().catch(() => {});
+  }
+
   #start(job: JobRow): Walk {
+    this.#warm();
     const walk: Walk = { id: job.id, cancelled: false, tracked: false, done: Promise.resolve('stopped') };
     this.#walks.set(job.id, walk);
     const poll = setInterval(() => this.checkCancel(), CANCEL_POLL_MS);

@@ -205,6 +205,16 @@ describe('status page in headless Chromium (issue 4)', () => {
     await page.reload();
     await page.locator('button[data-action="unpause"]').waitFor({ timeout: 15_000 });
     await screenshot(page, 'intake paused');
+    // While paused, dropped videos wait queued; "To front" on the newest gives it the first turn.
+    copyFileSync(fixture('with-audio.mp4'), join(ws.inbox, 'second.mp4'));
+    copyFileSync(fixture('vfr.mp4'), join(ws.inbox, 'third.mp4'));
+    const queued = page.locator('tr[data-job][data-state="queued"]');
+    await queued.nth(1).waitFor({ timeout: 30_000 });
+    const newest = await queued.first().getAttribute('data-job');
+    expect(await page.locator('[data-priority]').count()).toBe(0);
+    await clickAndLoad(page, `tr[data-job="${newest}"] button[data-action="priority"]`);
+    await page.locator(`tr[data-job="${newest}"] [data-priority="1"]`).waitFor({ timeout: 15_000 });
+    expect(await page.locator('[data-priority]').count()).toBe(1);
     await clickAndLoad(page, 'button[data-action="unpause"]');
     await page.locator('button[data-action="pause"]').waitFor({ timeout: 15_000 });
 

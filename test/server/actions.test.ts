@@ -23,7 +23,7 @@ const post = (path: string, headers: Record<string, string> = {}, body?: string)
 describe('actions', () => {
   it('refuses cross-site POSTs on every action route, whatever the content type, with or without a body', async () => {
     const paused = h.db.intakePaused();
-    const routes = [`/api/jobs/${failed}/resume`, `/api/jobs/${failed}/cancel`, `/api/jobs/${retryable}/chunks/1/retry`, '/api/intake/pause', '/api/intake/unpause'];
+    const routes = [`/api/jobs/${failed}/resume`, `/api/jobs/${failed}/cancel`, `/api/jobs/${failed}/priority`, `/api/jobs/${retryable}/chunks/1/retry`, '/api/intake/pause', '/api/intake/unpause'];
     const attacks: { headers: Record<string, string>; body?: string }[] = [
       { headers: { origin: 'http://evil.example' } },
       { headers: { origin: 'null' } },
@@ -61,6 +61,28 @@ describe('actions', () => {
     expect(both.map((r) => r.status).sort()).toEqual([200, 409]);
     expect(h.actions).toEqual([{ type: 'resume', jobId: failed }]);
     expect(h.db.getJob(failed)!.state).toBe('queued');
+  });
+
+  it('sets a priority from JSON, moves a job to the front from a form or an empty body, and refuses bad values and finished jobs', async () => {
+    const queued = queuedJob(h.db);
+    const done = doneJob(h.db, h.config, { chunks: 1 });
+    const json = { 'content-type': 'application/json' };
+    const a = await post(`/api/jobs/${queued}/priority`, json, JSON.stringify({ priority: -3 }));
+    expect([a.status, JSON.parse(a.body), h.db.getJob(queued)!.priority]).toEqual([200, { id: queued, priority: -3 }, -3]);
+    // To the front: one above every unfinished job (the failed ones here are at 0).
+    const b = await post(`/api/jobs/${queued}/priority`);
+    expect([b.status, JSON.parse(b.body)]).toEqual([200, { id: queued, priority: 1 }]);
+    const c = await post(`/api/jobs/${failed}/priority`, form, `back=${encodeURIComponent('/?state=failed')}`);
+    expect([c.status, c.headers.location, h.db.getJob(failed)!.priority]).toEqual([303, '/?state=failed', 2]);
+    for (const body of ['{"priority": 1.5}', '{"priority": "high"}', '{"priority": 1e12}', '[1', '7']) {
+      const r = await post(`/api/jobs/${queued}/priority`, json, body);
+      expect(r.status, body).toBe(400);
+    }
+    expect(h.db.getJob(queued)!.priority).toBe(1);
+    const d = await post(`/api/jobs/${done}/priority`, json, '{"priority": 4}');
+    expect([d.status, JSON.parse(d.body)]).toEqual([409, { error: `job ${done} is not unfinished (it is done)` }]);
+    expect((await post('/api/jobs/999/priority')).status).toBe(404);
+    expect(h.actions).toEqual([{ type: 'priority', jobId: queued }, { type: 'priority', jobId: queued }, { type: 'priority', jobId: failed }]);
   });
 
   it('cancels a queued job at once and asks a running one to stop; refuses a finished one', async () => {
