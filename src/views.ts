@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import type { Config } from './config.ts';
-import type { ChunkRow, Db, JobRow, JobSummaryRow, StageRow, StepState } from './db/index.ts';
+import type { ChunkRow, Db, JobRow, JobSummaryRow, StageRow, StepState, WorkerRow } from './db/index.ts';
 import type { VideoFacts } from './media/index.ts';
 
 /** One chunk as shown. */
@@ -257,4 +257,31 @@ export function jobPageView(db: Db, config: Config, job: JobRow, opts: { chunkSt
     table: { rows: rows.map(chunkView), state: opts.chunkState, page, pages, total },
     running: running.map(chunkView),
   };
+}
+
+/** One tracker slot as shown: its health (with the error when its backend cannot load), what it tracks, how fast. */
+export interface WorkerView {
+  name: string;
+  host: string;
+  device: string | null;
+  health: WorkerRow['health'];
+  error: string | null;
+  /** The chunk it tracks now, or null when free. */
+  current: { jobId: number; chunk: number } | null;
+  framesPerSecond: number | null;
+  lastSeenMs: number;
+}
+
+/** Every tracker slot, as the page and `status --json` show them. */
+export function workerViews(db: Db): WorkerView[] {
+  return db.listWorkers().map((w) => ({
+    name: w.name,
+    host: w.host,
+    device: w.device,
+    health: w.health,
+    error: w.error_text,
+    current: w.job_id !== null && w.chunk_idx !== null ? { jobId: w.job_id, chunk: w.chunk_idx } : null,
+    framesPerSecond: w.frames_per_second,
+    lastSeenMs: w.last_seen_ms,
+  }));
 }

@@ -1,4 +1,5 @@
 import { createWriteStream, mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import { acquireLock, openDb, type Db } from '../db/index.ts';
@@ -74,6 +75,7 @@ export function openEngine(config: Config, opts: { onEvent?: (e: PipelineEvent) 
   };
   pipeline = new Pipeline({ db, config, trackers, slotNames, onEvent, log: opts.log });
   pipeline.reconcile();
+  db.registerWorkers(hostname(), slotNames);
   return {
     db,
     trackers,
@@ -86,6 +88,7 @@ export function openEngine(config: Config, opts: { onEvent?: (e: PipelineEvent) 
       await closeMergePool();
       await new Promise<void>((resolve) => workerLog.end(resolve));
       db.requeueStale();
+      db.stopWorkers(hostname());
       db.close();
       lock.release();
     },

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import { openDb } from '../db/index.ts';
 import { displayName, terminalSafe } from '../progress.ts';
-import { jobSummaryView, jobView, type JobSummaryView, type JobView } from '../views.ts';
+import { jobSummaryView, jobView, workerViews, type JobSummaryView, type JobView, type WorkerView } from '../views.ts';
 
 function duration(seconds: number | null): string {
   if (seconds === null) return '-';
@@ -29,6 +29,14 @@ function jobTable(jobs: JobSummaryView[]): string {
       duration(j.seconds),
       displayName(j.name) + (j.error ? `  ${j.error.kind}: ${j.error.text}` : ''),
     ]);
+  }
+  return table(rows);
+}
+
+function workerTable(workers: WorkerView[]): string {
+  const rows = [['SLOT', 'HOST', 'HEALTH', 'DEVICE', 'TRACKING', 'FRAMES/S', 'ERROR']];
+  for (const w of workers) {
+    rows.push([w.name, w.host, w.health, w.device ?? '-', w.current ? `job ${w.current.jobId} chunk ${w.current.chunk}` : '-', w.framesPerSecond === null ? '-' : String(w.framesPerSecond), w.error ?? '']);
   }
   return table(rows);
 }
@@ -67,7 +75,7 @@ function jobDetail(j: JobView): string {
 export function statusCommand(config: Config, opts: { json: boolean; jobId?: string }): number {
   const file = join(config.home, 'posepipe.db');
   if (!existsSync(file)) {
-    if (opts.json) console.log(JSON.stringify({ jobs: [], trackerLoads: 0 }));
+    if (opts.json) console.log(JSON.stringify({ jobs: [], trackerLoads: 0, workers: [] }));
     else console.log(`no jobs yet (no database at ${file})`);
     return 0;
   }
@@ -86,12 +94,14 @@ export function statusCommand(config: Config, opts: { json: boolean; jobId?: str
     if (opts.json) {
       // Machines get every job whole (stages, chunks and their tracker seconds).
       const views = db.listJobs().map((j) => jobView(db, config, j));
-      console.log(JSON.stringify({ jobs: views, trackerLoads: db.listTrackerLoads().length }, null, 2));
+      console.log(JSON.stringify({ jobs: views, trackerLoads: db.listTrackerLoads().length, workers: workerViews(db) }, null, 2));
       return 0;
     }
     // The table needs only sums: one grouped query, however many chunk rows there are.
     const rows = db.listJobSummaries({ limit: -1, offset: 0 }).map((r) => jobSummaryView(r));
     console.log(rows.length ? `${terminalSafe(jobTable(rows))}\n\n\`posepipe status <job>\` shows a job's stages and chunks` : 'no jobs yet');
+    const workers = workerViews(db);
+    if (workers.length) console.log(`\n${terminalSafe(workerTable(workers))}`);
     return 0;
   } finally {
     db.close();

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrate } from './migrate.ts';
-import type { ChunkAttemptRow, ChunkRow, CounterRow, FailureRecord, JobRow, JobSummaryRow, NewChunk, StageRow, TrackerLoadRow } from './rows.ts';
+import type { ChunkAttemptRow, ChunkRow, CounterRow, FailureRecord, JobRow, JobSummaryRow, NewChunk, StageRow, TrackerLoadRow, WorkerRow } from './rows.ts';
 import { STAGE_NAMES, STEP_STATES, type JobState, type StageName, type StepState } from './states.ts';
 
 /**
@@ -561,6 +561,41 @@ export class Db {
     const version = this.#db.pragma('data_version', { simple: true }) as number;
     const own = (this.#db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
     return `${version}:${own}`;
+  }
+
+  // ── tracker slots ─────────────────────────────────────────────────────────
+
+  /** At start: this host's slots, as `starting` (rows of an earlier run on this host are replaced). */
+  registerWorkers(host: string, names: readonly string[]): void {
+    this.transaction(() => {
+      this.#db.prepare('DELETE FROM workers WHERE host = ?').run(host);
+      const insert = this.#db.prepare("INSERT OR REPLACE INTO workers (name, host, health, last_seen_ms) VALUES (?, ?, 'starting', ?)");
+      for (const name of names) insert.run(name, host, Date.now());
+    });
+  }
+
+  /** A slot's backend loaded (`ready`, with its device) or could not (`unhealthy`, with the error). */
+  workerHealth(name: string, health: 'ready' | 'unhealthy', detail: { device?: string; error?: string } = {}): void {
+    this.#db
+      .prepare('UPDATE workers SET health = ?, device = coalesce(?, device), error_text = ?, last_seen_ms = ? WHERE name = ?')
+      .run(health, detail.device ?? null, detail.error ?? null, Date.now(), name);
+  }
+
+  /** The chunk a slot has started (or none: it is free), and how fast it goes (frames/s). */
+  workerChunk(name: string, chunk: { jobId: number; idx: number; framesPerSecond?: number } | undefined): void {
+    this.#db
+      .prepare('UPDATE workers SET job_id = ?, chunk_idx = ?, frames_per_second = coalesce(?, frames_per_second), last_seen_ms = ? WHERE name = ?')
+      .run(chunk?.jobId ?? null, chunk?.idx ?? null, chunk?.framesPerSecond ?? null, Date.now(), name);
+  }
+
+  /** At stop: this host's slots are stopped (an unhealthy one keeps saying why). */
+  stopWorkers(host: string): void {
+    this.#db.prepare("UPDATE workers SET health = CASE health WHEN 'unhealthy' THEN health ELSE 'stopped' END, job_id = NULL, chunk_idx = NULL, last_seen_ms = ? WHERE host = ?").run(Date.now(), host);
+  }
+
+  /** Every slot, by name. */
+  listWorkers(): WorkerRow[] {
+    return this.#db.prepare('SELECT * FROM workers ORDER BY host, name').all() as WorkerRow[];
   }
 
   // ── tracker loads ─────────────────────────────────────────────────────────

@@ -2,7 +2,7 @@
 export { Db, StateConflictError, outputNameFor, type NewJob } from './db.ts';
 export { acquireLock, InstanceLockedError } from './lock.ts';
 export { DatabaseTooNewError, listMigrations, migrate } from './migrate.ts';
-export type { ChunkAttemptRow, ChunkRow, CounterRow, FailureRecord, JobRow, JobSummaryRow, NewChunk, StageRow, TrackerLoadRow } from './rows.ts';
+export type { ChunkAttemptRow, ChunkRow, CounterRow, FailureRecord, JobRow, JobSummaryRow, NewChunk, StageRow, TrackerLoadRow, WorkerRow } from './rows.ts';
 export { JOB_STATES, STAGE_NAMES, STEP_STATES, type JobState, type StageName, type StepState } from './states.ts';
 
 import { join } from 'node:path';

@@ -127,3 +127,16 @@ export interface ChunkAttemptRow {
   finished_ms: number | null;
   outcome: 'done' | 'failed' | 'released' | null;
 }
+
+/** A tracker slot as last seen: health, the chunk it tracks, how fast. */
+export interface WorkerRow {
+  name: string;
+  host: string;
+  device: string | null;
+  health: 'starting' | 'ready' | 'unhealthy' | 'stopped';
+  error_text: string | null;
+  job_id: number | null;
+  chunk_idx: number | null;
+  frames_per_second: number | null;
+  last_seen_ms: number;
+}

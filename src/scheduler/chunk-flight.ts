@@ -69,17 +69,29 @@ export class ChunkFlight {
     const attempt = row.attempts + 1;
     this.#openLog(o.dir, row, attempt);
     o.hooks.started(row, attempt);
+    // The slot's row says what it tracks and how fast (written at most once a second).
+    const startedMs = Date.now();
+    let seenMs = 0;
+    o.db.workerChunk(this.where, { jobId: o.jobId, idx: row.idx });
     try {
       const result = await o.runner.run({
         jobDir: o.dir,
         jobId: o.jobId,
         chunk: row,
         previous: at > 0 ? rows[at - 1] : undefined,
-        onProgress: (tracked) => o.hooks.progress(row, Math.max(0, tracked - row.overlap_frames)),
+        onProgress: (tracked) => {
+          o.hooks.progress(row, Math.max(0, tracked - row.overlap_frames));
+          const now = Date.now();
+          if (now - seenMs < 1000 || now <= startedMs) return;
+          seenMs = now;
+          o.db.workerChunk(this.where, { jobId: o.jobId, idx: row.idx, framesPerSecond: Math.round((tracked * 10_000) / (now - startedMs)) / 10 });
+        },
       });
       return { type: 'done', row, attempt, result, ready };
     } catch (error) {
       return { type: 'failed', row, attempt, error, ready };
+    } finally {
+      o.db.workerChunk(this.where, undefined);
     }
   }
 

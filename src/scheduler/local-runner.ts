@@ -3,6 +3,7 @@
  * loaded once and reused for every chunk of every job. Every load of the backend is recorded.
  */
 import type { Db } from '../db/index.ts';
+import { classify } from '../errors.ts';
 import { trackChunk, type ChunkResult } from '../stages/track.ts';
 import type { ReadyEvent, TrackerWorker } from '../tracker/index.ts';
 import type { ChunkAttempt, ChunkRunner } from './types.ts';
@@ -23,7 +24,15 @@ export class LocalRunner implements ChunkRunner {
   /** Start the worker if it is not running; record each load of the backend. */
   async ready(): Promise<ReadyEvent> {
     const startedMs = Date.now();
-    const ready = await this.#tracker.start();
+    let ready: ReadyEvent;
+    try {
+      ready = await this.#tracker.start();
+    } catch (error) {
+      // Shown on the page and in `status --json` until a later start succeeds.
+      this.#db.workerHealth(this.where, 'unhealthy', { error: classify(error).message });
+      throw error;
+    }
+    this.#db.workerHealth(this.where, 'ready', { device: ready.device });
     if (this.#tracker.loads > this.#recordedLoads) {
       this.#recordedLoads = this.#tracker.loads;
       this.#db.recordTrackerLoad({

@@ -71,7 +71,7 @@ export function registerApi(app: Hono<ServerEnv>, deps: AppDeps): void {
   app.get('/api/jobs', (c) => {
     const limit = parseLimit(c.req.query('limit'), JOBS_PER_PAGE, 500);
     const d = readJobsPage(db, { state: c.req.query('state'), page: c.req.query('page'), limit });
-    return c.json({ jobs: d.jobs, total: d.total, page: d.page, pages: d.pages, counts: d.counts, intakePaused: d.intakePaused });
+    return c.json({ jobs: d.jobs, total: d.total, page: d.page, pages: d.pages, counts: d.counts, intakePaused: d.intakePaused, workers: d.workers });
   });
   app.get('/api/jobs/:id', (c) => c.json(jobView(db, deps.config, jobOr404(db, c.req.param('id')))));
 

@@ -3,7 +3,7 @@
  * rows are read), a pager, and the intake switch.
  */
 import { JOB_STATES, type JobState } from '../db/index.ts';
-import type { JobSummaryView } from '../views.ts';
+import type { JobSummaryView, WorkerView } from '../views.ts';
 import { actionButton, badge, duration, escapeHtml, firstLine, layout, pager, progressBar } from './page.ts';
 import { query } from './params.ts';
 
@@ -16,6 +16,22 @@ export interface JobsPageData {
   total: number;
   counts: Record<JobState, number>;
   intakePaused: boolean;
+  /** The tracker slots, with their health and what each tracks. */
+  workers: WorkerView[];
+}
+
+/** The tracker slots: health (with the load error of an unhealthy one), the chunk each tracks, frames/s. */
+function workersTable(workers: WorkerView[]): string {
+  if (workers.length === 0) return '';
+  const rows = workers.map((w) => {
+    const health = `<span class="badge s-${w.health === 'unhealthy' ? 'failed' : w.health === 'ready' ? 'done' : 'pending'}">${escapeHtml(w.health)}</span>${w.error ? ` <span class="muted">${escapeHtml(firstLine(w.error))}</span>` : ''}`;
+    const current = w.current ? `<a href="/jobs/${w.current.jobId}#chunk-${w.current.chunk}">job ${w.current.jobId}, chunk ${w.current.chunk}</a>` : '<span class="muted">–</span>';
+    const seen = new Date(w.lastSeenMs).toISOString().replace('T', ' ').slice(0, 19);
+    return `<tr data-worker="${escapeHtml(w.name)}" data-health="${escapeHtml(w.health)}"><td>${escapeHtml(w.name)}</td><td>${escapeHtml(w.host)}</td><td>${escapeHtml(w.device ?? '–')}</td><td>${health}</td><td>${current}</td><td class="num">${w.framesPerSecond ?? '–'}</td><td class="muted">${seen} UTC</td></tr>`;
+  });
+  return `<h2>Tracker slots</h2>
+<table id="workers"><thead><tr><th>Slot</th><th>Host</th><th>Device</th><th>Health</th><th>Tracking</th><th class="num">Frames/s</th><th>Last seen</th></tr></thead>
+<tbody>${rows.join('\n')}</tbody></table>`;
 }
 
 function tabs(d: JobsPageData): string {
@@ -64,6 +80,7 @@ ${intake(d, back)}
 <table id="jobs"><thead><tr><th class="num">#</th><th>File</th><th>State</th><th>Stage</th><th>Frames</th><th class="num">Time</th><th>Error</th><th></th></tr></thead>
 <tbody>${rows}</tbody></table>
 ${nav}
+${workersTable(d.workers)}
 </main>`;
 }
 

@@ -5,7 +5,7 @@
 import type { Context, Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Db, JobRow } from '../db/index.ts';
-import { jobPageView, jobSummaryView } from '../views.ts';
+import { jobPageView, jobSummaryView, workerViews } from '../views.ts';
 import type { AppDeps, ServerEnv } from './deps.ts';
 import { jobMain, jobPage } from './job-page.ts';
 import { picturesHtml } from './job-pictures.ts';
@@ -36,7 +36,7 @@ export function readJobsPage(db: Db, opts: { state: string | undefined; page: st
   const page = Math.min(parsePage(opts.page), pages);
   const now = Date.now();
   const jobs = db.listJobSummaries({ state, limit: opts.limit, offset: (page - 1) * opts.limit }).map((r) => jobSummaryView(r, now));
-  return { jobs, state, page, pages, total, counts, intakePaused: db.intakePaused() };
+  return { jobs, state, page, pages, total, counts, intakePaused: db.intakePaused(), workers: workerViews(db) };
 }
 
 /** The whole page, or only its `<main>` for the live update; never cached, since it is live. */

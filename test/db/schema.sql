@@ -83,6 +83,17 @@ CREATE TABLE tracker_loads (
   started_ms INTEGER NOT NULL,
   load_ms INTEGER NOT NULL
 );
+CREATE TABLE workers (
+  name TEXT PRIMARY KEY,
+  host TEXT NOT NULL,
+  device TEXT,
+  health TEXT NOT NULL CHECK (health IN ('starting', 'ready', 'unhealthy', 'stopped')),
+  error_text TEXT,
+  job_id INTEGER,
+  chunk_idx INTEGER,
+  frames_per_second REAL,
+  last_seen_ms INTEGER NOT NULL
+);
 CREATE INDEX chunk_attempts_by_job ON chunk_attempts (job_id, first_frame);
 CREATE INDEX chunks_by_state ON chunks (state, job_id);
 CREATE INDEX jobs_by_priority ON jobs (state, priority DESC, id);

@@ -66,6 +66,16 @@ describe('tracker slots (--workers)', () => {
     expect(loads).toHaveLength(2);
     const worker = readFileSync(join(run.ws.home, 'worker.log'), 'utf8');
     expect(worker).toMatch(/^\[slot 2 cuda:1\] .*no backend on cuda:1/m);
+    // status --json shows the slots: the one that cannot load as unhealthy, with its error.
+    const st = JSON.parse((await runCli(['status', '--json'], cliEnv(run.ws))).stdout) as { workers: { name: string; health: string; error: string | null; device: string | null; current: unknown }[] };
+    expect(st.workers.map((w) => [w.name, w.health])).toEqual([
+      ['slot 1 (cpu)', 'stopped'],
+      ['slot 2 (cuda:1)', 'unhealthy'],
+      ['slot 3 (cpu)', 'stopped'],
+    ]);
+    expect(st.workers[1]!.error).toMatch(/no backend on cuda:1/);
+    expect(st.workers[0]!.device).toMatch(/^cpu/);
+    expect(st.workers.every((w) => w.current === null)).toBe(true);
   }, 120_000);
 
   it('fails the job with the load error when no slot can load the backend', async () => {

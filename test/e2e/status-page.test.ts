@@ -186,6 +186,8 @@ describe('status page in headless Chromium (issue 4)', () => {
     const runningRow = page.locator('tr[data-job][data-state="running"]');
     await runningRow.waitFor({ timeout: 30_000 });
     const id = await runningRow.getAttribute('data-job');
+    // The slot shows as ready, tracking a chunk of this job.
+    await page.locator(`#workers tr[data-worker="slot 1"][data-health="ready"] a[href^="/jobs/${id}#chunk-"]`).waitFor({ timeout: 30_000 });
 
     await page.goto(`${url}jobs/${id}`);
     // Cancelled while the worker is in the middle of a chunk: the chunk goes back to pending.

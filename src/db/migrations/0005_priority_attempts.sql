@@ -1,4 +1,4 @@
--- 0005_priority_attempts: a per-job priority, and a row per chunk attempt saying where it ran.
+-- 0005_priority_attempts: a per-job priority, a row per chunk attempt saying where it ran, and the slots.
 -- Why: several jobs are now in flight at once (the next ones prepared while the slots track, a
 -- finished one merged while the slots take the next); a user pushes one video to the front with a
 -- priority (higher first, then queue order). Each attempt's slot and times are what the page shows
@@ -23,3 +23,18 @@ CREATE TABLE chunk_attempts (
   outcome TEXT CHECK (outcome IN ('done', 'failed', 'released'))
 );
 CREATE INDEX chunk_attempts_by_job ON chunk_attempts (job_id, first_frame);
+
+-- The tracker slots of the posepipe running here (later also remote workers), as the page and
+-- `status --json` show them: health (a slot whose backend cannot load is unhealthy, with its
+-- error), the chunk it tracks and how fast. One row per slot name; rewritten at each start.
+CREATE TABLE workers (
+  name TEXT PRIMARY KEY,
+  host TEXT NOT NULL,
+  device TEXT,
+  health TEXT NOT NULL CHECK (health IN ('starting', 'ready', 'unhealthy', 'stopped')),
+  error_text TEXT,
+  job_id INTEGER,
+  chunk_idx INTEGER,
+  frames_per_second REAL,
+  last_seen_ms INTEGER NOT NULL
+);
