@@ -4,6 +4,7 @@
  */
 import { ConfigError, flagToKey, loadConfig, type Config, type ConfigKey } from './config.ts';
 import { DatabaseTooNewError, InstanceLockedError } from './db/index.ts';
+import { workerCommand } from './commands/worker.ts';
 import { cancelCommand, intakeCommand, priorityCommand, resumeCommand, retryCommand } from './commands/actions.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { modelsCommand } from './commands/models.ts';
@@ -31,6 +32,8 @@ commands:
   cancel <job>...          cancel queued or running jobs (resume continues them)
   priority <job> <n>|--front  higher runs first (default 0); --front: ahead of every other job
   pause | unpause          stop / allow starting queued jobs (the running one goes on)
+  worker --coordinator URL --redis URL
+                           a GPU machine joining a coordinator (posepipe start with POSEPIPE_REDIS_URL)
   doctor                   check ffmpeg, the Python venv and the tracker's imports
   models pull [--tracker NAME] [--list] [--mirror URL]
                            fetch the model files the tracker needs (--list: show them, fetch
@@ -129,6 +132,9 @@ export async function main(argv: string[]): Promise<number> {
       case 'unpause':
         if (args.positional.length) throw new UsageError(`posepipe ${args.command} takes no arguments`);
         return intakeCommand(config(), args.command === 'pause');
+      case 'worker':
+        if (args.positional.length) throw new UsageError('posepipe worker takes no arguments (--coordinator URL --redis URL)');
+        return await workerCommand(config());
       case 'doctor':
         return await doctorCommand(config());
       case 'models':

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 /** The repository root (where python/ and schema/ live), resolved from this file. */
 export const REPO_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
-type Kind = 'path' | 'int' | 'number' | 'enum' | 'string' | 'bool' | 'url' | 'workers';
+type Kind = 'path' | 'int' | 'number' | 'enum' | 'string' | 'bool' | 'url' | 'workers' | 'redis' | 'secret';
 interface Spec {
   env: string;
   flag: string;
@@ -48,6 +48,10 @@ export const CONFIG_SPEC = {
   maxChunks: { env: 'POSEPIPE_MAX_CHUNKS', flag: '--max-chunks', kind: 'int', min: 1, max: 1_000_000, doc: 'videos that would make more chunks than this (estimated frames / frames per chunk) are refused before chunking' },
   webhookUrl: { env: 'POSEPIPE_WEBHOOK_URL', flag: '--webhook-url', kind: 'url', doc: 'POST a small JSON here when a job finishes or fails (empty: off)' },
   workers: { env: 'POSEPIPE_WORKERS', flag: '--workers', kind: 'workers', doc: 'tracker slots side by side: auto (one per visible GPU, else one), a count, or devices such as cuda:0,cuda:1' },
+  redisUrl: { env: 'POSEPIPE_REDIS_URL', flag: '--redis', kind: 'redis', doc: 'Redis (redis://HOST:PORT) whose BullMQ queue offers chunks to GPU machines running posepipe worker (empty: no remote workers)' },
+  workerToken: { env: 'POSEPIPE_WORKER_TOKEN', flag: '--worker-token', kind: 'secret', doc: 'shared secret of the coordinator and its workers (at least 16 characters); required when the coordinator listens beyond loopback' },
+  coordinator: { env: 'POSEPIPE_COORDINATOR', flag: '--coordinator', kind: 'url', doc: 'posepipe worker: the coordinator (posepipe start) whose chunks it tracks, http://HOST:PORT' },
+  leaseSeconds: { env: 'POSEPIPE_LEASE_SECONDS', flag: '--lease-seconds', kind: 'number', min: 1, max: 86400, doc: 'a remote attempt whose frames do not advance this long is taken back and tracked again' },
   prepareAhead: { env: 'POSEPIPE_PREPARE_AHEAD', flag: '--prepare-ahead', kind: 'int', min: 0, max: 100, doc: 'queued jobs copied, probed and chunked ahead while the slots track (0: one job at a time up to tracking)' },
   minFreeMb: { env: 'POSEPIPE_MIN_FREE_MB', flag: '--min-free-mb', kind: 'int', min: 0, max: 100_000_000, doc: 'free space (MiB) the home filesystem must keep after staging and after chunking; checked before each' },
 } as const satisfies Record<string, Spec>;
@@ -81,6 +85,13 @@ export interface Config {
   readonly minFreeMb: number;
   /** `auto`, a count of slots ("3"), or one device per slot ("cuda:0,cuda:1"); see scheduler/slots.ts. */
   readonly workers: string;
+  /** redis:// URL of the BullMQ queue remote workers take chunks from; '' when off. */
+  readonly redisUrl: string;
+  /** Shared secret of coordinator and workers; '' when none. */
+  readonly workerToken: string;
+  /** posepipe worker: the coordinator's http URL; '' otherwise. */
+  readonly coordinator: string;
+  readonly leaseSeconds: number;
   /** Jobs beyond the one tracking that are copied, probed and chunked ahead (their chunks wait for a slot). */
   readonly prepareAhead: number;
   /** http(s) URL that gets a POST when a job is done or failed; '' when off. */
@@ -138,6 +149,10 @@ function defaults(env: NodeJS.ProcessEnv): Record<ConfigKey, string | number> {
     minFreeMb: 256,
     workers: 'auto',
     prepareAhead: 2,
+    redisUrl: '',
+    workerToken: '',
+    coordinator: '',
+    leaseSeconds: 60,
     webhookUrl: '',
   };
 }
@@ -168,7 +183,6 @@ function parseWorkers(raw: unknown, where: string): string {
   if (text === 'auto') return text;
   if (/^\d+$/.test(text)) {
     const n = Number(text);
-    if (n === 0) throw new ConfigError(`Invalid ${where}: 0 (a coordinator without local slots) needs remote GPU machines, which this posepipe cannot use yet; give 1 or more`);
     if (n > MAX_SLOTS) throw new ConfigError(`Invalid ${where}: ${n} slots is above the maximum ${MAX_SLOTS}`);
     return String(n);
   }
@@ -193,6 +207,22 @@ function parseValue(key: ConfigKey, raw: unknown, source: string, base: string, 
     return n;
   }
   if (spec.kind === 'workers') return parseWorkers(raw, where);
+  if (spec.kind === 'redis') {
+    if (raw === '') return '';
+    let url: URL | undefined;
+    try {
+      url = typeof raw === 'string' ? new URL(raw) : undefined;
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') throw new ConfigError(`Invalid ${where}: ${JSON.stringify(raw)} is not a redis://HOST:PORT or rediss://HOST:PORT URL`);
+    return url.href;
+  }
+  if (spec.kind === 'secret') {
+    if (raw === '') return '';
+    if (typeof raw !== 'string' || raw.length < 16 || /\s/.test(raw)) throw new ConfigError(`Invalid ${where}: a worker token is at least 16 characters without spaces (e.g. from: openssl rand -hex 24)`);
+    return raw;
+  }
   if (spec.kind === 'url') {
     if (raw === '') return '';
     let url: URL | undefined;
@@ -266,6 +296,9 @@ export function loadConfig(input: ConfigInput = {}): Config {
     sources[key as ConfigKey] = CONFIG_SPEC[key as ConfigKey].flag;
   }
 
+  if (values.workers === '0' && values.redisUrl === '') {
+    throw new ConfigError(`Invalid workers (from ${sources.workers}): 0 (a coordinator without local slots) only hands out work to remote workers: set POSEPIPE_REDIS_URL too, or give 1 or more`);
+  }
   return Object.freeze({ ...(values as unknown as Omit<Config, 'sources' | 'crashpoint'>), crashpoint: env.POSEPIPE_CRASHPOINT || undefined, sources: Object.freeze(sources) });
 }
 

@@ -21,6 +21,21 @@ export interface Engine {
   close(): Promise<void>;
 }
 
+/** One slot's long-lived worker, pinned to the slot's device; `onLog` gets its stderr lines. */
+export function slotTracker(config: Config, slot: SlotPlan, onLog: (line: string) => void): TrackerWorker {
+  return new TrackerWorker({
+    onLog,
+    python: config.python,
+    backend: config.tracker,
+    startupMs: config.startupSeconds * 1000,
+    heartbeatMs: config.heartbeatSeconds * 1000,
+    advanceMs: config.advanceSeconds * 1000,
+    maxRssBytes: config.maxWorkerMemoryMb > 0 ? config.maxWorkerMemoryMb * 1024 * 1024 : undefined,
+    // The worker pins itself to this GPU (CUDA_VISIBLE_DEVICES) before anything starts CUDA.
+    env: slot.device ? { [deviceVariable(config.tracker)]: slot.device } : undefined,
+  });
+}
+
 /** Take the data folder (one instance per folder), open the database and reconcile it. */
 export function openEngine(config: Config, opts: { onEvent?: (e: PipelineEvent) => void; log: (line: string) => void }): Engine {
   for (const dir of [config.home, config.inbox, config.outbox]) mkdirSync(dir, { recursive: true });
@@ -39,22 +54,11 @@ export function openEngine(config: Config, opts: { onEvent?: (e: PipelineEvent) 
   let pipeline: Pipeline | undefined;
   const slots = planSlots(config.workers, config.tracker, process.env);
   const slotNames = slots.map((slot, i) => `slot ${i + 1}${slot.device ? ` (${slot.device})` : ''}`);
-  const trackers = slots.map(
-    (slot, i) =>
-      new TrackerWorker({
-        onLog: (line) => {
-          workerLog.write(slots.length > 1 ? `[slot ${i + 1}${slot.device ? ` ${slot.device}` : ''}] ${line}\n` : `${line}\n`);
-          pipeline?.workerLog(line, i);
-        },
-        python: config.python,
-        backend: config.tracker,
-        startupMs: config.startupSeconds * 1000,
-        heartbeatMs: config.heartbeatSeconds * 1000,
-        advanceMs: config.advanceSeconds * 1000,
-        maxRssBytes: config.maxWorkerMemoryMb > 0 ? config.maxWorkerMemoryMb * 1024 * 1024 : undefined,
-        // The worker pins itself to this GPU (CUDA_VISIBLE_DEVICES) before anything starts CUDA.
-        env: slot.device ? { [deviceVariable(config.tracker)]: slot.device } : undefined,
-      }),
+  const trackers = slots.map((slot, i) =>
+    slotTracker(config, slot, (line) => {
+      workerLog.write(slots.length > 1 ? `[slot ${i + 1}${slot.device ? ` ${slot.device}` : ''}] ${line}\n` : `${line}\n`);
+      pipeline?.workerLog(line, i);
+    }),
   );
   let webhook: Webhook | undefined;
   if (config.webhookUrl) {
@@ -83,6 +87,7 @@ export function openEngine(config: Config, opts: { onEvent?: (e: PipelineEvent) 
     pipeline,
     async close() {
       await Promise.all(trackers.map((t) => t.stop()));
+      await pipeline?.close();
       // Deliveries still under way get a few seconds; the webhook is best effort.
       if (webhook) await Promise.race([webhook.flush(), new Promise((r) => setTimeout(r, 5000).unref())]);
       await closeMergePool();

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Config } from '../config.ts';
+import { ConfigError, type Config } from '../config.ts';
+import { QUEUE_NAME } from '../scheduler/index.ts';
 import { createProgress, displayName, terminalSafe } from '../progress.ts';
 import { createInboxWatcher } from '../watcher/index.ts';
 import { checkBinding, startServer } from '../server/index.ts';
@@ -11,6 +12,9 @@ export async function startCommand(config: Config): Promise<number> {
   const log = (line: string) => console.log(terminalSafe(line));
   // A page address that is refused stops us before anything is opened.
   checkBinding(config);
+  if (config.redisUrl && config.workerToken === '' && !['127.0.0.1', 'localhost', '::1'].includes(config.host)) {
+    throw new ConfigError(`posepipe start listens on ${config.host} with a Redis queue for remote workers: set POSEPIPE_WORKER_TOKEN (the same on every worker, e.g. from: openssl rand -hex 24), or the worker endpoints would be open to anyone`);
+  }
   // Signals are taken from the first moment: one that arrives while starting up stops us once ready.
   let resolveStop!: () => void;
   const stopped = new Promise<void>((r) => (resolveStop = r));
@@ -36,9 +40,11 @@ export async function startCommand(config: Config): Promise<number> {
     },
   });
   // Actions from the page: a resumed or retried job may be waiting, a cancel is carried out at once.
+  const remote = config.redisUrl ? engine.pipeline.startRemote() : undefined;
   const server = await startServer({
     db: engine.db,
     config,
+    remote,
     onAction: () => {
       engine.pipeline.checkCancel();
       engine.pipeline.wake();
@@ -47,6 +53,7 @@ export async function startCommand(config: Config): Promise<number> {
   await watcher.start();
   log(`posepipe: watching ${config.inbox}${watcher.usingPolling ? ' (polling)' : ''}; results go to ${config.outbox}`);
   log(`posepipe: status page at ${server.url}`);
+  if (remote) log(`posepipe: offering chunks to remote workers on ${redactUrl(config.redisUrl)} (BullMQ queue ${QUEUE_NAME}); they reach this posepipe at ${server.url}`);
   if (engine.slots.length > 1) log(`posepipe: ${engine.slots.length} tracker slots${engine.slots.some((s) => s.device) ? ` (${engine.slots.map((s) => s.device ?? 'default').join(', ')})` : ''}`);
 
   void stopped.then(() => {
@@ -61,4 +68,11 @@ export async function startCommand(config: Config): Promise<number> {
   await server.close();
   await engine.close();
   return 0;
+}
+
+/** A URL without its password, for logs. */
+export function redactUrl(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = '***';
+  return u.href;
 }

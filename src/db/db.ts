@@ -425,6 +425,11 @@ export class Db {
     return this.getChunk(jobId, idx)?.first_frame;
   }
 
+  /** The attempt at a chunk that is running now (no outcome yet), or undefined. */
+  currentAttempt(jobId: number, firstFrame: number): ChunkAttemptRow | undefined {
+    return this.#db.prepare('SELECT * FROM chunk_attempts WHERE job_id = ? AND first_frame = ? AND finished_ms IS NULL ORDER BY id DESC LIMIT 1').get(jobId, firstFrame) as ChunkAttemptRow | undefined;
+  }
+
   /** Every attempt at a job's chunks, oldest first: where each ran, when, and how it ended. */
   listAttempts(jobId?: number): ChunkAttemptRow[] {
     if (jobId === undefined) return this.#db.prepare('SELECT * FROM chunk_attempts ORDER BY id').all() as ChunkAttemptRow[];
@@ -586,6 +591,16 @@ export class Db {
     this.#db
       .prepare('UPDATE workers SET job_id = ?, chunk_idx = ?, frames_per_second = coalesce(?, frames_per_second), last_seen_ms = ? WHERE name = ?')
       .run(chunk?.jobId ?? null, chunk?.idx ?? null, chunk?.framesPerSecond ?? null, Date.now(), name);
+  }
+
+  /** A remote worker's slot was heard from: its row (made on first contact) says what it tracks now. */
+  seenWorker(name: string, host: string | undefined, device: string | undefined, chunk: { jobId: number; idx: number } | undefined): void {
+    this.#db
+      .prepare(
+        `INSERT INTO workers (name, host, device, health, job_id, chunk_idx, last_seen_ms) VALUES (@name, coalesce(@host, '?'), @device, 'ready', @jobId, @idx, @now)
+         ON CONFLICT (name) DO UPDATE SET host = coalesce(@host, host), device = coalesce(@device, device), health = 'ready', error_text = NULL, job_id = @jobId, chunk_idx = @idx, last_seen_ms = @now`,
+      )
+      .run({ name, host: host ?? null, device: device ?? null, jobId: chunk?.jobId ?? null, idx: chunk?.idx ?? null, now: Date.now() });
   }
 
   /** At stop: this host's slots are stopped (an unhealthy one keeps saying why). */

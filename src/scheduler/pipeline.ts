@@ -13,6 +13,7 @@ import { type Db, type JobRow, type StageName, STAGE_NAMES } from '../db/index.t
 import { classify, PipelineError } from '../errors.ts';
 import { RedoChunks, StageSteps } from './stage-steps.ts';
 import { LocalRunner } from './local-runner.ts';
+import { RemoteDispatch } from './remote.ts';
 import { TrackLoop } from './track-loop.ts';
 import type { ChunkRunner, JobOutcome, PipelineEvent, TrackControl } from './types.ts';
 import type { TrackerWorker } from '../tracker/index.ts';
@@ -73,6 +74,7 @@ export class Pipeline {
   readonly #finishLane = new Lane();
   #stopping = false;
   #warmed = false;
+  #remote: RemoteDispatch | undefined;
   #wake: (() => void) | undefined;
   /** The jobs being run, by id. */
   readonly #walks = new Map<number, Walk>();
@@ -84,8 +86,20 @@ export class Pipeline {
     this.#emit = deps.onEvent ?? (() => {});
     this.#log = deps.log ?? (() => {});
     const crash = new Crashpoints(deps.config.crashpoint);
-    this.#tracking = new TrackLoop({ db: this.#db, config: this.#config, runners: this.#runners, emit: this.#emit, log: this.#log, crash });
+    this.#tracking = new TrackLoop({ db: this.#db, config: this.#config, runners: this.#runners, remote: deps.config.redisUrl !== '', emit: this.#emit, log: this.#log, crash });
     this.#steps = new StageSteps({ db: this.#db, config: this.#config, log: this.#log, crash, tracking: this.#tracking });
+  }
+
+  /** Offer chunks to remote workers on the Redis queue (posepipe start with POSEPIPE_REDIS_URL); their endpoints use what this returns. */
+  startRemote(): RemoteDispatch {
+    this.#remote ??= new RemoteDispatch({ db: this.#db, config: this.#config, log: this.#log, tracking: this.#tracking });
+    this.#remote.start();
+    return this.#remote;
+  }
+
+  /** Stop offering to remote workers; their attempts in flight are given back. */
+  async close(): Promise<void> {
+    await this.#remote?.close();
   }
 
   /** At startup: see reconcile.ts. */

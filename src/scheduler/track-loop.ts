@@ -16,7 +16,8 @@ import { classify, PipelineError, TrackerError, type FailureKind } from '../erro
 import type { TrackerInfo } from '../stages/track.ts';
 import type { ReadyEvent } from '../tracker/index.ts';
 import { ChunkFlight, sameRange, type FlightEnd, type FlightHooks } from './chunk-flight.ts';
-import type { ChunkRunner, ChunkTracking, PipelineEvent, TrackControl } from './types.ts';
+import type { RemoteRunner } from './remote.ts';
+import type { ChunkAttempt, ChunkRunner, ChunkTracking, PipelineEvent, TrackControl } from './types.ts';
 
 type ChunkEventState = Extract<PipelineEvent, { type: 'chunk' }>['state'];
 
@@ -27,8 +28,10 @@ const RETRY_MAX_MS = 15_000;
 export interface TrackLoopDeps {
   db: Db;
   config: Config;
-  /** The tracker slots chunks run on; at least one. */
+  /** The tracker slots chunks run on; none only when remote workers claim chunks (`remote`). */
   runners: readonly ChunkRunner[];
+  /** Remote workers may claim chunks (claimRemote): a job does not fail for want of a local slot. */
+  remote?: boolean;
   emit: (event: PipelineEvent) => void;
   log: (line: string) => void;
   crash: Crashpoints;
@@ -84,9 +87,11 @@ export class TrackLoop implements ChunkTracking {
   /** The flight on each slot (undefined: free). */
   readonly #onSlot: (ChunkFlight | undefined)[];
   readonly #rounds = new Set<Round>();
+  /** The latest tracker facts any attempt reported (what a job tracked before a restart is described with, when no local slot exists). */
+  #lastReady: ReadyEvent | undefined;
 
   constructor(deps: TrackLoopDeps) {
-    if (deps.runners.length === 0) throw new Error('TrackLoop needs at least one runner');
+    if (deps.runners.length === 0 && !deps.remote) throw new Error('TrackLoop needs at least one runner, or remote workers');
     this.#deps = deps;
     this.#onSlot = deps.runners.map(() => undefined);
   }
@@ -143,15 +148,44 @@ export class TrackLoop implements ChunkTracking {
         this.#grant();
       }
     }
-    round.info ??= facts(await this.#deps.runners[this.#firstReady(round)]!.ready());
+    round.info ??= await this.#someFacts(round);
     const trackerMs = db.listChunks(job.id).reduce((n, r) => n + (r.tracker_ms ?? 0), 0);
     return { ...round.info, trackerMs };
   }
 
-  /** The slot is free again: give it to whichever job should have it. */
+  /** The slot is free again: give it to whichever job should have it (a remote attempt, slot -1, held none). */
   #free(slot: number): void {
-    this.#onSlot[slot] = undefined;
+    if (slot >= 0) this.#onSlot[slot] = undefined;
     this.#grant();
+  }
+
+  /**
+   * A remote worker took the offer of the chunk at `firstFrame` of `jobId`: start its attempt, as a
+   * flight on no local slot, when the chunk is pending, not in flight and not waiting to retry.
+   * Resolves with the attempt once it is recorded as running; undefined when it cannot be had.
+   */
+  async claimRemote(jobId: number, firstFrame: number, runner: RemoteRunner): Promise<ChunkAttempt | undefined> {
+    const round = [...this.#rounds].find((r) => r.job.id === jobId);
+    if (!round || round.flights.has(firstFrame) || (round.notBefore.get(firstFrame) ?? 0) > Date.now()) return undefined;
+    const row = this.#deps.db.listChunks(jobId).find((r) => r.first_frame === firstFrame);
+    if (!row || row.state !== 'pending') return undefined;
+    const flight = new ChunkFlight({ slot: -1, where: runner.where, runner, db: this.#deps.db, jobId, dir: round.dir, firstFrame, hooks: this.#hooks(round) });
+    round.flights.set(firstFrame, flight);
+    round.wake.fire();
+    return Promise.race([runner.started, flight.done.then(() => undefined)]);
+  }
+
+  /** Chunks a remote worker could claim now, the first-ranked job's first. */
+  offerable(limit: number): { jobId: number; firstFrame: number; attempts: number }[] {
+    const out: { jobId: number; firstFrame: number; attempts: number }[] = [];
+    const now = Date.now();
+    for (const round of this.#ranked()) {
+      for (const r of this.#deps.db.listChunks(round.job.id)) {
+        if (out.length >= limit) return out;
+        if (r.state === 'pending' && !round.flights.has(r.first_frame) && (round.notBefore.get(r.first_frame) ?? 0) <= now) out.push({ jobId: round.job.id, firstFrame: r.first_frame, attempts: r.attempts });
+      }
+    }
+    return out;
   }
 
   /** The jobs tracking, first the one whose chunks go first: highest priority, then the oldest. */
@@ -196,7 +230,7 @@ export class TrackLoop implements ChunkTracking {
    * retry, or fail when no slot can load the backend.
    */
   async #idle(round: Round, rows: ChunkRow[], woken: Promise<void>): Promise<void> {
-    if (round.unready.size === this.#deps.runners.length) throw [...round.unready.values()].at(-1);
+    if (!this.#deps.remote && round.unready.size === this.#deps.runners.length) throw [...round.unready.values()].at(-1);
     if (!rows.some((r) => r.state === 'pending')) throw new PipelineError('internal', `job ${round.job.id}: chunks neither done nor pending (${rows.map((r) => r.state).join(', ')})`);
     // A slot freed by another job wakes this one through #grant; a retry coming due, through the timer.
     const due = rows.filter((r) => r.state === 'pending').map((r) => round.notBefore.get(r.first_frame) ?? 0);
@@ -215,6 +249,7 @@ export class TrackLoop implements ChunkTracking {
       return;
     }
     round.info = facts(end.ready);
+    this.#lastReady = end.ready;
     const current = db.listChunks(round.job.id).find((r) => r.first_frame === f.firstFrame);
     if (!current || !sameRange(current, end.row)) {
       // A split of the chunk before changed this one's overlap while it ran: its result does not fit.
@@ -249,7 +284,7 @@ export class TrackLoop implements ChunkTracking {
     if (flights.length === 0) return;
     await Promise.all(flights.map((f) => f.runner.stop()));
     const ends = await Promise.all(flights.map((f) => f.done));
-    for (const f of flights) this.#onSlot[f.slot] = undefined;
+    for (const f of flights) if (f.slot >= 0) this.#onSlot[f.slot] = undefined;
     if (control.stopping()) return;
     for (const end of ends) {
       if (end.type !== 'done' && end.type !== 'failed') continue;
@@ -270,9 +305,14 @@ export class TrackLoop implements ChunkTracking {
     }
   }
 
-  #firstReady(round: Round): number {
-    const slot = this.#deps.runners.findIndex((_, i) => !round.unready.has(i));
-    return Math.max(0, slot);
+  /** Tracker facts for a job none of whose chunks ran in this round (all tracked before a restart). */
+  async #someFacts(round: Round): Promise<Omit<TrackerInfo, 'trackerMs'>> {
+    if (this.#deps.runners.length === 0) {
+      if (this.#lastReady) return facts(this.#lastReady);
+      throw new PipelineError('environment', `job ${round.job.id}: no tracker has reported what it is yet (no local slot, and no remote worker has tracked a chunk since the start)`);
+    }
+    const slot = Math.max(0, this.#deps.runners.findIndex((_, i) => !round.unready.has(i)));
+    return facts(await this.#deps.runners[slot]!.ready());
   }
 
   /** One flight's progress: its row's frames written at most once a second, every step told to the display. */

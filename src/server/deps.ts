@@ -1,6 +1,7 @@
 /** What the status page's routes share: their dependencies, the actions they report, and Hono's typing. */
 import type { Config } from '../config.ts';
 import type { Db } from '../db/index.ts';
+import type { RemoteDispatch } from '../scheduler/index.ts';
 
 /** Something a user did on the page that the running pipeline may need to act on. */
 export type ServerAction = { type: 'resume' | 'cancel' | 'retry' | 'priority'; jobId: number; chunk?: number } | { type: 'pause' | 'unpause' };
@@ -17,6 +18,8 @@ export interface AppDeps {
   heartbeatMs?: number;
   /** Live updates: how often the database's change stamp is read (default 500). */
   pollMs?: number;
+  /** Remote workers' endpoints (/worker/v1/…), when posepipe start has a Redis queue. */
+  remote?: RemoteDispatch;
 }
 
 /** Hono's environment for our routes: `back` is the page a form action returns to. */

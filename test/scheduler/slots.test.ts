@@ -19,10 +19,18 @@ describe('the workers setting', () => {
     const dir = workspace('workers').root;
     writeFileSync(join(dir, 'posepipe.config.json'), JSON.stringify({ workers: 2 }));
     expect(loadConfig({ cwd: dir, env, wsl: false }).workers).toBe('2');
+    // 0: a coordinator without local slots, only with a queue for remote workers.
+    expect(loadConfig({ env: { ...env, POSEPIPE_WORKERS: '0', POSEPIPE_REDIS_URL: 'redis://127.0.0.1:6379' }, wsl: false }).workers).toBe('0');
+  });
+
+  it('takes a Redis URL and a worker token, refusing what cannot be one', () => {
+    expect(loadConfig({ env: { ...env, POSEPIPE_REDIS_URL: 'redis://gpu-box:6380' }, wsl: false }).redisUrl).toBe('redis://gpu-box:6380');
+    expect(() => loadConfig({ env: { ...env, POSEPIPE_REDIS_URL: 'http://gpu-box:6380' }, wsl: false })).toThrow('Invalid redisUrl (from POSEPIPE_REDIS_URL): "http://gpu-box:6380" is not a redis://HOST:PORT');
+    expect(() => loadConfig({ env: { ...env, POSEPIPE_WORKER_TOKEN: 'short' }, wsl: false })).toThrow('Invalid workerToken (from POSEPIPE_WORKER_TOKEN): a worker token is at least 16 characters');
   });
 
   it.each([
-    ['0', 'needs remote GPU machines, which this posepipe cannot use yet'],
+    ['0', 'only hands out work to remote workers: set POSEPIPE_REDIS_URL too'],
     ['65', 'above the maximum 64'],
     ['gpu:1', '(bad: "gpu:1")'],
     ['cuda:0,', '(bad: "")'],

@@ -1,0 +1,219 @@
+/**
+ * `posepipe worker --coordinator http://HOST:PORT --redis redis://HOST:6379`: a GPU machine joining a
+ * coordinator (`posepipe start` with POSEPIPE_REDIS_URL). Its own pool of slots (the `workers`
+ * setting, one long-lived tracker each) takes chunk offers from the BullMQ queue; for each it claims
+ * the attempt from the coordinator, downloads the chunk's input files, tracks them, reports progress
+ * (which keeps its lease) and uploads the result. Nothing is decided here: the coordinator's SQLite
+ * says which attempt is current, and refuses (409) anything else.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, mkdirSync, rmSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, isAbsolute, join, normalize } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline as pipe } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Worker, type Job } from 'bullmq';
+import { ConfigError, type Config } from '../config.ts';
+import type { ChunkRow } from '../db/index.ts';
+import { classify, TrackerError } from '../errors.ts';
+import { terminalSafe } from '../progress.ts';
+import { planSlots, QUEUE_NAME, redisConnection, type Offer } from '../scheduler/index.ts';
+import { trackChunk } from '../stages/track.ts';
+import type { TrackerWorker } from '../tracker/index.ts';
+import { redactUrl } from './start.ts';
+import { slotTracker } from './shared.ts';
+
+/** How long a finished result's upload is retried while the coordinator cannot be reached. */
+const UPLOAD_RETRY_MS = 10 * 60_000;
+const PROGRESS_EVERY_MS = 500;
+
+/** What a claim answers. */
+interface Claim {
+  attempt: number;
+  number: number;
+  jobId: number;
+  chunk: ChunkRow;
+  previous: ChunkRow | null;
+  files: string[];
+}
+
+/** The coordinator's endpoints, with the token. Network failures reject; HTTP answers resolve. */
+class Coordinator {
+  readonly #base: string;
+  readonly #headers: Record<string, string>;
+  constructor(base: string, token: string) {
+    this.#base = base.replace(/\/$/, '');
+    this.#headers = token ? { authorization: `Bearer ${token}` } : {};
+  }
+
+  async post(path: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+    const r = await fetch(`${this.#base}${path}`, { method: 'POST', headers: { ...this.#headers, 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
+    return { status: r.status, body: (await r.json().catch(() => ({}))) as Record<string, unknown> };
+  }
+
+  async download(path: string, to: string): Promise<void> {
+    const r = await fetch(`${this.#base}${path}`, { headers: this.#headers, signal: AbortSignal.timeout(30 * 60_000) });
+    if (r.status !== 200 || !r.body) throw new HttpError(r.status, `GET ${path}: HTTP ${r.status}`);
+    mkdirSync(dirname(to), { recursive: true });
+    await pipe(Readable.fromWeb(r.body as import('node:stream/web').ReadableStream), createWriteStream(to));
+  }
+
+  async upload(path: string, file: string, headers: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
+    const r = await fetch(`${this.#base}${path}`, {
+      method: 'PUT',
+      headers: { ...this.#headers, ...headers, 'content-type': 'application/octet-stream', 'content-length': String(statSync(file).size) },
+      body: Readable.toWeb(createReadStream(file)) as ReadableStream,
+      duplex: 'half',
+      signal: AbortSignal.timeout(30 * 60_000),
+    } as RequestInit);
+    return { status: r.status, body: (await r.json().catch(() => ({}))) as Record<string, unknown> };
+  }
+}
+
+class HttpError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/** A file name the coordinator sent, made safe to join under our folder (no absolute path, no `..`). */
+function safeRelative(name: unknown): string {
+  if (typeof name !== 'string' || name === '' || isAbsolute(name) || normalize(name).split(/[\\/]/).includes('..')) throw new Error(`the coordinator sent an unusable file name ${JSON.stringify(name)}`);
+  return normalize(name);
+}
+
+async function sha256Of(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const piece of createReadStream(file)) hash.update(piece as Buffer);
+  return hash.digest('hex');
+}
+
+/** `posepipe worker`: runs until SIGINT/SIGTERM; exit 2 without a coordinator or Redis. */
+export async function workerCommand(config: Config): Promise<number> {
+  if (!config.coordinator) throw new ConfigError('posepipe worker needs the coordinator: --coordinator http://HOST:PORT (or POSEPIPE_COORDINATOR)');
+  if (!config.redisUrl) throw new ConfigError('posepipe worker needs the coordinator\'s Redis: --redis redis://HOST:6379 (or POSEPIPE_REDIS_URL)');
+  const log = (line: string) => console.log(terminalSafe(line));
+  const name = `${hostname()}:${process.pid}`;
+  const slots = planSlots(config.workers === '0' ? '1' : config.workers, config.tracker, process.env);
+  const trackers: TrackerWorker[] = slots.map((slot, i) => slotTracker(config, slot, (line) => console.error(terminalSafe(`[slot ${i + 1}] ${line}`))));
+  const free = trackers.map((_, i) => i).reverse();
+  const work = join(config.home, 'remote', String(process.pid));
+  const coordinator = new Coordinator(config.coordinator, config.workerToken);
+  let stopping = false;
+  /** Uploads being retried: while any is, no new offer is taken. */
+  let retrying = 0;
+
+  const worker = new Worker<Offer>(
+    QUEUE_NAME,
+    async (job: Job<Offer>) => {
+      const slot = free.pop();
+      if (slot === undefined) throw new Error('no free slot (BullMQ gave more offers than the concurrency)');
+      try {
+        return await runOffer(job.data, slot);
+      } finally {
+        free.push(slot);
+      }
+    },
+    { connection: redisConnection(config.redisUrl), concurrency: trackers.length, autorun: false, removeOnComplete: { count: 0 }, removeOnFail: { count: 0 } },
+  );
+  worker.on('error', (error) => log(`posepipe worker: Redis: ${error.message}`));
+
+  async function runOffer(offer: Offer, slot: number): Promise<string> {
+    const tracker = trackers[slot]!;
+    const slotName = `${name}#${slot + 1}`;
+    const ready = await tracker.start();
+    const claimed = await coordinator.post('/worker/v1/claim', { offer, worker: { name: slotName, host: hostname(), ready } });
+    if (claimed.status === 409) return 'taken';
+    if (claimed.status !== 200) throw new HttpError(claimed.status, `claim: HTTP ${claimed.status} ${JSON.stringify(claimed.body)}`);
+    const claim = claimed.body as unknown as Claim;
+    const dir = join(work, `attempt-${claim.attempt}`);
+    const base = `/worker/v1/attempts/${claim.attempt}`;
+    let lost = false;
+    try {
+      for (const [i, file] of claim.files.entries()) await coordinator.download(`${base}/files/${i}`, join(dir, safeRelative(file)));
+      log(`job ${claim.jobId} chunk ${claim.chunk.idx} (attempt ${claim.number}) on slot ${slot + 1}`);
+      let sentMs = 0;
+      const result = await trackChunk({
+        tracker,
+        jobDir: dir,
+        jobId: claim.jobId,
+        chunk: claim.chunk,
+        previous: claim.previous ?? undefined,
+        onProgress: (frames) => {
+          if (Date.now() - sentMs < PROGRESS_EVERY_MS || lost) return;
+          sentMs = Date.now();
+          // The lease lives on the coordinator: an attempt it no longer holds is abandoned at once.
+          coordinator.post(`${base}/progress`, { frames }).then(
+            (r) => {
+              if (r.status === 409 && !lost) {
+                lost = true;
+                log(`job ${claim.jobId} chunk ${claim.chunk.idx}: the coordinator took the attempt back; abandoning it`);
+                void tracker.stop();
+              }
+            },
+            () => {},
+          );
+        },
+      }).catch(async (error: unknown) => {
+        if (lost) throw error;
+        const c = classify(error);
+        const details = error instanceof TrackerError ? error.details : {};
+        await coordinator.post(`${base}/failed`, { kind: stopping ? 'crash' : c.kind, message: stopping ? `${slotName} is stopping` : c.message, exitCode: details.exitCode, signal: details.signal, stderrTail: details.stderrTail }).catch(() => {});
+        if (c.kind === 'oom') await tracker.recycle();
+        throw error;
+      });
+      await uploadResult(`${base}/result`, join(dir, result.file), result.trackerMs, claim);
+      return 'done';
+    } catch (error) {
+      if (lost) return 'lost';
+      throw error;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** PUT the result; while the coordinator cannot be reached, retry with backoff for a bounded time and take nothing new. */
+  async function uploadResult(path: string, file: string, trackerMs: number, claim: Claim): Promise<void> {
+    const headers = { 'x-posepipe-sha256': await sha256Of(file), 'x-posepipe-tracker-ms': String(trackerMs) };
+    const until = Date.now() + UPLOAD_RETRY_MS;
+    let wait = 500;
+    for (;;) {
+      let answer: { status: number; body: Record<string, unknown> } | undefined;
+      try {
+        answer = await coordinator.upload(path, file, headers);
+      } catch (error) {
+        answer = undefined;
+        if (Date.now() > until) throw new Error(`the coordinator could not be reached for ${UPLOAD_RETRY_MS / 60_000} minutes; the result of job ${claim.jobId} chunk ${claim.chunk.idx} is dropped (${(error as Error).message})`);
+      }
+      if (answer && answer.status < 500) {
+        if (answer.status !== 200) log(`job ${claim.jobId} chunk ${claim.chunk.idx}: result not taken (HTTP ${answer.status}: ${String(answer.body.error ?? '')})`);
+        break;
+      }
+      if (retrying++ === 0) await worker.pause(true);
+      try {
+        await sleep(wait);
+      } finally {
+        if (--retrying === 0) worker.resume();
+      }
+      wait = Math.min(10_000, wait * 2);
+    }
+  }
+
+  let resolveStop!: () => void;
+  const stopped = new Promise<void>((r) => (resolveStop = r));
+  process.once('SIGINT', () => resolveStop());
+  process.once('SIGTERM', () => resolveStop());
+  mkdirSync(work, { recursive: true });
+  void worker.run();
+  log(`posepipe worker ${name}: ${trackers.length} slot(s) taking chunks from ${redactUrl(config.redisUrl)} for ${config.coordinator}`);
+  await stopped;
+  stopping = true;
+  log('posepipe worker: stopping (chunks in flight are given back to the coordinator)');
+  await Promise.all(trackers.map((t) => t.stop()));
+  await worker.close().catch(() => {});
+  rmSync(work, { recursive: true, force: true });
+  return 0;
+}

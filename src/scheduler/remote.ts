@@ -1,0 +1,354 @@
+/**
+ * Remote workers, the coordinator's side (`posepipe start` with POSEPIPE_REDIS_URL). Chunks ready
+ * to track are offered on a BullMQ queue (as well as to the local slots); a `posepipe worker` that
+ * takes an offer claims it over HTTP, and the claim starts an attempt in SQLite exactly as a local
+ * slot's would (the track loop's flight, with a RemoteRunner in place of a local worker). SQLite
+ * stays the only source of truth: an offer is only a hint, refused (409) when its chunk is no longer
+ * pending; a result, progress or failure is taken only for the attempt that is current (fencing);
+ * an attempt whose frames stop advancing for leaseSeconds is taken back and tracked again.
+ * Everything in Redis can be rebuilt from SQLite: the offers are re-added every second, and BullMQ
+ * ignores an id it already holds.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { pipeline as pipe } from 'node:stream/promises';
+import { Transform, type Readable } from 'node:stream';
+import { Queue } from 'bullmq';
+import type { Config } from '../config.ts';
+import type { ChunkRow, Db } from '../db/index.ts';
+import { PipelineError, TrackerError, FAILURE_KINDS, type FailureKind } from '../errors.ts';
+import { readChunkPickle } from '../merge/index.ts';
+import type { ChunkResult } from '../stages/track.ts';
+import type { ReadyEvent } from '../tracker/index.ts';
+import type { ChunkAttempt, ChunkRunner } from './types.ts';
+
+/** The BullMQ queue the offers go on. */
+export const QUEUE_NAME = 'posepipe-chunks';
+/** The largest result a worker may upload. */
+export const MAX_RESULT_BYTES = 2 * 1024 ** 3;
+const OFFER_EVERY_MS = 1000;
+const OFFERS_PER_ROUND = 200;
+
+/** What an offer on the queue carries: which chunk (by its first frame, which splits never change). */
+export interface Offer {
+  jobId: number;
+  firstFrame: number;
+}
+
+/** ioredis connection options from a redis:// URL (BullMQ's workers need maxRetriesPerRequest null). */
+export function redisConnection(url: string): { host: string; port: number; username?: string; password?: string; db?: number; tls?: object; maxRetriesPerRequest: null } {
+  const u = new URL(url);
+  const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : undefined;
+  return {
+    host: u.hostname.replace(/^\[|\]$/g, ''),
+    port: u.port ? Number(u.port) : 6379,
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(db !== undefined && Number.isInteger(db) ? { db } : {}),
+    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
+    maxRetriesPerRequest: null,
+  };
+}
+
+/** One claimed attempt's runner: ready at once (the worker loaded its backend), run() settled over HTTP. */
+export class RemoteRunner implements ChunkRunner {
+  readonly where: string;
+  readonly #ready: ReadyEvent;
+  /** Resolves with the attempt once the flight has started it in SQLite. */
+  readonly started: Promise<ChunkAttempt>;
+  #start!: (attempt: ChunkAttempt) => void;
+  #settle: { resolve: (r: ChunkResult) => void; reject: (e: unknown) => void } | undefined;
+  #ended: unknown;
+
+  constructor(where: string, ready: ReadyEvent) {
+    this.where = where;
+    this.#ready = ready;
+    this.started = new Promise((resolve) => (this.#start = resolve));
+  }
+
+  ready(): Promise<ReadyEvent> {
+    return Promise.resolve(this.#ready);
+  }
+
+  run(attempt: ChunkAttempt): Promise<ChunkResult> {
+    this.#start(attempt);
+    return new Promise<ChunkResult>((resolve, reject) => {
+      this.#settle = { resolve, reject };
+      if (this.#ended !== undefined) reject(this.#ended);
+    });
+  }
+
+  /** The worker's verified result. */
+  finish(result: ChunkResult): void {
+    this.#settle?.resolve(result);
+  }
+
+  /** The attempt failed (the worker said so, or its lease ran out, or posepipe stopped it). */
+  fail(error: unknown): void {
+    this.#ended ??= error;
+    this.#settle?.reject(error);
+  }
+
+  reset(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  stop(): Promise<void> {
+    this.fail(new PipelineError('crash', `${this.where}: the attempt was stopped by posepipe`));
+    return Promise.resolve();
+  }
+}
+
+/** What the track loop gives the remote side. */
+export interface RemoteTracking {
+  /** Start an attempt at the chunk for `runner` when it is pending and free; false otherwise. */
+  claimRemote(jobId: number, firstFrame: number, runner: RemoteRunner): Promise<ChunkAttempt | undefined>;
+  /** Chunks to offer, the first-ranked job's first. */
+  offerable(limit: number): { jobId: number; firstFrame: number; attempts: number }[];
+}
+
+/** A claimed attempt the coordinator is waiting on. */
+interface Held {
+  id: number;
+  runner: RemoteRunner;
+  attempt: ChunkAttempt;
+  worker: string;
+  framesSeen: number;
+  advancedMs: number;
+}
+
+/** An answer of the worker API: an HTTP status and a JSON body. */
+export interface WorkerAnswer {
+  status: 200 | 404 | 409 | 413 | 422;
+  body: Record<string, unknown>;
+}
+
+/** What a worker says about itself when it claims. */
+export interface WorkerHello {
+  name: string;
+  host: string;
+  ready: ReadyEvent;
+}
+
+/** The coordinator's remote side: offers on the queue, claims, files, progress, results, leases. */
+export class RemoteDispatch {
+  readonly #db: Db;
+  readonly #config: Config;
+  readonly #log: (line: string) => void;
+  readonly #tracking: RemoteTracking;
+  readonly #queue: Queue;
+  readonly #held = new Map<number, Held>();
+  #timer: NodeJS.Timeout | undefined;
+  #offering = false;
+  /** Since when Redis has refused the offers (undefined: it takes them). */
+  #downSince: number | undefined;
+
+  constructor(deps: { db: Db; config: Config; log: (line: string) => void; tracking: RemoteTracking }) {
+    this.#db = deps.db;
+    this.#config = deps.config;
+    this.#log = deps.log;
+    this.#tracking = deps.tracking;
+    this.#queue = new Queue(QUEUE_NAME, { connection: { ...redisConnection(deps.config.redisUrl), enableOfflineQueue: false } });
+    // ioredis reports a lost connection as an error event; it reconnects by itself.
+    this.#queue.on('error', () => {});
+  }
+
+  /** Offer pending chunks and check leases every second until close(). */
+  start(): void {
+    this.#timer = setInterval(() => {
+      this.#expireLeases();
+      void this.#offer();
+    }, OFFER_EVERY_MS);
+  }
+
+  /** Since when remote dispatch has been waiting for Redis, or undefined. */
+  redisDownSince(): number | undefined {
+    return this.#downSince;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    for (const held of this.#held.values()) held.runner.stop();
+    await this.#queue.close().catch(() => {});
+  }
+
+  /** Put every offerable chunk on the queue; an id already there is ignored by BullMQ, so this repeats safely. */
+  async #offer(): Promise<void> {
+    if (this.#offering) return;
+    this.#offering = true;
+    try {
+      const offers = this.#tracking.offerable(OFFERS_PER_ROUND);
+      if (offers.length === 0 && this.#downSince === undefined) return;
+      await this.#queue.addBulk(
+        offers.map((o) => ({
+          name: 'chunk',
+          data: { jobId: o.jobId, firstFrame: o.firstFrame } satisfies Offer,
+          // One offer per chunk and attempt count: re-adding it (every second, or to an emptied Redis) adds nothing.
+          opts: { jobId: `c-${o.jobId}-${o.firstFrame}-${o.attempts}`, removeOnComplete: true, removeOnFail: true, attempts: 1 },
+        })),
+      );
+      if (offers.length === 0) await this.#queue.getJobCounts('wait');
+      if (this.#downSince !== undefined) this.#log(`remote dispatch: Redis answers again (it was down for ${Math.round((Date.now() - this.#downSince) / 1000)} s); pending chunks offered again`);
+      this.#downSince = undefined;
+    } catch (error) {
+      if (this.#downSince === undefined) {
+        this.#downSince = Date.now();
+        this.#log(`remote dispatch: Redis does not answer (${(error as Error).message}); local slots go on, remote workers wait`);
+      }
+    } finally {
+      this.#offering = false;
+    }
+  }
+
+  /** A worker took an offer: start the attempt, or refuse when the chunk is no longer pending here. */
+  async claim(offer: unknown, hello: unknown): Promise<WorkerAnswer> {
+    const o = offer as Partial<Offer>;
+    const h = hello as Partial<WorkerHello>;
+    if (!Number.isSafeInteger(o?.jobId) || !Number.isSafeInteger(o?.firstFrame) || typeof h?.name !== 'string' || typeof h.host !== 'string' || !validReady(h.ready)) {
+      return { status: 422, body: { error: 'a claim needs jobId, firstFrame and the worker (name, host, ready)' } };
+    }
+    const name = `${h.name.slice(0, 100)}`;
+    const runner = new RemoteRunner(`worker ${name}`, h.ready);
+    const attempt = await this.#tracking.claimRemote(o.jobId!, o.firstFrame!, runner);
+    if (!attempt) return { status: 409, body: { error: `chunk at frame ${o.firstFrame} of job ${o.jobId} is not waiting for a worker` } };
+    const row = this.#db.currentAttempt(o.jobId!, o.firstFrame!);
+    if (!row) {
+      runner.fail(new PipelineError('internal', 'claimed attempt has no row'));
+      return { status: 409, body: { error: 'the attempt ended before it started' } };
+    }
+    this.#held.set(row.id, { id: row.id, runner, attempt, worker: name, framesSeen: 0, advancedMs: Date.now() });
+    this.#db.seenWorker(`worker ${name}`, h.host.slice(0, 200), h.ready.device, { jobId: attempt.jobId, idx: attempt.chunk.idx });
+    return { status: 200, body: { attempt: row.id, number: row.attempt, jobId: attempt.jobId, chunk: attempt.chunk, previous: attempt.previous ?? null, files: this.#files(attempt).map((f) => f.name) } };
+  }
+
+  /** The input files of an attempt: its chunk's file, and the previous row's when the overlap lies there. */
+  #files(attempt: ChunkAttempt): { name: string; path: string }[] {
+    const files = [attempt.chunk.file];
+    if (attempt.previous && attempt.chunk.overlap_frames > 0 && attempt.previous.file !== attempt.chunk.file) files.unshift(attempt.previous.file);
+    return files.map((name) => ({ name, path: join(attempt.jobDir, name) }));
+  }
+
+  /** The path of input file `n` of a current attempt; undefined for anything else. */
+  file(attemptId: number, n: number): string | undefined {
+    const held = this.#held.get(attemptId);
+    return held ? this.#files(held.attempt)[n]?.path : undefined;
+  }
+
+  /** Frames tracked so far (the overlap included): the lease is renewed only while they advance. */
+  progress(attemptId: number, frames: unknown): WorkerAnswer {
+    const held = this.#held.get(attemptId);
+    if (!held) return { status: 409, body: { error: `attempt ${attemptId} is not current` } };
+    if (typeof frames === 'number' && Number.isFinite(frames) && frames > held.framesSeen) {
+      held.framesSeen = frames;
+      held.advancedMs = Date.now();
+      held.attempt.onProgress(frames);
+      this.#db.seenWorker(held.runner.where, undefined, undefined, { jobId: held.attempt.jobId, idx: held.attempt.chunk.idx });
+    }
+    return { status: 200, body: { ok: true } };
+  }
+
+  /** The worker's tracker failed the attempt: recorded as a local failure would be (retry, split, fail). */
+  failed(attemptId: number, report: unknown): WorkerAnswer {
+    const held = this.#held.get(attemptId);
+    if (!held) return { status: 409, body: { error: `attempt ${attemptId} is not current` } };
+    const r = (report ?? {}) as { kind?: string; message?: string; exitCode?: number; signal?: string; stderrTail?: string };
+    const kind: FailureKind = FAILURE_KINDS.includes(r.kind as FailureKind) ? (r.kind as FailureKind) : 'crash';
+    const text = `${held.runner.where}: ${typeof r.message === 'string' ? r.message.slice(0, 2000) : 'the tracker failed'}`;
+    this.#release(held, new TrackerError(kind, text, { exitCode: r.exitCode ?? null, signal: r.signal ?? null, stderrTail: typeof r.stderrTail === 'string' ? r.stderrTail.slice(-4000) : undefined }));
+    return { status: 200, body: { ok: true } };
+  }
+
+  /**
+   * A result upload: written under a temporary name while its sha256 is computed, then checked
+   * (the sha256 the worker sent, a readable pickle of the attempt's frames) and put in place. A
+   * result that fails a check fails the attempt, which is retried.
+   */
+  async result(attemptId: number, body: Readable | null, sha256: string | undefined, trackerMs: unknown): Promise<WorkerAnswer> {
+    const held = this.#held.get(attemptId);
+    if (!held) return { status: 409, body: { error: `attempt ${attemptId} is not current; its result is discarded` } };
+    if (!body || typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) return { status: 422, body: { error: 'a result needs a body and its sha256 (X-Posepipe-Sha256)' } };
+    const { chunk, previous, jobDir } = held.attempt;
+    const overlap = previous ? chunk.overlap_frames : 0;
+    const file = `results/${String(chunk.first_frame).padStart(7, '0')}+${chunk.frame_count}.pkl`;
+    const part = join(jobDir, 'results', `.${String(chunk.first_frame).padStart(7, '0')}+${chunk.frame_count}.${process.pid}.${randomBytes(4).toString('hex')}.part`);
+    mkdirSync(join(jobDir, 'results'), { recursive: true });
+    const hash = createHash('sha256');
+    let bytes = 0;
+    try {
+      await pipe(
+        body,
+        new Transform({
+          transform(piece: Buffer, _enc, done) {
+            bytes += piece.length;
+            if (bytes > MAX_RESULT_BYTES) return done(new ResultTooLarge());
+            hash.update(piece);
+            done(null, piece);
+          },
+        }),
+        createWriteStream(part),
+      );
+      const got = hash.digest('hex');
+      const problem = got !== sha256 ? `its sha256 is ${got}, not the ${sha256} the worker sent (damaged on the way)` : await pickleProblem(part, chunk.first_frame - overlap, chunk.frame_count + overlap);
+      if (this.#held.get(attemptId) !== held) return { status: 409, body: { error: `attempt ${attemptId} is not current; its result is discarded` } };
+      if (problem) {
+        this.#release(held, new TrackerError('crash', `${held.runner.where}: the result of chunk ${chunk.idx} was refused: ${problem}`));
+        return { status: 422, body: { error: `result refused: ${problem}; the chunk is tracked again` } };
+      }
+      renameSync(part, join(jobDir, file));
+      this.#held.delete(attemptId);
+      this.#db.seenWorker(held.runner.where, undefined, undefined, undefined);
+      held.runner.finish({ file, bytes, sha256: got, trackerMs: typeof trackerMs === 'number' && Number.isFinite(trackerMs) && trackerMs >= 0 ? Math.round(trackerMs) : 0 });
+      return { status: 200, body: { ok: true } };
+    } catch (error) {
+      if (error instanceof ResultTooLarge) {
+        this.#release(held, new TrackerError('crash', `${held.runner.where}: the result of chunk ${chunk.idx} is over ${MAX_RESULT_BYTES} bytes`));
+        return { status: 413, body: { error: `a result may be at most ${MAX_RESULT_BYTES} bytes` } };
+      }
+      // The upload broke off: the worker retries it while the attempt is current.
+      return { status: 422, body: { error: `the upload broke off (${(error as Error).message}); send it again` } };
+    } finally {
+      rmSync(part, { force: true });
+    }
+  }
+
+  /** End a held attempt with an error; the track loop records it and decides what comes next. */
+  #release(held: Held, error: unknown): void {
+    this.#held.delete(held.id);
+    this.#db.seenWorker(held.runner.where, undefined, undefined, undefined);
+    held.runner.fail(error);
+  }
+
+  /** Attempts whose frames stopped advancing for leaseSeconds: taken back (tracked again elsewhere). */
+  #expireLeases(): void {
+    const leaseMs = this.#config.leaseSeconds * 1000;
+    for (const held of [...this.#held.values()]) {
+      if (Date.now() - held.advancedMs <= leaseMs) continue;
+      this.#log(`job ${held.attempt.jobId}: ${held.runner.where} tracked no frame of chunk ${held.attempt.chunk.idx} for ${this.#config.leaseSeconds} s: its lease is lost and the chunk is tracked again`);
+      this.#release(held, new TrackerError('stall', `${held.runner.where} lost its lease: no frame advanced for ${this.#config.leaseSeconds} s (a frozen, killed or unreachable worker)`));
+    }
+  }
+
+  /** Attempts held now, for the page: the worker and the chunk. */
+  heldAttempts(): { id: number; worker: string; jobId: number; chunk: ChunkRow }[] {
+    return [...this.#held.values()].map((h) => ({ id: h.id, worker: h.worker, jobId: h.attempt.jobId, chunk: h.attempt.chunk }));
+  }
+}
+
+class ResultTooLarge extends Error {}
+
+/** Why an uploaded result cannot be used, or undefined: it must be a chunk pickle of exactly the attempt's frames. */
+async function pickleProblem(path: string, firstFrame: number, frameCount: number): Promise<string | undefined> {
+  try {
+    const r = await readChunkPickle(path);
+    if (r.firstFrame !== firstFrame || r.frameCount !== frameCount) return `it holds frames ${r.firstFrame}+${r.frameCount}, not ${firstFrame}+${frameCount}`;
+    return undefined;
+  } catch (error) {
+    return (error as Error).message.replace(path, 'the upload');
+  }
+}
+
+function validReady(r: unknown): r is ReadyEvent {
+  const x = r as Partial<ReadyEvent> | undefined;
+  return typeof x?.backend === 'string' && typeof x.version === 'string' && typeof x.device === 'string';
+}
