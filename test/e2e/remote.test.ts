@@ -1,0 +1,239 @@
+/**
+ * GPU machines joining over BullMQ on a real Redis (issue 11, part 3): `posepipe start` with
+ * POSEPIPE_REDIS_URL as the coordinator, `posepipe worker` processes taking its chunks. Real
+ * processes, a real redis-server per test, the real worker endpoints; nothing mocked.
+ */
+import { copyFileSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cliEnv, runCli, spawnCli } from '../helpers/cli.ts';
+import { fixture } from '../helpers/fixtures.ts';
+import { freePort, redisPerTest } from '../helpers/redis.ts';
+import { waitFor, workspacesPerTest, type Workspace } from '../helpers/workspace.ts';
+
+const workspace = workspacesPerTest();
+const redisFor = redisPerTest();
+type App = ReturnType<typeof spawnCli>;
+const apps: App[] = [];
+afterEach(async (ctx) => {
+  for (const app of apps.splice(0)) {
+    if (app.child.exitCode === null && app.child.signalCode === null) {
+      app.child.kill('SIGCONT');
+      app.child.kill('SIGKILL');
+      await app.done;
+    }
+    if (ctx.task.result?.state === 'fail') console.error(`--- ${app.child.spawnargs.slice(2).join(' ')}:\n${app.output().slice(-3000)}`);
+  }
+});
+
+const TOKEN = 'test-token-0123456789abcdef';
+/** 6 chunks of 25 frames (small.mp4); 20 ms a frame stands in for a GPU. */
+const BASE = { POSEPIPE_TRACKER: 'test-fixture', POSEPIPE_CHUNK_SECONDS: '1', POSEPIPE_OVERLAP_FRAMES: '5', POSEPIPE_TEST_FIXTURE_FRAME_SECONDS: '0.02' };
+
+/** `posepipe start` as the coordinator; its status page address. */
+async function coordinator(ws: Workspace, redisUrl: string, extra: Record<string, string> = {}): Promise<{ app: App; url: string; env: NodeJS.ProcessEnv }> {
+  const env = cliEnv(ws, { ...BASE, POSEPIPE_REDIS_URL: redisUrl, POSEPIPE_WORKER_TOKEN: TOKEN, ...extra });
+  const app = spawnCli(['start'], env);
+  apps.push(app);
+  const url = await waitFor('the coordinator to listen', () => /status page at (http:\/\/127\.0\.0\.1:\d+)\//.exec(app.output())?.[1], 30_000);
+  return { app, url, env };
+}
+
+/** A `posepipe worker` with one slot, in its own data folder. */
+function worker(label: string, url: string, redisUrl: string, extra: Record<string, string> = {}): App {
+  const ws = workspace(label);
+  const app = spawnCli(['worker', '--coordinator', url, '--redis', redisUrl], cliEnv(ws, { ...BASE, POSEPIPE_WORKERS: '1', POSEPIPE_WORKER_TOKEN: TOKEN, ...extra }));
+  apps.push(app);
+  return app;
+}
+
+let referenceBytes: Buffer | undefined;
+
+/** The output of small.mp4 tracked by one local slot, the reference bytes (made once per file). */
+async function reference(): Promise<Buffer> {
+  if (referenceBytes) return referenceBytes;
+  const ws = workspace('remote-reference');
+  const r = await runCli(['run', fixture('small.mp4'), '--workers', '1'], cliEnv(ws, BASE));
+  expect(r.code, r.stderr).toBe(0);
+  referenceBytes = readFileSync(join(ws.outbox, 'small.json'));
+  return referenceBytes;
+}
+
+function attempts(ws: Workspace): { first_frame: number; ran_on: string; outcome: string | null }[] {
+  const db = new Database(join(ws.home, 'posepipe.db'), { readonly: true });
+  try {
+    return db.prepare('SELECT first_frame, ran_on, outcome FROM chunk_attempts ORDER BY id').all() as { first_frame: number; ran_on: string; outcome: string | null }[];
+  } finally {
+    db.close();
+  }
+}
+
+async function outputOf(ws: Workspace): Promise<Buffer> {
+  await waitFor('outbox/small.json', () => {
+    try {
+      return readFileSync(join(ws.outbox, 'small.json'));
+    } catch {
+      return undefined;
+    }
+  }, 120_000, 200);
+  return readFileSync(join(ws.outbox, 'small.json'));
+}
+
+describe('remote workers over BullMQ (posepipe worker)', () => {
+  it('2 remote workers and 1 local slot give the bytes of 1 slot; every chunk is done once; status says where each ran', async () => {
+    const expected = await reference();
+    const ws = workspace('remote-same');
+    const redis = await redisFor(ws.root);
+    const { url, env } = await coordinator(ws, redis.url, { POSEPIPE_WORKERS: '1' });
+    worker('remote-w1', url, redis.url);
+    worker('remote-w2', url, redis.url);
+    copyFileSync(fixture('small.mp4'), join(ws.inbox, 'small.mp4'));
+    expect((await outputOf(ws)).equals(expected)).toBe(true);
+    const tried = attempts(ws);
+    expect(tried.every((a) => a.outcome === 'done')).toBe(true);
+    expect(new Set(tried.map((a) => a.first_frame)).size).toBe(tried.length);
+    const where = new Set(tried.map((a) => (a.ran_on.startsWith('worker ') ? 'remote' : a.ran_on)));
+    expect(where.has('remote')).toBe(true);
+    const st = JSON.parse((await runCli(['status', '--json'], env)).stdout) as { workers: { name: string }[]; jobs: { chunkList: { ranOn: string }[] }[] };
+    expect(st.workers.some((w) => w.name.startsWith('worker '))).toBe(true);
+    expect(st.jobs[0]!.chunkList.every((c) => typeof c.ranOn === 'string')).toBe(true);
+  }, 120_000);
+
+  it('a remote worker SIGKILLed mid-chunk and one SIGSTOPped past its lease: others do their chunks, the late upload is refused, the bytes are the same', async () => {
+    const expected = await reference();
+    const ws = workspace('remote-faults');
+    const redis = await redisFor(ws.root);
+    // No local slot: every chunk goes to a remote worker. 50 ms a frame: a chunk takes over a second.
+    const slow = { POSEPIPE_TEST_FIXTURE_FRAME_SECONDS: '0.05' };
+    const { app } = await coordinator(ws, redis.url, { POSEPIPE_WORKERS: '0', POSEPIPE_LEASE_SECONDS: '2', ...slow });
+    const url = /status page at (http:\/\/127\.0\.0\.1:\d+)\//.exec(app.output())![1]!;
+    const killed = worker('remote-killed', url, redis.url, slow);
+    const frozen = worker('remote-frozen', url, redis.url, slow);
+    worker('remote-healthy', url, redis.url, slow);
+    copyFileSync(fixture('small.mp4'), join(ws.inbox, 'small.mp4'));
+    await waitFor('the first worker to start a chunk', () => (killed.output().includes(' on slot 1') ? true : undefined), 60_000);
+    killed.child.kill('SIGKILL');
+    await waitFor('the second worker to start a chunk', () => (frozen.output().includes(' on slot 1') ? true : undefined), 60_000);
+    frozen.child.kill('SIGSTOP');
+    await waitFor('the frozen worker to lose its lease', () => (app.output().match(/lost|lease is lost/g)?.length ?? 0) >= 2 ? true : undefined, 60_000);
+    const out = await outputOf(ws);
+    frozen.child.kill('SIGCONT');
+    // Woken, it is told its attempt is no longer current: progress or its upload gets 409.
+    await waitFor('the frozen worker to hear its attempt was taken back', () => (/took the attempt back|result not taken \(HTTP 409/.test(frozen.output()) ? true : undefined), 30_000);
+    expect(out.equals(expected)).toBe(true);
+    const tried = attempts(ws);
+    expect(tried.filter((a) => a.outcome === 'failed').length).toBeGreaterThanOrEqual(2);
+    // Every chunk done exactly once.
+    const done = tried.filter((a) => a.outcome === 'done').map((a) => a.first_frame);
+    expect(new Set(done).size).toBe(done.length);
+    expect(done).toHaveLength(6);
+  }, 180_000);
+
+  it('refuses a missing or wrong token (401), a path-like or unknown attempt (404), a result with a wrong sha256 or a truncated pickle (the chunk is retried)', async () => {
+    const ws = workspace('remote-guard');
+    const redis = await redisFor(ws.root);
+    const { url, env } = await coordinator(ws, redis.url, { POSEPIPE_WORKERS: '0' });
+    copyFileSync(fixture('small.mp4'), join(ws.inbox, 'small.mp4'));
+    const db = () => new Database(join(ws.home, 'posepipe.db'), { readonly: true });
+    await waitFor('the job to reach tracking', () => {
+      const d = db();
+      try {
+        return (d.prepare("SELECT count(*) AS n FROM stages WHERE name = 'track' AND state = 'running'").get() as { n: number }).n === 1 ? true : undefined;
+      } finally {
+        d.close();
+      }
+    }, 60_000, 200);
+    const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+    const ready = { backend: 'test-fixture', version: '1', device: 'cpu', pid: 1, loadSeconds: 0 };
+    const claimBody = JSON.stringify({ offer: { jobId: 1, firstFrame: 0 }, worker: { name: 'probe', host: 'test', ready } });
+    for (const authorization of [undefined, 'Bearer wrong-token-0123456789', `Basic ${TOKEN}`, `Bearer ${TOKEN}x`]) {
+      const r = await fetch(`${url}/worker/v1/claim`, { method: 'POST', headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) }, body: claimBody });
+      expect(r.status, authorization).toBe(401);
+    }
+    // Nothing was started by the refused claims.
+    const d0 = db();
+    expect((d0.prepare('SELECT count(*) AS n FROM chunk_attempts').get() as { n: number }).n).toBe(0);
+    d0.close();
+
+    const claim = async () => {
+      const r = await fetch(`${url}/worker/v1/claim`, { method: 'POST', headers: auth, body: claimBody });
+      return r.status === 200 ? ((await r.json()) as { attempt: number; files: string[] }) : undefined;
+    };
+    const first = (await waitFor('a claim of the first chunk', claim, 10_000, 100))!;
+    const input = Buffer.from(await (await fetch(`${url}/worker/v1/attempts/${first.attempt}/files/0`, { headers: auth })).arrayBuffer());
+    expect(createHash('sha256').update(input).digest('hex')).toBe(createHash('sha256').update(readFileSync(join(ws.home, 'jobs', '1', first.files[0]!))).digest('hex'));
+    for (const path of [`${first.attempt}/files/1`, `${first.attempt}/files/..%2F..%2Fposepipe.db`, `..%2F..%2Fetc/files/0`, `99999999/files/0`, `1e3/files/0`, `-1/files/0`]) {
+      expect((await fetch(`${url}/worker/v1/attempts/${path}`, { headers: auth })).status, path).toBe(404);
+    }
+    // A claim of a chunk already running is refused.
+    expect((await fetch(`${url}/worker/v1/claim`, { method: 'POST', headers: auth, body: claimBody })).status).toBe(409);
+
+    const put = (attempt: number, body: Buffer, sha: string) => fetch(`${url}/worker/v1/attempts/${attempt}/result`, { method: 'PUT', headers: { authorization: `Bearer ${TOKEN}`, 'x-posepipe-sha256': sha, 'x-posepipe-tracker-ms': '5' }, body: new Uint8Array(body) });
+    const junk = Buffer.from('\x80\x04\x95 not a pickle');
+    const wrong = await put(first.attempt, junk, 'a'.repeat(64));
+    expect(wrong.status).toBe(422);
+    expect(((await wrong.json()) as { error: string }).error).toContain('sha256');
+    // The attempt is over: the same upload again is not current.
+    expect((await put(first.attempt, junk, createHash('sha256').update(junk).digest('hex'))).status).toBe(409);
+    // The chunk is pending again (after its backoff) and a new attempt takes it; a truncated pickle is refused too.
+    const second = (await waitFor('a second claim', claim, 10_000, 100))!;
+    expect(second.attempt).toBeGreaterThan(first.attempt);
+    const truncated = await put(second.attempt, junk, createHash('sha256').update(junk).digest('hex'));
+    expect(truncated.status).toBe(422);
+    expect(((await truncated.json()) as { error: string }).error).toMatch(/truncated or corrupt pickle/);
+    expect((await fetch(`${url}/worker/v1/attempts/${second.attempt}/progress`, { method: 'POST', headers: auth, body: '{"frames": 3}' })).status).toBe(409);
+
+    // No result file was written for the refused uploads, and no temp file is left.
+    const d1 = db();
+    const row = d1.prepare('SELECT state, attempts, error_text, result_file FROM chunks WHERE first_frame = 0').get() as { state: string; attempts: number; error_text: string; result_file: string | null };
+    d1.close();
+    expect(row).toMatchObject({ state: 'pending', attempts: 2, result_file: null });
+    expect(row.error_text).toMatch(/refused: .*truncated or corrupt pickle/);
+    // A real worker then tracks the job to the end (the third attempt is within maxAttempts).
+    worker('remote-guard-w', url, redis.url);
+    const out = await outputOf(ws);
+    expect(JSON.parse(out.toString()).frames).toHaveLength(150);
+    const st = JSON.parse((await runCli(['status', '--json'], env)).stdout) as { jobs: { state: string }[] };
+    expect(st.jobs.map((j) => j.state)).toEqual(['done']);
+  }, 120_000);
+
+  it('Redis killed mid-run and started again empty: the chunks are offered again from SQLite and the job completes once, with the same bytes', async () => {
+    const expected = await reference();
+    const ws = workspace('remote-redis');
+    const redis = await redisFor(ws.root);
+    const { app } = await coordinator(ws, redis.url, { POSEPIPE_WORKERS: '0' });
+    const url = /status page at (http:\/\/127\.0\.0\.1:\d+)\//.exec(app.output())![1]!;
+    const w = worker('remote-redis-w', url, redis.url);
+    copyFileSync(fixture('small.mp4'), join(ws.inbox, 'small.mp4'));
+    await waitFor('a first chunk on the worker', () => (w.output().includes(' on slot 1') ? true : undefined), 60_000);
+    await redis.kill();
+    await waitFor('the coordinator to notice', () => (app.output().includes('Redis does not answer') ? true : undefined), 30_000);
+    await redis.restart();
+    await waitFor('the coordinator to offer again', () => (app.output().includes('Redis answers again') ? true : undefined), 30_000);
+    expect((await outputOf(ws)).equals(expected)).toBe(true);
+    const done = attempts(ws).filter((a) => a.outcome === 'done').map((a) => a.first_frame);
+    expect(done).toHaveLength(6);
+    expect(new Set(done).size).toBe(6);
+  }, 180_000);
+
+  it('the coordinator SIGKILLed while a worker holds a chunk: started again, the job completes once, with the same bytes', async () => {
+    const expected = await reference();
+    const ws = workspace('remote-coord');
+    const redis = await redisFor(ws.root);
+    const port = String(await freePort());
+    const first = await coordinator(ws, redis.url, { POSEPIPE_WORKERS: '0', POSEPIPE_PORT: port, POSEPIPE_TEST_FIXTURE_FRAME_SECONDS: '0.03' });
+    const w = worker('remote-coord-w', first.url, redis.url, { POSEPIPE_TEST_FIXTURE_FRAME_SECONDS: '0.03' });
+    copyFileSync(fixture('small.mp4'), join(ws.inbox, 'small.mp4'));
+    await waitFor('a chunk on the worker', () => (w.output().match(/ on slot 1/g)?.length ?? 0) >= 2 ? true : undefined, 60_000);
+    first.app.child.kill('SIGKILL');
+    await first.app.done;
+    await coordinator(ws, redis.url, { POSEPIPE_WORKERS: '0', POSEPIPE_PORT: port, POSEPIPE_TEST_FIXTURE_FRAME_SECONDS: '0.03' });
+    expect((await outputOf(ws)).equals(expected)).toBe(true);
+    const d = new Database(join(ws.home, 'posepipe.db'), { readonly: true });
+    const jobs = d.prepare('SELECT state FROM jobs').all();
+    d.close();
+    expect(jobs).toEqual([{ state: 'done' }]);
+  }, 180_000);
+});
