@@ -57,6 +57,8 @@ interface Round {
   info?: Omit<TrackerInfo, 'trackerMs'>;
   /** Wakes the round's loop: a flight was given to it, or it was stopped. */
   wake: Signal;
+  /** The job's run is ending (done, failed, cancelled, stopping): no new attempt of it starts. */
+  ending?: boolean;
 }
 
 /** A promise to wait on, renewed each time it fires. */
@@ -136,11 +138,16 @@ export class TrackLoop implements ChunkTracking {
         round.flights.delete(ended.f.firstFrame);
         try {
           await this.#settle(round, ended.f, ended.end, control);
+        } catch (error) {
+          // The job's run ends here: the slot freed below must not start another of its chunks.
+          round.ending = true;
+          throw error;
         } finally {
           this.#free(ended.f.slot);
         }
       }
     } finally {
+      round.ending = true;
       try {
         await this.#ground(round, control);
       } finally {
@@ -166,7 +173,7 @@ export class TrackLoop implements ChunkTracking {
    */
   async claimRemote(jobId: number, firstFrame: number, runner: RemoteRunner): Promise<ChunkAttempt | undefined> {
     const round = [...this.#rounds].find((r) => r.job.id === jobId);
-    if (!round || round.flights.has(firstFrame) || (round.notBefore.get(firstFrame) ?? 0) > Date.now()) return undefined;
+    if (!round || round.ending || round.flights.has(firstFrame) || (round.notBefore.get(firstFrame) ?? 0) > Date.now()) return undefined;
     const row = this.#deps.db.listChunks(jobId).find((r) => r.first_frame === firstFrame);
     if (!row || row.state !== 'pending') return undefined;
     const flight = new ChunkFlight({ slot: -1, where: runner.where, runner, db: this.#deps.db, jobId, dir: round.dir, firstFrame, hooks: this.#hooks(round) });
@@ -180,6 +187,7 @@ export class TrackLoop implements ChunkTracking {
     const out: { jobId: number; firstFrame: number; attempts: number }[] = [];
     const now = Date.now();
     for (const round of this.#ranked()) {
+      if (round.ending) continue;
       for (const r of this.#deps.db.listChunks(round.job.id)) {
         if (out.length >= limit) return out;
         if (r.state === 'pending' && !round.flights.has(r.first_frame) && (round.notBefore.get(r.first_frame) ?? 0) <= now) out.push({ jobId: round.job.id, firstFrame: r.first_frame, attempts: r.attempts });
@@ -203,7 +211,7 @@ export class TrackLoop implements ChunkTracking {
     for (const [slot, runner] of this.#deps.runners.entries()) {
       if (this.#onSlot[slot]) continue;
       for (const round of ranked) {
-        if (round.unready.has(slot)) continue;
+        if (round.ending || round.unready.has(slot)) continue;
         if (!rows.has(round)) rows.set(round, this.#deps.db.listChunks(round.job.id));
         const now = Date.now();
         const row = rows.get(round)!.find((r) => r.state === 'pending' && !round.flights.has(r.first_frame) && (round.notBefore.get(r.first_frame) ?? 0) <= now);
@@ -283,12 +291,13 @@ export class TrackLoop implements ChunkTracking {
     round.flights.clear();
     if (flights.length === 0) return;
     await Promise.all(flights.map((f) => f.runner.stop()));
-    const ends = await Promise.all(flights.map((f) => f.done));
+    await Promise.all(flights.map((f) => f.done));
     for (const f of flights) if (f.slot >= 0) this.#onSlot[f.slot] = undefined;
     if (control.stopping()) return;
-    for (const end of ends) {
-      if (end.type !== 'done' && end.type !== 'failed') continue;
-      const row = this.#deps.db.listChunks(round.job.id).find((r) => r.first_frame === end.row.first_frame);
+    // Whatever attempt of them is still recorded as running (however its flight ended) goes back uncounted.
+    const rows = this.#deps.db.listChunks(round.job.id);
+    for (const f of flights) {
+      const row = rows.find((r) => r.first_frame === f.firstFrame);
       if (row?.state === 'running') this.#deps.db.releaseChunk(round.job.id, row.idx);
     }
   }
