@@ -7,7 +7,7 @@
  * says which attempt is current, and refuses (409) anything else.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, normalize } from 'node:path';
 import { Readable } from 'node:stream';
@@ -206,6 +206,7 @@ export async function workerCommand(config: Config): Promise<number> {
   const stopped = new Promise<void>((r) => (resolveStop = r));
   process.once('SIGINT', () => resolveStop());
   process.once('SIGTERM', () => resolveStop());
+  clearStale(join(config.home, 'remote'));
   mkdirSync(work, { recursive: true });
   void worker.run();
   log(`posepipe worker ${name}: ${trackers.length} slot(s) taking chunks from ${redactUrl(config.redisUrl)} for ${config.coordinator}`);
@@ -216,4 +217,25 @@ export async function workerCommand(config: Config): Promise<number> {
   await worker.close().catch(() => {});
   rmSync(work, { recursive: true, force: true });
   return 0;
+}
+
+/** The folders of earlier workers on this machine that were killed (their pid is gone): their half-done inputs and results. */
+function clearStale(root: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = /^\d+$/.test(name) ? Number(name) : NaN;
+    if (Number.isNaN(pid) || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+      continue; // alive (or someone else's): leave it
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') continue;
+    }
+    rmSync(join(root, name), { recursive: true, force: true });
+  }
 }

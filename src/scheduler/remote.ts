@@ -9,12 +9,13 @@
  * Everything in Redis can be rebuilt from SQLite: the offers are re-added every second, and BullMQ
  * ignores an id it already holds.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline as pipe } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
 import { Queue } from 'bullmq';
+import { renameDurably } from '../atomic-file.ts';
 import type { Config } from '../config.ts';
 import type { ChunkRow, Db } from '../db/index.ts';
 import { PipelineError, TrackerError, FAILURE_KINDS, type FailureKind } from '../errors.ts';
@@ -271,7 +272,8 @@ export class RemoteDispatch {
     const { chunk, previous, jobDir } = held.attempt;
     const overlap = previous ? chunk.overlap_frames : 0;
     const file = `results/${String(chunk.first_frame).padStart(7, '0')}+${chunk.frame_count}.pkl`;
-    const part = join(jobDir, 'results', `.${String(chunk.first_frame).padStart(7, '0')}+${chunk.frame_count}.${process.pid}.${randomBytes(4).toString('hex')}.part`);
+    // The name reconcile.ts clears after a kill: `results/*.pkl.tmp-<pid>` (one upload per chunk at a time: one attempt is current).
+    const part = join(jobDir, `${file}.tmp-${process.pid}`);
     mkdirSync(join(jobDir, 'results'), { recursive: true });
     const hash = createHash('sha256');
     let bytes = 0;
@@ -295,7 +297,7 @@ export class RemoteDispatch {
         this.#release(held, new TrackerError('crash', `${held.runner.where}: the result of chunk ${chunk.idx} was refused: ${problem}`));
         return { status: 422, body: { error: `result refused: ${problem}; the chunk is tracked again` } };
       }
-      renameSync(part, join(jobDir, file));
+      await renameDurably(part, join(jobDir, file));
       this.#held.delete(attemptId);
       this.#db.seenWorker(held.runner.where, undefined, undefined, undefined);
       held.runner.finish({ file, bytes, sha256: got, trackerMs: typeof trackerMs === 'number' && Number.isFinite(trackerMs) && trackerMs >= 0 ? Math.round(trackerMs) : 0 });

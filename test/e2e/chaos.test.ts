@@ -2,8 +2,10 @@
  * RELIABILITY.md "kill -9 posepipe at many random moments across several jobs": videos dropped
  * into the inbox of `posepipe start`, which is killed with SIGKILL at random moments (a seeded
  * PRNG; the seed is printed, CHAOS_SEED=<n> replays it) and started again each time until every
- * job is done. Then: every job done once, every outbox JSON byte-identical to an uninterrupted
- * `run` of the same video, no temp files, a sound database, and no process left behind.
+ * job is done. It is a coordinator (issue 11): one local slot, and two remote `posepipe worker`s
+ * over a real Redis, which are SIGKILLed at random moments too and started again. Then: every job
+ * done once, every outbox JSON byte-identical to an uninterrupted `run` of the same video (one
+ * local slot), no temp files, a sound database, and no process left behind, workers included.
  */
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +14,7 @@ import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fixture } from '../helpers/fixtures.ts';
 import { cliEnv, runCli, spawnCli } from '../helpers/cli.ts';
+import { freePort, redisPerTest } from '../helpers/redis.ts';
 import { makeWorkspace, waitFor, type Workspace } from '../helpers/workspace.ts';
 
 // 150, 50, 200 and 95 frames; one second per chunk, so 15 chunks and 4 ways of chunking them.
@@ -54,8 +57,22 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(VIDEO_DIR, { recursive: true, force: true }));
 
+const redisFor = redisPerTest();
 let ws: Workspace | undefined;
-afterEach(() => ws?.cleanup());
+const workerSpaces: Workspace[] = [];
+type App = ReturnType<typeof spawnCli>;
+const live: App[] = [];
+afterEach(async () => {
+  for (const app of live.splice(0)) {
+    if (app.child.exitCode === null && app.child.signalCode === null) {
+      app.child.kill('SIGKILL');
+      await app.done;
+    }
+  }
+  ws?.cleanup();
+  for (const w of workerSpaces.splice(0)) w.cleanup();
+});
+const TOKEN = 'chaos-token-0123456789abcdef';
 
 function query<T>(home: string, sql: string): T[] {
   const db = new Database(join(home, 'posepipe.db'), { readonly: true });
@@ -112,7 +129,18 @@ describe('kill -9 posepipe at random moments', () => {
     const random = prng(SEED);
     ws = makeWorkspace('chaos');
     const home = ws.home;
-    const env = cliEnv(ws, { ...SETTINGS, POSEPIPE_TEST_FIXTURE_FRAME_SECONDS: FRAME_SECONDS });
+    const redis = await redisFor(ws.root);
+    const port = String(await freePort());
+    const remote = { POSEPIPE_REDIS_URL: redis.url, POSEPIPE_WORKER_TOKEN: TOKEN, POSEPIPE_LEASE_SECONDS: '2' };
+    const env = cliEnv(ws, { ...SETTINGS, ...remote, POSEPIPE_WORKERS: '1', POSEPIPE_PORT: port, POSEPIPE_TEST_FIXTURE_FRAME_SECONDS: FRAME_SECONDS });
+    // Two remote workers, each in its own data folder, killed and started again at random moments.
+    for (let i = 0; i < 2; i++) workerSpaces.push(makeWorkspace(`chaos-worker-${i}`));
+    const startWorker = (i: number): App => {
+      const app = spawnCli(['worker', '--coordinator', `http://127.0.0.1:${port}`], cliEnv(workerSpaces[i]!, { ...SETTINGS, ...remote, POSEPIPE_WORKERS: '1', POSEPIPE_TEST_FIXTURE_FRAME_SECONDS: FRAME_SECONDS }));
+      live.push(app);
+      return app;
+    };
+    const workers = [startWorker(0), startWorker(1)];
     /** Drop a video the way a careful copier does: written beside the inbox, renamed into it. */
     const drop = (video: string) => {
       const temp = join(ws!.root, `incoming-${video}`);
@@ -125,16 +153,26 @@ describe('kill -9 posepipe at random moments', () => {
     const history: string[] = [];
     for (let life = 0; life < KILLS; life++) {
       const app = spawnCli(['start'], env);
+      live.push(app);
       if (life === 1) for (const video of VIDEOS.slice(2)) drop(video);
       const delayMs = Math.round(200 + random() * 3800);
-      // The random moment is the experiment itself, not a wait for a condition.
-      await new Promise((r) => setTimeout(r, delayMs));
+      // A remote worker dies at a random moment of about half the lives, and comes back.
+      const victim = random() < 0.5 ? Math.floor(random() * workers.length) : undefined;
+      const victimMs = Math.round(random() * delayMs);
+      // The random moments are the experiment itself, not waits for a condition.
+      if (victim !== undefined) {
+        await new Promise((r) => setTimeout(r, victimMs));
+        workers[victim]!.child.kill('SIGKILL');
+        await workers[victim]!.done;
+        workers[victim] = startWorker(victim);
+      }
+      await new Promise((r) => setTimeout(r, delayMs - (victim !== undefined ? victimMs : 0)));
       expect(app.child.exitCode, `posepipe exited by itself in life ${life} (seed ${SEED}):\n${app.output()}`).toBeNull();
       app.child.kill('SIGKILL');
       const end = await app.done;
       expect(end.signal, `life ${life} (seed ${SEED}):\n${app.output()}`).toBe('SIGKILL');
       const states = jobs(home).map((j) => `${j.source_name}:${j.state === 'done' ? 'done' : `${j.state}@${j.stage}`}`);
-      history.push(`kill ${life + 1} after ${delayMs} ms: ${states.join(' ') || 'no jobs yet'}`);
+      history.push(`kill ${life + 1} after ${delayMs} ms${victim !== undefined ? ` (worker ${victim + 1} too, at ${victimMs} ms)` : ''}: ${states.join(' ') || 'no jobs yet'}`);
       const failed = jobs(home).filter((j) => j.state === 'failed');
       expect(failed, `a job failed (seed ${SEED})\n${history.join('\n')}`).toEqual([]);
     }
@@ -158,9 +196,13 @@ describe('kill -9 posepipe at random moments', () => {
       await waitFor('the last start to be up', () => (app.output().includes('status page at') ? true : undefined), 30_000);
     } finally {
       app.child.kill('SIGTERM');
+      for (const w of workers) w.child.kill('SIGTERM');
     }
     const end = await app.done;
     expect(end.code, end.stdout + end.stderr).toBe(0);
+    for (const w of workers) expect((await w.done).code, w.output()).toBe(0);
+    // Remote workers did part of the work.
+    expect(query<{ n: number }>(home, "SELECT count(*) AS n FROM chunk_attempts WHERE ran_on LIKE 'worker %' AND outcome = 'done'")[0]!.n).toBeGreaterThan(0);
 
     // Every video is one job, done.
     expect(jobs(home).map((j) => [j.source_name, j.state])).toEqual([...VIDEOS].sort().map((v) => [v, 'done']));
@@ -183,8 +225,12 @@ describe('kill -9 posepipe at random moments', () => {
     await waitFor('every tracker worker to exit', () => (pids.every((pid) => !alive(pid)) ? true : undefined), 15_000, 100).catch(() => {
       throw new Error(`orphaned tracker workers: pids ${pids.filter(alive).join(', ')} (seed ${SEED})`);
     });
-    await waitFor('no process of this workspace to remain', () => (processesOf(home).length === 0 ? true : undefined), 15_000, 100).catch(() => {
-      throw new Error(`processes left behind: pids ${processesOf(home).join(', ')} (seed ${SEED})`);
-    });
+    for (const h of [home, ...workerSpaces.map((w) => w.home)]) {
+      await waitFor('no process of this workspace to remain', () => (processesOf(h).length === 0 ? true : undefined), 15_000, 100).catch(() => {
+        throw new Error(`processes left behind in ${h}: pids ${processesOf(h).join(', ')} (seed ${SEED})`);
+      });
+      // No download or upload left half-written by a killed worker or coordinator.
+      expect(walk(h).filter((p) => /\.part$|\.tmp|^remote\/./.test(p)), h).toEqual([]);
+    }
   });
 });
