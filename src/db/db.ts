@@ -532,6 +532,17 @@ export class Db {
 
   // ── settings and counters ─────────────────────────────────────────────────
 
+  /** Since when the coordinator's Redis has not answered (undefined: it answers, or there is none). */
+  setRedisDownSince(ms: number | undefined): void {
+    if (ms === undefined) this.#db.prepare("DELETE FROM settings WHERE name = 'redis_down_since'").run();
+    else this.#db.prepare("INSERT INTO settings (name, value) VALUES ('redis_down_since', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value").run(String(ms));
+  }
+
+  redisDownSince(): number | undefined {
+    const v = (this.#db.prepare("SELECT value FROM settings WHERE name = 'redis_down_since'").get() as { value: string } | undefined)?.value;
+    return v === undefined ? undefined : Number(v);
+  }
+
   /** Pause or unpause intake: while paused no queued job starts (the running one goes on; new files are still queued). */
   setIntakePaused(paused: boolean): void {
     this.#db.prepare("INSERT INTO settings (name, value) VALUES ('intake_paused', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value").run(paused ? '1' : '0');

@@ -170,6 +170,7 @@ export class RemoteDispatch {
 
   async close(): Promise<void> {
     clearInterval(this.#timer);
+    this.#db.setRedisDownSince(undefined);
     for (const held of this.#held.values()) held.runner.stop();
     await this.#queue.close().catch(() => {});
   }
@@ -190,11 +191,15 @@ export class RemoteDispatch {
         })),
       );
       if (offers.length === 0) await this.#queue.getJobCounts('wait');
-      if (this.#downSince !== undefined) this.#log(`remote dispatch: Redis answers again (it was down for ${Math.round((Date.now() - this.#downSince) / 1000)} s); pending chunks offered again`);
+      if (this.#downSince !== undefined) {
+        this.#log(`remote dispatch: Redis answers again (it was down for ${Math.round((Date.now() - this.#downSince) / 1000)} s); pending chunks offered again`);
+        this.#db.setRedisDownSince(undefined);
+      }
       this.#downSince = undefined;
     } catch (error) {
       if (this.#downSince === undefined) {
         this.#downSince = Date.now();
+        this.#db.setRedisDownSince(this.#downSince);
         this.#log(`remote dispatch: Redis does not answer (${(error as Error).message}); local slots go on, remote workers wait`);
       }
     } finally {

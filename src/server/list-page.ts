@@ -18,6 +18,8 @@ export interface JobsPageData {
   intakePaused: boolean;
   /** The tracker slots, with their health and what each tracks. */
   workers: WorkerView[];
+  /** Since when remote dispatch has waited for Redis (undefined: it has not). */
+  redisDownSince?: number;
 }
 
 /** The tracker slots: health (with the load error of an unhealthy one), the chunk each tracks, frames/s. */
@@ -76,6 +78,7 @@ export function jobsMain(d: JobsPageData): string {
   const nav = pager({ page: d.page, pages: d.pages, total: d.total, noun: d.total === 1 ? 'job' : 'jobs', href: (p) => `/${query({ state: d.state, page: p })}` });
   return `<main data-page="jobs"${d.state ? ` data-filter="${d.state}"` : ''}>
 ${intake(d, back)}
+${d.redisDownSince === undefined ? '' : `<div class="banner row paused" id="redis-down"><span class="grow"><strong>Remote workers wait:</strong> Redis has not answered since ${new Date(d.redisDownSince).toISOString().replace('T', ' ').slice(0, 19)} UTC. Local slots go on; pending chunks are offered again when it is back.</span></div>`}
 <h1>Jobs</h1>${tabs(d)}
 <table id="jobs"><thead><tr><th class="num">#</th><th>File</th><th>State</th><th>Stage</th><th>Frames</th><th class="num">Time</th><th>Error</th><th></th></tr></thead>
 <tbody>${rows}</tbody></table>

@@ -203,15 +203,19 @@ describe('remote workers over BullMQ (posepipe worker)', () => {
     const expected = await reference();
     const ws = workspace('remote-redis');
     const redis = await redisFor(ws.root);
-    const { app } = await coordinator(ws, redis.url, { POSEPIPE_WORKERS: '0' });
+    const { app, env } = await coordinator(ws, redis.url, { POSEPIPE_WORKERS: '0' });
     const url = /status page at (http:\/\/127\.0\.0\.1:\d+)\//.exec(app.output())![1]!;
     const w = worker('remote-redis-w', url, redis.url);
+    const downSince = async () => (JSON.parse((await runCli(['status', '--json'], env)).stdout) as { redisDownSince: number | null }).redisDownSince;
     copyFileSync(fixture('small.mp4'), join(ws.inbox, 'small.mp4'));
     await waitFor('a first chunk on the worker', () => (w.output().includes(' on slot 1') ? true : undefined), 60_000);
     await redis.kill();
     await waitFor('the coordinator to notice', () => (app.output().includes('Redis does not answer') ? true : undefined), 30_000);
+    // status (and the page) say since when remote dispatch waits.
+    expect(await downSince()).toBeGreaterThan(Date.now() - 60_000);
     await redis.restart();
     await waitFor('the coordinator to offer again', () => (app.output().includes('Redis answers again') ? true : undefined), 30_000);
+    expect(await downSince()).toBeNull();
     expect((await outputOf(ws)).equals(expected)).toBe(true);
     const done = attempts(ws).filter((a) => a.outcome === 'done').map((a) => a.first_frame);
     expect(done).toHaveLength(6);

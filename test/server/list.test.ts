@@ -14,6 +14,25 @@ const rows = (html: string) => tags(html).filter((t) => t.name === 'tr' && t.att
 const filterCounts = (html: string) => Object.fromEntries([...html.matchAll(/<a data-filter="(\w+)"[^>]*>\w+<span class="n">([\d,]+)<\/span>/g)].map((m) => [m[1], Number(m[2]!.replace(/,/g, ''))]));
 
 describe('jobs list', () => {
+  it('shows the tracker slots with their health and error, and since when remote workers wait for Redis', async () => {
+    const job = chunkedJob(h.db, { chunks: 2 });
+    h.db.registerWorkers('gpu-box', ['slot 1 (cuda:0)', 'slot 2 (cuda:1)']);
+    h.db.workerHealth('slot 1 (cuda:0)', 'ready', { device: 'cuda:0 (NVIDIA H200)' });
+    h.db.workerChunk('slot 1 (cuda:0)', { jobId: job, idx: 1, framesPerSecond: 12.5 });
+    h.db.workerHealth('slot 2 (cuda:1)', 'unhealthy', { error: 'CUDA error: <no device>' });
+    const page = (await h.send('/')).body;
+    const slots = tags(page).filter((t) => t.name === 'tr' && t.attrs.has('data-worker')).map((t) => [t.attrs.get('data-worker'), t.attrs.get('data-health')]);
+    expect(slots).toEqual([['slot 1 (cuda:0)', 'ready'], ['slot 2 (cuda:1)', 'unhealthy']]);
+    expect(page).toContain(`<a href="/jobs/${job}#chunk-1">job ${job}, chunk 1</a>`);
+    expect(page).toContain('CUDA error: &#60;no device&#62;');
+    expect(page).not.toContain('id="redis-down"');
+    h.db.setRedisDownSince(Date.UTC(2026, 11, 3, 6, 0, 0));
+    expect((await h.send('/')).body).toContain('Redis has not answered since 2026-12-03 06:00:00 UTC');
+    const api = JSON.parse((await h.send('/api/jobs')).body) as { workers: { name: string; health: string; error: string | null; current: unknown; framesPerSecond: number | null }[] };
+    expect(api.workers[0]).toMatchObject({ name: 'slot 1 (cuda:0)', health: 'ready', current: { jobId: job, chunk: 1 }, framesPerSecond: 12.5 });
+    expect(api.workers[1]).toMatchObject({ health: 'unhealthy', error: 'CUDA error: <no device>', current: null });
+  });
+
   it('pages 50 jobs at a time, newest first, with a pager that knows the totals', async () => {
     for (let i = 0; i < 120; i++) queuedJob(h.db, `clip-${i}.mp4`);
     const first = (await h.send('/')).body;
