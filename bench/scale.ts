@@ -7,10 +7,13 @@
  *   - each slot's busy fraction while the queue is tracked (its attempts' time / first attempt's
  *     start → last attempt's end: the first job's copy and the last job's merge are outside it);
  *   - the idle gap on a slot between a chunk of one job and the next chunk, of another job (p50/p95).
- * Usage: npm run bench:scale [-- --seconds 6,8,10,12,14 --chunk-seconds 2 --frame-ms 20 --slots 1,2,4 --prepare-ahead 2]
+ * Then the same queue through 2 remote `posepipe worker`s (a coordinator without local slots, a real
+ * redis-server) against 2 local slots, and the coordinator load test (bench/coordinator-load.ts).
+ * Usage: npm run bench:scale [-- --seconds 6,8,10,12,14 --chunk-seconds 2 --frame-ms 20 --slots 1,2,4 --prepare-ahead 2 --remote 2]
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -25,6 +28,7 @@ const chunkSeconds = Number(arg('chunk-seconds', '2'));
 const frameMs = Number(arg('frame-ms', '20'));
 const slotCounts = arg('slots', '1,2,4').split(',').map(Number);
 const prepareAhead = arg('prepare-ahead', '2');
+const remoteWorkers = Number(arg('remote', '2'));
 
 const street = resolve('../shared/fixtures/street-people.avi');
 const cache = resolve('bench/out');
@@ -40,7 +44,7 @@ const videos = lengths.map((seconds) => {
 });
 
 interface Attempt { job_id: number; ran_on: string; started_ms: number; finished_ms: number }
-interface Figures { slots: number; windowMs: number; trackMs: number; frames: number; busy: Map<string, number>; gaps: number[]; attempts: number; loads: number }
+interface Figures { slots: number; label: string; windowMs: number; trackMs: number; frames: number; busy: Map<string, number>; gaps: number[]; attempts: number; loads: number }
 
 const percentile = (xs: number[], p: number) => {
   if (xs.length === 0) return NaN;
@@ -48,8 +52,19 @@ const percentile = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 };
 
-async function runWith(slots: number): Promise<Figures> {
+function freePort(): Promise<number> {
+  return new Promise((res) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+/** The queue through `slots` local slots, or (remote > 0) through that many remote workers of one slot each and no local slot. */
+async function runWith(slots: number, remote = 0): Promise<Figures> {
   const root = mkdtempSync(join(tmpdir(), 'posepipe-bench-scale-'));
+  const helpers: ChildProcess[] = [];
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     POSEPIPE_HOME: join(root, 'home'),
@@ -58,11 +73,21 @@ async function runWith(slots: number): Promise<Figures> {
     POSEPIPE_TRACKER: 'test-fixture',
     POSEPIPE_TEST_FIXTURE_FRAME_SECONDS: String(frameMs / 1000),
     POSEPIPE_CHUNK_SECONDS: String(chunkSeconds),
-    POSEPIPE_WORKERS: String(slots),
+    POSEPIPE_WORKERS: remote > 0 ? '0' : String(slots),
     POSEPIPE_PREPARE_AHEAD: prepareAhead,
-    POSEPIPE_PORT: '0',
+    POSEPIPE_PORT: String(await freePort()),
   };
   if (!env.POSEPIPE_PYTHON && !existsSync(resolve('python/.venv/bin/python'))) env.POSEPIPE_PYTHON = '/usr/bin/python3';
+  if (remote > 0) {
+    const redisPort = await freePort();
+    helpers.push(spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', root], { stdio: 'ignore' }));
+    env.POSEPIPE_REDIS_URL = `redis://127.0.0.1:${redisPort}`;
+    env.POSEPIPE_WORKER_TOKEN = 'bench-token-0123456789abcdef';
+    await sleep(500);
+    for (let i = 0; i < remote; i++) {
+      helpers.push(spawn(process.execPath, ['bin/posepipe.js', 'worker', '--coordinator', `http://127.0.0.1:${env.POSEPIPE_PORT}`], { env: { ...env, POSEPIPE_HOME: join(root, `worker-${i}`), POSEPIPE_WORKERS: '1' }, stdio: 'ignore' }));
+    }
+  }
   mkdirSync(env.POSEPIPE_INBOX!, { recursive: true });
   // The whole queue is in the inbox before posepipe starts: its first scan queues all five.
   for (const v of videos) copyFileSync(v, join(env.POSEPIPE_INBOX!, v.split('/').at(-1)!));
@@ -81,6 +106,7 @@ async function runWith(slots: number): Promise<Figures> {
     app.kill('SIGTERM');
   }
   if ((await exited) !== 0) throw new Error(`posepipe start with ${slots} slot(s) did not stop cleanly: ${stderr}`);
+  for (const h of helpers) h.kill('SIGTERM');
   const db = new Database(join(root, 'home', 'posepipe.db'), { readonly: true });
   try {
     const jobs = db.prepare("SELECT min(started_ms) AS first, max(finished_ms) AS last, count(*) AS n, sum(state = 'done') AS done FROM jobs").get() as { first: number; last: number; n: number; done: number };
@@ -98,7 +124,7 @@ async function runWith(slots: number): Promise<Figures> {
       last.set(a.ran_on, a);
     }
     const trackMs = Math.max(...attempts.map((a) => a.finished_ms)) - Math.min(...attempts.map((a) => a.started_ms));
-    return { slots, windowMs: jobs.last - jobs.first, trackMs, frames, busy, gaps, attempts: attempts.length, loads };
+    return { slots, label: remote > 0 ? `${remote} remote` : `${slots} local`, windowMs: jobs.last - jobs.first, trackMs, frames, busy, gaps, attempts: attempts.length, loads };
   } finally {
     db.close();
     rmSync(root, { recursive: true, force: true });
@@ -113,13 +139,23 @@ for (const n of slotCounts) {
   results.push(r);
 }
 const base = results[0]!;
-console.log('\nslots  frames/s  speed-up  queue time  busy per slot (min / mean)  idle gap between jobs p50 / p95  attempts  loads');
+console.log('\n     slots  frames/s  speed-up  queue time  busy per slot (min / mean)  idle gap between jobs p50 / p95  attempts  loads');
 for (const r of results) {
   const fps = r.frames / (r.windowMs / 1000);
-  const fractions = [...Array(r.slots).keys()].map((i) => (r.busy.get(`slot ${i + 1}`) ?? 0) / r.trackMs);
+  const fractions = [...r.busy.values()].map((ms) => ms / r.trackMs);
   const mean = fractions.reduce((a, b) => a + b, 0) / fractions.length;
   console.log(
-    `${String(r.slots).padStart(5)}  ${fps.toFixed(1).padStart(8)}  ${(base.windowMs / r.windowMs).toFixed(2).padStart(7)}x  ${(r.windowMs / 1000).toFixed(2).padStart(8)} s  ${`${Math.min(...fractions).toFixed(3)} / ${mean.toFixed(3)}`.padStart(26)}  ${`${percentile(r.gaps, 50)} / ${percentile(r.gaps, 95)} ms (${r.gaps.length})`.padStart(32)}  ${String(r.attempts).padStart(8)}  ${String(r.loads).padStart(5)}`,
+    `${r.label.padStart(10)}  ${fps.toFixed(1).padStart(8)}  ${(base.windowMs / r.windowMs).toFixed(2).padStart(7)}x  ${(r.windowMs / 1000).toFixed(2).padStart(8)} s  ${`${Math.min(...fractions).toFixed(3)} / ${mean.toFixed(3)}`.padStart(26)}  ${`${percentile(r.gaps, 50)} / ${percentile(r.gaps, 95)} ms (${r.gaps.length})`.padStart(32)}  ${String(r.attempts).padStart(8)}  ${String(r.loads).padStart(5)}`,
   );
 }
-console.log('\nnot measured yet: remote workers over Redis, and the coordinator load test (issue 11, part 3, is not built)');
+if (remoteWorkers > 0) {
+  const local = results.find((r) => r.slots === remoteWorkers) ?? (await runWith(remoteWorkers));
+  const far = await runWith(remoteWorkers, remoteWorkers);
+  const fps = (r: Figures) => r.frames / (r.windowMs / 1000);
+  console.log(`\n${remoteWorkers} remote workers: ${fps(far).toFixed(1)} frames/s, ${(far.windowMs / 1000).toFixed(2)} s for the queue; ${remoteWorkers} local slots: ${fps(local).toFixed(1)} frames/s (remote ${((fps(far) / fps(local) - 1) * 100).toFixed(1)}%)`);
+  const fractions = [...far.busy.values()].map((ms) => ms / far.trackMs);
+  console.log(`  remote busy per worker (min / mean) ${Math.min(...fractions).toFixed(3)} / ${(fractions.reduce((a, b) => a + b, 0) / fractions.length).toFixed(3)}, idle gap between jobs p50 / p95 ${percentile(far.gaps, 50)} / ${percentile(far.gaps, 95)} ms`);
+}
+console.log('\ncoordinator load test (npm run bench:coordinator):');
+const load = spawnSync(process.execPath, ['--import', 'tsx', 'bench/coordinator-load.ts', '--jobs', '100', '--chunks', '200', '--workers', '50'], { stdio: 'inherit' });
+if (load.status !== 0) process.exitCode = 1;

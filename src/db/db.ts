@@ -573,6 +573,11 @@ export class Db {
    * Changes whenever anything was committed, by this connection or another process: the server
    * polls it to push live updates without reading any table.
    */
+  /** Rows this process has inserted, updated or deleted since it opened the database (SQLite's total_changes). */
+  rowsWritten(): number {
+    return (this.#db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
+  }
+
   changeStamp(): string {
     const version = this.#db.pragma('data_version', { simple: true }) as number;
     const own = (this.#db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;

@@ -37,5 +37,6 @@ export function metricsText(db: Db, liveClients: number): string {
     family('posepipe_jobs_done_total', 'counter', 'Jobs finished with an output file.', [['', total('jobs_done')]]),
     family('posepipe_chunk_failures_total', 'counter', 'Chunk attempts that failed, by failure kind.', byKind('chunk_failures')),
     family('posepipe_job_failures_total', 'counter', 'Jobs that failed, by failure kind.', byKind('job_failures')),
+    family('posepipe_sqlite_rows_written_total', 'counter', 'Rows this posepipe has written to its database since it started (SQLite total_changes).', [['', db.rowsWritten()]]),
   ].join('\n') + '\n';
 }

@@ -65,20 +65,39 @@ async function runQueue(ws: Workspace, extra: Record<string, string>, between: (
 }
 
 describe('a queue of videos (posepipe start)', () => {
-  it('prepares the next jobs and starts their chunks while a job finishes, in queue order, with the bytes of one slot and nothing ahead', async () => {
+  it('runs a job pushed to the front first; with nothing ahead a job starts once the one before is tracked; 2 slots and 2 jobs ahead give the same bytes, preparing the next jobs and starting their chunks while a job finishes', async () => {
+    // One slot, nothing ahead, and job 3 pushed to the front, job 1 to the back (posepipe priority).
     const serial = workspace('queue-serial');
-    const one = await runQueue(serial, { POSEPIPE_WORKERS: '1', POSEPIPE_PREPARE_AHEAD: '0' });
+    const one = await runQueue(serial, { POSEPIPE_WORKERS: '1', POSEPIPE_PREPARE_AHEAD: '0' }, async (env) => {
+      const bad = await runCli(['priority', '2', 'soon'], env);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('a priority is a whole number');
+      expect((await runCli(['priority', '9'], env)).code).toBe(2);
+      const low = await runCli(['priority', '1', '-1'], env);
+      expect(low.stdout.trim(), low.stderr).toBe('job 1: priority -1');
+      const front = await runCli(['priority', '3', '--front'], env);
+      expect(front.stdout.trim(), front.stderr).toBe('job 3: priority 1');
+      const st = JSON.parse((await runCli(['status', '--json'], env)).stdout) as { jobs: { id: number; priority: number }[] };
+      expect(Object.fromEntries(st.jobs.map((j) => [j.id, j.priority]))).toEqual({ 1: -1, 2: 0, 3: 1 });
+    });
+    const s = read(serial);
+    const order = (key: 'started_ms' | 'finished_ms') => [...s.jobs].sort((x, y) => x[key] - y[key]).map((j) => j.id);
+    expect(order('started_ms')).toEqual([3, 2, 1]);
+    expect(order('finished_ms')).toEqual([3, 2, 1]);
+    // Nothing ahead: a job is staged only once the one before it (in priority order) has been tracked.
+    expect(s.stage(2, 'stage').started_ms).toBeGreaterThanOrEqual(s.stage(3, 'track').finished_ms);
+    expect(s.stage(1, 'stage').started_ms).toBeGreaterThanOrEqual(s.stage(2, 'track').finished_ms);
+    expect(new Set(s.attempts.map((a) => a.ran_on))).toEqual(new Set(['slot 1']));
+    // A finished job's priority cannot change.
+    const done = await runCli(['priority', '1', '5'], cliEnv(serial));
+    expect(done.code).toBe(2);
+    expect(done.stderr).toMatch(/job 1/);
+
+    // Two slots, two jobs prepared ahead, queue order.
     const ahead = workspace('queue-ahead');
     const two = await runQueue(ahead, { POSEPIPE_WORKERS: '2', POSEPIPE_PREPARE_AHEAD: '2' });
-
     expect([...two.keys()].sort()).toEqual([...one.keys()].sort());
     for (const [name, bytes] of one) expect(two.get(name)!.equals(bytes), name).toBe(true);
-
-    // Nothing ahead: a job is staged only once the one before it has been tracked.
-    const s = read(serial);
-    for (const job of [2, 3]) expect(s.stage(job, 'stage').started_ms).toBeGreaterThanOrEqual(s.stage(job - 1, 'track').finished_ms);
-    expect(new Set(s.attempts.map((a) => a.ran_on))).toEqual(new Set(['slot 1']));
-
     const a = read(ahead);
     for (const job of [2, 3]) {
       // Prepared ahead: chunked before the job before it was tracked.
@@ -93,28 +112,4 @@ describe('a queue of videos (posepipe start)', () => {
     expect(a.attempts.every((t) => t.outcome === 'done')).toBe(true);
     expect(new Set(a.attempts.map((t) => t.ran_on))).toEqual(new Set(['slot 1', 'slot 2']));
   }, 300_000);
-
-  it('runs a job pushed to the front (posepipe priority) before those queued earlier', async () => {
-    const ws = workspace('queue-priority');
-    await runQueue(ws, { POSEPIPE_WORKERS: '1', POSEPIPE_PREPARE_AHEAD: '0' }, async (env) => {
-      const bad = await runCli(['priority', '2', 'soon'], env);
-      expect(bad.code).toBe(2);
-      expect(bad.stderr).toContain('a priority is a whole number');
-      expect((await runCli(['priority', '9'], env)).code).toBe(2);
-      const low = await runCli(['priority', '1', '-1'], env);
-      expect(low.stdout.trim(), low.stderr).toBe('job 1: priority -1');
-      const front = await runCli(['priority', '3', '--front'], env);
-      expect(front.stdout.trim(), front.stderr).toBe('job 3: priority 1');
-      const st = JSON.parse((await runCli(['status', '--json'], env)).stdout) as { jobs: { id: number; priority: number }[] };
-      expect(Object.fromEntries(st.jobs.map((j) => [j.id, j.priority]))).toEqual({ 1: -1, 2: 0, 3: 1 });
-    });
-    const { jobs } = read(ws);
-    const order = (key: 'started_ms' | 'finished_ms') => [...jobs].sort((x, y) => x[key] - y[key]).map((j) => j.id);
-    expect(order('started_ms')).toEqual([3, 2, 1]);
-    expect(order('finished_ms')).toEqual([3, 2, 1]);
-    // A finished job's priority cannot change.
-    const done = await runCli(['priority', '1', '5'], cliEnv(ws));
-    expect(done.code).toBe(2);
-    expect(done.stderr).toMatch(/job 1/);
-  }, 240_000);
 });

@@ -67,6 +67,7 @@ describe('/metrics', () => {
       posepipe_jobs_done_total: 'counter',
       posepipe_chunk_failures_total: 'counter',
       posepipe_job_failures_total: 'counter',
+      posepipe_sqlite_rows_written_total: 'counter',
     });
     for (const s of JOB_STATES) expect(value(families, 'posepipe_jobs', `{state="${s}"}`), s).toBe(0);
     for (const k of FAILURE_KINDS) {
@@ -92,6 +93,9 @@ describe('/metrics', () => {
     failAtTrack(h.db, broken, { kind: 'oom', text: 'out of memory' });
     doneJob(h.db, h.config, { chunks: 2 });
     h.db.setIntakePaused(true);
+    // Every row written above was written through this connection.
+    const written = (await h.send('/metrics')).body.match(/^posepipe_sqlite_rows_written_total (\d+)$/m);
+    expect(Number(written?.[1])).toBeGreaterThan(20);
 
     const families = parse((await h.send('/metrics')).body);
     expect(Object.fromEntries(JOB_STATES.map((s) => [s, value(families, 'posepipe_jobs', `{state="${s}"}`)]))).toEqual({ queued: 2, running: 1, done: 1, failed: 2, cancelled: 0 });
