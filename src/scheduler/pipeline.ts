@@ -74,6 +74,7 @@ export class Pipeline {
   readonly #finishLane = new Lane();
   #stopping = false;
   #warmed = false;
+  #cancelPoll: NodeJS.Timeout | undefined;
   #remote: RemoteDispatch | undefined;
   #wake: (() => void) | undefined;
   /** The jobs being run, by id. */
@@ -114,7 +115,10 @@ export class Pipeline {
    */
   async runQueued(): Promise<void> {
     while (!this.#stopping) {
-      const room = [...this.#walks.values()].filter((w) => !w.tracked).length < 1 + this.#config.prepareAhead;
+      // Bounded both ways: jobs not yet tracked (prepared ahead), and all in flight (tracked ones
+      // waiting to be merged count too, so slow merges hold back new claims instead of piling up).
+      const ahead = 1 + this.#config.prepareAhead;
+      const room = [...this.#walks.values()].filter((w) => !w.tracked).length < ahead && this.#walks.size < 2 * ahead;
       const job = room && !this.#db.intakePaused() ? this.#db.claimNextJob() : undefined;
       if (job) {
         this.#start(job);
@@ -182,7 +186,8 @@ export class Pipeline {
     this.#warm();
     const walk: Walk = { id: job.id, cancelled: false, tracked: false, done: Promise.resolve('stopped') };
     this.#walks.set(job.id, walk);
-    const poll = setInterval(() => this.checkCancel(), CANCEL_POLL_MS);
+    // One poll for every job in flight (checkCancel reads each one's row).
+    this.#cancelPoll ??= setInterval(() => this.checkCancel(), CANCEL_POLL_MS);
     walk.done = this.#walk(job, walk)
       .catch((error: unknown) => {
         // Never expected (the walk records its own failures); one job's bug must not stop the others.
@@ -190,8 +195,11 @@ export class Pipeline {
         return 'stopped' as const;
       })
       .finally(() => {
-        clearInterval(poll);
         this.#walks.delete(job.id);
+        if (this.#walks.size === 0) {
+          clearInterval(this.#cancelPoll);
+          this.#cancelPoll = undefined;
+        }
         this.wake();
       });
     return walk;
