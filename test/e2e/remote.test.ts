@@ -131,6 +131,16 @@ describe('remote workers over BullMQ (posepipe worker)', () => {
     expect(done).toHaveLength(6);
   }, 180_000);
 
+  it('refuses to listen beyond loopback with a Redis queue but without a worker token, and a worker without its coordinator', async () => {
+    const ws = workspace('remote-open');
+    const open = await runCli(['start', '--host', '0.0.0.0'], cliEnv(ws, { POSEPIPE_REDIS_URL: 'redis://127.0.0.1:1' }));
+    expect(open.code).toBe(2);
+    expect(open.stderr).toContain('set POSEPIPE_WORKER_TOKEN');
+    const lost = await runCli(['worker', '--redis', 'redis://127.0.0.1:1'], cliEnv(ws));
+    expect(lost.code).toBe(2);
+    expect(lost.stderr).toContain('posepipe worker needs the coordinator: --coordinator http://HOST:PORT');
+  });
+
   it('refuses a missing or wrong token (401), a path-like or unknown attempt (404), a result with a wrong sha256 or a truncated pickle (the chunk is retried)', async () => {
     const ws = workspace('remote-guard');
     const redis = await redisFor(ws.root);
