@@ -304,7 +304,6 @@ export class RemoteDispatch {
       }
       await renameDurably(part, join(jobDir, file));
       this.#held.delete(attemptId);
-      this.#db.seenWorker(held.runner.where, undefined, undefined, undefined);
       held.runner.finish({ file, bytes, sha256: got, trackerMs: typeof trackerMs === 'number' && Number.isFinite(trackerMs) && trackerMs >= 0 ? Math.round(trackerMs) : 0 });
       return { status: 200, body: { ok: true } };
     } catch (error) {
@@ -322,7 +321,6 @@ export class RemoteDispatch {
   /** End a held attempt with an error; the track loop records it and decides what comes next. */
   #release(held: Held, error: unknown): void {
     this.#held.delete(held.id);
-    this.#db.seenWorker(held.runner.where, undefined, undefined, undefined);
     held.runner.fail(error);
   }
 
