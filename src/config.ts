@@ -195,6 +195,16 @@ function parseWorkers(raw: unknown, where: string): string {
   return devices.join(',');
 }
 
+/** `raw` as a URL with one of `protocols`, or undefined. */
+function parseUrl(raw: unknown, protocols: string[]): URL | undefined {
+  try {
+    const url = typeof raw === 'string' ? new URL(raw) : undefined;
+    return url && protocols.includes(url.protocol) ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function parseValue(key: ConfigKey, raw: unknown, source: string, base: string, wsl: boolean): string | number {
   const spec: Spec = CONFIG_SPEC[key];
   const where = `${key} (from ${source})`;
@@ -209,13 +219,8 @@ function parseValue(key: ConfigKey, raw: unknown, source: string, base: string, 
   if (spec.kind === 'workers') return parseWorkers(raw, where);
   if (spec.kind === 'redis') {
     if (raw === '') return '';
-    let url: URL | undefined;
-    try {
-      url = typeof raw === 'string' ? new URL(raw) : undefined;
-    } catch {
-      url = undefined;
-    }
-    if (!url || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') throw new ConfigError(`Invalid ${where}: ${JSON.stringify(raw)} is not a redis://HOST:PORT or rediss://HOST:PORT URL`);
+    const url = parseUrl(raw, ['redis:', 'rediss:']);
+    if (!url || url.hostname === '') throw new ConfigError(`Invalid ${where}: ${JSON.stringify(raw)} is not a redis://HOST:PORT or rediss://HOST:PORT URL`);
     return url.href;
   }
   if (spec.kind === 'secret') {
@@ -225,13 +230,8 @@ function parseValue(key: ConfigKey, raw: unknown, source: string, base: string, 
   }
   if (spec.kind === 'url') {
     if (raw === '') return '';
-    let url: URL | undefined;
-    try {
-      url = typeof raw === 'string' ? new URL(raw) : undefined;
-    } catch {
-      url = undefined;
-    }
-    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new ConfigError(`Invalid ${where}: ${JSON.stringify(raw)} is not an http:// or https:// URL`);
+    const url = parseUrl(raw, ['http:', 'https:']);
+    if (!url) throw new ConfigError(`Invalid ${where}: ${JSON.stringify(raw)} is not an http:// or https:// URL`);
     return url.href;
   }
   if (typeof raw !== 'string' || raw === '') throw new ConfigError(`Invalid ${where}: expected a non-empty string, got ${JSON.stringify(raw)}`);
