@@ -10,12 +10,12 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'bullmq';
 import { openDb } from '../src/db/index.ts';
+import { freePort, percentile, startRedis } from './lib.ts';
 import { QUEUE_NAME, redisConnection, type Offer } from '../src/scheduler/index.ts';
 
 const arg = (name: string, fallback: string) => {
@@ -28,19 +28,6 @@ const WORKERS = arg('workers', '50');
 const FRAMES = 2;
 const TOKEN = 'bench-token-0123456789abcdef';
 
-const percentile = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]! : NaN;
-};
-
-function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
 const root = mkdtempSync(join(tmpdir(), 'posepipe-bench-coordinator-'));
 const home = join(root, 'home');
@@ -82,10 +69,7 @@ try {
   db.requeueStale(); // as after a stop: queued again at track
   db.close();
 
-  const redisPort = await freePort();
-  const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', root], { stdio: 'ignore' });
-  await sleep(500);
-  const redisUrl = `redis://127.0.0.1:${redisPort}`;
+  const { url: redisUrl, process: redis } = await startRedis(root);
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,

@@ -13,11 +13,11 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
+import { freePort, percentile, startRedis } from './lib.ts';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -46,20 +46,6 @@ const videos = lengths.map((seconds) => {
 interface Attempt { job_id: number; ran_on: string; started_ms: number; finished_ms: number }
 interface Figures { slots: number; label: string; windowMs: number; trackMs: number; frames: number; busy: Map<string, number>; gaps: number[]; attempts: number; loads: number }
 
-const percentile = (xs: number[], p: number) => {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-};
-
-function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
 /** The queue through `slots` local slots, or (remote > 0) through that many remote workers of one slot each and no local slot. */
 async function runWith(slots: number, remote = 0): Promise<Figures> {
@@ -79,11 +65,10 @@ async function runWith(slots: number, remote = 0): Promise<Figures> {
   };
   if (!env.POSEPIPE_PYTHON && !existsSync(resolve('python/.venv/bin/python'))) env.POSEPIPE_PYTHON = '/usr/bin/python3';
   if (remote > 0) {
-    const redisPort = await freePort();
-    helpers.push(spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', root], { stdio: 'ignore' }));
-    env.POSEPIPE_REDIS_URL = `redis://127.0.0.1:${redisPort}`;
+    const redis = await startRedis(root);
+    helpers.push(redis.process);
+    env.POSEPIPE_REDIS_URL = redis.url;
     env.POSEPIPE_WORKER_TOKEN = 'bench-token-0123456789abcdef';
-    await sleep(500);
     for (let i = 0; i < remote; i++) {
       helpers.push(spawn(process.execPath, ['bin/posepipe.js', 'worker', '--coordinator', `http://127.0.0.1:${env.POSEPIPE_PORT}`], { env: { ...env, POSEPIPE_HOME: join(root, `worker-${i}`), POSEPIPE_WORKERS: '1' }, stdio: 'ignore' }));
     }

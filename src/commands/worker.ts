@@ -6,7 +6,6 @@
  * (which keeps its lease) and uploads the result. Nothing is decided here: the coordinator's SQLite
  * says which attempt is current, and refuses (409) anything else.
  */
-import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, normalize } from 'node:path';
@@ -19,6 +18,7 @@ import type { ChunkRow } from '../db/index.ts';
 import { classify, TrackerError } from '../errors.ts';
 import { terminalSafe } from '../progress.ts';
 import { planSlots, QUEUE_NAME, redisConnection, type Offer } from '../scheduler/index.ts';
+import { hashFile } from '../stages/stage.ts';
 import { trackChunk } from '../stages/track.ts';
 import type { TrackerWorker } from '../tracker/index.ts';
 import { redactUrl } from './start.ts';
@@ -83,12 +83,6 @@ class HttpError extends Error {
 function safeRelative(name: unknown): string {
   if (typeof name !== 'string' || name === '' || isAbsolute(name) || normalize(name).split(/[\\/]/).includes('..')) throw new Error(`the coordinator sent an unusable file name ${JSON.stringify(name)}`);
   return normalize(name);
-}
-
-async function sha256Of(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const piece of createReadStream(file)) hash.update(piece as Buffer);
-  return hash.digest('hex');
 }
 
 /** `posepipe worker`: runs until SIGINT/SIGTERM; exit 2 without a coordinator or Redis. */
@@ -177,7 +171,7 @@ export async function workerCommand(config: Config): Promise<number> {
 
   /** PUT the result; while the coordinator cannot be reached, retry with backoff for a bounded time and take nothing new. */
   async function uploadResult(path: string, file: string, trackerMs: number, claim: Claim): Promise<void> {
-    const headers = { 'x-posepipe-sha256': await sha256Of(file), 'x-posepipe-tracker-ms': String(trackerMs) };
+    const headers = { 'x-posepipe-sha256': await hashFile(file), 'x-posepipe-tracker-ms': String(trackerMs) };
     const until = Date.now() + UPLOAD_RETRY_MS;
     let wait = 500;
     for (;;) {

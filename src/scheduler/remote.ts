@@ -20,7 +20,7 @@ import type { Config } from '../config.ts';
 import type { ChunkRow, Db } from '../db/index.ts';
 import { PipelineError, TrackerError, FAILURE_KINDS, type FailureKind } from '../errors.ts';
 import { readChunkPickle } from '../merge/index.ts';
-import type { ChunkResult } from '../stages/track.ts';
+import { chunkResultFile, type ChunkResult } from '../stages/track.ts';
 import type { ReadyEvent } from '../tracker/index.ts';
 import type { ChunkAttempt, ChunkRunner } from './types.ts';
 
@@ -190,6 +190,7 @@ export class RemoteDispatch {
           opts: { jobId: `c-${o.jobId}-${o.firstFrame}-${o.attempts}`, removeOnComplete: true, removeOnFail: true, attempts: 1 },
         })),
       );
+      // Nothing to offer still asks Redis something, so that its return is noticed.
       if (offers.length === 0) await this.#queue.getJobCounts('wait');
       if (this.#downSince !== undefined) {
         this.#log(`remote dispatch: Redis answers again (it was down for ${Math.round((Date.now() - this.#downSince) / 1000)} s); pending chunks offered again`);
@@ -248,8 +249,8 @@ export class RemoteDispatch {
     if (typeof frames === 'number' && Number.isFinite(frames) && frames > held.framesSeen) {
       held.framesSeen = frames;
       held.advancedMs = Date.now();
+      // The flight writes the worker's row (chunk, frames/s, last seen) from here, at most once a second.
       held.attempt.onProgress(frames);
-      this.#db.seenWorker(held.runner.where, undefined, undefined, { jobId: held.attempt.jobId, idx: held.attempt.chunk.idx });
     }
     return { status: 200, body: { ok: true } };
   }
@@ -276,7 +277,7 @@ export class RemoteDispatch {
     if (!body || typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) return { status: 422, body: { error: 'a result needs a body and its sha256 (X-Posepipe-Sha256)' } };
     const { chunk, previous, jobDir } = held.attempt;
     const overlap = previous ? chunk.overlap_frames : 0;
-    const file = `results/${String(chunk.first_frame).padStart(7, '0')}+${chunk.frame_count}.pkl`;
+    const file = chunkResultFile(chunk);
     // The name reconcile.ts clears after a kill: `results/*.pkl.tmp-<pid>` (one upload per chunk at a time: one attempt is current).
     const part = join(jobDir, `${file}.tmp-${process.pid}`);
     mkdirSync(join(jobDir, 'results'), { recursive: true });

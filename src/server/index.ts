@@ -19,6 +19,11 @@ export interface RunningServer {
 
 const LOOPBACK = ['127.0.0.1', 'localhost', '::1'];
 
+/** Whether a listen address is this machine only. */
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.includes(host);
+}
+
 /**
  * The status page has no login, so it listens on loopback unless someone asked otherwise on the
  * command line: a host from the environment or the config file may be a leftover nobody meant

@@ -23,6 +23,11 @@ export interface ChunkResult {
   trackerMs: number;
 }
 
+/** Where a chunk row's result lives in its job folder, named by frame range (a split renumbers rows, never ranges). */
+export function chunkResultFile(c: { first_frame: number; frame_count: number }): string {
+  return `results/${String(c.first_frame).padStart(7, '0')}+${c.frame_count}.pkl`;
+}
+
 /**
  * Where a chunk row's worker log lives in its job folder (every attempt appended), named by frame
  * range like its result: a split renumbers rows, never ranges.
@@ -46,8 +51,7 @@ export async function trackChunk(ctx: {
 }): Promise<ChunkResult> {
   const { chunk: c, previous } = ctx;
   const overlap = previous ? c.overlap_frames : 0;
-  // Named by frame range, not index: a split renumbers rows, never the ranges of their results.
-  const file = `results/${String(c.first_frame).padStart(7, '0')}+${c.frame_count}.pkl`;
+  const file = chunkResultFile(c);
   const output = join(ctx.jobDir, file);
   mkdirSync(join(ctx.jobDir, 'results'), { recursive: true });
   rmSync(output, { force: true });
