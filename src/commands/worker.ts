@@ -5,6 +5,10 @@
  * the attempt from the coordinator, downloads the chunk's input files, tracks them, reports progress
  * (which keeps its lease) and uploads the result. Nothing is decided here: the coordinator's SQLite
  * says which attempt is current, and refuses (409) anything else.
+ *
+ * The BullMQ lock of an offer is renewed only while the tracker's frames advance (and while the
+ * inputs download), never by a timer: a worker whose tracker hangs or freezes loses the offer to
+ * BullMQ's stalled check as it loses the attempt to the coordinator's lease.
  */
 import { createReadStream, createWriteStream, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -20,13 +24,15 @@ import { terminalSafe } from '../progress.ts';
 import { planSlots, QUEUE_NAME, redisConnection, type Offer } from '../scheduler/index.ts';
 import { hashFile } from '../stages/stage.ts';
 import { trackChunk } from '../stages/track.ts';
-import type { TrackerWorker } from '../tracker/index.ts';
+import type { ReadyEvent, TrackerWorker } from '../tracker/index.ts';
 import { redactUrl } from './start.ts';
 import { slotTracker } from './shared.ts';
 
 /** How long a finished result's upload is retried while the coordinator cannot be reached. */
 const UPLOAD_RETRY_MS = 10 * 60_000;
 const PROGRESS_EVERY_MS = 500;
+/** How often a worker tells the coordinator about its free and unhealthy slots (its "last seen"). */
+const HELLO_EVERY_MS = 5000;
 
 /** What a claim answers. */
 interface Claim {
@@ -36,6 +42,17 @@ interface Claim {
   chunk: ChunkRow;
   previous: ChunkRow | null;
   files: string[];
+  /** The coordinator's lease: how long an attempt may go without a frame advancing. */
+  leaseSeconds?: number;
+}
+
+/** What a worker says of one of its slots that tracks nothing. */
+interface SlotHello {
+  name: string;
+  host: string;
+  device?: string;
+  health: 'ready' | 'unhealthy' | 'stopped';
+  error?: string;
 }
 
 /** The coordinator's endpoints, with the token. Network failures reject; HTTP answers resolve. */
@@ -93,43 +110,92 @@ export async function workerCommand(config: Config): Promise<number> {
   const name = `${hostname()}:${process.pid}`;
   const slots = planSlots(config.workers === '0' ? '1' : config.workers, config.tracker, process.env);
   const trackers: TrackerWorker[] = slots.map((slot, i) => slotTracker(config, slot, (line) => console.error(terminalSafe(`[slot ${i + 1}] ${line}`))));
-  const free = trackers.map((_, i) => i).reverse();
+  const slotName = (i: number) => `${name}#${i + 1}`;
   const work = join(config.home, 'remote', String(process.pid));
   const coordinator = new Coordinator(config.coordinator, config.workerToken);
   let stopping = false;
   /** Uploads being retried: while any is, no new offer is taken. */
   let retrying = 0;
 
+  // Every slot loads its backend before any offer is taken (an offer's lock is not renewed while a model loads).
+  const loads = await Promise.allSettled(trackers.map((t) => t.start()));
+  const unhealthy = new Map<number, string>();
+  for (const [i, load] of loads.entries()) {
+    if (load.status === 'rejected') {
+      unhealthy.set(i, (load.reason as Error).message);
+      log(`posepipe worker: slot ${i + 1}${slots[i]!.device ? ` (${slots[i]!.device})` : ''} cannot load its backend and takes no chunks: ${(load.reason as Error).message}`);
+    }
+  }
+  const healthy = trackers.map((_, i) => i).filter((i) => !unhealthy.has(i));
+  const free = [...healthy].reverse();
+  const hello = (health?: 'stopped'): Promise<unknown> =>
+    coordinator
+      .post('/worker/v1/hello', {
+        slots: slots.map((slot, i): SlotHello | undefined => {
+          if (unhealthy.has(i)) return { name: slotName(i), host: hostname(), device: slot.device ?? undefined, health: 'unhealthy', error: unhealthy.get(i) };
+          if (health) return { name: slotName(i), host: hostname(), health };
+          const ready = loads[i]!.status === 'fulfilled' ? (loads[i] as PromiseFulfilledResult<ReadyEvent>).value : undefined;
+          return free.includes(i) ? { name: slotName(i), host: hostname(), device: ready?.device, health: 'ready' } : undefined;
+        }).filter((x) => x !== undefined),
+      })
+      .catch(() => {});
+  if (healthy.length === 0) {
+    await hello();
+    await Promise.all(trackers.map((t) => t.stop()));
+    throw new ConfigError(`posepipe worker: no slot could load the ${config.tracker} backend (${[...unhealthy.values()][0]}); run posepipe doctor`);
+  }
+  const leaseMs = { now: config.leaseSeconds * 1000 };
+
   const worker = new Worker<Offer>(
     QUEUE_NAME,
-    async (job: Job<Offer>) => {
+    async (job: Job<Offer>, token?: string) => {
       const slot = free.pop();
       if (slot === undefined) throw new Error('no free slot (BullMQ gave more offers than the concurrency)');
+      // Keep the offer's BullMQ lock for another lease; called only when work advances.
+      const renew = () => {
+        if (token) job.extendLock(token, leaseMs.now).catch(() => {});
+      };
       try {
-        return await runOffer(job.data, slot);
+        return await runOffer(job.data, job.id ?? '?', slot, renew);
       } finally {
         free.push(slot);
       }
     },
-    { connection: redisConnection(config.redisUrl), concurrency: trackers.length, autorun: false, removeOnComplete: { count: 0 }, removeOnFail: { count: 0 } },
+    {
+      connection: redisConnection(config.redisUrl),
+      concurrency: healthy.length,
+      autorun: false,
+      removeOnComplete: { count: 0 },
+      removeOnFail: { count: 0 },
+      // No timer renews the lock: runOffer does, each time the tracker's frames advance.
+      skipLockRenewal: true,
+      lockDuration: leaseMs.now,
+      stalledInterval: Math.min(30_000, leaseMs.now),
+    },
   );
   worker.on('error', (error) => log(`posepipe worker: Redis: ${error.message}`));
 
-  async function runOffer(offer: Offer, slot: number): Promise<string> {
+  async function runOffer(offer: Offer, offerId: string, slot: number, renew: () => void): Promise<string> {
     const tracker = trackers[slot]!;
-    const slotName = `${name}#${slot + 1}`;
     const ready = await tracker.start();
-    const claimed = await coordinator.post('/worker/v1/claim', { offer, worker: { name: slotName, host: hostname(), ready } });
+    const claimed = await coordinator.post('/worker/v1/claim', { offer, worker: { name: slotName(slot), host: hostname(), ready } });
     if (claimed.status === 409) return 'taken';
     if (claimed.status !== 200) throw new HttpError(claimed.status, `claim: HTTP ${claimed.status} ${JSON.stringify(claimed.body)}`);
     const claim = claimed.body as unknown as Claim;
+    if (typeof claim.leaseSeconds === 'number' && claim.leaseSeconds > 0) leaseMs.now = claim.leaseSeconds * 1000;
+    renew();
     const dir = join(work, `attempt-${claim.attempt}`);
     const base = `/worker/v1/attempts/${claim.attempt}`;
     let lost = false;
     try {
-      for (const [i, file] of claim.files.entries()) await coordinator.download(`${base}/files/${i}`, join(dir, safeRelative(file)));
-      log(`job ${claim.jobId} chunk ${claim.chunk.idx} (attempt ${claim.number}) on slot ${slot + 1}`);
+      for (const [i, file] of claim.files.entries()) {
+        await coordinator.download(`${base}/files/${i}`, join(dir, safeRelative(file)));
+        renew();
+      }
+      log(`job ${claim.jobId} chunk ${claim.chunk.idx} (attempt ${claim.number}, offer ${offerId}) on slot ${slot + 1}`);
       let sentMs = 0;
+      let renewedMs = 0;
+      let framesSeen = 0;
       const result = await trackChunk({
         tracker,
         jobDir: dir,
@@ -137,9 +203,16 @@ export async function workerCommand(config: Config): Promise<number> {
         chunk: claim.chunk,
         previous: claim.previous ?? undefined,
         onProgress: (frames) => {
-          if (Date.now() - sentMs < PROGRESS_EVERY_MS || lost) return;
+          if (lost) return;
+          // Heartbeats that repeat a frame keep the local tracker alive, but not the offer's lock.
+          if (frames > framesSeen && Date.now() - renewedMs >= PROGRESS_EVERY_MS) {
+            framesSeen = frames;
+            renewedMs = Date.now();
+            renew();
+          }
+          if (Date.now() - sentMs < PROGRESS_EVERY_MS) return;
           sentMs = Date.now();
-          // The lease lives on the coordinator: an attempt it no longer holds is abandoned at once.
+          // The lease lives on the coordinator (renewed there only when frames advance): an attempt it no longer holds is abandoned at once.
           coordinator.post(`${base}/progress`, { frames }).then(
             (r) => {
               if (r.status === 409 && !lost) {
@@ -155,7 +228,7 @@ export async function workerCommand(config: Config): Promise<number> {
         if (lost) throw error;
         const c = classify(error);
         const details = error instanceof TrackerError ? error.details : {};
-        await coordinator.post(`${base}/failed`, { kind: stopping ? 'crash' : c.kind, message: stopping ? `${slotName} is stopping` : c.message, exitCode: details.exitCode, signal: details.signal, stderrTail: details.stderrTail }).catch(() => {});
+        await coordinator.post(`${base}/failed`, { kind: stopping ? 'crash' : c.kind, message: stopping ? `${slotName(slot)} is stopping` : c.message, exitCode: details.exitCode, signal: details.signal, stderrTail: details.stderrTail }).catch(() => {});
         if (c.kind === 'oom') await tracker.recycle();
         throw error;
       });
@@ -203,12 +276,16 @@ export async function workerCommand(config: Config): Promise<number> {
   clearStale(join(config.home, 'remote'));
   mkdirSync(work, { recursive: true });
   void worker.run();
-  log(`posepipe worker ${name}: ${trackers.length} slot(s) taking chunks from ${redactUrl(config.redisUrl)} for ${config.coordinator}`);
+  void hello();
+  const heartbeat = setInterval(() => void hello(), HELLO_EVERY_MS);
+  log(`posepipe worker ${name}: ${healthy.length} slot(s) taking chunks from ${redactUrl(config.redisUrl)} for ${config.coordinator}`);
   await stopped;
   stopping = true;
   log('posepipe worker: stopping (chunks in flight are given back to the coordinator)');
+  clearInterval(heartbeat);
   await Promise.all(trackers.map((t) => t.stop()));
   await worker.close().catch(() => {});
+  await hello('stopped');
   rmSync(work, { recursive: true, force: true });
   return 0;
 }

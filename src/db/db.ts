@@ -586,10 +586,10 @@ export class Db {
 
   // ── tracker slots ─────────────────────────────────────────────────────────
 
-  /** At start: this host's slots, as `starting` (rows of an earlier run on this host are replaced). */
+  /** At start: this host's slots, as `starting` (rows of an earlier run on this host are replaced; remote workers' rows are theirs). */
   registerWorkers(host: string, names: readonly string[]): void {
     this.transaction(() => {
-      this.#db.prepare('DELETE FROM workers WHERE host = ?').run(host);
+      this.#db.prepare("DELETE FROM workers WHERE host = ? AND name NOT LIKE 'worker %'").run(host);
       const insert = this.#db.prepare("INSERT OR REPLACE INTO workers (name, host, health, last_seen_ms) VALUES (?, ?, 'starting', ?)");
       for (const name of names) insert.run(name, host, Date.now());
     });
@@ -609,19 +609,27 @@ export class Db {
       .run(chunk?.jobId ?? null, chunk?.idx ?? null, chunk?.framesPerSecond ?? null, Date.now(), name);
   }
 
-  /** A remote worker's slot was heard from: its row (made on first contact) says what it tracks now. */
-  seenWorker(name: string, host: string | undefined, device: string | undefined, chunk: { jobId: number; idx: number } | undefined): void {
+  /** A remote worker's slot was heard from: its row (made on first contact) says what it tracks now, and its health. */
+  seenWorker(
+    name: string,
+    host: string | undefined,
+    device: string | undefined,
+    chunk: { jobId: number; idx: number } | undefined,
+    health: { state: 'ready' | 'unhealthy' | 'stopped'; error?: string } = { state: 'ready' },
+  ): void {
     this.#db
       .prepare(
-        `INSERT INTO workers (name, host, device, health, job_id, chunk_idx, last_seen_ms) VALUES (@name, coalesce(@host, '?'), @device, 'ready', @jobId, @idx, @now)
-         ON CONFLICT (name) DO UPDATE SET host = coalesce(@host, host), device = coalesce(@device, device), health = 'ready', error_text = NULL, job_id = @jobId, chunk_idx = @idx, last_seen_ms = @now`,
+        `INSERT INTO workers (name, host, device, health, error_text, job_id, chunk_idx, last_seen_ms) VALUES (@name, coalesce(@host, '?'), @device, @health, @error, @jobId, @idx, @now)
+         ON CONFLICT (name) DO UPDATE SET host = coalesce(@host, host), device = coalesce(@device, device), health = @health, error_text = @error, job_id = @jobId, chunk_idx = @idx, last_seen_ms = @now`,
       )
-      .run({ name, host: host ?? null, device: device ?? null, jobId: chunk?.jobId ?? null, idx: chunk?.idx ?? null, now: Date.now() });
+      .run({ name, host: host ?? null, device: device ?? null, health: health.state, error: health.error ?? null, jobId: chunk?.jobId ?? null, idx: chunk?.idx ?? null, now: Date.now() });
   }
 
-  /** At stop: this host's slots are stopped (an unhealthy one keeps saying why). */
+  /** At stop: this host's slots are stopped (an unhealthy one keeps saying why; remote workers say for themselves). */
   stopWorkers(host: string): void {
-    this.#db.prepare("UPDATE workers SET health = CASE health WHEN 'unhealthy' THEN health ELSE 'stopped' END, job_id = NULL, chunk_idx = NULL, last_seen_ms = ? WHERE host = ?").run(Date.now(), host);
+    this.#db
+      .prepare("UPDATE workers SET health = CASE health WHEN 'unhealthy' THEN health ELSE 'stopped' END, job_id = NULL, chunk_idx = NULL, last_seen_ms = ? WHERE host = ? AND name NOT LIKE 'worker %'")
+      .run(Date.now(), host);
   }
 
   /** Every slot, by name. */

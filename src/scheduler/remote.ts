@@ -226,7 +226,25 @@ export class RemoteDispatch {
     }
     this.#held.set(row.id, { id: row.id, runner, attempt, worker: name, framesSeen: 0, advancedMs: Date.now() });
     this.#db.seenWorker(`worker ${name}`, h.host.slice(0, 200), h.ready.device, { jobId: attempt.jobId, idx: attempt.chunk.idx });
-    return { status: 200, body: { attempt: row.id, number: row.attempt, jobId: attempt.jobId, chunk: attempt.chunk, previous: attempt.previous ?? null, files: this.#files(attempt).map((f) => f.name) } };
+    return {
+      status: 200,
+      body: { attempt: row.id, number: row.attempt, jobId: attempt.jobId, chunk: attempt.chunk, previous: attempt.previous ?? null, files: this.#files(attempt).map((f) => f.name), leaseSeconds: this.#config.leaseSeconds },
+    };
+  }
+
+  /** A worker's heartbeat: its slots that track nothing (ready, unhealthy with the load error, or stopped), so the page shows them and when they were last seen. */
+  hello(slots: unknown): WorkerAnswer {
+    if (!Array.isArray(slots) || slots.length > 256) return { status: 422, body: { error: 'a hello needs slots: [{name, host, health}]' } };
+    const held = new Set([...this.#held.values()].map((h) => h.worker));
+    for (const s of slots as Partial<{ name: unknown; host: unknown; device: unknown; health: unknown; error: unknown }>[]) {
+      if (typeof s?.name !== 'string' || typeof s.host !== 'string' || !['ready', 'unhealthy', 'stopped'].includes(s.health as string)) continue;
+      const name = s.name.slice(0, 100);
+      // A slot the coordinator holds an attempt for keeps its chunk: the hello may have crossed the claim.
+      if (held.has(name) && s.health === 'ready') continue;
+      const error = typeof s.error === 'string' ? s.error.slice(0, 2000) : undefined;
+      this.#db.seenWorker(`worker ${name}`, s.host.slice(0, 200), typeof s.device === 'string' ? s.device.slice(0, 100) : undefined, undefined, { state: s.health as 'ready' | 'unhealthy' | 'stopped', error });
+    }
+    return { status: 200, body: { ok: true } };
   }
 
   /** The input files of an attempt: its chunk's file, and the previous row's when the overlap lies there. */

@@ -1,9 +1,10 @@
 /**
- * The coordinator's endpoints for remote `posepipe worker`s (issue 11): claim an offer, download the
- * attempt's input files, report progress or a failure, upload the result. They need the worker
- * token (Authorization: Bearer, compared in constant time) whenever one is set, and posepipe refuses
- * to listen beyond loopback without one. Files are found through the attempt the coordinator holds,
- * never from a path in the request; an attempt that is not current answers 409.
+ * The coordinator's endpoints for remote `posepipe worker`s (issue 11): say hello (the slots'
+ * health), claim an offer, download the attempt's input files, report progress or a failure, upload
+ * the result. They need the worker token (Authorization: Bearer, compared in constant time) whenever
+ * one is set, and posepipe refuses to listen beyond loopback without one. Files are found through
+ * the attempt the coordinator holds, never from a path in the request; an attempt that is not
+ * current answers 409.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
@@ -56,6 +57,8 @@ export function registerWorkerRoutes(app: Hono<ServerEnv>, remote: RemoteDispatc
     const body = await jsonBody(c);
     return reply(c, await remote.claim(body.offer, body.worker));
   });
+
+  app.post('/worker/v1/hello', async (c) => reply(c, remote.hello((await jsonBody(c)).slots)));
 
   app.get('/worker/v1/attempts/:id/files/:n', (c) => {
     const id = attemptId(c);
