@@ -9,7 +9,8 @@
  *   - the idle gap on a slot between a chunk of one job and the next chunk, of another job (p50/p95).
  * Then the same queue through 2 remote `posepipe worker`s (a coordinator without local slots, a real
  * redis-server) against 2 local slots, and the coordinator load test (bench/coordinator-load.ts).
- * Usage: npm run bench:scale [-- --seconds 6,8,10,12,14 --chunk-seconds 2 --frame-ms 20 --slots 1,2,4 --prepare-ahead 2 --remote 2]
+ * Usage: npm run bench:scale [-- --seconds 6,8,10,12,14 --chunk-seconds 2 --frame-ms 20 --slots 1,2,4 --prepare-ahead 2 --remote 2 --keep]
+ * (--keep leaves each run's folder, with its posepipe.db, and prints where.)
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -29,15 +30,17 @@ const frameMs = Number(arg('frame-ms', '20'));
 const slotCounts = arg('slots', '1,2,4').split(',').map(Number);
 const prepareAhead = arg('prepare-ahead', '2');
 const remoteWorkers = Number(arg('remote', '2'));
+/** Keyframe interval in seconds: cameras write one every second or two, so chunks are cut by stream copy; a long one (5) makes the chunk step re-encode. */
+const keyframeSeconds = Number(arg('keyframe-seconds', '1'));
 
 const street = resolve('../shared/fixtures/street-people.avi');
 const cache = resolve('bench/out');
 mkdirSync(cache, { recursive: true });
 const videos = lengths.map((seconds) => {
-  const video = join(cache, `street-${seconds}s-360p.mp4`);
+  const video = join(cache, `street-${seconds}s-360p-k${keyframeSeconds}.mp4`);
   if (!existsSync(video)) {
     console.log(`making ${video} (${seconds} s of the street fixture, looped, 640x360)…`);
-    const r = spawnSync('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-stream_loop', '-1', '-i', street, '-t', String(seconds), '-an', '-vf', 'scale=640:360', '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', video], { stdio: 'inherit' });
+    const r = spawnSync('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-stream_loop', '-1', '-i', street, '-t', String(seconds), '-an', '-vf', 'scale=640:360', '-c:v', 'libx264', '-preset', 'veryfast', '-g', String(Math.round(keyframeSeconds * 50)), '-pix_fmt', 'yuv420p', video], { stdio: 'inherit' });
     if (r.status !== 0) throw new Error('ffmpeg failed to make the benchmark video');
   }
   return video;
@@ -112,7 +115,8 @@ async function runWith(slots: number, remote = 0): Promise<Figures> {
     return { slots, label: remote > 0 ? `${remote} remote` : `${slots} local`, windowMs: jobs.last - jobs.first, trackMs, frames, busy, gaps, attempts: attempts.length, loads };
   } finally {
     db.close();
-    rmSync(root, { recursive: true, force: true });
+    if (process.argv.includes('--keep')) console.log(`  (kept ${root})`);
+    else rmSync(root, { recursive: true, force: true });
   }
 }
 
@@ -124,13 +128,16 @@ for (const n of slotCounts) {
   results.push(r);
 }
 const base = results[0]!;
-console.log('\n     slots  frames/s  speed-up  queue time  busy per slot (min / mean)  idle gap between jobs p50 / p95  attempts  loads');
+// "while tracking": first attempt's start → last attempt's end (without the first job's copy, probe
+// and chunk before any slot can start, and the last job's merge and emit after the slots are done).
+console.log('\n     slots  frames/s  speed-up  queue time  while tracking (speed-up)  busy per slot (min / mean)  idle gap between jobs p50 / p95  attempts  loads');
 for (const r of results) {
   const fps = r.frames / (r.windowMs / 1000);
+  const tracking = `${(r.trackMs / 1000).toFixed(2)} s (${(base.trackMs / r.trackMs).toFixed(2)}x)`;
   const fractions = [...r.busy.values()].map((ms) => ms / r.trackMs);
   const mean = fractions.reduce((a, b) => a + b, 0) / fractions.length;
   console.log(
-    `${r.label.padStart(10)}  ${fps.toFixed(1).padStart(8)}  ${(base.windowMs / r.windowMs).toFixed(2).padStart(7)}x  ${(r.windowMs / 1000).toFixed(2).padStart(8)} s  ${`${Math.min(...fractions).toFixed(3)} / ${mean.toFixed(3)}`.padStart(26)}  ${`${percentile(r.gaps, 50)} / ${percentile(r.gaps, 95)} ms (${r.gaps.length})`.padStart(32)}  ${String(r.attempts).padStart(8)}  ${String(r.loads).padStart(5)}`,
+    `${r.label.padStart(10)}  ${fps.toFixed(1).padStart(8)}  ${(base.windowMs / r.windowMs).toFixed(2).padStart(7)}x  ${(r.windowMs / 1000).toFixed(2).padStart(8)} s  ${tracking.padStart(25)}  ${`${Math.min(...fractions).toFixed(3)} / ${mean.toFixed(3)}`.padStart(26)}  ${`${percentile(r.gaps, 50)} / ${percentile(r.gaps, 95)} ms (${r.gaps.length})`.padStart(32)}  ${String(r.attempts).padStart(8)}  ${String(r.loads).padStart(5)}`,
   );
 }
 if (remoteWorkers > 0) {

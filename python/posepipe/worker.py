@@ -68,6 +68,9 @@ def serve(protocol_fd: int, backend_name: str) -> int:
         from . import backends
         backend = backends.create(backend_name)
         backend.load()
+        # The frame reader (cv2) loads with the backend, not with the first chunk: a slot's first
+        # chunk starts as fast as its others, and a missing cv2 is found at load.
+        from . import video  # noqa: F401
     except BaseException as e:  # noqa: B902  nothing may escape before the error event is written
         traceback.print_exc()
         kind = "environment" if isinstance(e, (ImportError, EnvironmentProblem)) else kind_of(e)

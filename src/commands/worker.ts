@@ -64,8 +64,8 @@ class Coordinator {
     this.#headers = token ? { authorization: `Bearer ${token}` } : {};
   }
 
-  async post(path: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-    const r = await fetch(`${this.#base}${path}`, { method: 'POST', headers: { ...this.#headers, 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
+  async post(path: string, body: unknown, timeoutMs = 30_000): Promise<{ status: number; body: Record<string, unknown> }> {
+    const r = await fetch(`${this.#base}${path}`, { method: 'POST', headers: { ...this.#headers, 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
     return { status: r.status, body: (await r.json().catch(() => ({}))) as Record<string, unknown> };
   }
 
@@ -137,7 +137,7 @@ export async function workerCommand(config: Config): Promise<number> {
           const ready = loads[i]!.status === 'fulfilled' ? (loads[i] as PromiseFulfilledResult<ReadyEvent>).value : undefined;
           return free.includes(i) ? { name: slotName(i), host: hostname(), device: ready?.device, health: 'ready' } : undefined;
         }).filter((x) => x !== undefined),
-      })
+      }, HELLO_EVERY_MS)
       .catch(() => {});
   if (healthy.length === 0) {
     await hello();

@@ -15,8 +15,14 @@
  *   that point nowhere silently fall back to PATH: we resolve the paths ourselves on every call.
  * - Its `ffprobe()` drops the packets and frames sections: `runFfprobeLines` spawns ffprobe itself
  *   (argument array, no shell) and hands over its output line by line.
+ *
+ * Every ffmpeg and every decoding ffprobe runs at niceness CPU_STEP_NICENESS: the CPU steps (chunking,
+ * counting frames, thumbnails) run beside the tracker slots and must not slow the processes that feed
+ * the GPUs (fluent-ffmpeg's `niceness` option runs `nice -n 10 ffmpeg …`; our own spawns call
+ * setPriority).
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { getPriority, setPriority } from 'node:os';
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
@@ -68,6 +74,20 @@ export interface ProbeData {
 }
 
 type Tool = 'ffmpeg' | 'ffprobe';
+
+/** How much lower than posepipe (and its trackers) ffmpeg and ffprobe run: they yield the CPU to the slots. */
+export const CPU_STEP_NICENESS = 10;
+
+/** Lower a just-spawned tool's priority; a process that is already gone needs none. */
+function yieldToTrackers(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  try {
+    // Relative to our own, as `nice -n` is.
+    setPriority(child.pid, Math.min(19, getPriority() + CPU_STEP_NICENESS));
+  } catch {
+    // exited already, or not allowed: it runs at our priority
+  }
+}
 
 /** FFMPEG_PATH / FFPROBE_PATH when set (read at call time so tests and config can set them), else PATH. */
 function toolPath(tool: Tool): { path: string; from: string } {
@@ -139,6 +159,7 @@ export async function runFfprobeLines(file: string, args: readonly string[], onL
   return new Promise((resolve, reject) => {
     // `file` is absolute (resolved by the caller): never read as an option or a protocol.
     const child = spawn(path, ['-v', 'error', ...SAFE_INPUT_OPTIONS, ...args, file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    yieldToTrackers(child);
     let pending = '';
     let stderr = '';
     child.stdout.setEncoding('utf8');
@@ -173,6 +194,7 @@ export async function runFfmpegToBuffer(args: readonly string[], maxBytes: numbe
   const path = await findTool('ffmpeg');
   return new Promise((resolve, reject) => {
     const child = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    yieldToTrackers(child);
     const chunks: Buffer[] = [];
     let bytes = 0;
     let stderr = '';
@@ -214,7 +236,7 @@ function localName(name: string): string {
 
 /** Run one ffmpeg command: safe input options, `-nostdin`, errors only plus progress stats. */
 export async function runFfmpeg(run: FfmpegRun): Promise<void> {
-  const command = ffmpeg({ cwd: run.cwd, stdoutLines: 20 })
+  const command = ffmpeg({ cwd: run.cwd, stdoutLines: 20, niceness: CPU_STEP_NICENESS })
     .setFfmpegPath(await findTool('ffmpeg'))
     .input(localName(run.input))
     .inputOptions('-nostdin', '-hide_banner', '-loglevel', 'error', '-stats', ...SAFE_INPUT_OPTIONS)

@@ -37,19 +37,44 @@ const CANCEL_POLL_MS = 500;
 const PREPARE: ReadonlySet<StageName> = new Set(['stage', 'probe', 'chunk']);
 const FINISH: ReadonlySet<StageName> = new Set(['merge', 'emit']);
 
-/** Runs one thing at a time, in the order asked: a stage of one job waits for the same kind of stage of another. */
+/**
+ * Runs one thing at a time; of the things waiting, the one of the lowest rank (the job claimed
+ * first) goes next, so the first job's chunk step never waits behind later jobs' copies and probes.
+ * The next one is chosen a turn of the event loop after one ends, once the job that just finished a
+ * step has asked for its next.
+ */
 class Lane {
-  #tail: Promise<unknown> = Promise.resolve();
-  run<T>(work: () => Promise<T>): Promise<T> {
-    const result = this.#tail.then(work);
-    this.#tail = result.catch(() => {});
-    return result;
+  #busy = false;
+  readonly #waiting: { rank: number; go: () => void }[] = [];
+
+  async run<T>(rank: number, work: () => Promise<T>): Promise<T> {
+    if (this.#busy || this.#waiting.length > 0) {
+      await new Promise<void>((go) => {
+        const at = this.#waiting.findIndex((w) => w.rank > rank);
+        this.#waiting.splice(at < 0 ? this.#waiting.length : at, 0, { rank, go });
+      });
+    }
+    this.#busy = true;
+    try {
+      return await work();
+    } finally {
+      this.#busy = false;
+      setImmediate(() => {
+        if (this.#busy) return;
+        const next = this.#waiting.shift();
+        if (!next) return;
+        this.#busy = true; // taken now, so nothing that arrives before it resumes starts beside it
+        next.go();
+      });
+    }
   }
 }
 
 /** A job being run: whether its cancel has been seen, and whether it has gone past tracking. */
 interface Walk {
   id: number;
+  /** Claim order: the lanes serve the job claimed first first. */
+  rank: number;
   cancelled: boolean;
   tracked: boolean;
   done: Promise<JobOutcome>;
@@ -74,6 +99,7 @@ export class Pipeline {
   readonly #finishLane = new Lane();
   #stopping = false;
   #warmed = false;
+  #claims = 0;
   #cancelPoll: NodeJS.Timeout | undefined;
   #remote: RemoteDispatch | undefined;
   #wake: (() => void) | undefined;
@@ -184,7 +210,7 @@ export class Pipeline {
 
   #start(job: JobRow): Walk {
     this.#warm();
-    const walk: Walk = { id: job.id, cancelled: false, tracked: false, done: Promise.resolve('stopped') };
+    const walk: Walk = { id: job.id, rank: ++this.#claims, cancelled: false, tracked: false, done: Promise.resolve('stopped') };
     this.#walks.set(job.id, walk);
     // One poll for every job in flight (checkCancel reads each one's row).
     this.#cancelPoll ??= setInterval(() => this.checkCancel(), CANCEL_POLL_MS);
@@ -212,9 +238,9 @@ export class Pipeline {
   }
 
   /** Run one stage in its lane: the CPU stages before and after tracking take turns; tracking shares the slots. */
-  #inLane<T>(name: StageName, work: () => Promise<T>): Promise<T> {
-    if (PREPARE.has(name)) return this.#prepareLane.run(work);
-    if (FINISH.has(name)) return this.#finishLane.run(work);
+  #inLane<T>(name: StageName, walk: Walk, work: () => Promise<T>): Promise<T> {
+    if (PREPARE.has(name)) return this.#prepareLane.run(walk.rank, work);
+    if (FINISH.has(name)) return this.#finishLane.run(walk.rank, work);
     return work();
   }
 
@@ -231,7 +257,7 @@ export class Pipeline {
         this.#passed(walk, name);
         continue;
       }
-      const outcome = await this.#inLane(name, async () => {
+      const outcome = await this.#inLane(name, walk, async () => {
         if (this.#stopping) return 'stopped' as const;
         this.checkCancel();
         if (walk.cancelled) return this.#cancelled(job);
