@@ -5,3 +5,6 @@ import type { Config } from './config.ts';
 export function jobDir(config: Config, jobId: number): string {
   return join(config.home, 'jobs', String(jobId));
 }
+
+/** Inside a job's folder: every frame's presentation time in the source (a JSON array of seconds), written by the chunk stage. */
+export const FRAME_TIMES_FILE = 'chunks/frame-times.json';

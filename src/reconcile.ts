@@ -67,8 +67,10 @@ function firstDamagedStage(deps: RepairDeps, jobId: number): { stage: StageName;
           break;
         }
         case 'chunk': {
-          const missing = (out as ChunkOutput).chunks.find((c) => !existsSync(join(dir, c.file)));
+          const chunked = out as ChunkOutput;
+          const missing = chunked.chunks.find((c) => !existsSync(join(dir, c.file)));
           if (missing) reason = `chunk file ${missing.file} is missing`;
+          else if (chunked.frameTimesFile && !existsSync(join(dir, chunked.frameTimesFile))) reason = `the frame times ${chunked.frameTimesFile} are missing`;
           break;
         }
         case 'merge':

@@ -15,8 +15,13 @@ export interface FrameRequest {
   source: string;
   /** Frame index (0-based, in display order) of a constant-frame-rate video. */
   frameIndex: number;
-  /** The video's frames per second: the frame is looked up at frameIndex / fps. */
+  /** The video's frames per second: without sourceTime, the frame is looked up at frameIndex / fps. */
   fps: number;
+  /**
+   * The frame's presentation time as the source stores it (the output's sourceTime): the frame is
+   * looked up by this timestamp, exact for variable frame rates and late-starting streams.
+   */
+  sourceTime?: number;
   /** Width of the JPEG in pixels; the height keeps the displayed aspect. */
   width: number;
 }
@@ -29,7 +34,9 @@ const MAX_JPEG_BYTES = 16 << 20;
  * boxes given in displayed pixels), `width` pixels wide. Seeks accurately: to the keyframe before,
  * then decodes and drops every frame shown before (frameIndex - 1/2) / fps; half a frame early, so
  * that rounding the time can never skip the frame asked for. A variable-frame-rate video gives the
- * frame shown at that time, which may not be the frameIndex-th. Rejects with ToolFailure when ffmpeg
+ * frame shown at that time, which may not be the frameIndex-th, unless `sourceTime` is given: then
+ * ffmpeg seeks to that very timestamp (`-seek_timestamp`: not offset by the file's start), half a
+ * millisecond early (times are exact to the microsecond), and gives that frame. Rejects with ToolFailure when ffmpeg
  * fails or yields no picture (a frame past the end), EnvironmentError when ffmpeg cannot start.
  */
 export async function extractFrameJpeg(request: FrameRequest): Promise<Buffer> {
@@ -37,9 +44,11 @@ export async function extractFrameJpeg(request: FrameRequest): Promise<Buffer> {
   if (!Number.isSafeInteger(frameIndex) || frameIndex < 0) throw new TypeError(`extractFrameJpeg: frameIndex must be a non-negative integer, got ${frameIndex}`);
   if (!Number.isFinite(fps) || fps <= 0) throw new TypeError(`extractFrameJpeg: fps must be a positive number, got ${fps}`);
   if (!Number.isSafeInteger(width) || width < 1 || width > 4096) throw new TypeError(`extractFrameJpeg: width must be an integer in 1..4096, got ${width}`);
-  const seconds = Math.max(0, (frameIndex - 0.5) / fps);
+  const exact = request.sourceTime !== undefined && Number.isFinite(request.sourceTime);
+  const seconds = exact ? request.sourceTime! - 0.0005 : Math.max(0, (frameIndex - 0.5) / fps);
   const args = [
     '-nostdin', '-hide_banner', '-loglevel', 'error',
+    ...(exact ? ['-seek_timestamp', '1'] : []),
     '-ss', seconds.toFixed(6), ...SAFE_INPUT_OPTIONS, '-i', resolve(request.source),
     // V:0: the first video stream that is not a cover image, the one the pipeline tracked.
     '-map', '0:V:0', '-an', '-sn', '-dn', '-map_metadata', '-1',

@@ -45,6 +45,8 @@ interface Source {
   oddSize: boolean;
   /** Every packet, in decode order. */
   packets: Packet[];
+  /** The stream's time base (seconds per pts tick) as a fraction, or null when ffprobe gave none. */
+  timeBase: { num: number; den: number } | null;
 }
 
 function cannotRead(file: string, error: unknown): PipelineError {
@@ -57,7 +59,7 @@ async function inspectInput(file: string): Promise<Source> {
   let data;
   const packets: Packet[] = [];
   try {
-    data = await runFfprobe(file, ['-select_streams', 'V:0', '-show_entries', 'stream=codec_name,width,height']);
+    data = await runFfprobe(file, ['-select_streams', 'V:0', '-show_entries', 'stream=codec_name,width,height,time_base']);
     // csv lines are "pts,flags", e.g. "1024,K_" or "N/A,__"; flags: K keyframe, D discard.
     await runFfprobeLines(file, ['-select_streams', 'V:0', '-show_entries', 'packet=pts,flags', '-of', 'csv=p=0'], (line) => {
       if (line.trim() === '') return;
@@ -72,7 +74,36 @@ async function inspectInput(file: string): Promise<Source> {
   const stream = data.streams[0] ?? {};
   const [width, height] = ['width', 'height'].map((key) => Number(stream[key]));
   if (!Number.isInteger(width) || !Number.isInteger(height)) throw cannotRead(file, null);
-  return { codec: String(stream['codec_name'] ?? 'unknown'), oddSize: width! % 2 === 1 || height! % 2 === 1, packets };
+  const tb = /^(\d+)\/(\d+)$/.exec(String(stream['time_base'] ?? ''));
+  const timeBase = tb && Number(tb[1]) > 0 && Number(tb[2]) > 0 ? { num: Number(tb[1]), den: Number(tb[2]) } : null;
+  return { codec: String(stream['codec_name'] ?? 'unknown'), oddSize: width! % 2 === 1 || height! % 2 === 1, packets, timeBase };
+}
+
+/**
+ * Every frame's presentation time in seconds, as the source stores it, in display order: the
+ * frames the decoder gives are the shown packets (edit-list discards are never output), each with
+ * its packet's pts, so sorting those pts gives them without decoding. When that cannot be trusted
+ * (a packet without pts, or as many shown packets as decoded frames fails), one decode of the
+ * source reads each frame's best-effort timestamp instead; null when even that does not give
+ * `total` times (the output then says time = index / fps).
+ */
+async function presentationTimes(file: string, source: Source, total: number): Promise<number[] | null> {
+  const shown = source.packets.filter((p) => !p.discard);
+  const tb = source.timeBase;
+  if (tb && shown.length === total && shown.every((p) => p.pts !== null)) {
+    return shown.map((p) => p.pts!).sort((a, b) => a - b).map((pts) => (pts * tb.num) / tb.den);
+  }
+  const times: number[] = [];
+  try {
+    await runFfprobeLines(file, ['-select_streams', 'V:0', '-show_entries', 'frame=best_effort_timestamp_time', '-of', 'csv=p=0'], (line) => {
+      const field = line.trim().split(',')[0] ?? '';
+      if (field !== '') times.push(/^-?\d+(\.\d+)?$/.test(field) ? Number(field) : NaN);
+    });
+  } catch (error) {
+    if (!(error instanceof ToolFailure)) throw error;
+    return null;
+  }
+  return times.length === total && times.every((t) => Number.isFinite(t)) ? times : null;
 }
 
 /** The segment files in `outDir`, in order. */
@@ -172,9 +203,10 @@ async function copySegments(opts: SegmentOptions, counts: readonly number[]): Pr
  * autorotate) so chunks are upright, odd sizes padded right/bottom to even so pixel coordinates
  * are unchanged.
  *
- * Same input gives the same bytes either way.
+ * Same input gives the same bytes either way. `frameTimes` is every frame's presentation time in
+ * the source (seconds, display order, the same frames as the chunks'), or null when it cannot be read.
  */
-export async function segmentVideo(opts: SegmentOptions): Promise<{ method: SegmentMethod; files: string[]; frameCounts: number[] }> {
+export async function segmentVideo(opts: SegmentOptions): Promise<{ method: SegmentMethod; files: string[]; frameCounts: number[]; frameTimes: number[] | null }> {
   const n = opts.framesPerChunk;
   if (!Number.isInteger(n) || n < 1) throw new TypeError(`segmentVideo: framesPerChunk must be a positive integer, got ${n}`);
   if (opts.outDir.includes('%')) throw new TypeError(`segmentVideo: outDir must not contain "%": ${opts.outDir}`);
@@ -184,14 +216,19 @@ export async function segmentVideo(opts: SegmentOptions): Promise<{ method: Segm
     const points = cleanCutPoints(source.packets);
     const counts = points && planChunks(source.packets.length, points, n);
     const files = counts && (await copySegments(opts, counts));
-    if (counts && files) return { method: 'copy', files, frameCounts: counts };
+    if (counts && files) return { method: 'copy', files, frameCounts: counts, frameTimes: await presentationTimes(resolve(opts.cwd, opts.input), source, sum(counts)) };
   }
   const files = await encodeSegments(opts, source);
   // Our H.264 chunks have one packet per frame without drops: counting packets only demuxes (the
   // tests check it against decoded counts).
   const frameCounts: number[] = [];
   for (const file of files) frameCounts.push(await countPackets(resolve(opts.cwd, file)));
-  return { method: 'encode', files, frameCounts };
+  // Re-encoding keeps every decoded frame (passthrough), in display order: the source's times are the chunks' frames' times.
+  return { method: 'encode', files, frameCounts, frameTimes: await presentationTimes(resolve(opts.cwd, opts.input), source, sum(frameCounts)) };
+}
+
+function sum(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0);
 }
 
 /** The re-encode: ONE ffmpeg pass with keyframes forced at every multiple of framesPerChunk. */

@@ -5,6 +5,7 @@ import { CONFIG_SPEC } from '../config.ts';
 import { checkFreeSpace, diskFullError } from '../disk.ts';
 import { InputError, PipelineError } from '../errors.ts';
 import { MAX_CHUNK_RATIO, segmentVideo, type SegmentMethod, type VideoFacts } from '../media/index.ts';
+import { FRAME_TIMES_FILE } from '../paths.ts';
 
 /** One chunk as later stages see it. */
 export interface ChunkFile {
@@ -24,7 +25,16 @@ export interface ChunkOutput {
   /** 'copy': the source's packets cut at its keyframes; 'encode': re-encoded to H.264. */
   method: SegmentMethod;
   chunks: ChunkFile[];
+  /**
+   * Relative to the job folder ("chunks/frame-times.json"): a JSON array of every frame's
+   * presentation time in the source, in seconds, frame by frame; absent when the source's times
+   * could not be read (and in jobs chunked before posepipe read them): time is then index / fps.
+   */
+  frameTimesFile?: string;
 }
+
+/** Name of the frame times file inside the chunks folder (FRAME_TIMES_FILE in the job's). */
+const FRAME_TIMES = FRAME_TIMES_FILE.slice(FRAME_TIMES_FILE.lastIndexOf('/') + 1);
 
 /** Why `counts` break the contract of `method`, or null when they keep it. */
 function countProblem(method: SegmentMethod, counts: readonly number[], framesPerChunk: number): string | null {
@@ -108,7 +118,7 @@ export async function chunk(ctx: {
   await mkdir(tempDir);
   try {
     // Copied chunks keep the stored pictures: a rotated source is re-encoded so chunks are upright.
-    const { method, files, frameCounts } = await segmentVideo({
+    const { method, files, frameCounts, frameTimes } = await segmentVideo({
       cwd: ctx.jobDir,
       input: ctx.source,
       outDir: tempName,
@@ -126,6 +136,12 @@ export async function chunk(ctx: {
       firstFrame += frameCounts[index]!;
     }
     const output: ChunkOutput = { totalFrames: firstFrame, framesPerChunk, method, chunks };
+    if (frameTimes && frameTimes.length === firstFrame) {
+      // FRAME_TIMES_FILE, once tempDir becomes the chunks folder.
+      await writeFile(join(tempDir, FRAME_TIMES), JSON.stringify(frameTimes));
+      await fsyncPath(join(tempDir, FRAME_TIMES));
+      output.frameTimesFile = FRAME_TIMES_FILE;
+    }
     await writeFile(join(tempDir, 'chunks.json'), `${JSON.stringify(output, null, 2)}\n`);
     // Flush before the rename: the pipeline records the stage done right after we return.
     for (const file of files) await fsyncPath(join(ctx.jobDir, file));

@@ -36,6 +36,11 @@ export interface EmitContext {
   source: SourceFacts;
   tracker: { backend: string; version: string; device: string; precision?: string };
   chunks: Array<{ index: number; firstFrame: number; frameCount: number; overlapFrames: number }>;
+  /**
+   * Every frame's presentation time in the source (seconds), frame by frame (the chunk stage's
+   * frame-times.json); without it a frame's time is index / fps.
+   */
+  frameTimes?: readonly number[];
 }
 
 /** What the emit stage records. */
@@ -90,18 +95,29 @@ function buildDocument(ctx: EmitContext, merged: MergeResult): unknown {
       .sort((a, b) => a.firstFrame - b.firstFrame)
       .map((c) => ({ index: c.index, firstFrame: c.firstFrame, frameCount: c.frameCount, overlapFrames: c.overlapFrames })),
     tracks: merged.tracks.map((t) => ({ id: t.id, firstFrame: t.firstFrame, lastFrame: t.lastFrame, frames: t.frames })),
-    frames: merged.frames.map((frame) => ({
-      index: frame.index,
-      time: Math.round((frame.index / s.fps) * 1e6) / 1e6,
-      persons: frame.persons,
-    })),
+    frames: merged.frames.map((frame) => frameEntry(frame, ctx.frameTimes, s.fps)),
   };
+}
+
+const micro = (seconds: number): number => Math.round(seconds * 1e6) / 1e6;
+
+/**
+ * One frame: `time` is its presentation time counted from the first frame's (a stream that starts
+ * at 10 s, or after an edit list, still starts at 0), `sourceTime` the time the source gives it;
+ * both to the microsecond. Without the source's times, time = index / fps and no sourceTime.
+ */
+function frameEntry(frame: MergeResult['frames'][number], times: readonly number[] | undefined, fps: number): unknown {
+  if (!times) return { index: frame.index, time: micro(frame.index / fps), persons: frame.persons };
+  return { index: frame.index, time: micro(times[frame.index]! - times[0]!), sourceTime: micro(times[frame.index]!), persons: frame.persons };
 }
 
 
 /** Write the job's output document to `ctx.outboxFile` atomically. */
 export async function emit(ctx: EmitContext): Promise<EmitOutput> {
   const merged = await readMerged(ctx.jobDir, ctx.source.frameCount);
+  if (ctx.frameTimes && ctx.frameTimes.length !== ctx.source.frameCount) {
+    throw new PipelineError('internal', `Cannot emit: ${ctx.frameTimes.length} frame times for ${ctx.source.frameCount} frames`);
+  }
   const data = Buffer.from(`${JSON.stringify(buildDocument(ctx, merged))}\n`, 'utf8');
   try {
     await writeFileAtomic(ctx.outboxFile, data);

@@ -5,6 +5,7 @@
  * video at the front. The same queue gives the same bytes with 1 slot and nothing ahead, with 3 local
  * slots, and with 2 remote `posepipe worker`s (over a real redis-server) plus 1 local slot.
  */
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -100,6 +101,16 @@ describe('a queue of videos (posepipe start)', () => {
       expect(Object.fromEntries(st.jobs.map((j) => [j.id, j.priority]))).toEqual({ 1: -1, 2: 0, 3: 1 });
     } });
     reference = one;
+    // Each frame's time is the source's (vfr.mp4 drops frames here and there), not index / fps.
+    const probed = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'V:0', '-show_entries', 'frame=best_effort_timestamp_time', '-of', 'csv=p=0', fixture('vfr.mp4')], { encoding: 'utf8' });
+    const shown = probed.stdout.split('\n').map((l) => l.split(',')[0]!.trim()).filter((f) => f !== '').map(Number);
+    const vfr = JSON.parse(one.get('vfr.json')!.toString()) as { source: { fps: number }; frames: { index: number; time: number; sourceTime: number }[] };
+    expect(vfr.frames).toHaveLength(shown.length);
+    for (const f of vfr.frames) {
+      expect(Math.abs(f.time - (shown[f.index]! - shown[0]!)), `frame ${f.index}`).toBeLessThan(0.001);
+      expect(Math.abs(f.sourceTime - shown[f.index]!)).toBeLessThan(0.001);
+    }
+    expect(vfr.frames.some((f) => Math.abs(f.time - f.index / vfr.source.fps) > 0.01)).toBe(true);
     const s = read(serial);
     const order = (key: 'started_ms' | 'finished_ms') => [...s.jobs].sort((x, y) => x[key] - y[key]).map((j) => j.id);
     expect(order('started_ms')).toEqual([3, 2, 1]);

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,6 +37,22 @@ describe('extractFrameJpeg', () => {
   // 0: first; 29/30: either side of a keyframe; 31 and 45: B-frames; 119: the last frame.
   it.each([0, 1, 29, 30, 31, 45, 77, 118, 119])('gives exactly frame %i of a 29.97 fps video with B-frames', async (n) => {
     await check(video, n, 30000 / 1001, DISTINCT_FRAMES);
+  });
+
+  it('gives exactly the frame at its source time in a variable-frame-rate stream that starts at 10 s', async () => {
+    const vfr = join(ws.root, 'vfr-late.mkv');
+    // The distinct frames with some dropped (a rate that changes), shown from 10 s on.
+    const drop = "select='not(eq(mod(n\\,3)\\,1))*not(eq(mod(n\\,7)\\,4))'";
+    const made = spawnSync('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-i', video, '-vf', drop, '-fps_mode', 'vfr', '-c:v', 'libx264', '-crf', '10', '-g', '30', '-bf', '3', '-pix_fmt', 'yuv420p', '-output_ts_offset', '10', vfr], { encoding: 'utf8' });
+    expect(made.status, made.stderr).toBe(0);
+    const probed = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'V:0', '-show_entries', 'frame=best_effort_timestamp_time', '-of', 'csv=p=0', vfr], { encoding: 'utf8' });
+    const times = probed.stdout.split('\n').map((l) => l.split(',')[0]!.trim()).filter((f) => f !== '').map(Number);
+    expect(times[0]).toBeCloseTo(10, 2);
+    for (const n of [0, 1, 40, times.length - 1]) {
+      const jpeg = await extractFrameJpeg({ source: vfr, frameIndex: n, fps: 30000 / 1001, width: 320, sourceTime: Math.round(times[n]! * 1e6) / 1e6 });
+      const { best } = closestFrame(vfr, jpeg, n, 320, times.length);
+      expect({ n, best }).toEqual({ n, best: n });
+    }
   });
 
   it('reads a source whose name starts with "-" and holds quotes, spaces, a newline, "%" and "$(...)"', async () => {

@@ -158,7 +158,8 @@ describe('chunk stage', () => {
     writeFileSync(join(jobDir, 'chunks.tmp-1-dead', '0000.mp4'), 'half-written');
     const output = await chunk({ jobDir, source, displayName: 'clip', facts, chunkSeconds: 2 });
     expect(readdirSync(jobDir).sort()).toEqual(['chunks', source]);
-    expect(readdirSync(join(jobDir, 'chunks')).sort()).toEqual([...output.chunks.map((c) => c.file.slice('chunks/'.length)), 'chunks.json'].sort());
+    expect(readdirSync(join(jobDir, 'chunks')).sort()).toEqual([...output.chunks.map((c) => c.file.slice('chunks/'.length)), 'chunks.json', 'frame-times.json'].sort());
+    expect(output.frameTimesFile).toBe('chunks/frame-times.json');
   });
 
   it('a source ffmpeg cannot read fails without leaving a temp folder', async () => {

@@ -97,6 +97,23 @@ describe('emit stage', () => {
     expect(readdirSync(ws.outbox)).toEqual(['clip.json']);
   });
 
+  it('writes each frame\'s time from the source\'s presentation times, counted from the first frame, and the source\'s own as sourceTime', async () => {
+    const jobDir = join(ws.home, 'job-1');
+    const chunks = await mergedJob(jobDir, pool);
+    const outboxFile = join(ws.outbox, 'clip.json');
+    // A stream starting at 10 s: 50 fps for 10 frames, then 25 fps.
+    const frameTimes = Array.from({ length: TOTAL }, (_, i) => 10 + (i < 10 ? i * 0.02 : 0.2 + (i - 10) * 0.04));
+    await emit({ ...context(jobDir, outboxFile, chunks), frameTimes });
+    const doc = JSON.parse(readFileSync(outboxFile, 'utf8'));
+    expect(validate(doc), JSON.stringify(validate.errors)).toBe(true);
+    expect(doc.frames[0]).toMatchObject({ index: 0, time: 0, sourceTime: 10 });
+    expect(doc.frames[10]).toMatchObject({ time: 0.2, sourceTime: 10.2 });
+    expect(doc.frames[12]).toMatchObject({ time: 0.28, sourceTime: 10.28 });
+    expect(Object.keys(doc.frames[12])).toEqual(['index', 'time', 'sourceTime', 'persons']);
+    // Times that do not cover every frame are a bug, not a guess.
+    await expect(emit({ ...context(jobDir, outboxFile, chunks), frameTimes: frameTimes.slice(1) })).rejects.toThrow(/29 frame times for 30 frames/);
+  });
+
   it('names the precision a GPU backend ran at, in a fixed key order', async () => {
     const jobDir = join(ws.home, 'job-1');
     const chunks = await mergedJob(jobDir, pool);
