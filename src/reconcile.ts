@@ -41,8 +41,8 @@ export function reconcile(deps: RepairDeps): void {
       // Everything from that stage on is made again, the chunk rows included.
       if (STAGE_NAMES.indexOf(redo.stage) <= STAGE_NAMES.indexOf('chunk')) continue;
     }
-    // Once merged.json is sound, the chunk results are no longer read: nothing to redo there.
-    if (deps.db.listStages(job.id).find((s) => s.name === 'merge')!.state === 'done') continue;
+    // A copy has no chunks of its own. Once merged.json is sound, the chunk results are no longer read: nothing to redo there.
+    if (job.copy_of !== null || deps.db.listStages(job.id).find((s) => s.name === 'merge')!.state === 'done') continue;
     for (const c of deps.db.listChunks(job.id)) {
       if (c.state !== 'done') continue;
       const problem = resultProblem(deps.config, job.id, c, false);

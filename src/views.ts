@@ -44,6 +44,8 @@ interface JobHead {
   cancelRequested: boolean;
   /** Higher runs first (0 is the default; equal priorities keep queue order). */
   priority: number;
+  /** The job whose result this one is a copy of (the same content dropped under another name), or null. */
+  copyOf: number | null;
   framesDone: number;
   frames: number | null;
   chunksDone: number;
@@ -156,6 +158,7 @@ function head(job: JobRow, t: ChunkTotals, now: number): JobHead {
     stage: job.stage,
     cancelRequested: job.cancel_requested_ms !== null,
     priority: job.priority,
+    copyOf: job.copy_of,
     framesDone: t.framesDone,
     frames: t.frames,
     chunksDone: t.chunksDone,
@@ -229,7 +232,8 @@ function sourceOf(stages: StageRow[]): { facts: SourceFacts | null; stagedFile: 
 
 /** A job's source as probed and staged: its facts and the staged copy's name in the job folder. */
 export function sourceView(db: Db, jobId: number): { facts: SourceFacts | null; stagedFile: string | null } {
-  return sourceOf(db.listStages(jobId));
+  // A copy's source is its original's (the same content, staged and probed once).
+  return sourceOf(db.listStages(db.getJob(jobId)?.copy_of ?? jobId));
 }
 
 /**
@@ -251,7 +255,7 @@ export function jobPageView(db: Db, config: Config, job: JobRow, opts: { chunkSt
   const running = chunkCounts.running ? db.listChunksPage(job.id, { state: 'running', limit: 8, offset: 0 }) : [];
   return {
     job: jobWithoutChunks(config, job, stages, totals),
-    ...sourceOf(stages),
+    ...sourceOf(job.copy_of === null ? stages : db.listStages(job.copy_of)),
     chunkCounts,
     grid: gridRows.map(chunkView),
     table: { rows: rows.map(chunkView), state: opts.chunkState, page, pages, total },

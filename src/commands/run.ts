@@ -7,7 +7,8 @@ import { openEngine } from './shared.ts';
 
 /**
  * `posepipe run <video>`: one file through the same pipeline, in the foreground, with progress.
- * The same content again is the same job: done → prints where its JSON is; failed → resumed.
+ * The same content again is the same job: done → prints where its JSON is; failed → resumed. Under
+ * another name it is a copy, written from the first job's result.
  */
 export async function runCommand(config: Config, video: string): Promise<number> {
   const path = resolve(video);
@@ -43,6 +44,17 @@ export async function runCommand(config: Config, video: string): Promise<number>
       }
     }
     if (job.state === 'failed' || job.state === 'cancelled') engine.db.resumeJob(job.id);
+    // A copy (the same content under another name) is written from its original's result: that one first.
+    const original = job.copy_of === null ? undefined : engine.db.getJob(job.copy_of);
+    if (original && original.state !== 'done') {
+      console.error(`posepipe: ${displayName(basename(path))} has the same content as job ${original.id}: running that one first`);
+      if (original.state === 'failed' || original.state === 'cancelled') engine.db.resumeJob(original.id);
+      const first = await engine.pipeline.runJob(original.id);
+      if (first !== 'done') {
+        console.error(`posepipe: job ${original.id} (the same content) did not finish (${first}); posepipe status ${original.id}`);
+        return 1;
+      }
+    }
     const outcome = await engine.pipeline.runJob(job.id);
     if (outcome === 'done') {
       console.log(outputPath);

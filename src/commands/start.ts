@@ -34,8 +34,9 @@ export async function startCommand(config: Config): Promise<number> {
         { sourceName: file.name, sourcePath: file.path, pathBytes: file.pathBytes, sha256: file.sha256, bytes: file.size },
         (n) => existsSync(join(config.outbox, n)),
       );
-      if (created) log(`job ${job.id}: ${displayName(file.name)} queued`);
-      else if (job.source_name !== file.name || job.source_path !== file.path) log(`${displayName(file.name)} has the same content as job ${job.id} (${displayName(job.source_name)}): not queued again`);
+      if (created && job.copy_of !== null) log(`job ${job.id}: ${displayName(file.name)} has the same content as job ${job.copy_of}: its JSON is written from that job's result, without tracking again`);
+      else if (created) log(`job ${job.id}: ${displayName(file.name)} queued`);
+      else if (job.source_name !== file.name || job.source_path !== file.path) log(`${displayName(file.name)} is already job ${job.id} (${displayName(job.source_name)}): not queued again`);
       engine.pipeline.wake();
     },
   });

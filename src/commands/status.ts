@@ -27,7 +27,7 @@ function jobTable(jobs: JobSummaryView[]): string {
       j.frames === null ? '-' : `${j.framesDone}/${j.frames}`,
       j.chunks ? `${j.chunksDone}/${j.chunks}` : '-',
       duration(j.seconds),
-      displayName(j.name) + (j.error ? `  ${j.error.kind}: ${j.error.text}` : ''),
+      displayName(j.name) + (j.copyOf !== null ? `  (same content as job ${j.copyOf})` : '') + (j.error ? `  ${j.error.kind}: ${j.error.text}` : ''),
     ]);
   }
   return table(rows);
@@ -45,6 +45,7 @@ function jobDetail(j: JobView): string {
   const lines = [
     `job ${j.id}: ${displayName(j.name)} — ${j.state}${j.stage ? ` at ${j.stage}` : ''}`,
     `  output: ${displayName(j.outputPath)}`,
+    ...(j.copyOf !== null ? [`  same content as job ${j.copyOf}: written from its result, without tracking again`] : []),
     ...(j.error ? [`  error (${j.error.kind}): ${j.error.text}`] : []),
     '',
     table([['STAGE', 'STATE', 'ATTEMPTS', 'TIME', 'ERROR'], ...j.stages.map((s) => [s.name, s.state, String(s.attempts), duration(s.seconds), s.error ? `${s.error.kind}: ${s.error.text}` : ''])]),

@@ -90,25 +90,32 @@ export class Db {
   // ── jobs ──────────────────────────────────────────────────────────────────
 
   /**
-   * Create a job for new content; the same sha256 again returns the existing job.
+   * Create a job for new content. The same content again under the same name and path is that job
+   * (created false); under another name or path it is a copy (copy_of: the original), answered from
+   * the original's result once that is done, and only ever made once per path.
    * `outboxHas` tells whether a name is already used in the outbox by something else.
    */
   createJob(job: NewJob, outboxHas: (name: string) => boolean = () => false): { job: JobRow; created: boolean } {
     return this.transaction(() => {
-      const existing = this.#db.prepare('SELECT * FROM jobs WHERE source_sha256 = ?').get(job.sha256) as JobRow | undefined;
-      if (existing) return { job: existing, created: false };
+      const original = this.#db.prepare('SELECT * FROM jobs WHERE source_sha256 = ? AND copy_of IS NULL').get(job.sha256) as JobRow | undefined;
+      if (original && original.source_name === job.sourceName && original.source_path === job.sourcePath) return { job: original, created: false };
+      if (original) {
+        const copy = this.#db.prepare('SELECT * FROM jobs WHERE copy_of = ? AND source_name = ? AND source_path = ?').get(original.id, job.sourceName, job.sourcePath) as JobRow | undefined;
+        if (copy) return { job: copy, created: false };
+      }
       const taken = this.#db.prepare('SELECT 1 FROM jobs WHERE output_name = ?');
       const output = outputNameFor(job.sourceName, job.sha256, (n) => taken.get(n) !== undefined || outboxHas(n));
       const now = Date.now();
       const info = this.#db
         .prepare(
-          `INSERT INTO jobs (source_name, source_path, source_path_bytes, source_sha256, source_bytes, output_name, state, stage, created_ms, updated_ms)
-           VALUES (?, ?, ?, ?, ?, ?, 'queued', 'stage', ?, ?)`,
+          `INSERT INTO jobs (source_name, source_path, source_path_bytes, source_sha256, source_bytes, output_name, state, stage, created_ms, updated_ms, copy_of)
+           VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)`,
         )
-        .run(job.sourceName, job.sourcePath, job.pathBytes ?? null, job.sha256, job.bytes, output, now, now);
+        .run(job.sourceName, job.sourcePath, job.pathBytes ?? null, job.sha256, job.bytes, output, original ? 'emit' : 'stage', now, now, original?.id ?? null);
       const id = Number(info.lastInsertRowid);
       const insertStage = this.#db.prepare('INSERT INTO stages (job_id, name) VALUES (?, ?)');
-      for (const name of STAGE_NAMES) insertStage.run(id, name);
+      // A copy only writes its own JSON: every other stage is its original's.
+      for (const name of original ? (['emit'] as const) : STAGE_NAMES) insertStage.run(id, name);
       return { job: this.getJob(id)!, created: true };
     });
   }
@@ -163,7 +170,10 @@ export class Db {
   /** The queued job of highest priority (the oldest among equals), marked running; undefined when none waits. */
   claimNextJob(): JobRow | undefined {
     return this.transaction(() => {
-      const job = this.#db.prepare("SELECT * FROM jobs WHERE state = 'queued' ORDER BY priority DESC, id LIMIT 1").get() as JobRow | undefined;
+      // A copy waits for its original to be done.
+      const job = this.#db
+        .prepare("SELECT * FROM jobs WHERE state = 'queued' AND (copy_of IS NULL OR copy_of IN (SELECT id FROM jobs WHERE state = 'done')) ORDER BY priority DESC, id LIMIT 1")
+        .get() as JobRow | undefined;
       if (!job) return undefined;
       this.#transitionJob(job.id, 'queued', 'running', { started_ms: Date.now(), error_kind: null, error_text: null });
       return this.getJob(job.id);
@@ -224,7 +234,15 @@ export class Db {
     this.transaction(() => {
       this.#transitionJob(id, 'running', 'failed', { error_kind: failure.kind, error_text: failure.text, finished_ms: Date.now(), cancel_requested_ms: null });
       this.#count('job_failures', failure.kind, 1);
+      this.#failCopies(id, failure.kind, `failed: ${failure.text}`);
     });
+  }
+
+  /** The copies waiting on an original that failed or was cancelled say so (and follow its resume). */
+  #failCopies(original: number, kind: FailureRecord['kind'], what: string): void {
+    this.#db
+      .prepare("UPDATE jobs SET state = 'failed', error_kind = ?, error_text = ?, finished_ms = ?, updated_ms = ? WHERE copy_of = ? AND state = 'queued'")
+      .run(kind, `same content as job ${original}, which ${what} (posepipe resume ${original} finishes this copy too)`, Date.now(), Date.now(), original);
   }
 
   /**
@@ -236,6 +254,10 @@ export class Db {
       this.#transitionJob(id, ['failed', 'cancelled'], 'queued', { finished_ms: null, cancel_requested_ms: null });
       this.#db.prepare("UPDATE stages SET state = 'pending', attempts = 0 WHERE job_id = ? AND state IN ('failed', 'running')").run(id);
       this.#db.prepare("UPDATE chunks SET state = 'pending', attempts = 0 WHERE job_id = ? AND state IN ('failed', 'running')").run(id);
+      // Its copies follow it; a resumed copy resumes its original.
+      for (const copy of this.#db.prepare("SELECT id FROM jobs WHERE copy_of = ? AND state IN ('failed', 'cancelled')").all(id) as { id: number }[]) this.resumeJob(copy.id);
+      const original = this.getJob(this.getJob(id)!.copy_of ?? -1);
+      if (original && (original.state === 'failed' || original.state === 'cancelled')) this.resumeJob(original.id);
     });
   }
 
@@ -255,6 +277,7 @@ export class Db {
       this.#transitionJob(jobId, 'failed', 'queued', { finished_ms: null, stage: 'track' });
       this.#db.prepare("UPDATE chunks SET state = 'pending', attempts = 0 WHERE job_id = ? AND idx = ?").run(jobId, idx);
       this.#db.prepare("UPDATE stages SET state = 'pending', attempts = 0 WHERE job_id = ? AND name = 'track' AND state = 'failed'").run(jobId);
+      for (const copy of this.#db.prepare("SELECT id FROM jobs WHERE copy_of = ? AND state = 'failed'").all(jobId) as { id: number }[]) this.resumeJob(copy.id);
     });
   }
 
@@ -269,6 +292,7 @@ export class Db {
       if (!job) throw new StateConflictError(`job ${id}`, 'known');
       if (job.state === 'queued') {
         this.#transitionJob(id, 'queued', 'cancelled', { finished_ms: Date.now() });
+        this.#failCopies(id, 'internal', 'was cancelled');
         return 'cancelled';
       }
       if (job.state !== 'running') throw new StateConflictError(`job ${id}`, 'queued or running', job.state);
@@ -286,6 +310,7 @@ export class Db {
   finishCancel(id: number): void {
     this.transaction(() => {
       this.#transitionJob(id, 'running', 'cancelled', { finished_ms: Date.now(), cancel_requested_ms: null });
+      this.#failCopies(id, 'internal', 'was cancelled');
       this.#db.prepare("UPDATE stages SET state = 'pending' WHERE job_id = ? AND state = 'running'").run(id);
       // The interrupted chunk's frames will be tracked again: progress does not count them.
       this.#db.prepare("UPDATE chunks SET state = 'pending', frames_done = 0 WHERE job_id = ? AND state = 'running'").run(id);

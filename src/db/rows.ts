@@ -23,6 +23,8 @@ export interface JobRow {
   cancel_requested_ms: number | null;
   /** Higher runs first (claimed first; its chunks get the next free slot); equal priorities keep queue order. */
   priority: number;
+  /** A copy (the same content dropped under another name) names its original: it is answered from that job's result. */
+  copy_of: number | null;
 }
 
 /** A job row with its chunks summed up, for lists (one grouped query, not a row per chunk). */

@@ -210,7 +210,8 @@ export class Pipeline {
 
   #start(job: JobRow): Walk {
     this.#warm();
-    const walk: Walk = { id: job.id, rank: ++this.#claims, cancelled: false, tracked: false, done: Promise.resolve('stopped') };
+    // A copy (the same content under another name) only writes its JSON: it never counts as prepared ahead.
+    const walk: Walk = { id: job.id, rank: ++this.#claims, cancelled: false, tracked: job.copy_of !== null, done: Promise.resolve('stopped') };
     this.#walks.set(job.id, walk);
     // One poll for every job in flight (checkCancel reads each one's row).
     this.#cancelPoll ??= setInterval(() => this.checkCancel(), CANCEL_POLL_MS);
@@ -252,7 +253,9 @@ export class Pipeline {
     let redoRounds = 0;
     for (let i = 0; i < STAGE_NAMES.length; i++) {
       const name = STAGE_NAMES[i]!;
-      const row = this.#db.listStages(job.id).find((s) => s.name === name)!;
+      const row = this.#db.listStages(job.id).find((s) => s.name === name);
+      // A copy has only its emit stage: the others are its original's.
+      if (!row) continue;
       if (row.state === 'done') {
         this.#passed(walk, name);
         continue;

@@ -149,12 +149,15 @@ export class StageSteps {
   }
 
   /** Write the output JSON into the outbox. */
-  async #stepEmit(job: JobRow, dir: string): Promise<void> {
+  async #stepEmit(job: JobRow, ownDir: string): Promise<void> {
     const config = this.#config;
-    const staged = this.#output<StageOutput>(job.id, 'stage');
-    const facts = this.#output<VideoFacts>(job.id, 'probe');
-    const chunked = this.#output<ChunkOutput>(job.id, 'chunk');
-    const tracker = this.#output<TrackerInfo>(job.id, 'track');
+    // A copy is written from its original's result: the same frames under its own name.
+    const from = job.copy_of ?? job.id;
+    const dir = job.copy_of === null ? ownDir : jobDir(config, from);
+    const staged = this.#output<StageOutput>(from, 'stage');
+    const facts = this.#output<VideoFacts>(from, 'probe');
+    const chunked = this.#output<ChunkOutput>(from, 'chunk');
+    const tracker = this.#output<TrackerInfo>(from, 'track');
     mkdirSync(config.outbox, { recursive: true });
     const out = await emit({
       jobDir: dir,
@@ -171,7 +174,7 @@ export class StageSteps {
         codec: facts.codec,
       },
       tracker: { backend: tracker.backend, version: tracker.version, device: tracker.device, precision: tracker.precision },
-      chunks: this.#db.listChunks(job.id).map((c) => ({ index: c.idx, firstFrame: c.first_frame, frameCount: c.frame_count, overlapFrames: c.overlap_frames })),
+      chunks: this.#db.listChunks(from).map((c) => ({ index: c.idx, firstFrame: c.first_frame, frameCount: c.frame_count, overlapFrames: c.overlap_frames })),
       frameTimes: chunked.frameTimesFile ? await readFrameTimes(join(dir, chunked.frameTimesFile)) : undefined,
     });
     this.#crash.reach('emitted');

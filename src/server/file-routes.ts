@@ -50,9 +50,11 @@ export function registerFiles(app: Hono<ServerEnv>, deps: AppDeps): void {
     const job = jobOr404(db, c.req.param('id'));
     const name = c.req.param('file');
     const frame = parseIndex(/^[0-9]+\.jpg$/.test(name) ? name.slice(0, -4) : undefined, 'thumbnail');
-    const found = await jobPictures(config, job, sourceView(db, job.id));
-    const path = found && (await thumbnailFile(jobDir(config, job.id), found.sourceFile, frame, found.pictures));
+    const found = await jobPictures(config, { id: job.id, state: job.state, copyOf: job.copy_of }, sourceView(db, job.id));
+    // A copy's thumbnails are its original's.
+    const dir = jobDir(config, job.copy_of ?? job.id);
+    const path = found && (await thumbnailFile(dir, found.sourceFile, frame, found.pictures));
     if (!path) throw new HTTPException(404, { message: `Job ${job.id} has no thumbnail of frame ${frame}` });
-    return send(c, await openInside(jobDir(config, job.id), path, `The thumbnail of frame ${frame}`), 'image/jpeg');
+    return send(c, await openInside(dir, path, `The thumbnail of frame ${frame}`), 'image/jpeg');
   });
 }

@@ -94,6 +94,7 @@ export function jobMain(v: JobPageView, extras: JobPageExtras): string {
   return `<main data-job="${j.id}" data-state="${escapeHtml(j.state)}">
 <p><a href="/">← All jobs</a></p>
 <div class="row"><h1 class="grow">Job ${j.id}: ${escapeHtml(j.name)}</h1>${badge(j.state)}</div>
+${j.copyOf !== null ? `<p class="muted" data-copy-of="${j.copyOf}">Same content as <a href="/jobs/${j.copyOf}">job ${j.copyOf}</a>: its JSON is written from that job's result, without tracking again.</p>` : ''}
 <div class="card"><div class="row"><div class="grow">${progress(v)}</div><div id="actions">${actions(v, back)}</div></div>${live(v, extras.now)}
 <p class="muted">${j.stage ? `stage ${escapeHtml(j.stage)} · ` : ''}${j.seconds !== null ? `${duration(j.seconds)} in all · ` : ''}tracker ${duration(j.trackerSeconds)} · created ${escapeHtml(new Date(j.createdMs).toISOString().replace('T', ' ').slice(0, 19))} UTC</p></div>
 ${error}

@@ -13,10 +13,11 @@ import { escapeHtml } from './page.ts';
 type Pictures = NonNullable<Awaited<ReturnType<typeof loadPictures>>>;
 
 /** A done job's pictures and its staged source, or undefined when there are none to draw. */
-export async function jobPictures(config: Config, job: { id: number; state: string }, source: { facts: SourceFacts | null; stagedFile: string | null }): Promise<{ pictures: Pictures; sourceFile: string } | undefined> {
+export async function jobPictures(config: Config, job: { id: number; state: string; copyOf: number | null }, source: { facts: SourceFacts | null; stagedFile: string | null }): Promise<{ pictures: Pictures; sourceFile: string } | undefined> {
   const f = source.facts;
   if (job.state !== 'done' || !f || !f.framesExact || f.frames === null || !source.stagedFile) return undefined;
-  const dir = jobDir(config, job.id);
+  // A copy shows its original's result (the same frames).
+  const dir = jobDir(config, job.copyOf ?? job.id);
   const pictures = await loadPictures(dir, { width: f.width, height: f.height, fps: f.fps, frameCount: f.frames });
   return pictures ? { pictures, sourceFile: join(dir, source.stagedFile) } : undefined;
 }

@@ -62,7 +62,8 @@ function row(j: JobSummaryView, back: string): string {
   if ((j.state === 'queued' || j.state === 'running') && !j.cancelRequested) actions.push(actionButton({ action: 'cancel', url: `/api/jobs/${j.id}/cancel`, label: 'Cancel', back }));
   if (j.state === 'queued' || j.state === 'running') actions.push(actionButton({ action: 'priority', url: `/api/jobs/${j.id}/priority`, label: 'To front', back, title: 'Run this job before every other: its chunks get the next free slot' }));
   const priority = j.priority !== 0 && (j.state === 'queued' || j.state === 'running') ? ` <span class="muted" data-priority="${j.priority}">priority ${j.priority}</span>` : '';
-  const state = `${badge(j.state)}${j.cancelRequested ? ' <span class="muted">cancelling…</span>' : ''}${priority}`;
+  const copy = j.copyOf !== null ? ` <span class="muted" data-copy-of="${j.copyOf}">same content as <a href="/jobs/${j.copyOf}">job ${j.copyOf}</a></span>` : '';
+  const state = `${badge(j.state)}${j.cancelRequested ? ' <span class="muted">cancelling…</span>' : ''}${priority}${copy}`;
   const error = j.error ? `<span class="kind">${escapeHtml(j.error.kind)}</span>${escapeHtml(firstLine(j.error.text))}` : '';
   const chunks = j.chunks ? `<div class="muted">${j.chunksDone}/${j.chunks} chunks${j.chunksFailed ? `, ${j.chunksFailed} failed` : ''}</div>` : '';
   return `<tr data-job="${j.id}" data-state="${escapeHtml(j.state)}"><td class="num"><a href="/jobs/${j.id}">${j.id}</a></td>

@@ -66,7 +66,12 @@ describe('database', () => {
     const a = db.createJob(job('a'));
     expect(a.created).toBe(true);
     expect(a.job.output_name).toBe('clip.json');
-    expect(db.createJob(job('a', 'renamed.mp4'))).toMatchObject({ created: false, job: { id: a.job.id } });
+    expect(db.createJob(job('a'))).toMatchObject({ created: false, job: { id: a.job.id } });
+    // The same content under another name is a copy of the first job, made once, with its own output name.
+    const copy = db.createJob(job('a', 'renamed.mp4'));
+    expect(copy).toMatchObject({ created: true, job: { copy_of: a.job.id, output_name: 'renamed.json', stage: 'emit', state: 'queued' } });
+    expect(db.listStages(copy.job.id).map((s) => s.name)).toEqual(['emit']);
+    expect(db.createJob(job('a', 'renamed.mp4'))).toMatchObject({ created: false, job: { id: copy.job.id } });
     const b = db.createJob(job('b'));
     expect(b.job.output_name).toBe(`clip-${'b'.padEnd(12, '0')}.json`);
     const hostile = db.createJob(job('c', 'evil\n\u202Egpj.mp4'));
@@ -78,6 +83,34 @@ describe('database', () => {
     expect(lossy.job.output_name).toBe('bad__.json');
     expect(lossy.job.source_path_bytes).toEqual(bytes);
     expect(db.listStages(a.job.id).map((s) => s.name)).toEqual([...STAGE_NAMES]);
+    db.close();
+  });
+
+  it('gives a copy its turn only once its original is done; a failed or cancelled original fails its copies, and they follow its resume', () => {
+    ws = makeWorkspace('db');
+    const db = openDb(ws.home);
+    const a = db.createJob(job('a')).job;
+    const copy = db.createJob(job('a', 'again.mp4')).job;
+    const other = db.createJob(job('b', 'other.mp4')).job;
+    db.setPriority(copy.id, 5);
+    // The copy ranks first but waits for its original.
+    expect(db.claimNextJob()!.id).toBe(a.id);
+    expect(db.claimNextJob()!.id).toBe(other.id);
+    expect(db.claimNextJob()).toBeUndefined();
+    db.failJob(a.id, { kind: 'crash', text: 'the worker died' });
+    expect(db.getJob(copy.id)).toMatchObject({ state: 'failed', error_kind: 'crash' });
+    expect(db.getJob(copy.id)!.error_text).toMatch(/^same content as job 1, which failed: the worker died \(posepipe resume 1 finishes this copy too\)$/);
+    // Resuming the copy resumes its original; the copy still waits for it.
+    db.resumeJob(copy.id);
+    expect([db.getJob(a.id)!.state, db.getJob(copy.id)!.state]).toEqual(['queued', 'queued']);
+    expect(db.claimNextJob()!.id).toBe(a.id);
+    db.finishCancel(a.id);
+    expect(db.getJob(copy.id)!.error_text).toMatch(/which was cancelled/);
+    db.resumeJob(a.id);
+    expect(db.getJob(copy.id)!.state).toBe('queued');
+    expect(db.claimNextJob()!.id).toBe(a.id);
+    db.finishJob(a.id);
+    expect(db.claimNextJob()!.id).toBe(copy.id);
     db.close();
   });
 

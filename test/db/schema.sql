@@ -42,7 +42,7 @@ CREATE TABLE "jobs" (
   id INTEGER PRIMARY KEY,
   source_name TEXT NOT NULL,
   source_path TEXT NOT NULL,
-  source_sha256 TEXT NOT NULL UNIQUE,
+  source_sha256 TEXT NOT NULL,
   source_bytes INTEGER NOT NULL,
   output_name TEXT NOT NULL UNIQUE,
   state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'running', 'done', 'failed', 'cancelled')),
@@ -54,8 +54,10 @@ CREATE TABLE "jobs" (
   finished_ms INTEGER,
   updated_ms INTEGER NOT NULL,
   source_path_bytes BLOB,
-  cancel_requested_ms INTEGER
-, priority INTEGER NOT NULL DEFAULT 0);
+  cancel_requested_ms INTEGER,
+  priority INTEGER NOT NULL DEFAULT 0,
+  copy_of INTEGER
+);
 CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL);
 CREATE TABLE settings (
   name TEXT PRIMARY KEY,
@@ -96,5 +98,7 @@ CREATE TABLE workers (
 );
 CREATE INDEX chunk_attempts_by_job ON chunk_attempts (job_id, first_frame);
 CREATE INDEX chunks_by_state ON chunks (state, job_id);
+CREATE INDEX jobs_by_copy_of ON jobs (copy_of) WHERE copy_of IS NOT NULL;
 CREATE INDEX jobs_by_priority ON jobs (state, priority DESC, id);
 CREATE INDEX jobs_by_state ON jobs (state, id);
+CREATE UNIQUE INDEX jobs_original_by_sha256 ON jobs (source_sha256) WHERE copy_of IS NULL;

@@ -21,7 +21,7 @@ async function slowCopy(from: string, to: string, pieces = 5, pauseMs = 150): Pr
 }
 
 interface StatusJson {
-  jobs: { id: number; name: string; state: string; error: { kind: string; text: string } | null; chunkList: { trackerSeconds: number | null; state: string }[] }[];
+  jobs: { id: number; name: string; state: string; copyOf: number | null; trackerSeconds: number; finishedMs: number | null; error: { kind: string; text: string } | null; chunkList: { trackerSeconds: number | null; state: string }[] }[];
   trackerLoads: number;
 }
 
@@ -39,15 +39,21 @@ describe('posepipe start: drop a video, get tracked people as JSON', () => {
     try {
       await waitFor('the watcher to start', () => (app.output().includes('watching') ? true : undefined), 30_000);
       await slowCopy(fixture('small.mp4'), join(ws.inbox, 'clip.mov'));
+      // The same content dropped under another name while the first runs: a copy, done after it.
+      await waitFor('job 1 to run', async () => ((await status(env)).jobs.find((j) => j.id === 1)?.state === 'running' ? true : undefined), 60_000, 100);
+      copyFileSync(fixture('small.mp4'), join(ws.inbox, 'clip copy.mov'));
       const out = join(ws.outbox, 'clip.json');
-      await waitFor('outbox/clip.json', () => (readdirSync(ws.outbox).includes('clip.json') ? true : undefined), 120_000, 200);
+      await waitFor('outbox/clip.json and clip copy.json', () => (['clip.json', 'clip copy.json'].every((f) => readdirSync(ws.outbox).includes(f)) ? true : undefined), 120_000, 200);
+      const copyJob = (await status(env)).jobs.find((j) => j.name === 'clip copy.mov')!;
+      expect(copyJob).toMatchObject({ copyOf: 1, state: 'done', trackerSeconds: 0 });
+      expect(copyJob.finishedMs).toBeGreaterThanOrEqual((await status(env)).jobs.find((j) => j.id === 1)!.finishedMs!);
 
       const doc = readValidOutput(out);
       expect(doc.frames.length).toBe(ffprobeFrameCount(fixture('small.mp4')));
       expect(doc.frames.map((f) => f.index)).toEqual([...Array(doc.frames.length).keys()]);
       expect(doc.source.name).toBe('clip.mov');
       expect(doc.chunks.length).toBe(3);
-      expect(readdirSync(ws.outbox)).toEqual(['clip.json']);
+      expect(readdirSync(ws.outbox).sort()).toEqual(['clip copy.json', 'clip.json']);
 
       // A file that is not a video fails with a message naming it; the next good one still completes.
       writeFileSync(join(ws.inbox, 'notes.mp4'), readFileSync(fixture('text.mp4')));
@@ -67,16 +73,22 @@ describe('posepipe start: drop a video, get tracked people as JSON', () => {
       // The backend was loaded once and served every chunk of both videos.
       expect(st.trackerLoads).toBe(1);
 
-      // The same content under another name is not a new job.
+      // The same content under another name is a copy: its own JSON, from job 1's result, without tracking again.
       copyFileSync(fixture('small.mp4'), join(ws.inbox, 'clip again.mp4'));
-      await waitFor('the duplicate to be recognised', () => (app.output().includes('same content as job 1') ? true : undefined), 30_000);
-      expect((await status(env)).jobs).toHaveLength(3);
+      await waitFor('outbox/clip again.json', () => (readdirSync(ws.outbox).includes('clip again.json') ? true : undefined), 30_000, 200);
+      expect(app.output()).toContain('same content as job 1');
+      const jobs = (await status(env)).jobs;
+      expect(jobs).toHaveLength(5);
+      const original = JSON.parse(readFileSync(join(ws.outbox, 'clip.json'), 'utf8')) as { source: { name: string } };
+      const again = JSON.parse(readFileSync(join(ws.outbox, 'clip again.json'), 'utf8')) as { source: { name: string } };
+      expect(again.source.name).toBe('clip again.mp4');
+      expect({ ...again, source: { ...again.source, name: 'clip.mov' } }).toEqual(original);
     } finally {
       app.child.kill('SIGTERM');
     }
     const end = await app.done;
     expect(end.code, end.stdout + end.stderr).toBe(0);
-    expect(readdirSync(ws.outbox).sort()).toEqual(['clip.json', 'second.json']);
+    expect(readdirSync(ws.outbox).sort()).toEqual(['clip again.json', 'clip copy.json', 'clip.json', 'second.json']);
   });
 
   it('completes from the staged copy when the source leaves the inbox after staging', async () => {

@@ -1,3 +1,4 @@
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { STREET_PEOPLE } from '../helpers/fixtures.ts';
@@ -32,5 +33,18 @@ describe('real people: street-people.avi in 1-second chunks', () => {
       const frames = seen.get(t.id)!;
       expect([t.firstFrame, t.lastFrame, t.frames]).toEqual([frames[0], frames.at(-1), frames.length]);
     }
+
+    // The same video under another name gets its own JSON from the first job's result, without tracking again.
+    const copy = join(ws.root, 'street copy.avi');
+    copyFileSync(STREET_PEOPLE, copy);
+    const again = await runCli(['run', copy, '--chunk-seconds', '1'], cliEnv(ws));
+    expect(again.code, again.stderr).toBe(0);
+    const copied = readValidOutput(join(ws.outbox, 'street copy.json'));
+    expect(copied.source.name).toBe('street copy.avi');
+    expect({ ...copied, source: { ...copied.source, name: doc.source.name } }).toEqual(doc);
+    const st = JSON.parse((await runCli(['status', '--json'], cliEnv(ws))).stdout) as { jobs: { id: number; copyOf: number | null; trackerSeconds: number; chunkList: unknown[] }[] };
+    const second = st.jobs.find((j) => j.id === 2)!;
+    expect(second).toMatchObject({ copyOf: 1, trackerSeconds: 0, chunkList: [] });
+    expect(st.jobs.find((j) => j.id === 1)!.trackerSeconds).toBeGreaterThan(0);
   });
 });
