@@ -44,6 +44,7 @@ function read(ws: Workspace) {
       stage: (job: number, name: string) => stages.find((s) => s.job_id === job && s.name === name)!,
       attempts: db.prepare('SELECT job_id, ran_on, started_ms, finished_ms, outcome FROM chunk_attempts ORDER BY id').all() as Attempt[],
       jobs: db.prepare('SELECT id, source_name, started_ms, finished_ms, priority FROM jobs ORDER BY id').all() as JobTimes[],
+      loads: db.prepare('SELECT pid FROM tracker_loads').all() as { pid: number }[],
     };
   } finally {
     db.close();
@@ -142,6 +143,11 @@ describe('a queue of videos (posepipe start)', () => {
     expect([...finished].sort((x, y) => x - y)).toEqual(finished);
     expect(a.attempts.every((t) => t.outcome === 'done')).toBe(true);
     expect(new Set(a.attempts.map((t) => t.ran_on))).toEqual(new Set(['slot 1', 'slot 2', 'slot 3']));
+    // Each slot is its own worker, loaded once; the chunks of one job ran side by side.
+    expect(new Set(a.loads.map((l) => l.pid)).size).toBe(3);
+    const mostAtOnce = (list: Attempt[]) => Math.max(...list.map((x) => list.filter((y) => y.started_ms < x.finished_ms && x.started_ms < y.finished_ms).length));
+    expect(mostAtOnce(a.attempts.filter((t) => t.job_id === 1))).toBeGreaterThanOrEqual(2);
+    expect(mostAtOnce(s.attempts)).toBe(1);
   }, 300_000);
 
   it('2 remote posepipe workers and 1 local slot give the bytes of 1 slot; every chunk is done once; status shows the workers (an unhealthy remote slot with its error) and where each chunk ran', async () => {
