@@ -14,6 +14,7 @@ import { guard } from './guard.ts';
 import { errorPage } from './page.ts';
 import { metricsText, METRICS_CONTENT_TYPE } from './metrics.ts';
 import { registerPages } from './page-routes.ts';
+import { registerUploadRoutes } from './upload-routes.ts';
 import { registerWorkerRoutes } from './worker-routes.ts';
 
 /** The page script, read once: it is part of the code, not user data. */
@@ -57,6 +58,7 @@ export function createApp(deps: AppDeps): Hono<ServerEnv> {
   registerPages(app, deps);
   registerApi(app, deps);
   registerFiles(app, deps);
+  registerUploadRoutes(app, deps);
   if (deps.remote) registerWorkerRoutes(app, deps.remote, deps.config.workerToken);
 
   app.notFound((c) => errorResponse(c, 404, `Nothing at ${c.req.path.slice(0, 200)}`));

@@ -89,7 +89,19 @@ ${workersTable(d.workers)}
 }
 
 /** The whole list page. */
-export function jobsPage(d: JobsPageData, stamp: string): string {
+export function jobsPage(d: JobsPageData, stamp: string, uploadMaxMb = 0): string {
   const active = d.counts.running + d.counts.queued;
-  return layout(active ? `posepipe (${d.counts.running} running, ${d.counts.queued} queued)` : 'posepipe', jobsMain(d), stamp);
+  return layout(active ? `posepipe (${d.counts.running} running, ${d.counts.queued} queued)` : 'posepipe', `${uploadBox(uploadMaxMb)}${jobsMain(d)}`, stamp);
+}
+
+/**
+ * Drop a video on the page (or pick one) to upload it into the inbox: outside `<main>`, so the
+ * live update never replaces it mid-upload. The page script does the upload (POST /api/upload)
+ * and shows its progress; without the script the box says to use the inbox folder.
+ */
+function uploadBox(uploadMaxMb: number): string {
+  if (uploadMaxMb <= 0) return '';
+  const most = uploadMaxMb >= 1024 ? `${Math.round((uploadMaxMb / 1024) * 10) / 10} GiB` : `${uploadMaxMb} MiB`;
+  return `<section id="upload" class="banner row" data-max-bytes="${uploadMaxMb * 1024 * 1024}"><label class="grow" for="upload-file"><strong>Add videos:</strong> drop them anywhere on this page, or <input type="file" id="upload-file" accept="video/*,.mkv,.avi,.mov,.mp4,.m4v,.webm,.mts,.ts" multiple> (at most ${escapeHtml(most)} each; they go into the inbox).</label><progress id="upload-progress" max="1" value="0" hidden></progress><span id="upload-status" class="muted" role="status"></span></section>
+`;
 }

@@ -56,7 +56,7 @@ export function registerPages(app: Hono<ServerEnv>, deps: AppDeps): void {
     // The stamp is read first: a change made while the page is read shows up as a later change.
     const stamp = deps.db.changeStamp();
     const data = readJobsPage(deps.db, { state: c.req.query('state'), page: c.req.query('page'), limit: JOBS_PER_PAGE });
-    return respond(c, stamp, () => jobsMain(data), () => jobsPage(data, stamp));
+    return respond(c, stamp, () => jobsMain(data), () => jobsPage(data, stamp, deps.config.uploadMaxMb));
   });
 
   app.get('/jobs/:id', async (c) => {

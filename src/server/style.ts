@@ -72,5 +72,8 @@ dl.facts dt{font-size:11px;text-transform:uppercase;color:var(--muted)}dl.facts 
 .legend{display:flex;gap:.8rem;font-size:12px;color:var(--muted)}
 .legend i{display:inline-block;width:10px;height:10px;border-radius:2px;background:var(--c);margin-right:.25rem}
 .banner{padding:.7rem 1rem;border-radius:8px;border:1px solid var(--line);background:var(--card)}
+.banner.dropping{border-color:var(--accent);border-style:dashed}
+#upload{max-width:calc(1200px - 3rem);width:calc(100% - 3rem);margin:1.2rem auto 0;box-sizing:border-box}
+#upload progress{max-width:12rem}
 .banner.paused{border-color:#e3b341;background:#fff8e1}
 ${STATES}`;

@@ -1,4 +1,5 @@
-import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -47,6 +48,36 @@ async function start(ws: Workspace, extra: Record<string, string>): Promise<{ ap
   return { app, url };
 }
 
+/** Drop `file` (named `name`) on the page, as a user dragging it from their file manager would. */
+async function dropFile(page: Page, file: string, name: string): Promise<void> {
+  const transfer = await page.evaluateHandle(
+    ({ base64, name }) => {
+      const raw = atob(base64);
+      const bytes = new Uint8Array(raw.length);
+      for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+      const dt = new DataTransfer();
+      dt.items.add(new File([bytes], name, { type: 'video/x-msvideo' }));
+      return dt;
+    },
+    { base64: readFileSync(file).toString('base64'), name },
+  );
+  await page.dispatchEvent('body', 'dragover', { dataTransfer: transfer });
+  await page.dispatchEvent('body', 'drop', { dataTransfer: transfer });
+}
+
+/** The status of a POST to `url` sent with Host: `host` (fetch cannot set Host). */
+function rawStatus(url: string, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const req = request({ host: u.hostname, port: u.port, path: `${u.pathname}${u.search}`, method: 'POST', headers: { host, 'content-length': '10' } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end(Buffer.alloc(10));
+  });
+}
+
 type Marked = Window & { __noReload?: number };
 
 /** Mark the current document; the mark is gone if the page reloads or navigates. */
@@ -92,7 +123,8 @@ function mainState(page: Page): Promise<string | null> {
 describe('status page in headless Chromium (issue 4)', () => {
   it('shows a video become a done job live, then its pictures and stages', async () => {
     const ws = workspace('page-done');
-    const { app, url } = await start(ws, { POSEPIPE_CHUNK_SECONDS: '1' });
+    // Uploads of at most 2 MiB: the street fixture (1.3 MiB) fits.
+    const { app, url } = await start(ws, { POSEPIPE_CHUNK_SECONDS: '1', POSEPIPE_UPLOAD_MAX_MB: '2' });
     const page = await (await browser()).newPage();
 
     // Opened before the video exists: the row must arrive and finish over server-sent events alone.
@@ -100,8 +132,21 @@ describe('status page in headless Chromium (issue 4)', () => {
     await page.locator('table#jobs').waitFor({ state: 'attached', timeout: 15_000 });
     expect(await page.locator('tr[data-job]').count()).toBe(0);
     await markNoReload(page);
-    copyFileSync(STREET_PEOPLE, join(ws.inbox, 'street-people.avi'));
-    await page.locator('tr[data-job][data-state="running"]').waitFor({ timeout: 30_000 });
+    // The video is dropped on the page: it is uploaded into the inbox, where only its final name ever appears.
+    const seen: string[] = [];
+    const inboxWatch = watch(ws.inbox, (_event, name) => {
+      if (name) seen.push(String(name));
+    });
+    try {
+      await dropFile(page, STREET_PEOPLE, 'street-people.avi');
+      await page.locator('#upload[data-uploaded="street-people.avi"]').waitFor({ state: 'attached', timeout: 30_000 });
+      await page.locator('tr[data-job][data-state="running"]').waitFor({ timeout: 30_000 });
+    } finally {
+      inboxWatch.close();
+    }
+    expect(new Set(seen.filter((n) => !n.startsWith('.')))).toEqual(new Set(['street-people.avi']));
+    expect(readFileSync(join(ws.inbox, 'street-people.avi')).equals(readFileSync(STREET_PEOPLE))).toBe(true);
+    expect(await page.locator('#upload-progress').evaluate((p) => (p as HTMLProgressElement).value)).toBe(1);
     const row = page.locator('tr[data-job][data-state="done"]');
     await row.waitFor({ timeout: 150_000 });
     expect(await stillSameDocument(page), 'the list page reloaded instead of updating live').toBe(true);
@@ -133,6 +178,16 @@ describe('status page in headless Chromium (issue 4)', () => {
     expect(served.status()).toBe(200);
     expect(((await served.json()) as { frames: unknown[] }).frames).toHaveLength(205);
     await screenshot(page, 'job page');
+
+    // Refused, and nothing written: over the size limit, from another site, for a foreign Host.
+    await page.goto(url);
+    const big = await page.evaluate(() => fetch('/api/upload?name=big.mp4', { method: 'POST', body: new Uint8Array(3 * 1024 * 1024) }).then(async (r) => ({ status: r.status, body: await r.text() })));
+    expect(big.status).toBe(413);
+    expect(big.body).toContain('at most 2 MiB');
+    const crossSite = await fetch(`${url}api/upload?name=evil.mp4`, { method: 'POST', headers: { origin: 'http://evil.example' }, body: new Uint8Array(10) });
+    expect(crossSite.status).toBe(403);
+    expect(await rawStatus(`${url}api/upload?name=evil.mp4`, 'evil.example')).toBe(403);
+    expect(readdirSync(ws.inbox)).toEqual(['street-people.avi']);
 
     expect((await stop(app)).code).toBe(0);
   }, 240_000);

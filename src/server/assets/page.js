@@ -82,3 +82,91 @@
   events.addEventListener('hello', onStamp);
   events.addEventListener('change', onStamp);
 })();
+
+// Upload from the page: videos dropped anywhere on the jobs page (or picked in #upload-file) are
+// sent one at a time to POST /api/upload, which streams them into the inbox under a temporary name
+// and renames them when complete; #upload-progress shows how far the current one is.
+(function () {
+  'use strict';
+  var box = document.getElementById('upload');
+  var input = document.getElementById('upload-file');
+  var bar = document.getElementById('upload-progress');
+  var status = document.getElementById('upload-status');
+  if (!box || !input || !bar || !status || !('XMLHttpRequest' in window)) return;
+  var queue = [];
+  var busy = false;
+
+  function say(text) {
+    status.textContent = text;
+  }
+
+  function next() {
+    if (busy || queue.length === 0) return;
+    busy = true;
+    var file = queue.shift();
+    var xhr = new XMLHttpRequest();
+    xhr.open('POST', '/api/upload?name=' + encodeURIComponent(file.name));
+    xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+    xhr.setRequestHeader('Accept', 'application/json');
+    bar.hidden = false;
+    bar.value = 0;
+    box.setAttribute('data-uploading', file.name);
+    say('Uploading ' + file.name + '…');
+    xhr.upload.onprogress = function (event) {
+      if (event.lengthComputable) bar.value = event.loaded / event.total;
+    };
+    xhr.onload = function () {
+      var answer = {};
+      try {
+        answer = JSON.parse(xhr.responseText);
+      } catch (e) {
+        answer = {};
+      }
+      if (xhr.status === 201) {
+        bar.value = 1;
+        say('Uploaded ' + answer.name + ': it becomes a job in a moment.');
+        box.setAttribute('data-uploaded', answer.name);
+      } else {
+        say('Not uploaded: ' + (answer.error || 'HTTP ' + xhr.status));
+        box.setAttribute('data-upload-error', String(xhr.status));
+      }
+      done();
+    };
+    xhr.onerror = function () {
+      say('Not uploaded: the connection to posepipe broke off.');
+      box.setAttribute('data-upload-error', 'network');
+      done();
+    };
+    xhr.send(file);
+  }
+
+  function done() {
+    busy = false;
+    box.removeAttribute('data-uploading');
+    next();
+  }
+
+  function add(files) {
+    for (var i = 0; i < files.length; i++) queue.push(files[i]);
+    next();
+  }
+
+  input.addEventListener('change', function () {
+    add(input.files);
+    input.value = '';
+  });
+  document.addEventListener('dragover', function (event) {
+    if (!event.dataTransfer || Array.prototype.indexOf.call(event.dataTransfer.types, 'Files') < 0) return;
+    event.preventDefault();
+    box.classList.add('dropping');
+  });
+  document.addEventListener('dragleave', function () {
+    box.classList.remove('dropping');
+  });
+  document.addEventListener('drop', function (event) {
+    if (!event.dataTransfer || event.dataTransfer.files.length === 0) return;
+    event.preventDefault();
+    box.classList.remove('dropping');
+    add(event.dataTransfer.files);
+  });
+})();
