@@ -13,7 +13,8 @@ const workers: TrackerWorker[] = [];
 /** A worker with test defaults; every one is stopped after its test. */
 function makeWorker(backend = 'builtin', env: Record<string, string> = {}, heartbeatMs = 20_000): { worker: TrackerWorker; logs: string[] } {
   const logs: string[] = [];
-  const worker = new TrackerWorker({ python: PYTHON, backend, env, startupMs: 30_000, heartbeatMs, onLog: (l) => logs.push(l) });
+  // builtin searches the small fixtures as they are (its small-frame upscaling, 13x slower, has its own test).
+  const worker = new TrackerWorker({ python: PYTHON, backend, env: { POSEPIPE_BUILTIN_MIN_PERSON: '0', ...env }, startupMs: 30_000, heartbeatMs, onLog: (l) => logs.push(l) });
   workers.push(worker);
   return { worker, logs };
 }
@@ -42,10 +43,12 @@ for fr, tr in zip(f, t):
     spans.setdefault(tr, []).append(fr)
 out['longestTrack'] = max((len(v) for v in spans.values()), default=0)
 out['tracks'] = len(spans)
+out['peoplePerFrame'] = [f.count(i) for i in range(d['frame_count'])]
 print(json.dumps(out))
 `;
 
 interface Summary {
+  peoplePerFrame: number[];
   schema: string;
   backend: string;
   device: string;
@@ -194,9 +197,38 @@ describe('TrackerWorker with the builtin backend', () => {
     expect(s.framesWithPeople / 205).toBeGreaterThan(0.8);
     // A person walking through the whole clip keeps one id for most of it.
     expect(s.longestTrack).toBeGreaterThan(150);
+    fullSize = s.peoplePerFrame;
+    ws.cleanup();
+  });
+
+  it('finds the small people of street-people.avi downscaled to 320x180 (about 30-80 px tall): searched at a larger scale', async () => {
+    expect(fullSize, 'the full-size test runs first').toBeDefined();
+    const ws = makeWorkspace('tracker-street-small');
+    const small = join(ws.root, 'street-320.mp4');
+    ffmpeg(['-i', STREET_PEOPLE, '-frames:v', String(SMALL_FRAMES), '-vf', 'scale=320:180', '-c:v', 'libx264', '-crf', '18', '-pix_fmt', 'yuv420p', small]);
+    // Empty: the backend's default (48 px).
+    const { worker } = makeWorker('builtin', { POSEPIPE_BUILTIN_MIN_PERSON: '' });
+    await worker.start();
+    const output = join(ws.root, 'small.pkl');
+    const started = Date.now();
+    await worker.track({ id: 'm', inputs: [{ path: small, start: 0 }], firstFrame: 0, frameCount: SMALL_FRAMES, output });
+    const s = summarise(output);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const perFrame = mean(s.peoplePerFrame);
+    const full = mean(fullSize!.slice(0, SMALL_FRAMES));
+    console.log(`street-people.avi at 320x180 (first ${SMALL_FRAMES} frames): ${(SMALL_FRAMES / ((Date.now() - started) / 1000)).toFixed(1)} frames/s, ` +
+      `${s.framesWithPeople}/${SMALL_FRAMES} frames with people, ${perFrame.toFixed(2)} people a frame (full size: ${full.toFixed(2)})`);
+    expect(s).toMatchObject({ width: 320, height: 180, frame_count: SMALL_FRAMES });
+    expect(s.framesWithPeople / SMALL_FRAMES).toBeGreaterThanOrEqual(0.9);
+    expect(perFrame).toBeGreaterThanOrEqual(0.7 * full);
     ws.cleanup();
   });
 });
+
+/** The first frames of the street clip, tracked again at 320x180. */
+const SMALL_FRAMES = 80;
+/** People in each frame of the full-size street clip (the test above), for the small one to compare with. */
+let fullSize: number[] | undefined;
 
 describe('TrackerWorker failures (test-fixture backend)', () => {
   const small = () => ({ inputs: [{ path: fixture('small.mp4'), start: 0 }], firstFrame: 0, frameCount: 150 });

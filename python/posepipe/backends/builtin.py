@@ -5,6 +5,9 @@ once at load():
 
   POSEPIPE_BUILTIN_DETECT_WIDTH  frames wider than this are downscaled to it for detection;
                                  boxes are scaled back to full-resolution pixels (default 640)
+  POSEPIPE_BUILTIN_MIN_PERSON    frames narrower than DETECT_WIDTH are upscaled for detection so
+                                 that people this many pixels tall fill HOG's 128-pixel window
+                                 (default 48; at most to twice DETECT_WIDTH; 0: never upscale)
   POSEPIPE_BUILTIN_MIN_WEIGHT    drop HOG windows whose SVM margin is below this (default 0.3)
   POSEPIPE_BUILTIN_NMS_IOU       overlap above which the weaker of two boxes is dropped (default 0.4)
   POSEPIPE_BUILTIN_IOU           minimum IoU to match a detection to a track (default 0.2)
@@ -30,7 +33,9 @@ from typing import Any, Deque, Dict, Iterable, List, Tuple
 
 from ..errors import EnvironmentProblem
 
-VERSION = "1.0.0"
+VERSION = "1.1.0"
+# The default people detector's window is 64x128 pixels: smaller people are not found.
+HOG_WINDOW_HEIGHT = 128
 HOG_MISSING = "OpenCV 5 removed HOGDescriptor: install opencv-python-headless<5"
 
 
@@ -80,6 +85,7 @@ class BuiltinBackend:
             raise EnvironmentProblem(f"{HOG_MISSING} (found OpenCV {cv2.__version__})")
         self._cv2, self._np = cv2, np
         self.detect_width = int(_env_number("POSEPIPE_BUILTIN_DETECT_WIDTH", 640, 64, integer=True))
+        self.min_person = _env_number("POSEPIPE_BUILTIN_MIN_PERSON", 48, 0)
         self.min_weight = _env_number("POSEPIPE_BUILTIN_MIN_WEIGHT", 0.3, 0.0)
         self.nms_iou = _env_number("POSEPIPE_BUILTIN_NMS_IOU", 0.4, 0.0)
         self.iou = _env_number("POSEPIPE_BUILTIN_IOU", 0.2, 0.0)
@@ -100,6 +106,14 @@ class BuiltinBackend:
             factor = width / self.detect_width
             small = cv2.resize(frame, (self.detect_width, max(1, round(height / factor))),
                                interpolation=cv2.INTER_AREA)
+        elif self.min_person > 0 and width < self.detect_width:
+            # Small frames hold small people: HOG's window is 128 pixels tall, so search a larger
+            # picture, enough for people min_person tall (and no wider than twice detect_width).
+            up = min(HOG_WINDOW_HEIGHT / self.min_person, 2 * self.detect_width / width)
+            if up > 1:
+                factor = 1 / up
+                small = cv2.resize(frame, (round(width * up), max(1, round(height * up))),
+                                   interpolation=cv2.INTER_LINEAR)
         hog = getattr(self._local, "hog", None)
         if hog is None:  # one detector per thread: nothing shared between concurrent frames
             hog = self._local.hog = cv2.HOGDescriptor()
