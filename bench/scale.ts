@@ -9,8 +9,8 @@
  *   - the idle gap on a slot between a chunk of one job and the next chunk, of another job (p50/p95).
  * Then the same queue through 2 remote `posepipe worker`s (a coordinator without local slots, a real
  * redis-server) against 2 local slots, and the coordinator load test (bench/coordinator-load.ts).
- * Usage: npm run bench:scale [-- --seconds 6,8,10,12,14 --chunk-seconds 2 --frame-ms 20 --slots 1,2,4 --prepare-ahead 2 --remote 2 --keep]
- * (--keep leaves each run's folder, with its posepipe.db, and prints where.)
+ * Usage: npm run bench:scale [-- --seconds 6,8,10,12,14 --chunk-seconds 2 --frame-ms 20 --slots 1,2,4 --prepare-ahead 2 --remote 2 --keep --no-load]
+ * (--keep leaves each run's folder, with its posepipe.db, and prints where; --no-load skips the load test.)
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -148,6 +148,7 @@ if (remoteWorkers > 0) {
   const fractions = [...far.busy.values()].map((ms) => ms / far.trackMs);
   console.log(`  remote busy per worker (min / mean) ${Math.min(...fractions).toFixed(3)} / ${(fractions.reduce((a, b) => a + b, 0) / fractions.length).toFixed(3)}, idle gap between jobs p50 / p95 ${percentile(far.gaps, 50)} / ${percentile(far.gaps, 95)} ms`);
 }
+if (process.argv.includes('--no-load')) process.exit(process.exitCode ?? 0);
 console.log('\ncoordinator load test (npm run bench:coordinator):');
 const load = spawnSync(process.execPath, ['--import', 'tsx', 'bench/coordinator-load.ts', '--jobs', '100', '--chunks', '200', '--workers', '50'], { stdio: 'inherit' });
 if (load.status !== 0) process.exitCode = 1;
