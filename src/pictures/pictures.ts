@@ -12,7 +12,7 @@ export interface PicturePerson {
 /** A picked frame: where it is in the video and who is in it. */
 export interface PictureFrame {
   index: number;
-  /** Seconds from the start: index / fps, as in the output JSON. */
+  /** Seconds from the first frame: index / fps here; the page puts the source's own times in (as the output JSON has them). */
   time: number;
   persons: PicturePerson[];
 }

@@ -1,8 +1,8 @@
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../atomic-file.ts';
 import { extractFrameJpeg } from '../media/index.ts';
-import { FRAME_TIMES_FILE } from '../paths.ts';
+import { readFrameTimes } from './frame-times.ts';
 import { THUMB_WIDTH, type Pictures } from './pictures.ts';
 
 /** Extractions under way, by thumbnail path: concurrent requests for one frame share one ffmpeg run. */
@@ -17,24 +17,9 @@ async function isFile(path: string): Promise<boolean> {
   }
 }
 
-/** The last jobs' frame times, by job folder: a page asks for several thumbnails of one job at once. */
-const timesCache = new Map<string, Promise<number[] | undefined>>();
-
 /** Frame `frame`'s presentation time in the source, or undefined (a job chunked without times: it is looked up at index / fps). */
 async function sourceTimeOf(jobDir: string, frame: number): Promise<number | undefined> {
-  let times = timesCache.get(jobDir);
-  if (!times) {
-    times = readFile(join(jobDir, FRAME_TIMES_FILE), 'utf8').then(
-      (text) => {
-        const list: unknown = JSON.parse(text);
-        return Array.isArray(list) && list.every((t) => typeof t === 'number') ? (list as number[]) : undefined;
-      },
-      () => undefined,
-    );
-    timesCache.set(jobDir, times);
-    if (timesCache.size > 4) timesCache.delete(timesCache.keys().next().value!);
-  }
-  return (await times.catch(() => undefined))?.[frame];
+  return (await readFrameTimes(jobDir))?.[frame];
 }
 
 async function extract(jobDir: string, sourceFile: string, frame: number, fps: number, file: string): Promise<string | undefined> {

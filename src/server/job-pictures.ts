@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import { jobDir } from '../paths.ts';
-import { loadPictures, thumbStripHtml, trackTimelineHtml } from '../pictures/index.ts';
+import { loadPictures, readFrameTimes, thumbStripHtml, trackTimelineHtml } from '../pictures/index.ts';
 import type { JobPageView, SourceFacts } from '../views.ts';
 import { escapeHtml } from './page.ts';
 
@@ -19,7 +19,11 @@ export async function jobPictures(config: Config, job: { id: number; state: stri
   // A copy shows its original's result (the same frames).
   const dir = jobDir(config, job.copyOf ?? job.id);
   const pictures = await loadPictures(dir, { width: f.width, height: f.height, fps: f.fps, frameCount: f.frames });
-  return pictures ? { pictures, sourceFile: join(dir, source.stagedFile) } : undefined;
+  if (!pictures) return undefined;
+  // The picked frames' times as the output gives them (the source's own, for variable frame rates).
+  const times = await readFrameTimes(dir);
+  const frames = times && times.length === f.frames ? pictures.frames.map((frame) => ({ ...frame, time: times[frame.index]! - times[0]! })) : pictures.frames;
+  return { pictures: { ...pictures, frames }, sourceFile: join(dir, source.stagedFile) };
 }
 
 /** The pictures' HTML for the job page; a failure to draw them is shown in their place. */
