@@ -5,7 +5,7 @@
  */
 export type { PictureFacts } from './build-pictures.ts';
 export { cachePictures, loadPictures } from './load-pictures.ts';
-export { readFrameTimes } from './frame-times.ts';
+export { cachedFrameTimes } from './frame-times.ts';
 export type { PictureFrame, PicturePerson, Pictures, TrackRuns } from './pictures.ts';
 export { thumbnailFile } from './thumbnail-file.ts';
 export { thumbStripHtml } from './thumb-strip-html.ts';

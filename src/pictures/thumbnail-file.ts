@@ -2,7 +2,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../atomic-file.ts';
 import { extractFrameJpeg } from '../media/index.ts';
-import { readFrameTimes } from './frame-times.ts';
+import { cachedFrameTimes } from './frame-times.ts';
 import { THUMB_WIDTH, type Pictures } from './pictures.ts';
 
 /** Extractions under way, by thumbnail path: concurrent requests for one frame share one ffmpeg run. */
@@ -17,15 +17,10 @@ async function isFile(path: string): Promise<boolean> {
   }
 }
 
-/** Frame `frame`'s presentation time in the source, or undefined (a job chunked without times: it is looked up at index / fps). */
-async function sourceTimeOf(jobDir: string, frame: number): Promise<number | undefined> {
-  return (await readFrameTimes(jobDir))?.[frame];
-}
-
 async function extract(jobDir: string, sourceFile: string, frame: number, fps: number, file: string): Promise<string | undefined> {
   if (await isFile(file)) return file;
   if (!(await isFile(sourceFile))) return undefined;
-  const jpeg = await extractFrameJpeg({ source: sourceFile, frameIndex: frame, fps, width: THUMB_WIDTH, sourceTime: await sourceTimeOf(jobDir, frame) });
+  const jpeg = await extractFrameJpeg({ source: sourceFile, frameIndex: frame, fps, width: THUMB_WIDTH, sourceTime: (await cachedFrameTimes(jobDir))?.[frame] });
   await mkdir(join(jobDir, 'thumbs'), { recursive: true });
   await writeFileAtomic(file, jpeg);
   return file;

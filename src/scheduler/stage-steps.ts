@@ -4,7 +4,6 @@
  * decides which stage runs and records its start and failure.
  */
 import { mkdirSync, rmSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import type { Crashpoints } from '../crashpoint.ts';
@@ -14,7 +13,7 @@ import type { VideoFacts } from '../media/index.ts';
 import { ChunkResultError } from '../merge/index.ts';
 import { jobDir } from '../paths.ts';
 import { redoChunk, resultProblem } from '../reconcile.ts';
-import { chunk, type ChunkOutput } from '../stages/chunk.ts';
+import { chunk, readFrameTimes, type ChunkOutput } from '../stages/chunk.ts';
 import { emit } from '../stages/emit.ts';
 import { merge } from '../stages/merge.ts';
 import { probe } from '../stages/probe.ts';
@@ -175,7 +174,7 @@ export class StageSteps {
       },
       tracker: { backend: tracker.backend, version: tracker.version, device: tracker.device, precision: tracker.precision },
       chunks: this.#db.listChunks(from).map((c) => ({ index: c.idx, firstFrame: c.first_frame, frameCount: c.frame_count, overlapFrames: c.overlap_frames })),
-      frameTimes: chunked.frameTimesFile ? await readFrameTimes(join(dir, chunked.frameTimesFile)) : undefined,
+      frameTimes: chunked.frameTimesFile ? await readFrameTimes(dir) : undefined,
     });
     this.#crash.reach('emitted');
     this.#db.finishStage(job.id, 'emit', out);
@@ -199,14 +198,3 @@ export class RedoChunks extends Error {
   }
 }
 
-/** The chunk stage's frame times (a JSON array of seconds); a damaged file is a bug to report, not a guess. */
-async function readFrameTimes(file: string): Promise<number[]> {
-  let times: unknown;
-  try {
-    times = JSON.parse(await readFile(file, 'utf8'));
-  } catch (error) {
-    throw new PipelineError('internal', `Cannot read the frame times ${file}: ${(error as Error).message}`, { cause: error });
-  }
-  if (!Array.isArray(times) || !times.every((t) => typeof t === 'number' && Number.isFinite(t))) throw new PipelineError('internal', `The frame times ${file} are not a list of seconds`);
-  return times as number[];
-}

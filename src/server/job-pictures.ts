@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import { jobDir } from '../paths.ts';
-import { loadPictures, readFrameTimes, thumbStripHtml, trackTimelineHtml } from '../pictures/index.ts';
+import { cachedFrameTimes, loadPictures, thumbStripHtml, trackTimelineHtml } from '../pictures/index.ts';
 import type { JobPageView, SourceFacts } from '../views.ts';
 import { escapeHtml } from './page.ts';
 
@@ -21,7 +21,7 @@ export async function jobPictures(config: Config, job: { id: number; state: stri
   const pictures = await loadPictures(dir, { width: f.width, height: f.height, fps: f.fps, frameCount: f.frames });
   if (!pictures) return undefined;
   // The picked frames' times as the output gives them (the source's own, for variable frame rates).
-  const times = await readFrameTimes(dir);
+  const times = await cachedFrameTimes(dir);
   const frames = times && times.length === f.frames ? pictures.frames.map((frame) => ({ ...frame, time: times[frame.index]! - times[0]! })) : pictures.frames;
   return { pictures: { ...pictures, frames }, sourceFile: join(dir, source.stagedFile) };
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CONFIG_SPEC } from '../config.ts';
 import { checkFreeSpace, diskFullError } from '../disk.ts';
@@ -76,6 +76,22 @@ function checkChunkCount(ctx: { displayName: string; facts: VideoFacts; chunkSec
 
 const FINAL_DIR = 'chunks';
 const TEMP_PREFIX = `${FINAL_DIR}.tmp-`;
+
+/**
+ * The frame times the chunk stage wrote for the job in `jobDir` (FRAME_TIMES_FILE: seconds, frame by
+ * frame); PipelineError('internal') when the file is gone, damaged or not a list of seconds.
+ */
+export async function readFrameTimes(jobDir: string): Promise<number[]> {
+  const file = join(jobDir, FRAME_TIMES_FILE);
+  let times: unknown;
+  try {
+    times = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new PipelineError('internal', `Cannot read the frame times ${file}: ${(error as Error).message}`, { cause: error });
+  }
+  if (!Array.isArray(times) || !times.every((t) => typeof t === 'number' && Number.isFinite(t))) throw new PipelineError('internal', `The frame times ${file} are not a list of seconds`);
+  return times as number[];
+}
 
 async function fsyncPath(path: string): Promise<void> {
   const handle = await open(path, 'r');
