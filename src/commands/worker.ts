@@ -117,8 +117,28 @@ export async function workerCommand(config: Config): Promise<number> {
   /** Uploads being retried: while any is, no new offer is taken. */
   let retrying = 0;
 
+  // A stop asked for at any moment, even while the slots load, ends the worker gracefully (exit 0).
+  let stopAsked = false;
+  let loading = true;
+  let resolveStop!: () => void;
+  const stopped = new Promise<void>((r) => (resolveStop = r));
+  const onSignal = () => {
+    stopAsked = true;
+    // A model may take minutes to load: a stop does not wait for it.
+    if (loading) for (const t of trackers) void t.stop().catch(() => {});
+    resolveStop();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
   // Every slot loads its backend before any offer is taken (an offer's lock is not renewed while a model loads).
   const loads = await Promise.allSettled(trackers.map((t) => t.start()));
+  loading = false;
+  if (stopAsked) {
+    log('posepipe worker: stopped while its slots were loading');
+    await Promise.all(trackers.map((t) => t.stop()));
+    return 0;
+  }
   const unhealthy = new Map<number, string>();
   for (const [i, load] of loads.entries()) {
     if (load.status === 'rejected') {
@@ -269,10 +289,6 @@ export async function workerCommand(config: Config): Promise<number> {
     }
   }
 
-  let resolveStop!: () => void;
-  const stopped = new Promise<void>((r) => (resolveStop = r));
-  process.once('SIGINT', () => resolveStop());
-  process.once('SIGTERM', () => resolveStop());
   clearStale(join(config.home, 'remote'));
   mkdirSync(work, { recursive: true });
   void worker.run();

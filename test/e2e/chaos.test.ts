@@ -194,6 +194,8 @@ describe('kill -9 posepipe at random moments', () => {
       );
       // Its signal handlers are in place once it has said where the status page is.
       await waitFor('the last start to be up', () => (app.output().includes('status page at') ? true : undefined), 30_000);
+      // So are a worker's (one may have been started again a moment ago) once it runs at all.
+      for (const w of workers) await waitFor('the remote workers to be up', () => (w.output().includes('posepipe worker') ? true : undefined), 30_000);
     } finally {
       app.child.kill('SIGTERM');
       for (const w of workers) w.child.kill('SIGTERM');

@@ -3,7 +3,7 @@
  * POSEPIPE_REDIS_URL as the coordinator, `posepipe worker` processes taking its chunks. Real
  * processes, a real redis-server per test, the real worker endpoints; nothing mocked.
  */
-import { copyFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -138,6 +138,19 @@ describe('remote workers over BullMQ (posepipe worker)', () => {
     const lost = await runCli(['worker', '--redis', 'redis://127.0.0.1:1'], cliEnv(ws));
     expect(lost.code).toBe(2);
     expect(lost.stderr).toContain('posepipe worker needs the coordinator: --coordinator http://HOST:PORT');
+  });
+
+  it('a worker stopped with SIGTERM while its slot loads a model exits 0 at once and leaves no tracker behind', async () => {
+    // Loading comes before any Redis or coordinator call, so neither needs to exist here.
+    const loading = worker('remote-stop-loading', 'http://127.0.0.1:1', 'redis://127.0.0.1:1', { POSEPIPE_TEST_FIXTURE_LOAD_SECONDS: '600' });
+    await waitFor('the slot to be loading', () => (loading.output().includes('test-fixture: loading for 600 s') ? true : undefined), 30_000);
+    const python = readFileSync(`/proc/${loading.child.pid}/task/${loading.child.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+    expect(python.length).toBe(1);
+    loading.child.kill('SIGTERM');
+    const end = await loading.done;
+    expect({ code: end.code, signal: end.signal }, loading.output()).toEqual({ code: 0, signal: null });
+    expect(loading.output()).toContain('stopped while its slots were loading');
+    expect(existsSync(`/proc/${python[0]}`), 'the loading tracker was left running').toBe(false);
   });
 
   it('refuses a missing or wrong token (401), a path-like or unknown attempt (404), a result with a wrong sha256 or a truncated pickle (the chunk is retried)', async () => {

@@ -17,6 +17,8 @@ Knobs, all off by default; frame numbers n count the frames handed to the backen
   POSEPIPE_TEST_FIXTURE_SPAWN_CHILD=1    start `sleep 3600` at load (a helper process in the
                                          worker's group, which a group kill must reach); its pid
                                          is logged on stderr as "test-fixture: child pid N"
+  POSEPIPE_TEST_FIXTURE_LOAD_SECONDS=s   sleep s seconds in load(), after logging "test-fixture:
+                                         loading for s s" on stderr (a model that loads slowly)
   POSEPIPE_TEST_FIXTURE_FRAME_SECONDS=s  sleep s seconds per frame (a slow but healthy worker)
   POSEPIPE_TEST_FIXTURE_HANG_AT=n        stop forever at frame n without progress (a hang)
   POSEPIPE_TEST_FIXTURE_STUCK_AT=n       stop forever at frame n but keep calling
@@ -79,6 +81,10 @@ class TestFixtureBackend:
             raise EnvironmentProblem(f"test-fixture: no backend on {broken} (POSEPIPE_TEST_FIXTURE_FAIL_LOAD_ON)")
         import numpy
         self._np = numpy
+        load_seconds = float(os.environ.get("POSEPIPE_TEST_FIXTURE_LOAD_SECONDS") or 0)
+        if load_seconds > 0:
+            print(f"test-fixture: loading for {load_seconds:g} s", file=sys.stderr, flush=True)
+            time.sleep(load_seconds)
         if os.environ.get("POSEPIPE_TEST_FIXTURE_SPAWN_CHILD") == "1":
             child = subprocess.Popen(["/bin/sleep", "3600"], stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
