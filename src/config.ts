@@ -53,6 +53,7 @@ export const CONFIG_SPEC = {
   coordinator: { env: 'POSEPIPE_COORDINATOR', flag: '--coordinator', kind: 'url', doc: 'posepipe worker: the coordinator (posepipe start) whose chunks it tracks, http://HOST:PORT' },
   leaseSeconds: { env: 'POSEPIPE_LEASE_SECONDS', flag: '--lease-seconds', kind: 'number', min: 1, max: 86400, doc: 'a remote attempt whose frames do not advance this long is taken back and tracked again' },
   prepareAhead: { env: 'POSEPIPE_PREPARE_AHEAD', flag: '--prepare-ahead', kind: 'int', min: 0, max: 100, doc: 'queued jobs copied, probed and chunked ahead while the slots track (0: one job at a time up to tracking)' },
+  previewSize: { env: 'POSEPIPE_PREVIEW_SIZE', flag: '--preview-size', kind: 'int', min: 0, max: 4320, doc: 'the job page plays a preview (H.264 MP4) whose shorter side is at most this many pixels (0: no preview video)' },
   uploadMaxMb: { env: 'POSEPIPE_UPLOAD_MAX_MB', flag: '--upload-max-mb', kind: 'int', min: 0, max: 100_000_000, doc: 'largest video (MiB) the status page takes as an upload into the inbox (0: uploads off)' },
   minFreeMb: { env: 'POSEPIPE_MIN_FREE_MB', flag: '--min-free-mb', kind: 'int', min: 0, max: 100_000_000, doc: 'free space (MiB) the home filesystem must keep after staging and after chunking; checked before each' },
 } as const satisfies Record<string, Spec>;
@@ -84,6 +85,7 @@ export interface Config {
   readonly maxDurationSeconds: number;
   readonly maxChunks: number;
   readonly minFreeMb: number;
+  readonly previewSize: number;
   readonly uploadMaxMb: number;
   /** `auto`, a count of slots ("3"), or one device per slot ("cuda:0,cuda:1"); see scheduler/slots.ts. */
   readonly workers: string;
@@ -149,6 +151,7 @@ function defaults(env: NodeJS.ProcessEnv): Record<ConfigKey, string | number> {
     maxDurationSeconds: 4 * 3600,
     maxChunks: 2000,
     minFreeMb: 256,
+    previewSize: 720,
     uploadMaxMb: 16384,
     workers: 'auto',
     prepareAhead: 2,

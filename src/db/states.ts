@@ -9,5 +9,5 @@ export const STEP_STATES = ['pending', 'running', 'done', 'failed'] as const;
 export type StepState = (typeof STEP_STATES)[number];
 
 /** The stages, in the order the pipeline walks them. */
-export const STAGE_NAMES = ['stage', 'probe', 'chunk', 'track', 'merge', 'emit'] as const;
+export const STAGE_NAMES = ['stage', 'probe', 'chunk', 'track', 'merge', 'emit', 'preview'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];

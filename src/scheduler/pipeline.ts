@@ -36,6 +36,8 @@ const CANCEL_POLL_MS = 500;
 /** Stages that only use the CPU and the disk before tracking, and those after it. */
 const PREPARE: ReadonlySet<StageName> = new Set(['stage', 'probe', 'chunk']);
 const FINISH: ReadonlySet<StageName> = new Set(['merge', 'emit']);
+/** The preview (a transcode) has a lane of its own: it never holds back another job's JSON. */
+const PREVIEW: ReadonlySet<StageName> = new Set(['preview']);
 
 /**
  * Runs one thing at a time; of the things waiting, the one of the lowest rank (the job claimed
@@ -97,6 +99,7 @@ export class Pipeline {
   readonly #steps: StageSteps;
   readonly #prepareLane = new Lane();
   readonly #finishLane = new Lane();
+  readonly #previewLane = new Lane();
   #stopping = false;
   #warmed = false;
   #claims = 0;
@@ -242,6 +245,7 @@ export class Pipeline {
   #inLane<T>(name: StageName, walk: Walk, work: () => Promise<T>): Promise<T> {
     if (PREPARE.has(name)) return this.#prepareLane.run(walk.rank, work);
     if (FINISH.has(name)) return this.#finishLane.run(walk.rank, work);
+    if (PREVIEW.has(name)) return this.#previewLane.run(walk.rank, work);
     return work();
   }
 

@@ -16,6 +16,7 @@ import { redoChunk, resultProblem } from '../reconcile.ts';
 import { chunk, readFrameTimes, type ChunkOutput } from '../stages/chunk.ts';
 import { emit } from '../stages/emit.ts';
 import { merge } from '../stages/merge.ts';
+import { preview } from '../stages/preview.ts';
 import { probe } from '../stages/probe.ts';
 import { hashFile, stage, type StageOutput } from '../stages/stage.ts';
 import type { TrackerInfo } from '../stages/track.ts';
@@ -30,7 +31,7 @@ export interface StageStepsDeps {
   tracking: ChunkTracking;
 }
 
-/** The six stages' work for the pipeline. */
+/** The seven stages' work for the pipeline. */
 export class StageSteps {
   readonly #db: Db;
   readonly #config: Config;
@@ -67,6 +68,8 @@ export class StageSteps {
         return this.#stepMerge(job, dir);
       case 'emit':
         return this.#stepEmit(job, dir);
+      case 'preview':
+        return this.#stepPreview(job, dir);
     }
   }
 
@@ -178,6 +181,25 @@ export class StageSteps {
     });
     this.#crash.reach('emitted');
     this.#db.finishStage(job.id, 'emit', out);
+  }
+
+  /** The player's files: the preview video and the frame windows the page fetches. */
+  async #stepPreview(job: JobRow, dir: string): Promise<void> {
+    const staged = this.#output<StageOutput>(job.id, 'stage');
+    const facts = this.#output<VideoFacts>(job.id, 'probe');
+    const chunked = this.#output<ChunkOutput>(job.id, 'chunk');
+    const out = await preview({
+      jobDir: dir,
+      source: staged.file,
+      displayName: job.source_name,
+      size: this.#config.previewSize,
+      width: facts.width,
+      height: facts.height,
+      fps: facts.fps,
+      frameTimes: chunked.frameTimesFile ? await readFrameTimes(dir) : undefined,
+    });
+    if (out.reason && this.#config.previewSize > 0) this.#log(`job ${job.id}: no preview video: ${out.reason}`);
+    this.#db.finishStage(job.id, 'preview', out);
   }
 
   async #hashProblem(jobId: number, c: ChunkRow): Promise<string | undefined> {

@@ -218,7 +218,7 @@ describe('database', () => {
     db.close();
   });
 
-  it('migrates a version-3 database to 4 keeping every job, stage and chunk (the jobs table is rebuilt, nothing cascades)', () => {
+  it('migrates a version-3 database to the newest keeping every job, stage and chunk (jobs and stages are rebuilt, nothing cascades); jobs not done gain a pending preview stage', () => {
     ws = makeWorkspace('db');
     const file = join(ws.home, 'posepipe.db');
     const raw = new Database(file);
@@ -230,17 +230,20 @@ describe('database', () => {
     }
     raw.prepare("INSERT INTO jobs (id, source_name, source_path, source_sha256, source_bytes, output_name, state, error_kind, error_text, created_ms, updated_ms) VALUES (7, 'a.mp4', '/in/a.mp4', 'x', 1, 'a.json', 'failed', 'oom', 'boom', 1, 1)").run();
     raw.prepare("INSERT INTO stages (job_id, name, state) VALUES (7, 'track', 'failed')").run();
+    raw.prepare("INSERT INTO jobs (id, source_name, source_path, source_sha256, source_bytes, output_name, state, created_ms, updated_ms) VALUES (8, 'b.mp4', '/in/b.mp4', 'y', 1, 'b.json', 'done', 1, 1)").run();
+    raw.prepare("INSERT INTO stages (job_id, name, state) VALUES (8, 'emit', 'done')").run();
     raw.prepare("INSERT INTO chunks (job_id, idx, file, first_frame, frame_count, overlap_frames, state, tracker_ms) VALUES (7, 0, 'c0', 0, 5, 0, 'done', 1500), (7, 1, 'c1', 5, 5, 2, 'failed', NULL)").run();
     raw.close();
     const db = openDb(ws.home);
     expect(db.getJob(7)).toMatchObject({ state: 'failed', error_kind: 'oom', cancel_requested_ms: null });
-    expect(db.listStages(7)).toHaveLength(1);
+    expect(db.listStages(7).map((s) => [s.name, s.state])).toEqual([['track', 'failed'], ['preview', 'pending']]);
+    expect(db.listStages(8).map((s) => [s.name, s.state])).toEqual([['emit', 'done']]);
     expect(db.listChunks(7).map((c) => c.state)).toEqual(['done', 'failed']);
     // Counters start from what the rows already show.
     expect(db.listCounters()).toEqual([
       { name: 'chunks_processed', label: '', value: 1 },
       { name: 'job_failures', label: 'oom', value: 1 },
-      { name: 'jobs_done', label: '', value: 0 },
+      { name: 'jobs_done', label: '', value: 1 },
       { name: 'tracker_seconds', label: '', value: 1.5 },
     ]);
     expect(db.integrityCheck()).toBe('ok');

@@ -46,7 +46,7 @@ CREATE TABLE "jobs" (
   source_bytes INTEGER NOT NULL,
   output_name TEXT NOT NULL UNIQUE,
   state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'running', 'done', 'failed', 'cancelled')),
-  stage TEXT CHECK (stage IN ('stage', 'probe', 'chunk', 'track', 'merge', 'emit')),
+  stage TEXT CHECK (stage IN ('stage', 'probe', 'chunk', 'track', 'merge', 'emit', 'preview')),
   error_kind TEXT CHECK (error_kind IN ('input', 'oom', 'crash', 'stall', 'environment', 'internal', 'disk')),
   error_text TEXT,
   created_ms INTEGER NOT NULL,
@@ -63,9 +63,9 @@ CREATE TABLE settings (
   name TEXT PRIMARY KEY,
   value TEXT NOT NULL
 );
-CREATE TABLE stages (
+CREATE TABLE "stages" (
   job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
-  name TEXT NOT NULL CHECK (name IN ('stage', 'probe', 'chunk', 'track', 'merge', 'emit')),
+  name TEXT NOT NULL CHECK (name IN ('stage', 'probe', 'chunk', 'track', 'merge', 'emit', 'preview')),
   state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'running', 'done', 'failed')),
   attempts INTEGER NOT NULL DEFAULT 0,
   started_ms INTEGER,

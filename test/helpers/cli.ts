@@ -24,6 +24,9 @@ export function cliEnv(ws: Workspace, extra: Record<string, string> = {}): NodeJ
     // The pipeline tests run builtin on 320x240 fixtures: searched as they are (not upscaled for
     // small people, which is 13x slower), as before. test/tracker checks the upscaling itself.
     POSEPIPE_BUILTIN_MIN_PERSON: '0',
+    // No preview video (a transcode of every video, ~0.4 s each): the preview stage still writes
+    // the player's frames. test/stages/preview.test.ts and the player's page test make previews.
+    POSEPIPE_PREVIEW_SIZE: '0',
     ...extra,
   };
 }

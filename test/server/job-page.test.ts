@@ -34,7 +34,7 @@ describe('job page', () => {
     expect(html).toContain('chunk 2 of 3: frame 10/25');
     expect(html).toContain('1/3 chunks done');
     const stages = withAttr(html, 'data-stage').map((t) => [t.attrs.get('data-stage'), t.attrs.get('data-state')]);
-    expect(stages).toEqual([['stage', 'done'], ['probe', 'done'], ['chunk', 'done'], ['track', 'running'], ['merge', 'pending'], ['emit', 'pending']]);
+    expect(stages).toEqual([['stage', 'done'], ['probe', 'done'], ['chunk', 'done'], ['track', 'running'], ['merge', 'pending'], ['emit', 'pending'], ['preview', 'pending']]);
     expect(html.indexOf('<section id="stages"')).toBeGreaterThan(0);
     expect(gridCells(html)).toEqual([[0, 'done'], [1, 'running'], [2, 'pending']]);
     expect(chunkRows(html)).toEqual([[0, 'done'], [1, 'running'], [2, 'pending']]);
@@ -68,7 +68,7 @@ describe('job page', () => {
     expect(facts).toEqual({ resolution: '640×360', fps: '25', frames: '75', codec: 'h264', duration: '3.0 s', size: '120.6 KiB', sha256: `${h.db.getJob(id)!.source_sha256.slice(0, 12)}…` });
     const queued = await page(`/jobs/${queuedJob(h.db)}`);
     expect(queued).toContain('appear once the video is probed');
-    expect(queued).toMatch(/<progress id="job-progress" class="big s-queued" value="0" max="6">/);
+    expect(queued).toMatch(/<progress id="job-progress" class="big s-queued" value="0" max="7">/);
     expect(queued).toContain('Not chunked yet.');
   });
 
@@ -142,6 +142,6 @@ describe('job page', () => {
     const api = await h.send(`/api/jobs/${id}`);
     expect(api.headers['content-type']).toMatch(/^application\/json/);
     const view = JSON.parse(api.body);
-    expect([view.id, view.state, view.chunkList.length, view.stages.length, view.frames]).toEqual([id, 'running', 2, 6, 50]);
+    expect([view.id, view.state, view.chunkList.length, view.stages.length, view.frames]).toEqual([id, 'running', 2, 7, 50]);
   });
 });

@@ -83,6 +83,8 @@ export function doneJob(db: Db, config: Config, opts: { name?: string; chunks: n
   const file = join(config.outbox, db.getJob(id)!.output_name);
   writeFileSync(file, JSON.stringify({ schema: 'test', job: id }));
   db.finishStage(id, 'emit', { file, bytes: 0, sha256: '' });
+  db.startStage(id, 'preview');
+  db.finishStage(id, 'preview', { preview: null, reason: 'seeded without a preview', player: { dir: 'player', windows: 0 } });
   db.finishJob(id);
   return id;
 }
