@@ -14,11 +14,13 @@ import { guard } from './guard.ts';
 import { errorPage } from './page.ts';
 import { metricsText, METRICS_CONTENT_TYPE } from './metrics.ts';
 import { registerPages } from './page-routes.ts';
+import { registerPlayerRoutes } from './player-routes.ts';
 import { registerUploadRoutes } from './upload-routes.ts';
 import { registerWorkerRoutes } from './worker-routes.ts';
 
 /** The page script, read once: it is part of the code, not user data. */
 const PAGE_JS = readFileSync(new URL('./assets/page.js', import.meta.url), 'utf8');
+const PLAYER_JS = readFileSync(new URL('./assets/player.js', import.meta.url), 'utf8');
 
 /** A small icon (a figure in a frame), so browsers do not ask for a missing /favicon.ico. */
 const ICON = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#1d2330"/><circle cx="8" cy="4.5" r="2" fill="#2e9e5b"/><path d="M8 7v4M5 8.5h6M8 11l-2.5 3M8 11l2.5 3" stroke="#2e9e5b" stroke-width="1.5" stroke-linecap="round"/></svg>';
@@ -38,11 +40,13 @@ export function createApp(deps: AppDeps): Hono<ServerEnv> {
 
   app.use('*', guard(deps.allowedHosts));
 
-  app.get('/static/page.js', (c) => {
-    c.header('Content-Type', 'text/javascript; charset=utf-8');
-    c.header('Cache-Control', 'no-cache');
-    return c.body(PAGE_JS);
-  });
+  for (const [path, script] of [['/static/page.js', PAGE_JS], ['/static/player.js', PLAYER_JS]] as const) {
+    app.get(path, (c) => {
+      c.header('Content-Type', 'text/javascript; charset=utf-8');
+      c.header('Cache-Control', 'no-cache');
+      return c.body(script);
+    });
+  }
   for (const path of ['/static/icon.svg', '/favicon.ico']) {
     app.get(path, (c) => {
       c.header('Content-Type', 'image/svg+xml');
@@ -58,6 +62,7 @@ export function createApp(deps: AppDeps): Hono<ServerEnv> {
   registerPages(app, deps);
   registerApi(app, deps);
   registerFiles(app, deps);
+  registerPlayerRoutes(app, deps);
   registerUploadRoutes(app, deps);
   if (deps.remote) registerWorkerRoutes(app, deps.remote, deps.config.workerToken);
 

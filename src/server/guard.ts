@@ -10,7 +10,7 @@ import type { ServerEnv } from './deps.ts';
 
 /** Scripts only from our own file, fetches only to ourselves, inline styles, nothing else. */
 export const CSP =
-  "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+  "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self'; media-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 

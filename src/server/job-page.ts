@@ -91,6 +91,8 @@ export function jobMain(v: JobPageView, extras: JobPageExtras): string {
     : '';
   const error = j.error ? `<div class="card" id="job-error">${errorBlock(j.error, 'job')}${failedChunks}</div>` : '';
   const pictures = j.state === 'done' && extras.picturesHtml ? `<div class="card">${extras.picturesHtml}</div>` : '';
+  // Filled by /static/player.js from the player's API; kept as it is when <main> is swapped.
+  const player = j.state === 'done' ? `<section id="player" class="card" data-keep="player-${j.id}" data-job="${j.id}"><h2>Player</h2><p class="muted">Loading the player…</p></section>` : '';
   return `<main data-job="${j.id}" data-state="${escapeHtml(j.state)}">
 <p><a href="/">← All jobs</a></p>
 <div class="row"><h1 class="grow">Job ${j.id}: ${escapeHtml(j.name)}</h1>${badge(j.state)}</div>
@@ -100,6 +102,7 @@ ${j.copyOf !== null ? `<p class="muted" data-copy-of="${j.copyOf}">Same content 
 ${error}
 <h2>Stages</h2>${timeline(j.stages, extras.now, j.error?.text)}
 <h2>Source</h2><div class="card">${facts(v)}</div>
+${player}
 ${pictures}
 <h2 id="chunks-title">Chunks</h2>${chunkGrid(v)}${chunkTable(v, back)}
 </main>`;

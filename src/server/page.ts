@@ -16,7 +16,7 @@ export function escapeHtml(value: unknown): string {
  */
 export function layout(title: string, main: string, stamp = ''): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<meta name="posepipe-stamp" content="${escapeHtml(stamp)}"><link rel="icon" href="/static/icon.svg" type="image/svg+xml"><title>${escapeHtml(title)}</title><style>${STYLE}</style><script src="/static/page.js" defer></script></head>
+<meta name="posepipe-stamp" content="${escapeHtml(stamp)}"><link rel="icon" href="/static/icon.svg" type="image/svg+xml"><title>${escapeHtml(title)}</title><style>${STYLE}</style><script src="/static/page.js" defer></script><script src="/static/player.js" defer></script></head>
 <body><header class="top"><a href="/">posepipe</a><span class="sub">videos in, tracked people out</span></header>
 ${main}
 </body></html>`;

@@ -76,4 +76,13 @@ dl.facts dt{font-size:11px;text-transform:uppercase;color:var(--muted)}dl.facts 
 #upload{max-width:calc(1200px - 3rem);width:calc(100% - 3rem);margin:1.2rem auto 0;box-sizing:border-box}
 #upload progress{max-width:12rem}
 .banner.paused{border-color:#e3b341;background:#fff8e1}
+.player-stage{position:relative;max-width:960px;background:#111;border-radius:4px;overflow:hidden}
+.player-stage video,.player-blank{display:block;width:100%;height:100%;object-fit:fill}
+.player-stage canvas{position:absolute;left:0;top:0;width:100%;height:100%;cursor:crosshair}
+.player-controls{gap:.5rem;margin:.6rem 0;flex-wrap:wrap}
+.player-controls input[type=range]{flex:1;min-width:12rem}
+.player-tracks{display:flex;flex-wrap:wrap;gap:.3rem}
+.player-track{border:2px solid;background:none;border-radius:4px;padding:.1rem .4rem;font:inherit;cursor:pointer}
+.player-track.on{background:#1d2330;color:#fff}
+#track-timeline g.track.on rect{stroke:#1d2330;stroke-width:1.5}
 ${STATES}`;

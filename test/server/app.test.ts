@@ -20,6 +20,7 @@ describe('status page basics', () => {
     expect(page.headers['content-type']).toMatch(/^text\/html/);
     expect(page.headers['content-security-policy']).toContain("default-src 'none'");
     expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(page.headers['content-security-policy']).toContain("media-src 'self'");
     expect(page.body).toContain('<script src="/static/page.js" defer></script>');
     const api = await h.send('/api/jobs');
     expect(api.headers['content-type']).toMatch(/^application\/json/);
@@ -34,7 +35,7 @@ describe('status page basics', () => {
     expect(js.body).toContain("'X-Posepipe-Fragment': '1'");
     for (const path of ['/', '/jobs/1']) {
       const page = await h.send(path);
-      expect(page.body.match(/<script[^>]*>/g), path).toEqual(['<script src="/static/page.js" defer>']);
+      expect(page.body.match(/<script[^>]*>/g), path).toEqual(['<script src="/static/page.js" defer>', '<script src="/static/player.js" defer>']);
       expectInert(page.body, path);
     }
   });

@@ -3,12 +3,14 @@
  * (no rows written by hand), so the page is tested against what the pipeline really records.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../../src/config.ts';
 import type { Db, FailureRecord } from '../../src/db/index.ts';
 import type { VideoFacts } from '../../src/media/index.ts';
+import type { MergeResult } from '../../src/merge/index.ts';
 import { jobDir } from '../../src/paths.ts';
+import { preview } from '../../src/stages/preview.ts';
 
 let made = 0;
 
@@ -71,8 +73,35 @@ export function failAtTrack(db: Db, id: number, failure: FailureRecord): void {
   db.failJob(id, failure);
 }
 
-/** Finish every chunk and the remaining stages, writing the output JSON to the outbox. */
+/** Finish every chunk and the remaining stages, writing the output JSON to the outbox (no player files). */
 export function doneJob(db: Db, config: Config, opts: { name?: string; chunks: number; perChunk?: number; size?: [number, number] }): number {
+  const id = emittedJob(db, config, opts);
+  db.startStage(id, 'preview');
+  db.finishStage(id, 'preview', { preview: null, reason: 'seeded without a preview', player: { dir: 'player', windows: 0 } });
+  db.finishJob(id);
+  return id;
+}
+
+/**
+ * A done job whose preview stage really ran (src/stages/preview.ts) on `source` (copied in as the
+ * staged source.mp4) and `merged`: the player's frame windows, and a preview video unless size is 0.
+ */
+export async function playerJob(db: Db, config: Config, opts: { name?: string; source: string; merged: MergeResult; size: number; fps?: number; dims?: [number, number] }): Promise<number> {
+  const frames = opts.merged.frames.length;
+  const id = emittedJob(db, config, { name: opts.name, chunks: 1, perChunk: frames, size: opts.dims });
+  const dir = jobDir(config, id);
+  copyFileSync(opts.source, join(dir, 'source.mp4'));
+  writeFileSync(join(dir, 'merged.json'), JSON.stringify(opts.merged));
+  db.startStage(id, 'preview');
+  const [width, height] = opts.dims ?? [640, 360];
+  const out = await preview({ jobDir: dir, source: 'source.mp4', displayName: opts.name ?? 'clip.mp4', size: opts.size, width, height, fps: opts.fps ?? 25 });
+  db.finishStage(id, 'preview', out);
+  db.finishJob(id);
+  return id;
+}
+
+/** Every chunk done and the stages up to emit, the output JSON in the outbox; the preview stage is next. */
+function emittedJob(db: Db, config: Config, opts: { name?: string; chunks: number; perChunk?: number; size?: [number, number] }): number {
   const id = chunkedJob(db, opts);
   for (let i = 0; i < opts.chunks; i++) chunkDone(db, id, i);
   db.finishStage(id, 'track', {});
@@ -83,8 +112,5 @@ export function doneJob(db: Db, config: Config, opts: { name?: string; chunks: n
   const file = join(config.outbox, db.getJob(id)!.output_name);
   writeFileSync(file, JSON.stringify({ schema: 'test', job: id }));
   db.finishStage(id, 'emit', { file, bytes: 0, sha256: '' });
-  db.startStage(id, 'preview');
-  db.finishStage(id, 'preview', { preview: null, reason: 'seeded without a preview', player: { dir: 'player', windows: 0 } });
-  db.finishJob(id);
   return id;
 }

@@ -34,6 +34,12 @@
     next.querySelectorAll('details[id]').forEach(function (d) {
       if (d.id in open) d.open = open[d.id];
     });
+    // What a script built and keeps running (the player, its video and where it is) stays as it is,
+    // in the place the new <main> gives it (the same data-keep key: the same job).
+    current.querySelectorAll('[data-keep][id]').forEach(function (kept) {
+      var slot = next.querySelector('#' + CSS.escape(kept.id));
+      if (slot && slot.getAttribute('data-keep') === kept.getAttribute('data-keep')) slot.replaceWith(kept);
+    });
     var x = window.scrollX;
     var y = window.scrollY;
     current.replaceWith(next);
