@@ -8,6 +8,7 @@ import { browserPerTest, screenshot } from '../helpers/browser.ts';
 import { cliEnv, spawnCli } from '../helpers/cli.ts';
 import { fixture, STREET_PEOPLE } from '../helpers/fixtures.ts';
 import { readValidOutput } from '../helpers/output.ts';
+import { checkPlayer } from './player-checks.ts';
 import { waitFor, workspacesPerTest, type Workspace } from '../helpers/workspace.ts';
 
 // Issue 4: the status page in a real headless Chromium against a real `posepipe start`.
@@ -121,10 +122,10 @@ function mainState(page: Page): Promise<string | null> {
 }
 
 describe('status page in headless Chromium (issue 4)', () => {
-  it('shows a video become a done job live, then its pictures and stages', async () => {
+  it('shows a video become a done job live, then its pictures, stages and player', async () => {
     const ws = workspace('page-done');
     // Uploads of at most 2 MiB: the street fixture (1.3 MiB) fits.
-    const { app, url } = await start(ws, { POSEPIPE_CHUNK_SECONDS: '1', POSEPIPE_UPLOAD_MAX_MB: '2' });
+    const { app, url } = await start(ws, { POSEPIPE_CHUNK_SECONDS: '1', POSEPIPE_UPLOAD_MAX_MB: '2', POSEPIPE_PREVIEW_SIZE: '720' });
     const page = await (await browser()).newPage();
 
     // Opened before the video exists: the row must arrive and finish over server-sent events alone.
@@ -178,6 +179,8 @@ describe('status page in headless Chromium (issue 4)', () => {
     expect(served.status()).toBe(200);
     expect(((await served.json()) as { frames: unknown[] }).frames).toHaveLength(205);
     await screenshot(page, 'job page');
+    // The player: the preview plays with the output's boxes drawn over it, in sync.
+    await checkPlayer(page, doc);
 
     // Refused, and nothing written: over the size limit, from another site, for a foreign Host.
     await page.goto(url);

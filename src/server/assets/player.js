@@ -121,6 +121,10 @@
       });
       this.video.addEventListener('pause', function () {
         self.playing(false);
+        // Stop on a whole frame: the video and the overlay show the same one, and stepping starts from it.
+        if (!self.seeking) self.locate(self.video.currentTime).then(function (i) {
+          self.show(i);
+        });
       });
       this.video.addEventListener('play', function () {
         self.playing(true);
@@ -196,8 +200,8 @@
     });
   };
 
-  /** The frame shown at `t` seconds of the preview: the last one whose time is not after it. */
-  Player.prototype.follow = function (t) {
+  /** The index of the frame shown at `t` seconds of the preview: the last one whose time is not after it. */
+  Player.prototype.locate = function (t) {
     var self = this;
     var rel = t - (this.index.preview ? this.index.preview.firstFrameTime : 0) + 0.0005;
     var times = this.index.windowTimes;
@@ -210,19 +214,23 @@
       } else hi = mid - 1;
     }
     var k = Math.floor((w * this.index.windowFrames) / BATCH);
-    this.batch(k).then(function (frames) {
+    return this.batch(k).then(function (frames) {
       var found = frames[0];
       for (var j = 0; j < frames.length && frames[j].time <= rel; j++) found = frames[j];
-      // Past this batch's last frame: the next batch holds it.
-      if (found === frames[frames.length - 1] && (k + 1) * BATCH < self.index.frameCount) {
-        return self.batch(k + 1).then(function (next) {
-          if (next.length && next[0].time <= rel) self.follow(t);
-          else self.render(found.index);
-        });
-      }
-      self.render(found.index);
-      // Keep the next batch ready while playing.
-      if (self.video && !self.video.paused && found.index > k * BATCH + BATCH / 2) self.batch(k + 1).catch(function () {});
+      if (found !== frames[frames.length - 1] || (k + 1) * BATCH >= self.index.frameCount) return found.index;
+      // The last of this batch: unless the next batch starts before t.
+      return self.batch(k + 1).then(function (next) {
+        return next.length && next[0].time <= rel ? self.locate(t) : found.index;
+      });
+    });
+  };
+
+  /** Draw the frame the video presents at `t` (and keep the next batch ready while playing). */
+  Player.prototype.follow = function (t) {
+    var self = this;
+    this.locate(t).then(function (i) {
+      self.render(i);
+      if (self.video && !self.video.paused && i % BATCH > BATCH / 2 && i + BATCH - (i % BATCH) < self.index.frameCount) self.batch(Math.floor(i / BATCH) + 1).catch(function () {});
     });
   };
 

@@ -1,0 +1,76 @@
+/**
+ * A one-hour job's player in Chromium (issue 12, part 5): the page loads the boxes of the frames
+ * shown, a window at a time, never the whole result. One hour at 25 fps (90,000 frames, two people
+ * in each) and an hour of video go through the real preview stage, served by the real HTTP server.
+ */
+import { spawnSync } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { MergeResult } from '../../src/merge/index.ts';
+import { jobDir } from '../../src/paths.ts';
+import { browserPerTest, screenshot } from '../helpers/browser.ts';
+import { startHarness, type Harness } from '../server/harness.ts';
+import { playerJob } from '../server/seed.ts';
+
+const FRAMES = 25 * 3600;
+
+/** Two people walking across a 640x360 picture, the whole hour long. */
+function hourLong(): MergeResult {
+  const frames = Array.from({ length: FRAMES }, (_, index) => ({
+    index,
+    persons: [
+      { track: 1, bbox: [(index % 500) + 20, 60, 60, 180] as [number, number, number, number], score: 0.9 },
+      { track: 2, bbox: [560 - (index % 400), 100, 50, 150] as [number, number, number, number], score: 0.8 },
+    ],
+  }));
+  return { frames, tracks: [{ id: 1, firstFrame: 0, lastFrame: FRAMES - 1, frames: FRAMES }, { id: 2, firstFrame: 0, lastFrame: FRAMES - 1, frames: FRAMES }] };
+}
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.stop();
+  h = undefined;
+});
+const browser = browserPerTest();
+
+describe('the player of a one-hour job', () => {
+  it('fetches only the frames around the one shown, at the start and after a seek to the middle', async () => {
+    h = await startHarness();
+    // An hour of a small grey picture (1.6 s to make), so thumbnails and the preview are real.
+    const source = join(h.ws.root, 'hour.mp4');
+    const made = spawnSync('ffmpeg', ['-nostdin', '-v', 'error', '-f', 'lavfi', '-i', `color=c=gray:s=64x36:r=25:d=${FRAMES / 25}`, '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '250', source], { encoding: 'utf8' });
+    expect(made.status, made.stderr).toBe(0);
+    const id = await playerJob(h.db, h.config, { name: 'hour.mp4', source, merged: hourLong(), size: 36, dims: [640, 360] });
+    const mergedBytes = statSync(join(jobDir(h.config, id), 'merged.json')).size;
+    const page = await (await browser()).newPage();
+    const fetched: { search: string; bytes: number }[] = [];
+    const others: string[] = [];
+    page.on('response', async (r) => {
+      const url = new URL(r.url());
+      if (url.pathname.endsWith('/frames')) fetched.push({ search: url.search, bytes: (await r.body()).length });
+      else if (url.pathname.startsWith('/api/') && !url.pathname.endsWith('/player') && url.pathname !== '/api/events') others.push(url.pathname);
+    });
+    await page.goto(`${h.origin}/jobs/${id}`);
+    await page.locator('section#player[data-player-state="ready"][data-frame="0"]').waitFor({ timeout: 20_000 });
+    expect(await page.locator('#player-video').getAttribute('src')).toBe(`/jobs/${id}/preview.mp4`);
+    expect(fetched.map((f) => f.search)).toEqual(['?from=0&to=256']);
+
+    // To the middle of the hour: one window there (and the one after, where frame 45,000 ends a window).
+    const middle = FRAMES / 2;
+    await page.locator('#player-seek').fill(String(middle));
+    await page.locator(`section#player[data-frame="${middle}"]`).waitFor({ timeout: 10_000 });
+    await page.waitForFunction(() => !document.querySelector<HTMLVideoElement>('#player-video')!.seeking, undefined, { timeout: 10_000 });
+    expect(await page.evaluate(() => document.querySelector<HTMLVideoElement>('#player-video')!.currentTime)).toBeCloseTo((middle + 0.5) / 25, 3);
+    await page.locator('button[data-act="next"]').click();
+    await page.locator(`section#player[data-frame="${middle + 1}"]`).waitFor({ timeout: 10_000 });
+    expect(await page.locator('#player-pos').textContent()).toBe(`frame ${middle + 1} / ${FRAMES - 1} · ${((middle + 1) / 25).toFixed(3)} s · 2 people`);
+    await screenshot(page, 'middle of the hour');
+    const starts = fetched.map((f) => Number(/from=(\d+)/.exec(f.search)![1]));
+    expect(starts).toEqual([0, 44800]);
+    const bytes = fetched.reduce((n, f) => n + f.bytes, 0);
+    console.log(`one-hour job: merged.json ${(mergedBytes / 1e6).toFixed(1)} MB; the page fetched ${fetched.length} windows, ${(bytes / 1e3).toFixed(1)} kB of boxes`);
+    expect(bytes).toBeLessThan(mergedBytes / 100);
+    expect(others).toEqual([]);
+  });
+});
