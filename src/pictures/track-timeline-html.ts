@@ -38,13 +38,30 @@ function trackRow(track: TrackRuns, row: number, x: (frame: number) => number): 
   );
 }
 
-/** The time axis: a line and ticks labelled with the time (in seconds under a minute, else as a clock) and the frame index there. */
-function axis(top: number, span: number, fps: number, x: (frame: number) => number): string {
-  const seconds = span / fps;
+/** The first frame shown at or after `t` seconds (times from the first frame, ascending), or `times.length`. */
+function frameAtOrAfter(times: readonly number[], t: number): number {
+  let lo = 0;
+  let hi = times.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (times[mid]! < t - 1e-6) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The time axis: a line and ticks labelled with the time (in seconds under a minute, else as a
+ * clock) and the frame index there: the frame shown at that time when the frames' own times are
+ * known (a variable frame rate), else time × fps.
+ */
+function axis(top: number, span: number, fps: number, x: (frame: number) => number, times?: readonly number[]): string {
+  const timed = times !== undefined && times.length === span;
+  const seconds = timed ? times[span - 1]! + (span > 1 ? times[span - 1]! - times[span - 2]! : 1 / fps) : span / fps;
   const step = STEPS.find((s) => seconds / s <= MAX_TICKS) ?? Math.ceil(seconds / MAX_TICKS / 3600) * 3600;
   const ticks: string[] = [];
   for (let k = 0; k * step <= seconds + 1e-9; k += 1) {
-    const frame = Math.min(Math.round(k * step * fps), span);
+    const frame = Math.min(timed ? frameAtOrAfter(times, k * step) : Math.round(k * step * fps), span);
     const at = formatNumber(x(frame));
     ticks.push(
       `<line x1="${at}" x2="${at}" y1="${top}" y2="${top + 4}" stroke="#999"/>` +
@@ -58,9 +75,10 @@ function axis(top: number, span: number, fps: number, x: (frame: number) => numb
 /**
  * HTML of the per-track timeline: an inline SVG with one row per shown track (its id and one
  * rect per run of frames), under a time axis whose ticks also give the frame index; then "and N
- * more tracks" when some are not shown. A short paragraph when nobody was tracked.
+ * more tracks" when some are not shown. A short paragraph when nobody was tracked. `times`: each
+ * frame's time from the first (the output's `time`), when the source gives them.
  */
-export function trackTimelineHtml(pictures: Pictures): string {
+export function trackTimelineHtml(pictures: Pictures, times?: readonly number[]): string {
   const more = formatInteger(pictures.moreTracks);
   const moreHtml = pictures.moreTracks > 0 ? `<p class="more-tracks">${escapeHtml(`and ${more} more track${pictures.moreTracks === 1 ? '' : 's'}`)}</p>` : '';
   if (pictures.tracks.length === 0) return `<p class="track-timeline-empty">No tracks: nobody was tracked in this video.</p>${moreHtml}`;
@@ -76,7 +94,7 @@ export function trackTimelineHtml(pictures: Pictures): string {
     `<svg id="track-timeline" viewBox="0 0 ${WIDTH} ${formatInteger(height)}" role="img" aria-label="frames each track appears in" ` +
     `style="display:block;width:100%;max-width:${WIDTH}px;height:auto" font-family="system-ui,sans-serif" font-size="11">` +
     pictures.tracks.map((track, row) => trackRow(track, row, x)).join('') +
-    axis(rowsHeight + 2, span, fps, x) +
+    axis(rowsHeight + 2, span, fps, x, times) +
     `</svg>${moreHtml}`
   );
 }

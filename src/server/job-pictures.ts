@@ -13,7 +13,7 @@ import { escapeHtml } from './page.ts';
 type Pictures = NonNullable<Awaited<ReturnType<typeof loadPictures>>>;
 
 /** A done job's pictures and its staged source, or undefined when there are none to draw. */
-export async function jobPictures(config: Config, job: { id: number; state: string; copyOf: number | null }, source: { facts: SourceFacts | null; stagedFile: string | null }): Promise<{ pictures: Pictures; sourceFile: string } | undefined> {
+export async function jobPictures(config: Config, job: { id: number; state: string; copyOf: number | null }, source: { facts: SourceFacts | null; stagedFile: string | null }): Promise<{ pictures: Pictures; sourceFile: string; times?: number[] } | undefined> {
   const f = source.facts;
   if (job.state !== 'done' || !f || !f.framesExact || f.frames === null || !source.stagedFile) return undefined;
   // A copy shows its original's result (the same frames).
@@ -22,8 +22,10 @@ export async function jobPictures(config: Config, job: { id: number; state: stri
   if (!pictures) return undefined;
   // The picked frames' times as the output gives them (the source's own, for variable frame rates).
   const times = await cachedFrameTimes(dir);
-  const frames = times && times.length === f.frames ? pictures.frames.map((frame) => ({ ...frame, time: times[frame.index]! - times[0]! })) : pictures.frames;
-  return { pictures: { ...pictures, frames }, sourceFile: join(dir, source.stagedFile) };
+  if (!times || times.length !== f.frames) return { pictures, sourceFile: join(dir, source.stagedFile) };
+  const relative = times.map((t) => t - times[0]!);
+  const frames = pictures.frames.map((frame) => ({ ...frame, time: relative[frame.index]! }));
+  return { pictures: { ...pictures, frames }, sourceFile: join(dir, source.stagedFile), times: relative };
 }
 
 /** The pictures' HTML for the job page; a failure to draw them is shown in their place. */
@@ -31,7 +33,7 @@ export async function picturesHtml(config: Config, v: JobPageView): Promise<stri
   if (v.job.state !== 'done') return '';
   try {
     const found = await jobPictures(config, v.job, v);
-    return found ? thumbStripHtml(v.job.id, found.pictures) + trackTimelineHtml(found.pictures) : '';
+    return found ? thumbStripHtml(v.job.id, found.pictures) + trackTimelineHtml(found.pictures, found.times) : '';
   } catch (error) {
     return `<p class="muted" id="pictures">No pictures: ${escapeHtml((error as Error).message)}</p>`;
   }

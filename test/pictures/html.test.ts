@@ -125,6 +125,16 @@ describe('trackTimelineHtml', () => {
     expect(html).not.toContain('more track');
   });
 
+  it('puts a tick at the frame shown at its time when the frames carry their own times (a variable frame rate)', () => {
+    // 120 frames: 50 fps for the first 100 (2 s), then 25 fps.
+    const times = Array.from({ length: 120 }, (_, i) => (i < 100 ? i / 50 : 2 + (i - 100) / 25));
+    const html = trackTimelineHtml(pictures(), times);
+    // 2.8 s in all: ticks every 0.5 s; 1 s is frame 50, 2 s frame 100, 2.5 s frame 113 (the first shown from then; not 2.5 × fps).
+    for (const [time, frame] of [['0 s', 'f0'], ['1 s', 'f50'], ['2 s', 'f100'], ['2.5 s', 'f113']]) {
+      expect(html).toMatch(new RegExp(`<text x="([\\d.]+)"[^>]*>${time}</text><text x="\\1"[^>]*>${frame}</text>`));
+    }
+  });
+
   it('counts the tracks not shown after the SVG, and falls back to text when nobody was tracked', () => {
     expect(trackTimelineHtml({ ...pictures(), moreTracks: 3 })).toMatch(/<\/svg><p class="more-tracks">and 3 more tracks<\/p>$/);
     const none = trackTimelineHtml({ ...pictures(), tracks: [] });
