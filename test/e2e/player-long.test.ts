@@ -15,15 +15,24 @@ import { playerJob } from '../server/seed.ts';
 
 const FRAMES = 25 * 3600;
 
-/** Two people walking across a 640x360 picture, the whole hour long. */
+/** COCO's 17 keypoints of a person standing in box x, y, w, h (shoulders 5 and 6 at a quarter of its height). */
+function standing(x: number, y: number, w: number, h: number): number[][] {
+  const at = (fx: number, fy: number) => [x + w * fx, y + h * fy, 0.9];
+  return [at(0.5, 0.08), at(0.45, 0.06), at(0.55, 0.06), at(0.4, 0.08), at(0.6, 0.08), at(0.2, 0.25), at(0.8, 0.25), at(0.15, 0.45), at(0.85, 0.45), at(0.1, 0.6), at(0.9, 0.6), at(0.3, 0.55), at(0.7, 0.55), at(0.3, 0.75), at(0.7, 0.75), at(0.3, 0.95), at(0.7, 0.95)];
+}
+
+/** Two people walking across a 640x360 picture, the whole hour long; in the middle, track 1 has 2D keypoints. */
 function hourLong(): MergeResult {
-  const frames = Array.from({ length: FRAMES }, (_, index) => ({
-    index,
-    persons: [
-      { track: 1, bbox: [(index % 500) + 20, 60, 60, 180] as [number, number, number, number], score: 0.9 },
-      { track: 2, bbox: [560 - (index % 400), 100, 50, 150] as [number, number, number, number], score: 0.8 },
-    ],
-  }));
+  const frames = Array.from({ length: FRAMES }, (_, index) => {
+    const one = [(index % 500) + 20, 60, 60, 180] as [number, number, number, number];
+    return {
+      index,
+      persons: [
+        { track: 1, bbox: one, score: 0.9, ...(Math.abs(index - FRAMES / 2) < 10 ? { keypoints2d: standing(...one) } : {}) },
+        { track: 2, bbox: [560 - (index % 400), 100, 50, 150] as [number, number, number, number], score: 0.8 },
+      ],
+    };
+  });
   return { frames, tracks: [{ id: 1, firstFrame: 0, lastFrame: FRAMES - 1, frames: FRAMES }, { id: 2, firstFrame: 0, lastFrame: FRAMES - 1, frames: FRAMES }] };
 }
 
@@ -35,7 +44,7 @@ afterEach(async () => {
 const browser = browserPerTest();
 
 describe('the player of a one-hour job', () => {
-  it('fetches only the frames around the one shown, at the start and after a seek to the middle', async () => {
+  it('fetches only the frames around the one shown, at the start and after a seek to the middle, and draws 2D keypoints as a skeleton', async () => {
     h = await startHarness();
     // An hour of a small grey picture (1.6 s to make), so thumbnails and the preview are real.
     const source = join(h.ws.root, 'hour.mp4');
@@ -65,6 +74,16 @@ describe('the player of a one-hour job', () => {
     await page.locator('button[data-act="next"]').click();
     await page.locator(`section#player[data-frame="${middle + 1}"]`).waitFor({ timeout: 10_000 });
     expect(await page.locator('#player-pos').textContent()).toBe(`frame ${middle + 1} / ${FRAMES - 1} · ${((middle + 1) / 25).toFixed(3)} s · 2 people`);
+    // Track 1's skeleton: drawn in its colour midway between its shoulders (keypoints 5 and 6).
+    const one = hourLong().frames[middle + 1]!.persons[0]!;
+    const points = one.keypoints2d as number[][];
+    const [l, r] = [points[5]!, points[6]!];
+    const shoulder = await page.evaluate(({ x, y }) => {
+      const canvas = document.querySelector<HTMLCanvasElement>('#player-overlay')!;
+      const k = canvas.width / 640;
+      return Array.from(canvas.getContext('2d')!.getImageData(Math.round(x * k) - 1, Math.round(y * k) - 1, 3, 3).data);
+    }, { x: (l[0]! + r[0]!) / 2, y: (l[1]! + r[1]!) / 2 });
+    expect(Math.max(...shoulder.filter((_, i) => i % 4 === 3)), 'the skeleton drawn between the shoulders').toBeGreaterThan(200);
     await screenshot(page, 'middle of the hour');
     const starts = fetched.map((f) => Number(/from=(\d+)/.exec(f.search)![1]));
     expect(starts).toEqual([0, 44800]);
