@@ -44,7 +44,8 @@ function groupByFrame(boxes: readonly OverlapBox[]): Map<number, OverlapBox[]> {
 /**
  * Pair earlier-chunk tracks with later-chunk tracks: count the overlap frames where both have a
  * box with IoU >= threshold, then take pairs greedily by votes (ties: higher summed IoU, then
- * lower earlier id, then lower later id), each track at most once. Returns later -> earlier.
+ * lower earlier id, then lower later id), each track at most once; then let a pair give way to
+ * two that agree in more frames in all (see giveWay). Returns later -> earlier.
  */
 export function joinTracks(earlier: readonly OverlapBox[], later: readonly OverlapBox[], threshold: number): Map<number, number> {
   const earlierByFrame = groupByFrame(earlier);
@@ -74,5 +75,42 @@ export function joinTracks(earlier: readonly OverlapBox[], later: readonly Overl
     takenEarlier.add(a);
     laterToEarlier.set(b, a);
   }
+  while (giveWay(ranked, laterToEarlier));
   return laterToEarlier;
+}
+
+/**
+ * Where two people share one box early in the overlap (one detection over both), the later
+ * chunk's fresh tracker may follow the wrong one when they part: later B shares the box with
+ * earlier A, then follows earlier A2's person, while A's person goes on as a new later B2. Greedy
+ * voting pairs A with B (the shared frames) and leaves A2 and B2 unjoined. So a joined (A, B)
+ * gives way to (A, B2) and (A2, B), both otherwise unjoined, when those agree in more frames in
+ * all: each person keeps their id from where the two are told apart. Makes the first such swap
+ * (pairs by earlier id; the most votes, then summed IoU, then the first in `ranked`) and says
+ * whether it made one; each swap raises the total of votes, so repeating it ends.
+ */
+function giveWay(ranked: readonly Vote[], laterToEarlier: Map<number, number>): boolean {
+  const joinedEarlier = new Set(laterToEarlier.values());
+  const pairs = [...laterToEarlier].map(([b, a]) => ({ a, b })).sort((p, q) => p.a - q.a || p.b - q.b);
+  for (const { a, b } of pairs) {
+    const kept = ranked.find((v) => v.earlier === a && v.later === b)!;
+    let best: { a2: number; b2: number; votes: number; iouSum: number } | undefined;
+    for (const toB2 of ranked) {
+      if (toB2.earlier !== a || laterToEarlier.has(toB2.later)) continue;
+      for (const toA2 of ranked) {
+        if (toA2.later !== b || joinedEarlier.has(toA2.earlier)) continue;
+        const votes = toB2.votes + toA2.votes;
+        const iouSum = toB2.iouSum + toA2.iouSum;
+        if (best === undefined || votes > best.votes || (votes === best.votes && iouSum > best.iouSum)) {
+          best = { a2: toA2.earlier, b2: toB2.later, votes, iouSum };
+        }
+      }
+    }
+    if (best !== undefined && best.votes > kept.votes) {
+      laterToEarlier.set(best.b2, a);
+      laterToEarlier.set(b, best.a2);
+      return true;
+    }
+  }
+  return false;
 }

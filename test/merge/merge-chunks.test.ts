@@ -241,4 +241,23 @@ describe('joinTracks', () => {
     // Two identical candidates: the lower earlier id wins.
     expect([...joinTracks([box(0, 2, 0), box(0, 1, 0)], [box(0, 5, 0)], 0.5)]).toEqual([[5, 1]]);
   });
+
+  it('lets a pair formed on a shared box give way to the two pairs that agree once the people part (issue 12)', () => {
+    // Two people under one detection in overlap frames 0..5, apart in 6..9. Earlier 1 had the
+    // shared box and then stays with the left person; earlier 2 is the right one once apart.
+    // Later 7 had the shared box and then follows the right person; later 8 is the left one.
+    const f = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, k) => from + k);
+    const earlier = [...f(0, 9).map((k) => box(k, 1, 0)), ...f(6, 9).map((k) => box(k, 2, 20))];
+    const later = [...f(0, 5).map((k) => box(k, 7, 0)), ...f(6, 9).map((k) => box(k, 7, 20)), ...f(6, 9).map((k) => box(k, 8, 0))];
+    // Greedy voting alone would pair 1 with 7 (6 shared frames) and leave 2 and 8 unjoined;
+    // 1-8 and 2-7 agree in 4 + 4 frames.
+    expect([...joinTracks(earlier, later, 0.5)].sort((p, q) => p[0] - q[0])).toEqual([
+      [7, 2],
+      [8, 1],
+    ]);
+    // Fewer frames apart than together: the shared pair stands (6 > 2 + 2).
+    const shortApart = [...f(0, 7).map((k) => box(k, 1, 0)), ...f(6, 7).map((k) => box(k, 2, 20))];
+    const laterShort = [...f(0, 5).map((k) => box(k, 7, 0)), ...f(6, 7).map((k) => box(k, 7, 20)), ...f(6, 7).map((k) => box(k, 8, 0))];
+    expect([...joinTracks(shortApart, laterShort, 0.5)]).toEqual([[7, 1]]);
+  });
 });
