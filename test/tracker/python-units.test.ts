@@ -1,6 +1,8 @@
 /**
  * The worker's own Python unit tests that belong to no single backend: pinning the worker to its GPU
- * (python/tests/test_pinning.py) and the model-file manifests (python/tests/test_models*.py).
+ * (python/tests/test_pinning.py), the model-file manifests (python/tests/test_models*.py), and the
+ * tracker builtin and keypoints share (python/tests/test_sort.py) with builtin's settings and
+ * appearance histograms (python/tests/test_builtin.py).
  */
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -29,6 +31,20 @@ describe('worker Python units', () => {
     const r = unittests('test_models*.py');
     expect(r.status, r.stderr).toBe(0);
     expect(r.ran).toBeGreaterThanOrEqual(4);
+    expect(r.stderr).toMatch(/^OK$/m);
+  }, 130_000);
+
+  it('keeps ids through weak detections, hidden frames and crossings (posepipe/sort.py)', () => {
+    const r = unittests('test_sort.py');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.ran).toBeGreaterThanOrEqual(8);
+    expect(r.stderr).toMatch(/^OK$/m);
+  }, 130_000);
+
+  it("checks builtin's settings and tells clothes apart by their colour histograms", () => {
+    const r = unittests('test_builtin.py');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.ran).toBeGreaterThanOrEqual(6);
     expect(r.stderr).toMatch(/^OK$/m);
   }, 130_000);
 });

@@ -1,4 +1,5 @@
-"""The builtin backend: OpenCV's HOG people detector (no download) plus a SORT tracker.
+"""The builtin backend: OpenCV's HOG people detector (no download) plus a SORT tracker with a
+second pass for weak detections and an appearance cue (posepipe/sort.py).
 
 Runs anywhere numpy and OpenCV 4 exist, on the CPU. Configuration, read from the environment
 once at load():
@@ -8,11 +9,23 @@ once at load():
   POSEPIPE_BUILTIN_MIN_PERSON    frames narrower than DETECT_WIDTH are upscaled for detection so
                                  that people this many pixels tall fill HOG's 128-pixel window
                                  (default 48; at most to twice DETECT_WIDTH; 0: never upscale)
-  POSEPIPE_BUILTIN_MIN_WEIGHT    drop HOG windows whose SVM margin is below this (default 0.3)
+  POSEPIPE_BUILTIN_MIN_WEIGHT    HOG windows whose SVM margin is at least this are detections that
+                                 match tracks and start them (default 0.3)
+  POSEPIPE_BUILTIN_LOW_WEIGHT    windows with a margin from this up to MIN_WEIGHT are weak
+                                 detections: they only continue a track the confident ones left
+                                 unmatched in that frame, or lead up to a track's first detection,
+                                 and never start one (ByteTrack's second pass; default 0, every
+                                 window HOG reports; MIN_WEIGHT or more: no weak detections)
   POSEPIPE_BUILTIN_NMS_IOU       overlap above which the weaker of two boxes is dropped (default 0.4)
   POSEPIPE_BUILTIN_IOU           minimum IoU to match a detection to a track (default 0.2)
-  POSEPIPE_BUILTIN_MAX_AGE       frames a track survives without a match (default 12)
-  POSEPIPE_BUILTIN_MIN_HITS      matched frames before a track is kept (default 3)
+  POSEPIPE_BUILTIN_APPEARANCE    weight (0..1) of the appearance distance in the association cost,
+                                 (1 - w) * (1 - IoU) + w * distance (default 0.5; 0: IoU alone).
+                                 Appearance: HSV histograms (8 hue x 3 saturation x 3 value bins) of
+                                 the middle of the box's upper and lower halves (clothes), kept per
+                                 track as a running average, compared by Bhattacharyya distance
+  POSEPIPE_BUILTIN_MAX_AGE       frames a track survives without a match (default 50); until then
+                                 it is looked for at its Kalman prediction and where it was last seen
+  POSEPIPE_BUILTIN_MIN_HITS      matched frames before a track is kept (default 5)
   POSEPIPE_BUILTIN_THREADS       frames detected at once (default: the CPU count). Each frame's HOG
                                  runs single-threaded (cv2.setNumThreads(1)) in its own thread and
                                  the tracker takes the results in frame order: OpenCV's own parallel
@@ -22,24 +35,25 @@ once at load():
 
 Boxes are the HOG window (x, y, w, h), which includes a margin of about 1/8 of the width on each
 side of the person. score = 1 - exp(-margin): 0 at the SVM's decision boundary, towards 1 for
-confident windows.
+confident windows (MIN_WEIGHT 0.3 is a score of 0.26).
 """
 
 import os
 import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Deque, Dict, Iterable, List, Tuple
+from typing import Any, Deque, Dict, Iterable, List, Optional, Tuple
 
 from ..errors import EnvironmentProblem
 
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 # The default people detector's window is 64x128 pixels: smaller people are not found.
 HOG_WINDOW_HEIGHT = 128
 HOG_MISSING = "OpenCV 5 removed HOGDescriptor: install opencv-python-headless<5"
 
 
-def _env_number(name: str, default: float, minimum: float, integer: bool = False) -> float:
+def _env_number(name: str, default: float, minimum: float, integer: bool = False,
+                maximum: Optional[float] = None) -> float:
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
@@ -49,6 +63,8 @@ def _env_number(name: str, default: float, minimum: float, integer: bool = False
         raise EnvironmentProblem(f"{name}={raw!r} is not a {'whole ' if integer else ''}number") from None
     if value < minimum:
         raise EnvironmentProblem(f"{name}={raw!r} must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise EnvironmentProblem(f"{name}={raw!r} must be at most {maximum}")
     return value
 
 
@@ -87,17 +103,20 @@ class BuiltinBackend:
         self.detect_width = int(_env_number("POSEPIPE_BUILTIN_DETECT_WIDTH", 640, 64, integer=True))
         self.min_person = _env_number("POSEPIPE_BUILTIN_MIN_PERSON", 48, 0)
         self.min_weight = _env_number("POSEPIPE_BUILTIN_MIN_WEIGHT", 0.3, 0.0)
+        self.low_weight = _env_number("POSEPIPE_BUILTIN_LOW_WEIGHT", 0.0, 0.0)
         self.nms_iou = _env_number("POSEPIPE_BUILTIN_NMS_IOU", 0.4, 0.0)
         self.iou = _env_number("POSEPIPE_BUILTIN_IOU", 0.2, 0.0)
-        self.max_age = int(_env_number("POSEPIPE_BUILTIN_MAX_AGE", 12, 0, integer=True))
-        self.min_hits = int(_env_number("POSEPIPE_BUILTIN_MIN_HITS", 3, 1, integer=True))
+        self.appearance = _env_number("POSEPIPE_BUILTIN_APPEARANCE", 0.5, 0.0, maximum=1.0)
+        self.max_age = int(_env_number("POSEPIPE_BUILTIN_MAX_AGE", 50, 0, integer=True))
+        self.min_hits = int(_env_number("POSEPIPE_BUILTIN_MIN_HITS", 5, 1, integer=True))
         self.threads = int(_env_number("POSEPIPE_BUILTIN_THREADS", os.cpu_count() or 1, 1, integer=True))
         cv2.setNumThreads(1)
         self._local = threading.local()
         self.version = f"{VERSION} (opencv {cv2.__version__})"
 
-    def detect(self, frame: Any) -> Tuple[Any, Any]:
-        """Person boxes (N,4 float64 x,y,w,h in full-resolution pixels) and scores (N,)."""
+    def detect(self, frame: Any) -> Tuple[Any, Any, Any, Optional[Any]]:
+        """Person boxes (N,4 float64 x,y,w,h in full-resolution pixels), scores (N,), which of them
+        are weak (N, bool) and their appearance histograms (N,K; None when APPEARANCE is 0)."""
         cv2, np = self._cv2, self._np
         height, width = frame.shape[:2]
         factor = 1.0
@@ -125,14 +144,20 @@ class BuiltinBackend:
         # Threads return windows in any order: sort so NMS and the tracker see one order.
         order = np.lexsort((boxes[:, 3], boxes[:, 2], boxes[:, 1], boxes[:, 0], -margins))
         boxes, margins = boxes[order], margins[order]
-        keep = margins >= self.min_weight
+        keep = margins >= min(self.low_weight, self.min_weight)
         boxes, margins = boxes[keep], margins[keep]
+        # Sorted by margin, so a weak box never suppresses a confident one.
         kept = _nms(np, boxes, self.nms_iou)
-        return boxes[kept] * factor, 1.0 - np.exp(-margins[kept])
+        boxes, margins = boxes[kept], margins[kept]
+        features = None
+        if self.appearance > 0:
+            features = np.array([appearance_histogram(cv2, np, small, box) for box in boxes])
+            features = features.reshape(len(boxes), HISTOGRAM_SIZE)
+        return boxes * factor, 1.0 - np.exp(-margins), margins < self.min_weight, features
 
     def track(self, frames: Iterable[Any]) -> Tuple[Any, Any, Any, Any, Dict[str, Any]]:
         from ..sort import Sort
-        tracker = Sort(self.iou, self.max_age, self.min_hits)
+        tracker = Sort(self.iou, self.max_age, self.min_hits, self.appearance)
         # Detect several frames at once (HOG releases the GIL), at most 2 per thread in flight so
         # memory stays bounded; the tracker steps through the results in frame order.
         pending: Deque[Tuple[int, Any]] = deque()
@@ -147,6 +172,37 @@ class BuiltinBackend:
                 tracker.step(done_index, *future.result())
         frame_idx, track, bbox, score = tracker.rows()
         return frame_idx, track, bbox, score, {}
+
+
+# Where the clothes are inside a HOG window (fractions of its width and height): the middle 40% of
+# the width, leaving out the margin and most background, and the upper and lower body.
+_CLOTHES_X = (0.3, 0.7)
+_CLOTHES_Y = ((0.15, 0.5), (0.5, 0.85))
+# Hue, saturation, value bins of each part's histogram.
+_HSV_BINS = (8, 3, 3)
+_PART_SIZE = _HSV_BINS[0] * _HSV_BINS[1] * _HSV_BINS[2]
+# Length of an appearance histogram: the parts' histograms one after the other.
+HISTOGRAM_SIZE = len(_CLOTHES_Y) * _PART_SIZE
+
+
+def appearance_histogram(cv2: Any, np: Any, image: Any, box: Any) -> Any:
+    """The appearance of the person in `box` (x, y, w, h in `image`'s pixels): one HSV histogram per
+    body part (_CLOTHES_Y), each summing to 1/parts, so the whole sums to 1. Integer counts from
+    OpenCV, so the same pixels always give the same floats."""
+    height, width = image.shape[:2]
+    x, y, w, h = box
+    x0, x1 = max(0, int(round(x + _CLOTHES_X[0] * w))), min(width, int(round(x + _CLOTHES_X[1] * w)))
+    parts = []
+    for top, bottom in _CLOTHES_Y:
+        y0, y1 = max(0, int(round(y + top * h))), min(height, int(round(y + bottom * h)))
+        if x1 <= x0 or y1 <= y0:  # the part is outside the picture: it tells nothing
+            parts.append(np.full(_PART_SIZE, 1.0 / _PART_SIZE))
+            continue
+        hsv = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1]), cv2.COLOR_BGR2HSV)
+        counts = cv2.calcHist([hsv], [0, 1, 2], None, list(_HSV_BINS), [0, 180, 0, 256, 0, 256])
+        counts = counts.reshape(-1).astype(np.float64)
+        parts.append(counts / counts.sum())
+    return np.concatenate(parts) / len(parts)
 
 
 def _nms(np: Any, boxes: Any, threshold: float) -> List[int]:

@@ -1,8 +1,9 @@
 """The keypoints backend: torchvision's Keypoint R-CNN (ResNet-50 FPN, COCO) plus the SORT tracker.
 
-Each person gets a box, a score and 17 COCO keypoints, tracked exactly as the builtin backend
-tracks its boxes (posepipe/sort.py). Runs on the GPU when torch sees one, on the CPU otherwise
-(seconds per frame there). Needs torch and torchvision (python/requirements-keypoints.txt).
+Each person gets a box, a score and 17 COCO keypoints, tracked by builtin's tracker
+(posepipe/sort.py) without its weak detections and appearance cue. Runs on the GPU when torch
+sees one, on the CPU otherwise (seconds per frame there). Needs torch and torchvision
+(python/requirements-keypoints.txt).
 Configuration, read from the environment once at load(); a bad value is an `environment` error
 naming the variable:
 
@@ -62,7 +63,7 @@ from . import keypoints_model as km
 from .batch_cap import BatchCap
 from .keypoints_config import PREFIX, RANDOM, Settings, read_settings, resolve_device, resolve_precision, starting_batch
 
-VERSION = "1.0.0"
+VERSION = "1.0.1"
 
 
 class FrameCap(BatchCap):
