@@ -134,7 +134,7 @@ describe('a kill at each crash point loses only the step in progress', () => {
     expect(stages(ws).stage!.state).toBe('running');
     plantTemps(ws);
     await resumeAndCheck(ws);
-    expect(attempts(ws)).toEqual({ stage: 2, probe: 1, chunk: 1, track: 1, merge: 1, emit: 1 });
+    expect(attempts(ws)).toEqual({ stage: 2, probe: 1, chunk: 1, track: 1, merge: 1, emit: 1, preview: 1 });
     expect(chunks(ws).map((c) => c.attempts)).toEqual([1, 1, 1, 1, 1, 1]);
   });
 
@@ -147,7 +147,7 @@ describe('a kill at each crash point loses only the step in progress', () => {
     plantTemps(ws);
     await resumeAndCheck(ws);
     const after = stages(ws);
-    expect(attempts(ws)).toEqual({ stage: 1, probe: 1, chunk: 2, track: 1, merge: 1, emit: 1 });
+    expect(attempts(ws)).toEqual({ stage: 1, probe: 1, chunk: 2, track: 1, merge: 1, emit: 1, preview: 1 });
     expect([after.stage!.output_json, after.probe!.output_json]).toEqual([before.stage!.output_json, before.probe!.output_json]);
     expect(chunks(ws).map((c) => c.attempts)).toEqual([1, 1, 1, 1, 1, 1]);
   });
@@ -162,7 +162,7 @@ describe('a kill at each crash point loses only the step in progress', () => {
     const after = chunks(ws);
     expect(after[0]).toEqual(before[0]); // attempts 1, same result sha, same finish time
     expect(after.map((c) => c.attempts)).toEqual([1, 1, 1, 1, 1, 1]);
-    expect(attempts(ws)).toEqual({ stage: 1, probe: 1, chunk: 1, track: 2, merge: 1, emit: 1 });
+    expect(attempts(ws)).toEqual({ stage: 1, probe: 1, chunk: 1, track: 2, merge: 1, emit: 1, preview: 1 });
   });
 
   it('merged: no chunk is tracked again, only the merge is redone', async () => {
@@ -174,7 +174,7 @@ describe('a kill at each crash point loses only the step in progress', () => {
     plantTemps(ws);
     await resumeAndCheck(ws);
     expect(chunks(ws)).toEqual(before);
-    expect(attempts(ws)).toEqual({ stage: 1, probe: 1, chunk: 1, track: 1, merge: 2, emit: 1 });
+    expect(attempts(ws)).toEqual({ stage: 1, probe: 1, chunk: 1, track: 1, merge: 2, emit: 1, preview: 1 });
   });
 
   it('emitted: neither chunks nor merge are redone, the outbox file is written again with the same bytes', async () => {
@@ -187,7 +187,7 @@ describe('a kill at each crash point loses only the step in progress', () => {
     await resumeAndCheck(ws);
     expect(chunks(ws)).toEqual(before);
     expect(stages(ws).merge).toEqual(merge);
-    expect(attempts(ws)).toEqual({ stage: 1, probe: 1, chunk: 1, track: 1, merge: 1, emit: 2 });
+    expect(attempts(ws)).toEqual({ stage: 1, probe: 1, chunk: 1, track: 1, merge: 1, emit: 2, preview: 1 });
   });
 });
 

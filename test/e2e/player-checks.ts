@@ -118,6 +118,11 @@ export async function checkPlayer(page: Page, doc: OutputDoc): Promise<void> {
   await page.locator('#player-overlay').click({ position: { x: inside!.x * cssScale, y: inside!.y * cssScale } });
   await page.locator(`section#player[data-selected="${first.track}"]`).waitFor({ timeout: 5_000 });
 
+  // A row of the pictures' timeline selects its track too, and is marked.
+  await page.locator(`svg#track-timeline g.track[data-track="${second.track}"] rect`).first().click();
+  await page.locator(`section#player[data-selected="${second.track}"]`).waitFor({ timeout: 5_000 });
+  expect(await page.locator('svg#track-timeline g.track.on').getAttribute('data-track')).toBe(String(second.track));
+
   // One frame forward and back; then a moment of playing ends on the frame the video shows.
   await page.locator('button[data-act="next"]').click();
   await page.locator(`section#player[data-frame="${frame.index + 1}"]`).waitFor({ timeout: 5_000 });

@@ -157,13 +157,26 @@
       self.trackList.appendChild(b);
     });
     if (this.index.tracks.length > tracks.length) this.trackList.appendChild(el('span', { class: 'muted' }, ' and ' + (this.index.tracks.length - tracks.length) + ' more (click their boxes)'));
-    // The pictures' timeline: its tracks select too.
+    // The pictures' timeline selects too. Listened for on the document: the live update replaces
+    // the timeline (not the player) whenever the database changes.
+    document.addEventListener('click', function (event) {
+      var g = event.target instanceof Element ? event.target.closest('#track-timeline g.track[data-track]') : null;
+      if (!g) return;
+      var id = Number(g.getAttribute('data-track'));
+      self.select(self.selected === id ? null : id, true);
+    });
+    document.addEventListener('posepipe:updated', function () {
+      self.markTimeline();
+    });
+    this.markTimeline();
+  };
+
+  /** The timeline's rows: clickable, the selected one marked. */
+  Player.prototype.markTimeline = function () {
+    var id = this.selected;
     document.querySelectorAll('#track-timeline g.track[data-track]').forEach(function (g) {
       g.style.cursor = 'pointer';
-      g.addEventListener('click', function () {
-        var id = Number(g.getAttribute('data-track'));
-        self.select(self.selected === id ? null : id, true);
-      });
+      g.classList.toggle('on', Number(g.getAttribute('data-track')) === id);
     });
   };
 
@@ -349,9 +362,7 @@
     this.trackList.querySelectorAll('.player-track').forEach(function (b) {
       b.classList.toggle('on', Number(b.getAttribute('data-track')) === id);
     });
-    document.querySelectorAll('#track-timeline g.track[data-track]').forEach(function (g) {
-      g.classList.toggle('on', Number(g.getAttribute('data-track')) === id);
-    });
+    this.markTimeline();
     var t = null;
     for (var i = 0; id !== null && i < this.index.tracks.length; i++) if (this.index.tracks[i].id === id) t = this.index.tracks[i];
     this.info.replaceChildren();
