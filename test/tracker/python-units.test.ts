@@ -19,32 +19,19 @@ function unittests(pattern: string): { status: number | null; stderr: string; ra
   return { status: r.status, stderr: r.stderr, ran: Number(/^Ran (\d+) tests?/m.exec(r.stderr)?.[1] ?? 0) };
 }
 
+// Each Python test file, what it shows, and the fewest tests it must run (a file that finds none fails).
+const SUITES: [string, string, number][] = [
+  ['pins the worker to the configured GPU before CUDA starts (CUDA_VISIBLE_DEVICES)', 'test_pinning.py', 6],
+  ['lists the model files each backend needs (--models), where its library looks for them', 'test_models*.py', 4],
+  ['keeps ids through weak detections, hidden frames and crossings (posepipe/sort.py)', 'test_sort.py', 8],
+  ["checks builtin's settings and tells clothes apart by their colour histograms", 'test_builtin.py', 6],
+];
+
 describe('worker Python units', () => {
-  it('pins the worker to the configured GPU before CUDA starts (CUDA_VISIBLE_DEVICES)', () => {
-    const r = unittests('test_pinning.py');
+  it.each(SUITES)('%s', (_what, pattern, fewest) => {
+    const r = unittests(pattern);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.ran).toBeGreaterThanOrEqual(6);
-    expect(r.stderr).toMatch(/^OK$/m);
-  }, 130_000);
-
-  it('lists the model files each backend needs (--models), where its library looks for them', () => {
-    const r = unittests('test_models*.py');
-    expect(r.status, r.stderr).toBe(0);
-    expect(r.ran).toBeGreaterThanOrEqual(4);
-    expect(r.stderr).toMatch(/^OK$/m);
-  }, 130_000);
-
-  it('keeps ids through weak detections, hidden frames and crossings (posepipe/sort.py)', () => {
-    const r = unittests('test_sort.py');
-    expect(r.status, r.stderr).toBe(0);
-    expect(r.ran).toBeGreaterThanOrEqual(8);
-    expect(r.stderr).toMatch(/^OK$/m);
-  }, 130_000);
-
-  it("checks builtin's settings and tells clothes apart by their colour histograms", () => {
-    const r = unittests('test_builtin.py');
-    expect(r.status, r.stderr).toBe(0);
-    expect(r.ran).toBeGreaterThanOrEqual(6);
+    expect(r.ran).toBeGreaterThanOrEqual(fewest);
     expect(r.stderr).toMatch(/^OK$/m);
   }, 130_000);
 });
