@@ -257,9 +257,16 @@ describe('remote workers over BullMQ (posepipe worker)', () => {
     await first.app.done;
     await coordinator(ws, redis.url, { POSEPIPE_WORKERS: '0', POSEPIPE_PORT: port, POSEPIPE_TEST_FIXTURE_FRAME_SECONDS: '0.03' });
     expect((await outputOf(ws)).equals(expected)).toBe(true);
-    const d = new Database(join(ws.home, 'posepipe.db'), { readonly: true });
-    const jobs = d.prepare('SELECT state FROM jobs').all();
-    d.close();
-    expect(jobs).toEqual([{ state: 'done' }]);
+    // The JSON is out before the job is done: its preview stage comes after.
+    const jobs = () => {
+      const d = new Database(join(ws.home, 'posepipe.db'), { readonly: true });
+      try {
+        return d.prepare('SELECT state FROM jobs').all() as { state: string }[];
+      } finally {
+        d.close();
+      }
+    };
+    await waitFor('the job to be done', () => (jobs().every((j) => j.state === 'done') ? true : undefined), 30_000, 100);
+    expect(jobs()).toEqual([{ state: 'done' }]);
   }, 180_000);
 });

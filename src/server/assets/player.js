@@ -9,8 +9,10 @@
   if (!('fetch' in window)) return;
 
   var BATCH = 256; // frames per request, aligned on the server's windows
-  // COCO's 17 keypoints, joined as a skeleton.
-  var SKELETON = [[15, 13], [13, 11], [16, 14], [14, 12], [11, 12], [5, 11], [6, 12], [5, 6], [5, 7], [6, 8], [7, 9], [8, 10], [1, 2], [0, 1], [0, 2], [1, 3], [2, 4], [3, 5], [4, 6]];
+  // Skeletons by the number of keypoints: COCO's 17 (keypoints backend), OpenPose BODY_25 order for
+  // more (phalp's 45: the OpenPose 25 first, then extra joints that are not drawn).
+  var COCO = [[15, 13], [13, 11], [16, 14], [14, 12], [11, 12], [5, 11], [6, 12], [5, 6], [5, 7], [6, 8], [7, 9], [8, 10], [1, 2], [0, 1], [0, 2], [1, 3], [2, 4], [3, 5], [4, 6]];
+  var BODY_25 = [[1, 8], [1, 2], [1, 5], [2, 3], [3, 4], [5, 6], [6, 7], [8, 9], [9, 10], [10, 11], [8, 12], [12, 13], [13, 14], [1, 0], [0, 15], [15, 17], [0, 16], [16, 18], [14, 19], [19, 20], [14, 21], [11, 22], [22, 23], [11, 24]];
 
   /** The same colour as the thumbnails and timeline (src/pictures/track-colour.ts). */
   function colour(id, light) {
@@ -317,7 +319,7 @@
       if (Array.isArray(p.keypoints2d)) {
         var kp = p.keypoints2d;
         ctx.beginPath();
-        SKELETON.forEach(function (pair) {
+        (kp.length >= 25 ? BODY_25 : COCO).forEach(function (pair) {
           var a = kp[pair[0]];
           var b = kp[pair[1]];
           if (!a || !b || (a.length > 2 && a[2] < 0.3) || (b.length > 2 && b[2] < 0.3)) return;
