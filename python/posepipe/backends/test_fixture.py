@@ -6,6 +6,14 @@ mean intensity of the frame (every 4th pixel, 0..255), y is the mean of its top 
 half the frame and the score is x / 255. The same frame always gives the same row, and frames that
 look different give different rows, so tests can tell which frames were tracked.
 
+For size tests (long or crowded videos without a GPU), it can stand in for the phalp backend's
+output: POSEPIPE_TEST_FIXTURE_PEOPLE=n gives n people per frame (tracks 1..n, side by side: person
+p's box is (x + p * width / n, y, width / 2n, height / 2), so n = 1 is the box above), and
+POSEPIPE_TEST_FIXTURE_EXTRAS=phalp gives each of them every phalp extra with its shape and float32
+values (keypoints2d 45x2, joints3d 45x3, smpl_global_orient 1x3x3, smpl_body_pose 23x3x3,
+smpl_betas 10, camera_translation 3, focal_length), a pure function of the frame: about as many
+bytes of JSON per person as phalp writes.
+
 Knobs, all off by default; frame numbers n count the frames handed to the backend in one request
 (skipped `start` frames are not handed to it):
 
@@ -17,6 +25,8 @@ Knobs, all off by default; frame numbers n count the frames handed to the backen
   POSEPIPE_TEST_FIXTURE_SPAWN_CHILD=1    start `sleep 3600` at load (a helper process in the
                                          worker's group, which a group kill must reach); its pid
                                          is logged on stderr as "test-fixture: child pid N"
+  POSEPIPE_TEST_FIXTURE_PEOPLE=n         n people in every frame (default 1)
+  POSEPIPE_TEST_FIXTURE_EXTRAS=phalp     phalp-shaped extras for every person (default: none)
   POSEPIPE_TEST_FIXTURE_LOAD_SECONDS=s   sleep s seconds in load(), after logging "test-fixture:
                                          loading for s s" on stderr (a model that loads slowly)
   POSEPIPE_TEST_FIXTURE_FRAME_SECONDS=s  sleep s seconds per frame (a slow but healthy worker)
@@ -129,6 +139,50 @@ class TestFixtureBackend:
             level = float(sample.mean())
             rows.append((level, float(sample[: max(1, sample.shape[0] // 2)].mean()), w / 2, h / 2))
         count = len(rows)
-        bbox = np.array(rows, dtype=np.float32).reshape(count, 4)
-        return (np.arange(count, dtype=np.int32), np.ones(count, dtype=np.int32), bbox,
-                (bbox[:, 0] / 255.0).astype(np.float32), {})
+        people = _int_env("POSEPIPE_TEST_FIXTURE_PEOPLE") or 1
+        extras_kind = os.environ.get("POSEPIPE_TEST_FIXTURE_EXTRAS") or ""
+        if people < 1 or extras_kind not in ("", "phalp"):
+            raise RuntimeError("test fixture: POSEPIPE_TEST_FIXTURE_PEOPLE must be at least 1 and POSEPIPE_TEST_FIXTURE_EXTRAS empty or phalp")
+        if people == 1 and not extras_kind:
+            bbox = np.array(rows, dtype=np.float32).reshape(count, 4)
+            return (np.arange(count, dtype=np.int32), np.ones(count, dtype=np.int32), bbox,
+                    (bbox[:, 0] / 255.0).astype(np.float32), {})
+        base = np.array(rows, dtype=np.float64).reshape(count, 4)
+        # Row r is frame r // people, person r % people (sorted by frame, then track).
+        frame = np.repeat(np.arange(count, dtype=np.int32), people)
+        person = np.tile(np.arange(people, dtype=np.int32), count)
+        b = base[frame]
+        bbox = np.stack([b[:, 0] + person * 2 * b[:, 2] / people, b[:, 1], b[:, 2] / people, b[:, 3]], axis=1).astype(np.float32)
+        score = (b[:, 0] / 255.0).astype(np.float32)
+        extras = _phalp_extras(np, bbox, b[:, 0] / 255.0, person) if extras_kind == "phalp" else {}
+        return frame, person + 1, bbox, score, extras
+
+
+def _phalp_extras(np: Any, bbox: Any, level: Any, person: Any) -> Dict[str, Any]:
+    """phalp's extras with their shapes, for rows with these boxes (x, y, w, h), frame levels (0..1)
+    and person numbers: made up, but a pure function of them, with phalp's float32 values."""
+    m = len(bbox)
+    j = np.arange(45)
+    x, y, w, h = (bbox[:, k:k + 1].astype(np.float64) for k in range(4))
+    keypoints2d = np.stack([x + w * ((j % 5) / 4.0), y + h * ((j // 5) / 8.0)], axis=2)
+    lv = level.reshape(m, 1)
+    joints3d = np.stack([(j % 5) * 0.1 - 0.2 + lv * 0.01, (j // 5) * 0.1 - 0.4 + lv * 0.02, 0.05 * np.sin(j + lv)], axis=2)
+    angle = (level * (person + 1)).reshape(m, 1)
+    # Rotations about z by an angle from the frame, one per body part.
+    parts = angle + np.arange(24) * 0.1
+    c, s_ = np.cos(parts), np.sin(parts)
+    zeros, ones = np.zeros_like(c), np.ones_like(c)
+    rot = np.stack([np.stack([c, -s_, zeros], axis=2), np.stack([s_, c, zeros], axis=2), np.stack([zeros, zeros, ones], axis=2)], axis=2)
+    betas = np.sin(np.arange(10) + lv * 3.0) * 0.5
+    camera = np.stack([x[:, 0] / 1000.0 - 0.1, y[:, 0] / 1000.0 - 0.2, 5.0 + person + level], axis=1)
+    focal = 5000.0 + level * 10.0
+    f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)
+    return {
+        "keypoints2d": f32(keypoints2d),
+        "joints3d": f32(joints3d),
+        "smpl_global_orient": f32(rot[:, :1]),
+        "smpl_body_pose": f32(rot[:, 1:]),
+        "smpl_betas": f32(betas),
+        "camera_translation": f32(camera),
+        "focal_length": f32(focal),
+    }
