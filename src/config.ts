@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 /** The repository root (where python/ and schema/ live), resolved from this file. */
 export const REPO_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
-type Kind = 'path' | 'int' | 'number' | 'enum' | 'string' | 'bool' | 'url' | 'workers' | 'redis' | 'secret';
+type Kind = 'path' | 'int' | 'number' | 'enum' | 'string' | 'bool' | 'url' | 'workers' | 'redis' | 'secret' | 'extras';
 interface Spec {
   env: string;
   flag: string;
@@ -53,6 +53,7 @@ export const CONFIG_SPEC = {
   coordinator: { env: 'POSEPIPE_COORDINATOR', flag: '--coordinator', kind: 'url', doc: 'posepipe worker: the coordinator (posepipe start) whose chunks it tracks, http://HOST:PORT' },
   leaseSeconds: { env: 'POSEPIPE_LEASE_SECONDS', flag: '--lease-seconds', kind: 'number', min: 1, max: 86400, doc: 'a remote attempt whose frames do not advance this long is taken back and tracked again' },
   prepareAhead: { env: 'POSEPIPE_PREPARE_AHEAD', flag: '--prepare-ahead', kind: 'int', min: 0, max: 100, doc: 'queued jobs copied, probed and chunked ahead while the slots track (0: one job at a time up to tracking)' },
+  extras: { env: 'POSEPIPE_EXTRAS', flag: '--extras', kind: 'extras', doc: 'which backend extras each person carries in the output: all, none, or names such as keypoints2d,joints3d (track, bbox and score always)' },
   previewSize: { env: 'POSEPIPE_PREVIEW_SIZE', flag: '--preview-size', kind: 'int', min: 0, max: 4320, doc: 'the job page plays a preview (H.264 MP4) whose shorter side is at most this many pixels (0: no preview video)' },
   uploadMaxMb: { env: 'POSEPIPE_UPLOAD_MAX_MB', flag: '--upload-max-mb', kind: 'int', min: 0, max: 100_000_000, doc: 'largest video (MiB) the status page takes as an upload into the inbox (0: uploads off)' },
   minFreeMb: { env: 'POSEPIPE_MIN_FREE_MB', flag: '--min-free-mb', kind: 'int', min: 0, max: 100_000_000, doc: 'free space (MiB) the home filesystem must keep after staging and after chunking; checked before each' },
@@ -85,6 +86,8 @@ export interface Config {
   readonly maxDurationSeconds: number;
   readonly maxChunks: number;
   readonly minFreeMb: number;
+  /** 'all', 'none', or a comma list of extra names. */
+  readonly extras: string;
   readonly previewSize: number;
   readonly uploadMaxMb: number;
   /** `auto`, a count of slots ("3"), or one device per slot ("cuda:0,cuda:1"); see scheduler/slots.ts. */
@@ -151,6 +154,7 @@ function defaults(env: NodeJS.ProcessEnv): Record<ConfigKey, string | number> {
     maxDurationSeconds: 4 * 3600,
     maxChunks: 2000,
     minFreeMb: 256,
+    extras: 'all',
     previewSize: 720,
     uploadMaxMb: 16384,
     workers: 'auto',
@@ -201,6 +205,23 @@ function parseWorkers(raw: unknown, where: string): string {
   return devices.join(',');
 }
 
+/** `extras`: all, none, or a comma list of extra names (lower case, digits, _), without repeats. */
+function parseExtras(raw: unknown, where: string): string {
+  const text = typeof raw === 'string' ? raw.trim() : '';
+  if (text === 'all' || text === 'none') return text;
+  const names = text.split(',').map((n) => n.trim());
+  const bad = names.find((n) => !/^[a-z][a-z0-9_]{0,63}$/.test(n) || ['track', 'bbox', 'score', 'all', 'none'].includes(n));
+  if (text === '' || bad !== undefined) {
+    throw new ConfigError(`Invalid ${where}: ${JSON.stringify(raw)} is not all, none, or extra names such as keypoints2d,joints3d (bad: ${JSON.stringify(bad ?? text)}; track, bbox and score are always written)`);
+  }
+  return [...new Set(names)].join(',');
+}
+
+/** The extras setting as emit takes it: every extra, or only those named. */
+export function extrasFilter(extras: string): 'all' | readonly string[] {
+  return extras === 'all' ? 'all' : extras === 'none' ? [] : extras.split(',');
+}
+
 /** `raw` as a URL with one of `protocols`, or undefined. */
 function parseUrl(raw: unknown, protocols: string[]): URL | undefined {
   try {
@@ -223,6 +244,7 @@ function parseValue(key: ConfigKey, raw: unknown, source: string, base: string, 
     return n;
   }
   if (spec.kind === 'workers') return parseWorkers(raw, where);
+  if (spec.kind === 'extras') return parseExtras(raw, where);
   if (spec.kind === 'redis') {
     if (raw === '') return '';
     const url = parseUrl(raw, ['redis:', 'rediss:']);

@@ -30,6 +30,13 @@ describe('configuration', () => {
     expect(() => loadConfig({ env, flags: { overlapFrames: '2.5' }, wsl: false })).toThrow('Invalid overlapFrames (from --overlap-frames): "2.5" is not a whole number');
     expect(() => loadConfig({ env: { ...env, POSEPIPE_TRACKER: 'magic' }, wsl: false })).toThrow(/Invalid tracker \(from POSEPIPE_TRACKER\): "magic" is not one of builtin/);
     expect(() => loadConfig({ env: { ...env, POSEPIPE_PORT: '70000' }, wsl: false })).toThrow(/above the maximum 65535/);
+    // extras: all, none, or names (track, bbox and score are always written), normalised.
+    expect(loadConfig({ env, wsl: false }).extras).toBe('all');
+    expect(loadConfig({ env, flags: { extras: ' keypoints2d, joints3d,keypoints2d' }, wsl: false }).extras).toBe('keypoints2d,joints3d');
+    expect(loadConfig({ env: { ...env, POSEPIPE_EXTRAS: 'none' }, wsl: false }).extras).toBe('none');
+    for (const bad of ['keypoints2d,,joints3d', 'bbox', 'Joints3D', 'all,joints3d']) {
+      expect(() => loadConfig({ env: { ...env, POSEPIPE_EXTRAS: bad }, wsl: false }), bad).toThrow(/^Invalid extras \(from POSEPIPE_EXTRAS\): .* is not all, none, or extra names such as keypoints2d,joints3d/);
+    }
     const dir = workspace('config').root;
     writeFileSync(join(dir, 'posepipe.config.json'), JSON.stringify({ chunkSecond: 5 }));
     expect(() => loadConfig({ cwd: dir, env, wsl: false })).toThrow(ConfigError);

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Config } from '../config.ts';
+import { extrasFilter, type Config } from '../config.ts';
 import type { Crashpoints } from '../crashpoint.ts';
 import type { ChunkRow, Db, JobRow, StageName } from '../db/index.ts';
 import { PipelineError } from '../errors.ts';
@@ -178,6 +178,7 @@ export class StageSteps {
       tracker: { backend: tracker.backend, version: tracker.version, device: tracker.device, precision: tracker.precision },
       chunks: this.#db.listChunks(from).map((c) => ({ index: c.idx, firstFrame: c.first_frame, frameCount: c.frame_count, overlapFrames: c.overlap_frames })),
       frameTimes: chunked.frameTimesFile ? await readFrameTimes(dir) : undefined,
+      extras: extrasFilter(config.extras),
     });
     this.#crash.reach('emitted');
     this.#db.finishStage(job.id, 'emit', out);

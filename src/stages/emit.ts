@@ -41,6 +41,8 @@ export interface EmitContext {
    * frame-times.json); without it a frame's time is index / fps.
    */
   frameTimes?: readonly number[];
+  /** Which backend extras each person keeps (the `extras` setting); all when not given. */
+  extras?: 'all' | readonly string[];
 }
 
 /** What the emit stage records. */
@@ -95,11 +97,20 @@ function buildDocument(ctx: EmitContext, merged: MergeResult): unknown {
       .sort((a, b) => a.firstFrame - b.firstFrame)
       .map((c) => ({ index: c.index, firstFrame: c.firstFrame, frameCount: c.frameCount, overlapFrames: c.overlapFrames })),
     tracks: merged.tracks.map((t) => ({ id: t.id, firstFrame: t.firstFrame, lastFrame: t.lastFrame, frames: t.frames })),
-    frames: merged.frames.map((frame) => frameEntry(frame, ctx.frameTimes, s.fps)),
+    frames: merged.frames.map((frame) => frameEntry(keepExtras(frame, ctx.extras ?? 'all'), ctx.frameTimes, s.fps)),
   };
 }
 
 const micro = (seconds: number): number => Math.round(seconds * 1e6) / 1e6;
+
+/** The frame with each person's track, bbox and score, and only the extras named (in their own order). */
+function keepExtras(frame: MergeResult['frames'][number], extras: 'all' | readonly string[]): MergeResult['frames'][number] {
+  if (extras === 'all') return frame;
+  return {
+    index: frame.index,
+    persons: frame.persons.map((p) => Object.fromEntries(Object.entries(p).filter(([key]) => key === 'track' || key === 'bbox' || key === 'score' || extras.includes(key))) as typeof p),
+  };
+}
 
 /**
  * One frame: `time` is its presentation time counted from the first frame's (a stream that starts

@@ -21,10 +21,13 @@ import { readValidOutput } from '../helpers/output.ts';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.ts';
 
 let ws: Workspace | undefined;
+
+/** The POSEPIPE_* settings of an environment made by cliEnv. */
+const envOf = (env: NodeJS.ProcessEnv): Record<string, string> => Object.fromEntries(Object.entries(env).filter(([k, v]) => k.startsWith('POSEPIPE_') && v !== undefined)) as Record<string, string>;
 afterEach(() => ws?.cleanup());
 
 describe('the output of fixed inputs, byte for byte', () => {
-  it('with-audio.mp4 through the phalp stand-in: two people a frame with every phalp extra, 1 s chunks', async () => {
+  it('with-audio.mp4 through the phalp stand-in: two people a frame with every phalp extra, 1 s chunks; with extras=keypoints2d only those', async () => {
     ws = makeWorkspace('golden-phalp');
     const env = cliEnv(ws, { POSEPIPE_TRACKER: 'test-fixture', POSEPIPE_TEST_FIXTURE_PEOPLE: '2', POSEPIPE_TEST_FIXTURE_EXTRAS: 'phalp', POSEPIPE_CHUNK_SECONDS: '1', POSEPIPE_OVERLAP_FRAMES: '5' });
     const r = await runCli(['run', fixture('with-audio.mp4')], env);
@@ -38,5 +41,20 @@ describe('the output of fixed inputs, byte for byte', () => {
     const perPerson = readFileSync(file).length / 100;
     expect(perPerson).toBeGreaterThan(3000);
     expectGolden('with-audio.phalp-shaped.json', readFileSync(file));
+
+    // The extras setting: only 2D keypoints, for a user who needs nothing else.
+    const slim = makeWorkspace('golden-phalp-slim');
+    try {
+      const again = await runCli(['run', fixture('with-audio.mp4')], cliEnv(slim, { ...envOf(env), POSEPIPE_HOME: slim.home, POSEPIPE_INBOX: slim.inbox, POSEPIPE_OUTBOX: slim.outbox, POSEPIPE_EXTRAS: 'keypoints2d' }));
+      expect(again.code, again.stderr).toBe(0);
+      const slimFile = join(slim.outbox, 'with-audio.json');
+      const slimDoc = readValidOutput(slimFile);
+      expect(slimDoc.frames.every((f) => f.persons.every((p) => Object.keys(p).join(',') === 'track,bbox,score,keypoints2d'))).toBe(true);
+      const full = doc.frames.map((f) => f.persons.map((p) => ({ track: p.track, bbox: p.bbox, score: p.score, keypoints2d: (p as { keypoints2d?: unknown }).keypoints2d })));
+      expect(slimDoc.frames.map((f) => f.persons)).toEqual(full);
+      console.log(`phalp stand-in: ${(perPerson / 1000).toFixed(2)} kB per person and frame with every extra, ${(readFileSync(slimFile).length / 100 / 1000).toFixed(2)} kB with keypoints2d alone`);
+    } finally {
+      slim.cleanup();
+    }
   });
 });

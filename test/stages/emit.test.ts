@@ -114,6 +114,27 @@ describe('emit stage', () => {
     await expect(emit({ ...context(jobDir, outboxFile, chunks), frameTimes: frameTimes.slice(1) })).rejects.toThrow(/29 frame times for 30 frames/);
   });
 
+  it('keeps only the extras asked for (the extras setting): none, or those named; all gives the same bytes as no setting', async () => {
+    const jobDir = join(ws.home, 'job-1');
+    const chunks = await mergedJob(jobDir, pool);
+    const write = async (extras?: 'all' | readonly string[]) => {
+      const file = join(ws.outbox, 'clip.json');
+      await emit({ ...context(jobDir, file, chunks), extras });
+      return readFileSync(file);
+    };
+    const every = await write();
+    expect((await write('all')).equals(every)).toBe(true);
+    expect((await write(['keypoints2d', 'joints3d'])).equals(every)).toBe(true);
+    const none = JSON.parse((await write([])).toString('utf8'));
+    expect(validate(none), JSON.stringify(validate.errors)).toBe(true);
+    expect(none.frames.flatMap((f: { persons: object[] }) => f.persons.map((p) => Object.keys(p).join(',')))).toContain('track,bbox,score');
+    expect(none.frames.every((f: { persons: object[] }) => f.persons.every((p) => Object.keys(p).join(',') === 'track,bbox,score'))).toBe(true);
+    // Everything else is as before: the same document without the extras.
+    const all = JSON.parse(every.toString('utf8'));
+    for (const f of all.frames) for (const p of f.persons) delete p.keypoints2d;
+    expect(none).toEqual(all);
+  });
+
   it('names the precision a GPU backend ran at, in a fixed key order', async () => {
     const jobDir = join(ws.home, 'job-1');
     const chunks = await mergedJob(jobDir, pool);
