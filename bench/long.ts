@@ -1,0 +1,86 @@
+/**
+ * Results of any length (issue 13): a long video of tiny frames through `posepipe run` with the
+ * test-fixture backend standing in for phalp's output (POSEPIPE_TEST_FIXTURE_PEOPLE people a frame,
+ * every phalp extra: about 3.4 kB of JSON per person and frame). The stand-in tracker's time is not
+ * the point: prints the output's size, the merge and emit stages' seconds and MB/s, and the peak
+ * resident memory of the posepipe process (the merge runs in a worker thread of it), or how the
+ * run failed.
+ * Usage: npm run bench:long [-- --minutes 60 --people 6 --fps 30]
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import Database from 'better-sqlite3';
+import { STAGE_NAMES, type StageName } from '../src/db/index.ts';
+
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1]! : fallback;
+};
+const minutes = Number(arg('minutes', '60'));
+const people = arg('people', '6');
+const fps = arg('fps', '30');
+
+const root = mkdtempSync(join(tmpdir(), 'posepipe-bench-long-'));
+const video = join(root, `long-${minutes}min.mp4`);
+console.log(`making ${minutes} min of ${fps} fps 32x32 video…`);
+const made = spawnSync('ffmpeg', ['-nostdin', '-v', 'error', '-f', 'lavfi', '-i', `testsrc2=size=32x32:rate=${fps}:duration=${minutes * 60}`, '-c:v', 'libx264', '-preset', 'ultrafast', '-g', String(Number(fps) * 10), video], { encoding: 'utf8' });
+if (made.status !== 0) throw new Error(`ffmpeg: ${made.stderr}`);
+
+const env: NodeJS.ProcessEnv = {};
+for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('POSEPIPE_')) env[k] = v;
+for (const d of ['home', 'inbox', 'outbox']) mkdirSync(join(root, d));
+Object.assign(env, {
+  POSEPIPE_HOME: join(root, 'home'),
+  POSEPIPE_INBOX: join(root, 'inbox'),
+  POSEPIPE_OUTBOX: join(root, 'outbox'),
+  POSEPIPE_PYTHON: process.env.POSEPIPE_PYTHON ?? (existsSync(resolve('python/.venv/bin/python')) ? resolve('python/.venv/bin/python') : '/usr/bin/python3'),
+  POSEPIPE_TRACKER: 'test-fixture',
+  POSEPIPE_TEST_FIXTURE_PEOPLE: people,
+  POSEPIPE_TEST_FIXTURE_EXTRAS: 'phalp',
+  POSEPIPE_CHUNK_SECONDS: '60',
+  POSEPIPE_PREVIEW_SIZE: '0',
+  POSEPIPE_MAX_CHUNKS: '100000',
+  POSEPIPE_PORT: '0',
+});
+
+/** Resident memory (bytes) of a pid, or 0 once it is gone. */
+function rss(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+console.log(`running posepipe (test-fixture as phalp, ${people} people a frame)…`);
+const t0 = performance.now();
+const child = spawn(process.execPath, ['bin/posepipe.js', 'run', video], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+let stderr = '';
+child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+let peak = 0;
+const sampler = setInterval(() => (peak = Math.max(peak, rss(child.pid!))), 100);
+const code = await new Promise<number | null>((res) => child.on('close', res));
+clearInterval(sampler);
+const wallS = (performance.now() - t0) / 1000;
+
+const db = new Database(join(root, 'home', 'posepipe.db'), { readonly: true });
+const stages = (db.prepare('SELECT name, state, duration_ms, error_text FROM stages WHERE job_id = 1').all() as { name: string; state: string; duration_ms: number | null; error_text: string | null }[]).sort((a, b) => STAGE_NAMES.indexOf(a.name as StageName) - STAGE_NAMES.indexOf(b.name as StageName));
+db.close();
+const outputs = readdirSync(join(root, 'outbox'));
+const bytes = outputs.length ? statSync(join(root, 'outbox', outputs[0]!)).size : 0;
+const frames = Math.round(minutes * 60 * Number(fps));
+const seconds = (name: string) => (stages.find((s) => s.name === name)?.duration_ms ?? NaN) / 1000;
+const mb = bytes / 1e6;
+console.log(`video              ${minutes} min, ${frames} frames, ${people} people a frame (${frames * Number(people)} person-frames)`);
+console.log(`exit               ${code}${code === 0 ? '' : `: ${stderr.trim().split('\n').at(-1)}`}`);
+console.log(`wall               ${wallS.toFixed(1)} s`);
+for (const s of stages) console.log(`  ${s.name.padEnd(8)} ${s.state.padEnd(8)} ${s.duration_ms === null ? '–' : `${(s.duration_ms / 1000).toFixed(1)} s`}${s.error_text ? `  ${s.error_text.slice(0, 160)}` : ''}`);
+console.log(`output             ${mb.toFixed(1)} MB (${(bytes / Math.max(1, frames * Number(people))).toFixed(0)} bytes per person-frame)`);
+console.log(`merge              ${seconds('merge').toFixed(1)} s, ${(mb / seconds('merge')).toFixed(1)} MB/s of output`);
+console.log(`emit               ${seconds('emit').toFixed(1)} s, ${(mb / seconds('emit')).toFixed(1)} MB/s`);
+console.log(`peak RSS posepipe  ${(peak / 2 ** 20).toFixed(0)} MiB (merge worker thread included)`);
+rmSync(root, { recursive: true, force: true });
