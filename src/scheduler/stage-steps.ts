@@ -197,6 +197,7 @@ export class StageSteps {
       width: facts.width,
       height: facts.height,
       fps: facts.fps,
+      frameCount: chunked.totalFrames,
       frameTimes: chunked.frameTimesFile ? await readFrameTimes(dir) : undefined,
     });
     if (out.reason && this.#config.previewSize > 0) this.#log(`job ${job.id}: no preview video: ${out.reason}`);

@@ -52,7 +52,8 @@ export interface EmitOutput {
   sha256: string;
 }
 
-async function readMerged(jobDir: string, frameCount: number): Promise<MergeResult> {
+/** jobDir/merged.json, checked to hold frames 0..frameCount-1 exactly (emit and the preview stage read it). */
+export async function readMerged(jobDir: string, frameCount: number): Promise<MergeResult> {
   const file = join(jobDir, 'merged.json');
   let merged: MergeResult;
   try {
@@ -118,8 +119,14 @@ function keepExtras(frame: MergeResult['frames'][number], extras: 'all' | readon
  * both to the microsecond. Without the source's times, time = index / fps and no sourceTime.
  */
 function frameEntry(frame: MergeResult['frames'][number], times: readonly number[] | undefined, fps: number): unknown {
-  if (!times) return { index: frame.index, time: micro(frame.index / fps), persons: frame.persons };
-  return { index: frame.index, time: micro(times[frame.index]! - times[0]!), sourceTime: micro(times[frame.index]!), persons: frame.persons };
+  const time = outputTime(frame.index, times, fps);
+  if (!times) return { index: frame.index, time, persons: frame.persons };
+  return { index: frame.index, time, sourceTime: micro(times[frame.index]!), persons: frame.persons };
+}
+
+/** A frame's `time` in the output: from the first frame's presentation time, else index / fps; to the microsecond. */
+export function outputTime(index: number, times: readonly number[] | undefined, fps: number): number {
+  return micro(times ? times[index]! - times[0]! : index / fps);
 }
 
 

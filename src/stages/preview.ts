@@ -11,13 +11,14 @@
  * Both are written under temporary names and renamed into place; the stage is a pure function of
  * the staged source, merged.json and the frame times, so running it again gives the same files.
  */
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { diskFullError } from '../disk.ts';
 import { PipelineError } from '../errors.ts';
 import { makePreview, type PreviewFile } from '../media/make-preview.ts';
 import { ToolFailure } from '../media/run-tools.ts';
 import type { MergeResult, Person } from '../merge/index.ts';
+import { outputTime, readMerged } from './emit.ts';
 
 /** Frames per window file: ~10 s of 25 fps video, a few KB to a few hundred KB. */
 export const WINDOW_FRAMES = 256;
@@ -64,8 +65,6 @@ export interface PreviewOutput {
   player: { dir: string; windows: number };
 }
 
-const micro = (seconds: number): number => Math.round(seconds * 1e6) / 1e6;
-
 function playerPerson(p: Person): PlayerPerson {
   const out: PlayerPerson = { track: p.track, bbox: p.bbox, score: p.score };
   if (Array.isArray(p.keypoints2d)) out.keypoints2d = p.keypoints2d;
@@ -77,7 +76,7 @@ export async function writePlayerFiles(ctx: { jobDir: string; merged: MergeResul
   const { merged, frameTimes } = ctx;
   const frameCount = merged.frames.length;
   if (frameTimes && frameTimes.length !== frameCount) throw new PipelineError('internal', `Cannot build the player: ${frameTimes.length} frame times for ${frameCount} frames`);
-  const time = (i: number) => micro(frameTimes ? frameTimes[i]! - frameTimes[0]! : i / ctx.fps);
+  const time = (i: number) => outputTime(i, frameTimes, ctx.fps);
   const temp = join(ctx.jobDir, `.${PLAYER_DIR}.tmp-${process.pid}`);
   const final = join(ctx.jobDir, PLAYER_DIR);
   await rm(temp, { recursive: true, force: true });
@@ -117,17 +116,13 @@ export async function preview(ctx: {
   width: number;
   height: number;
   fps: number;
+  /** The frames merged.json must hold. */
+  frameCount: number;
   frameTimes?: readonly number[];
   onFrame?: (frame: number) => void;
 }): Promise<PreviewOutput> {
   await clearTemps(ctx.jobDir);
-  let merged: MergeResult;
-  const mergedFile = join(ctx.jobDir, 'merged.json');
-  try {
-    merged = JSON.parse(await readFile(mergedFile, 'utf8')) as MergeResult;
-  } catch (error) {
-    throw new PipelineError('internal', `Cannot read the merged result ${mergedFile}: ${(error as Error).message}`, { cause: error });
-  }
+  const merged = await readMerged(ctx.jobDir, ctx.frameCount);
   let windows: number;
   try {
     windows = await writePlayerFiles({ jobDir: ctx.jobDir, merged, frameTimes: ctx.frameTimes, width: ctx.width, height: ctx.height, fps: ctx.fps });

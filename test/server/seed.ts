@@ -94,7 +94,7 @@ export async function playerJob(db: Db, config: Config, opts: { name?: string; s
   writeFileSync(join(dir, 'merged.json'), JSON.stringify(opts.merged));
   db.startStage(id, 'preview');
   const [width, height] = opts.dims ?? [640, 360];
-  const out = await preview({ jobDir: dir, source: 'source.mp4', displayName: opts.name ?? 'clip.mp4', size: opts.size, width, height, fps: opts.fps ?? 25 });
+  const out = await preview({ jobDir: dir, source: 'source.mp4', displayName: opts.name ?? 'clip.mp4', size: opts.size, width, height, fps: opts.fps ?? 25, frameCount: frames });
   db.finishStage(id, 'preview', out);
   db.finishJob(id);
   return id;
