@@ -2,9 +2,12 @@
  * Results of any length (issue 13): a long video of tiny frames through `posepipe run` with the
  * test-fixture backend standing in for phalp's output (POSEPIPE_TEST_FIXTURE_PEOPLE people a frame,
  * every phalp extra: about 3.4 kB of JSON per person and frame). The stand-in tracker's time is not
- * the point: prints the output's size, the merge and emit stages' seconds and MB/s, and the peak
- * resident memory of the posepipe process (the merge runs in a worker thread of it), or how the
- * run failed.
+ * the point: prints the output's size, the merge and emit stages' seconds and MB/s, the peak
+ * resident memory of the posepipe process (sampled from /proc every 100 ms), and the merge worker
+ * thread's own peak for each of its tasks (merge, emit, preview's player files): the JS heap plus
+ * buffers of that thread, as the worker measures it (process.memoryUsage() inside the thread:
+ * heapUsed + external + arrayBuffers, sampled every chunk and every 256 frames) and posepipe logs
+ * it; or how the run failed.
  * Usage: npm run bench:long [-- --minutes 60 --people 6 --fps 30]
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -60,7 +63,12 @@ console.log(`running posepipe (test-fixture as phalp, ${people} people a frame)â
 const t0 = performance.now();
 const child = spawn(process.execPath, ['bin/posepipe.js', 'run', video], { env, stdio: ['ignore', 'ignore', 'pipe'] });
 let stderr = '';
-child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+const worker: string[] = [];
+child.stderr!.on('data', (d: Buffer) => {
+  stderr = (stderr + d.toString()).slice(-8000);
+  for (const m of stderr.matchAll(/job \d+: (\w+) took ([\d.]+) s in worker thread (\d+), its peak (\d+) MiB[^\n]*\n/g)) worker.push(`${m[1]!.padEnd(7)} ${m[2]} s, peak ${m[4]} MiB (thread ${m[3]})`);
+  stderr = stderr.replace(/job \d+: \w+ took [\d.]+ s in worker thread \d+, its peak \d+ MiB[^\n]*\n/g, '');
+});
 let peak = 0;
 const sampler = setInterval(() => (peak = Math.max(peak, rss(child.pid!))), 100);
 const code = await new Promise<number | null>((res) => child.on('close', res));
@@ -82,5 +90,6 @@ for (const s of stages) console.log(`  ${s.name.padEnd(8)} ${s.state.padEnd(8)} 
 console.log(`output             ${mb.toFixed(1)} MB (${(bytes / Math.max(1, frames * Number(people))).toFixed(0)} bytes per person-frame)`);
 console.log(`merge              ${seconds('merge').toFixed(1)} s, ${(mb / seconds('merge')).toFixed(1)} MB/s of output`);
 console.log(`emit               ${seconds('emit').toFixed(1)} s, ${(mb / seconds('emit')).toFixed(1)} MB/s`);
-console.log(`peak RSS posepipe  ${(peak / 2 ** 20).toFixed(0)} MiB (merge worker thread included)`);
+console.log(`peak RSS posepipe  ${(peak / 2 ** 20).toFixed(0)} MiB (the whole process, merge worker thread included)`);
+for (const line of worker) console.log(`merge worker       ${line} of heap + buffers`);
 rmSync(root, { recursive: true, force: true });

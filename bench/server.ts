@@ -6,7 +6,7 @@
  * of 2,000 chunks. The real server (startServer, port 0) then answers real HTTP requests, one at a
  * time after a warm-up; prints the first (cold) request's time and p50/p95/max per route, the
  * answer's size, and the row counts. A route that does not answer 200 is reported (and makes the
- * exit status 1) instead of being timed. One done job gets a merged.json, so its page has pictures.
+ * exit status 1) instead of being timed. One done job gets a merge.json, so its page has pictures.
  * The client runs in the same process as the server, so its time is in the figures (it is small).
  * Usage: npm run bench:server [-- --requests 200 --warmup 20]
  */
@@ -18,8 +18,9 @@ import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../src/config.ts';
 import { openDb, STEP_STATES, type Db, type FailureRecord, type NewChunk, type StepState } from '../src/db/index.ts';
 import type { VideoFacts } from '../src/media/index.ts';
-import type { MergeResult } from '../src/merge/index.ts';
-import { jobDir } from '../src/paths.ts';
+import { MERGE_INDEX_VERSION, type MergeResult } from '../src/merge/index.ts';
+import { jobDir, MERGE_INDEX_FILE } from '../src/paths.ts';
+import { pictureIndex } from '../src/pictures/build-pictures.ts';
 import type { ChunkOutput } from '../src/stages/chunk.ts';
 import type { EmitOutput } from '../src/stages/emit.ts';
 import type { MergeOutput } from '../src/stages/merge.ts';
@@ -107,7 +108,7 @@ function seedJob(db: Db, n: number, chunkCount: number, plan: Plan): number {
     const tracker: TrackerInfo = { backend: 'builtin', version: '0.1.0', device: 'cuda:0', trackerMs: chunkCount * 9500 };
     db.finishStage(id, 'track', tracker);
     db.startStage(id, 'merge');
-    db.finishStage(id, 'merge', { file: 'merged.json', bytes: 4_000_000, sha256: sha(`${n}/merged`), tracks: 40 + (n % 30), persons: totalFrames * 3 } satisfies MergeOutput);
+    db.finishStage(id, 'merge', { file: 'merge.json', bytes: 4_000_000, sha256: sha(`${n}/merged`), tracks: 40 + (n % 30), persons: totalFrames * 3 } satisfies MergeOutput);
     db.startStage(id, 'emit');
     db.finishStage(id, 'emit', { file: join(outbox, job.output_name), bytes: 9_000_000, sha256: sha(`${n}/out`) } satisfies EmitOutput);
     db.finishJob(id);
@@ -132,8 +133,9 @@ function seedJob(db: Db, n: number, chunkCount: number, plan: Plan): number {
 }
 
 /**
- * A merged.json like a real one for a done job of `frames` frames: tracks of a few hundred frames,
- * about three people per frame. The job page draws its pictures from it (and caches them).
+ * The merge.json of a done job of `frames` frames like a real one: tracks of a few hundred frames,
+ * about three people per frame. The job page draws its pictures from its picture index (and caches
+ * them); returns the size the merged frames would have as one JSON, which the page never reads.
  */
 function writeMerged(dir: string, frames: number): number {
   const spans = Array.from({ length: Math.ceil(frames / 400) + 6 }, (_, t) => ({ id: t + 1, first: Math.max(0, t * 400 - 1200), last: Math.min(frames - 1, t * 400 + 300) }));
@@ -152,9 +154,9 @@ function writeMerged(dir: string, frames: number): number {
     tracks: tracks.map((t) => ({ id: t.id, firstFrame: t.first, lastFrame: t.last, frames: t.last - t.first + 1 })),
   };
   mkdirSync(dir, { recursive: true });
-  const text = JSON.stringify(merged);
-  writeFileSync(join(dir, 'merged.json'), text);
-  return text.length;
+  const index = { version: MERGE_INDEX_VERSION, frameCount: frames, persons: 0, tracks: merged.tracks, chunks: [], pictures: pictureIndex(merged, 'bench') };
+  writeFileSync(join(dir, MERGE_INDEX_FILE), JSON.stringify(index));
+  return JSON.stringify(merged).length;
 }
 
 const planFor = (n: number): Plan => (n % 10 < 7 ? 'done' : n % 10 < 9 ? 'failed' : n % 20 === 9 ? 'cancelled' : 'queued');
@@ -182,7 +184,7 @@ async function main(): Promise<number> {
   const config = loadConfig({ env: { HOME: root, POSEPIPE_HOME: home, POSEPIPE_INBOX: join(root, 'inbox'), POSEPIPE_OUTBOX: outbox, POSEPIPE_PORT: '0' }, wsl: false });
   const small = ids.find((j) => j.plan === 'done')!.id;
   const mergedBytes = writeMerged(jobDir(config, small), CHUNKS_PER_JOB * FRAMES_PER_CHUNK);
-  console.log(`job ${small}: a merged.json of ${(mergedBytes / 1e6).toFixed(1)} MB to draw its pictures from (the first request computes and caches them)`);
+  console.log(`job ${small}: frames of ${(mergedBytes / 1e6).toFixed(1)} MB as JSON; its pictures come from merge.json's index (the first request computes and caches them)`);
   const server = await startServer({ db, config });
   const failed = ids.find((j) => j.plan === 'failed')!.id;
   const big = ids.at(-1)!.id;

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -27,6 +27,53 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
     throw error;
   }
   await syncFolder(dir);
+}
+
+/** Text gathered before one write: few syscalls, and a bounded buffer whatever the file's size. */
+const WRITE_BUFFER = 1 << 20;
+
+/**
+ * writeFileAtomic for content given piece by piece (a document too large to be one string): the
+ * same hidden temp name, flush, rename and folder flush; the pieces are gathered into writes of
+ * about 1 MiB. Returns the size and sha256 of what was written; `written.bytes` follows the writes
+ * (so a failure can say how far it got). On any error (a piece that throws included) the temp file
+ * is removed and the error passed on.
+ */
+export async function writeStreamAtomic(file: string, pieces: AsyncIterable<string>, written = { bytes: 0 }): Promise<{ bytes: number; sha256: string }> {
+  const dir = dirname(file);
+  const temp = join(dir, `.${basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const hash = createHash('sha256');
+  try {
+    const handle = await open(temp, 'wx');
+    try {
+      let pending: string[] = [];
+      let pendingLength = 0;
+      const flush = async () => {
+        const data = Buffer.from(pending.join(''), 'utf8');
+        pending = [];
+        pendingLength = 0;
+        hash.update(data);
+        // writeFile writes it all, from the current position (write() may stop short).
+        await handle.writeFile(data);
+        written.bytes += data.length;
+      };
+      for await (const piece of pieces) {
+        pending.push(piece);
+        pendingLength += piece.length;
+        if (pendingLength >= WRITE_BUFFER) await flush();
+      }
+      await flush();
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, file);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+  await syncFolder(dir);
+  return { bytes: written.bytes, sha256: hash.digest('hex') };
 }
 
 /**

@@ -8,7 +8,7 @@ import { basename, join } from 'node:path';
 import { ATOMIC_TEMP } from './atomic-file.ts';
 import type { Config } from './config.ts';
 import { type ChunkRow, type Db, type JobRow, type StageName, STAGE_NAMES } from './db/index.ts';
-import { jobDir } from './paths.ts';
+import { jobDir, MERGE_INDEX_FILE } from './paths.ts';
 import type { ChunkOutput } from './stages/chunk.ts';
 import type { EmitOutput } from './stages/emit.ts';
 import type { MergeOutput } from './stages/merge.ts';
@@ -41,8 +41,9 @@ export function reconcile(deps: RepairDeps): void {
       // Everything from that stage on is made again, the chunk rows included.
       if (STAGE_NAMES.indexOf(redo.stage) <= STAGE_NAMES.indexOf('chunk')) continue;
     }
-    // A copy has no chunks of its own. Once merged.json is sound, the chunk results are no longer read: nothing to redo there.
-    if (job.copy_of !== null || deps.db.listStages(job.id).find((s) => s.name === 'merge')!.state === 'done') continue;
+    // A copy has no chunks of its own. Emit and preview stream from the chunk results too, so they
+    // are checked until the job is done, the merge done or not.
+    if (job.copy_of !== null) continue;
     for (const c of deps.db.listChunks(job.id)) {
       if (c.state !== 'done') continue;
       const problem = resultProblem(deps.config, job.id, c, false);
@@ -74,7 +75,7 @@ function firstDamagedStage(deps: RepairDeps, jobId: number): { stage: StageName;
           break;
         }
         case 'merge':
-          reason = fileProblem(join(dir, 'merged.json'), 'merged.json', (out as MergeOutput).bytes);
+          reason = fileProblem(join(dir, MERGE_INDEX_FILE), MERGE_INDEX_FILE, (out as MergeOutput).bytes);
           break;
         case 'emit': {
           const emitted = out as EmitOutput;
@@ -91,7 +92,7 @@ function firstDamagedStage(deps: RepairDeps, jobId: number): { stage: StageName;
   return undefined;
 }
 
-/** Temp names of attempts a kill interrupted: `.source.mp4.tmp-<pid>`, `.merged.json.tmp-<pid>-<hex>`, `chunks.tmp-*`, `results/*.pkl.tmp-<pid>`. */
+/** Temp names of attempts a kill interrupted: `.source.mp4.tmp-<pid>`, `.merge.json.tmp-<pid>-<hex>`, `chunks.tmp-*`, `results/*.pkl.tmp-<pid>`. */
 function removeJobTemps(deps: RepairDeps, jobId: number): void {
   const dir = jobDir(deps.config, jobId);
   const remove = (folder: string, test: (name: string) => boolean) => {
@@ -102,7 +103,7 @@ function removeJobTemps(deps: RepairDeps, jobId: number): void {
       deps.log(`job ${jobId}: removed ${name}, left by an interrupted attempt`);
     }
   };
-  // Stage writes `.source.mp4.tmp-<pid>`, merge `.merged.json.tmp-<pid>-<hex>`, chunk a `chunks.tmp-<pid>-<hex>` folder.
+  // Stage writes `.source.mp4.tmp-<pid>`, merge `.merge.json.tmp-<pid>-<hex>`, preview `.player.tmp-<pid>`, chunk a `chunks.tmp-<pid>-<hex>` folder.
   remove(dir, (name) => /^\..+\.tmp-\d+(?:-[0-9a-f]+)?$/.test(name) || name.startsWith('chunks.tmp-'));
   remove(join(dir, 'results'), (name) => /\.pkl\.tmp-\d+$/.test(name));
   // The status page's thumbnails, written atomically like the rest.

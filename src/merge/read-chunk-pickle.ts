@@ -4,6 +4,7 @@
  * is a ChunkResultError naming the file, so the pipeline redoes that chunk instead of merging
  * bad data.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { PipelineError } from '../errors.ts';
 import { NdArray, UnexpectedGlobalError, unpickleNumpy } from './unpickle-numpy.ts';
@@ -187,11 +188,17 @@ export function parseChunkPickle(bytes: Uint8Array, file: string): ChunkResult {
 
 /** Read and check one chunk result file. */
 export async function readChunkPickle(file: string): Promise<ChunkResult> {
+  return (await readChunkFile(file)).result;
+}
+
+/** Read and check one chunk result file, with the size and sha256 of the bytes read (the merge records them). */
+export async function readChunkFile(file: string): Promise<{ result: ChunkResult; bytes: number; sha256: string }> {
   let bytes: Buffer;
   try {
     bytes = await readFile(file);
   } catch (error) {
     throw new ChunkResultError(file, `cannot read chunk result (${(error as Error).message})`, { cause: error });
   }
-  return parseChunkPickle(bytes, file);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  return { result: parseChunkPickle(bytes, file), bytes: bytes.length, sha256 };
 }

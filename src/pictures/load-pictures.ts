@@ -2,16 +2,17 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../atomic-file.ts';
 import { PipelineError } from '../errors.ts';
-import { buildPictures, checkFacts, type PictureFacts } from './build-pictures.ts';
+import { MERGE_INDEX_FILE } from '../paths.ts';
+import { buildPictures, checkFacts, checkPictureIndex, type PictureFacts } from './build-pictures.ts';
 import type { Pictures } from './pictures.ts';
 
 /** Bump when Pictures or how they are computed changes, so old caches are recomputed. */
-const CACHE_VERSION = 1;
+const CACHE_VERSION = 2;
 
 /** What pictures.json holds: the pictures and what they were computed from. */
 interface CacheFile {
   version: number;
-  /** merged.json's size and mtime (ns, as a string) when it was read. */
+  /** merge.json's size and mtime (ns, as a string) when it was read. */
   merged: { size: number; mtimeNs: string };
   facts: PictureFacts;
   pictures: Pictures;
@@ -19,7 +20,7 @@ interface CacheFile {
 
 type MergedKey = CacheFile['merged'];
 
-/** One computation per job and facts at a time: a page opened by several viewers parses merged.json once. */
+/** One computation per job and facts at a time: a page opened by several viewers reads merge.json once. */
 const inFlight = new Map<string, Promise<Pictures | undefined>>();
 
 async function mergedKey(file: string): Promise<MergedKey | undefined> {
@@ -36,7 +37,7 @@ const sameKey = (a: MergedKey, b: MergedKey): boolean => a.size === b.size && a.
 const sameFacts = (a: PictureFacts, b: PictureFacts): boolean =>
   a.width === b.width && a.height === b.height && a.fps === b.fps && a.frameCount === b.frameCount;
 
-/** The cached pictures when pictures.json was computed from this merged.json and these facts. */
+/** The cached pictures when pictures.json was computed from this merge.json and these facts. */
 async function readCache(file: string, key: MergedKey, facts: PictureFacts): Promise<Pictures | undefined> {
   let cache: CacheFile;
   try {
@@ -51,31 +52,32 @@ async function readCache(file: string, key: MergedKey, facts: PictureFacts): Pro
 }
 
 /**
- * Compute from merged.json, and cache unless merged.json changed while it was read (a re-merge
- * renaming a new one into place): then the next call computes again.
+ * Compute from merge.json's picture index (small whatever the video's length), and cache unless
+ * merge.json changed while it was read (a re-merge renaming a new one into place): then the next
+ * call computes again.
  */
 async function compute(jobDir: string, facts: PictureFacts): Promise<Pictures | undefined> {
-  const mergedFile = join(jobDir, 'merged.json');
+  const indexFile = join(jobDir, MERGE_INDEX_FILE);
   const cacheFile = join(jobDir, 'pictures.json');
-  const before = await mergedKey(mergedFile);
+  const before = await mergedKey(indexFile);
   if (!before) return undefined;
   const cached = await readCache(cacheFile, before, facts);
   if (cached) return cached;
   let text: string;
   try {
-    text = await readFile(mergedFile, 'utf8');
+    text = await readFile(indexFile, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
-  let merged: unknown;
+  let index: unknown;
   try {
-    merged = JSON.parse(text);
+    index = (JSON.parse(text) as { pictures?: unknown } | null)?.pictures;
   } catch (error) {
-    throw new PipelineError('internal', `Cannot draw the pictures of ${mergedFile}: ${(error as Error).message}`, { cause: error });
+    throw new PipelineError('internal', `Cannot draw the pictures of ${indexFile}: ${(error as Error).message}`, { cause: error });
   }
-  const pictures = buildPictures(merged, facts, mergedFile);
-  const after = await mergedKey(mergedFile);
+  const pictures = buildPictures(checkPictureIndex(index, indexFile), facts);
+  const after = await mergedKey(indexFile);
   if (after && sameKey(before, after)) await writeCache(cacheFile, { version: CACHE_VERSION, merged: before, facts, pictures });
   return pictures;
 }
@@ -90,19 +92,19 @@ async function writeCache(cacheFile: string, cache: CacheFile): Promise<void> {
 }
 
 /**
- * Cache pictures computed elsewhere (the merge stage's worker thread, from the result it has just
- * written) for the merged.json now in jobDir; loadPictures then only reads the small cache.
+ * Cache pictures computed elsewhere (the merge stage, from the index it has just written) for the
+ * merge.json now in jobDir; loadPictures then only reads the small cache.
  */
 export async function cachePictures(jobDir: string, facts: PictureFacts, pictures: Pictures): Promise<void> {
-  const key = await mergedKey(join(jobDir, 'merged.json'));
+  const key = await mergedKey(join(jobDir, MERGE_INDEX_FILE));
   if (key) await writeCache(join(jobDir, 'pictures.json'), { version: CACHE_VERSION, merged: key, facts: checkFacts(facts), pictures });
 }
 
 /**
- * The pictures of a job: undefined when the job has no merged.json yet. Cached in
- * jobDir/pictures.json (atomic write), invalidated when merged.json's size or mtime changes (or
- * the facts differ). Computing parses the whole merged.json once (large for a long video);
- * concurrent calls for one job share that work. A merged.json that is not a merge result
+ * The pictures of a job: undefined when the job has no merge.json yet. Cached in
+ * jobDir/pictures.json (atomic write), invalidated when merge.json's size or mtime changes (or
+ * the facts differ). Computing reads merge.json's picture index, never the result's frames;
+ * concurrent calls for one job share that work. A merge.json without a sound picture index
  * rejects with PipelineError('internal').
  */
 export async function loadPictures(jobDir: string, facts: PictureFacts): Promise<Pictures | undefined> {

@@ -7,6 +7,29 @@
 export function pickFrames(frames: ReadonlyArray<{ index: number; persons: readonly unknown[] }>, max: number): number[] {
   const withPeople = frames.filter((frame) => frame.persons.length > 0);
   const pool = (withPeople.length > 0 ? withPeople : frames).map((frame) => frame.index).sort((a, b) => a - b);
-  if (pool.length <= max) return pool;
-  return Array.from({ length: max }, (_, i) => pool[Math.floor(((2 * i + 1) * pool.length) / (2 * max))]!);
+  return pickPositions(pool.length, max).map((k) => pool[k]!);
+}
+
+/** The positions pickFrames takes from a pool of `size` frames: all of them, or the middles of `max` equal slices. */
+export function pickPositions(size: number, max: number): number[] {
+  if (size <= max) return Array.from({ length: size }, (_, k) => k);
+  return Array.from({ length: max }, (_, i) => Math.floor(((2 * i + 1) * size) / (2 * max)));
+}
+
+/**
+ * pickFrames over a video given as one flag per frame (1: someone was tracked there), as the merge
+ * has it without holding the frames: the same picks as pickFrames for the same frames.
+ */
+export function pickFlagged(withPeople: Uint8Array, max: number): number[] {
+  let count = 0;
+  for (const flag of withPeople) count += flag;
+  if (count === 0) return pickPositions(withPeople.length, max);
+  const positions = pickPositions(count, max);
+  const picked: number[] = [];
+  for (let index = 0, k = 0; index < withPeople.length && picked.length < positions.length; index++) {
+    if (!withPeople[index]) continue;
+    if (k === positions[picked.length]) picked.push(index);
+    k++;
+  }
+  return picked;
 }

@@ -5,7 +5,7 @@ export interface PicturePerson {
   track: number;
   /** [x, y, w, h] in pixels of the displayed (rotation-applied) frame. */
   bbox: [number, number, number, number];
-  /** The tracker's score; 0 where merged.json has none (null). */
+  /** The tracker's score; 0 where the result has none (null). */
   score: number;
 }
 
@@ -38,6 +38,19 @@ export interface Pictures {
   /** The shown tracks (at most MAX_TRACKS), by first frame. */
   tracks: TrackRuns[];
   /** How many tracks are not shown. */
+  moreTracks: number;
+}
+
+/**
+ * What the pictures are drawn from, computed by the merge while it reads the chunk results and
+ * kept in its small merge.json: bounded whatever the video's length (at most MAX_PICKED frames,
+ * MAX_TRACKS tracks of at most MAX_RUNS runs), so the page never reads the result itself.
+ */
+export interface PictureIndex {
+  /** The picked frames with their drawable persons, by index. */
+  frames: Array<{ index: number; persons: PicturePerson[] }>;
+  /** The shown tracks (see shownTracks). */
+  tracks: TrackRuns[];
   moreTracks: number;
 }
 

@@ -31,7 +31,7 @@ async function extract(jobDir: string, sourceFile: string, frame: number, fps: n
  * jobDir/thumbs/<frame>.jpg (atomic); undefined for a frame that is not one of pictures.frames
  * (so a URL can only name files we make: no negative, fractional, NaN or huge numbers reach a path)
  * or when the source is gone. Concurrent calls for one frame share one ffmpeg run. A thumbnail
- * depends on the source alone, so one made for an earlier merged.json stays valid.
+ * depends on the source alone, so one made for an earlier merge stays valid.
  */
 export async function thumbnailFile(jobDir: string, sourceFile: string, frame: number, pictures: Pictures): Promise<string | undefined> {
   if (!Number.isSafeInteger(frame) || frame < 0 || !pictures.frames.some((f) => f.index === frame)) return undefined;

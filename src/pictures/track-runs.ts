@@ -1,24 +1,38 @@
 import { MAX_RUNS, MAX_TRACKS, type TrackRuns } from './pictures.ts';
 
 /**
+ * Every track's runs of consecutive frames, built from (frame, track) sightings given in frame
+ * order (the merge's rows): a track seen twice in one frame counts once. `renamed` maps the ids
+ * the sightings used (the merge's provisional ones) to those shown.
+ */
+export class TrackRunsBuilder {
+  readonly #byId = new Map<number, TrackRuns>();
+
+  add(frame: number, track: number): void {
+    let t = this.#byId.get(track);
+    if (!t) this.#byId.set(track, (t = { id: track, frames: 0, runs: [] }));
+    const last = t.runs.at(-1);
+    if (last && last[1] === frame) return;
+    t.frames += 1;
+    if (last && last[1] === frame - 1) last[1] = frame;
+    else t.runs.push([frame, frame]);
+  }
+
+  runs(renamed: (id: number) => number = (id) => id): TrackRuns[] {
+    return [...this.#byId.values()].map((t) => ({ ...t, id: renamed(t.id) }));
+  }
+}
+
+/**
  * Every track's runs of consecutive frames, from frames given in any order. A track seen twice in
  * one frame counts once. `frames` is the number of frames the track appears in.
  */
 export function allTrackRuns(frames: ReadonlyArray<{ index: number; persons: ReadonlyArray<{ track: number }> }>): TrackRuns[] {
-  const byId = new Map<number, TrackRuns>();
-  const ordered = [...frames].sort((a, b) => a.index - b.index);
-  for (const frame of ordered) {
-    for (const { track } of frame.persons) {
-      let t = byId.get(track);
-      if (!t) byId.set(track, (t = { id: track, frames: 0, runs: [] }));
-      const last = t.runs.at(-1);
-      if (last && last[1] === frame.index) continue;
-      t.frames += 1;
-      if (last && last[1] === frame.index - 1) last[1] = frame.index;
-      else t.runs.push([frame.index, frame.index]);
-    }
+  const builder = new TrackRunsBuilder();
+  for (const frame of [...frames].sort((a, b) => a.index - b.index)) {
+    for (const { track } of frame.persons) builder.add(frame.index, track);
   }
-  return [...byId.values()];
+  return builder.runs();
 }
 
 /**

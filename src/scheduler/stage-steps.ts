@@ -15,7 +15,7 @@ import { jobDir } from '../paths.ts';
 import { redoChunk, resultProblem } from '../reconcile.ts';
 import { chunk, readFrameTimes, type ChunkOutput } from '../stages/chunk.ts';
 import { emit } from '../stages/emit.ts';
-import { merge } from '../stages/merge.ts';
+import { merge, type WorkerReport } from '../stages/merge.ts';
 import { preview } from '../stages/preview.ts';
 import { probe } from '../stages/probe.ts';
 import { hashFile, stage, type StageOutput } from '../stages/stage.ts';
@@ -138,13 +138,10 @@ export class StageSteps {
         totalFrames,
         pictureFacts: { width: facts.width, height: facts.height, fps: facts.fps, frameCount: totalFrames },
         chunks: chunks.map((c) => ({ index: c.idx, resultPath: join(dir, c.result_file!), firstFrame: c.first_frame, frameCount: c.frame_count, overlapFrames: c.overlap_frames })),
+        onWorker: this.#workerLog(job.id),
       });
     } catch (error) {
-      // A result that reads as damaged is tracked again rather than merged from bad data.
-      const bad = error instanceof ChunkResultError && error.chunkIndex !== undefined ? chunks[error.chunkIndex] : undefined;
-      if (!bad) throw error;
-      this.#redoChunk(job.id, bad, (error as ChunkResultError).message);
-      throw new RedoChunks(1);
+      this.#redoDamaged(job, error);
     }
     this.#crash.reach('merged');
     this.#db.finishStage(job.id, 'merge', out);
@@ -161,7 +158,8 @@ export class StageSteps {
     const chunked = this.#output<ChunkOutput>(from, 'chunk');
     const tracker = this.#output<TrackerInfo>(from, 'track');
     mkdirSync(config.outbox, { recursive: true });
-    const out = await emit({
+    const frameTimes = chunked.frameTimesFile ? await readFrameTimes(dir) : undefined;
+    const out = await this.#redoingDamaged(job, () => emit({
       jobDir: dir,
       outboxFile: join(config.outbox, job.output_name),
       source: {
@@ -177,9 +175,10 @@ export class StageSteps {
       },
       tracker: { backend: tracker.backend, version: tracker.version, device: tracker.device, precision: tracker.precision },
       chunks: this.#db.listChunks(from).map((c) => ({ index: c.idx, firstFrame: c.first_frame, frameCount: c.frame_count, overlapFrames: c.overlap_frames })),
-      frameTimes: chunked.frameTimesFile ? await readFrameTimes(dir) : undefined,
+      frameTimes,
       extras: extrasFilter(config.extras),
-    });
+      onWorker: this.#workerLog(job.id),
+    }));
     this.#crash.reach('emitted');
     this.#db.finishStage(job.id, 'emit', out);
   }
@@ -189,7 +188,8 @@ export class StageSteps {
     const staged = this.#output<StageOutput>(job.id, 'stage');
     const facts = this.#output<VideoFacts>(job.id, 'probe');
     const chunked = this.#output<ChunkOutput>(job.id, 'chunk');
-    const out = await preview({
+    const frameTimes = chunked.frameTimesFile ? await readFrameTimes(dir) : undefined;
+    const out = await this.#redoingDamaged(job, () => preview({
       jobDir: dir,
       source: staged.file,
       displayName: job.source_name,
@@ -198,8 +198,9 @@ export class StageSteps {
       height: facts.height,
       fps: facts.fps,
       frameCount: chunked.totalFrames,
-      frameTimes: chunked.frameTimesFile ? await readFrameTimes(dir) : undefined,
-    });
+      frameTimes,
+      onWorker: this.#workerLog(job.id),
+    }));
     if (out.reason && this.#config.previewSize > 0) this.#log(`job ${job.id}: no preview video: ${out.reason}`);
     this.#db.finishStage(job.id, 'preview', out);
   }
@@ -207,6 +208,32 @@ export class StageSteps {
   async #hashProblem(jobId: number, c: ChunkRow): Promise<string | undefined> {
     const sha = await hashFile(join(jobDir(this.#config, jobId), c.result_file!));
     return sha === c.result_sha256 ? undefined : `result file ${c.result_file} does not match its recorded hash`;
+  }
+
+  /** One log line per task in the merge worker: how long, and the thread's peak memory. */
+  #workerLog(jobId: number): (report: WorkerReport) => void {
+    return (r) => this.#log(`job ${jobId}: ${r.task} took ${r.seconds.toFixed(1)} s in worker thread ${r.threadId}, its peak ${(r.peakBytes / 2 ** 20).toFixed(0)} MiB of heap and buffers`);
+  }
+
+  /**
+   * A chunk result that reads as damaged (or changed since the merge) is tracked again rather than
+   * used: merge, emit and preview all read the chunk results. A copy's results are its original's,
+   * which its own walk does not redo: its stage fails instead.
+   */
+  #redoDamaged(job: JobRow, error: unknown): never {
+    const chunks = job.copy_of === null ? this.#db.listChunks(job.id) : [];
+    const bad = error instanceof ChunkResultError && error.chunkIndex !== undefined ? chunks.find((c) => c.idx === error.chunkIndex) : undefined;
+    if (!bad) throw error;
+    this.#redoChunk(job.id, bad, (error as ChunkResultError).message);
+    throw new RedoChunks(1);
+  }
+
+  async #redoingDamaged<T>(job: JobRow, step: () => Promise<T>): Promise<T> {
+    try {
+      return await step();
+    } catch (error) {
+      return this.#redoDamaged(job, error);
+    }
   }
 
   #redoChunk(jobId: number, c: ChunkRow, reason: string): void {

@@ -1,16 +1,17 @@
 /**
- * The emit stage: turn `jobDir/merged.json` into the user's `outbox/<name>.json` (schema
- * `posepipe/1`, described by schema/posepipe-output.schema.json). The document is a pure
- * function of its inputs: no timestamps, host paths or run ids, compact JSON with a fixed key
- * order, so two runs give identical bytes.
+ * The emit stage: stream the user's `outbox/<name>.json` (schema `posepipe/1`, described by
+ * schema/posepipe-output.schema.json) from the chunk results, as merge.json says to join them.
+ * The document is a pure function of its inputs: no timestamps, host paths or run ids, compact
+ * JSON with a fixed key order, so two runs give identical bytes. It is written frame by frame in
+ * the merge's worker thread (temp name, fsync, rename): no step holds all frames or the whole
+ * document as one string, whatever the video's length.
  */
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { writeFileAtomic } from '../atomic-file.ts';
+import { basename, dirname } from 'node:path';
+import type { Piscina } from 'piscina';
 import { diskFullError, formatBytes } from '../disk.ts';
 import { PipelineError } from '../errors.ts';
-import type { MergeResult } from '../merge/index.ts';
+import { type MergeIndex, readMergeIndex } from '../merge/index.ts';
+import { runInWorker, type WorkerReport } from './merge.ts';
 
 /** The version string every output document carries. */
 export const OUTPUT_SCHEMA = 'posepipe/1';
@@ -43,6 +44,9 @@ export interface EmitContext {
   frameTimes?: readonly number[];
   /** Which backend extras each person keeps (the `extras` setting); all when not given. */
   extras?: 'all' | readonly string[];
+  /** A pool to run in; without one the stages' own (see closeMergePool). */
+  pool?: Piscina;
+  onWorker?: (report: WorkerReport) => void;
 }
 
 /** What the emit stage records. */
@@ -52,32 +56,14 @@ export interface EmitOutput {
   sha256: string;
 }
 
-/** jobDir/merged.json, checked to hold frames 0..frameCount-1 exactly (emit and the preview stage read it). */
-export async function readMerged(jobDir: string, frameCount: number): Promise<MergeResult> {
-  const file = join(jobDir, 'merged.json');
-  let merged: MergeResult;
-  try {
-    merged = JSON.parse(await readFile(file, 'utf8')) as MergeResult;
-  } catch (error) {
-    throw new PipelineError('internal', `Cannot read the merged result ${file}: ${(error as Error).message}`, { cause: error });
-  }
-  if (!Array.isArray(merged?.frames) || !Array.isArray(merged.tracks)) {
-    throw new PipelineError('internal', `The merged result ${file} has no frames or tracks`);
-  }
-  if (merged.frames.length !== frameCount || merged.frames.some((frame, i) => frame?.index !== i)) {
-    throw new PipelineError('internal', `The merged result ${file} does not hold frames 0..${frameCount - 1} exactly`);
-  }
-  return merged;
-}
-
 /** The tracker section: `precision` only where the backend runs a model at a chosen precision. */
 function trackerSection(t: EmitContext['tracker']): EmitContext['tracker'] {
   const section = { backend: t.backend, version: t.version, device: t.device };
   return t.precision === undefined ? section : { ...section, precision: t.precision };
 }
 
-/** The output document, built field by field so its key order (and bytes) never depend on the caller. */
-function buildDocument(ctx: EmitContext, merged: MergeResult): unknown {
+/** Every field of the output document but the frames, built field by field so its key order (and bytes) never depend on the caller. */
+function documentHeader(ctx: EmitContext, index: MergeIndex): object {
   const s = ctx.source;
   if (!(Number.isFinite(s.fps) && s.fps > 0)) throw new PipelineError('internal', `Cannot emit: fps is ${s.fps}`);
   return {
@@ -97,51 +83,24 @@ function buildDocument(ctx: EmitContext, merged: MergeResult): unknown {
     chunks: [...ctx.chunks]
       .sort((a, b) => a.firstFrame - b.firstFrame)
       .map((c) => ({ index: c.index, firstFrame: c.firstFrame, frameCount: c.frameCount, overlapFrames: c.overlapFrames })),
-    tracks: merged.tracks.map((t) => ({ id: t.id, firstFrame: t.firstFrame, lastFrame: t.lastFrame, frames: t.frames })),
-    frames: merged.frames.map((frame) => frameEntry(keepExtras(frame, ctx.extras ?? 'all'), ctx.frameTimes, s.fps)),
+    tracks: index.tracks.map((t) => ({ id: t.id, firstFrame: t.firstFrame, lastFrame: t.lastFrame, frames: t.frames })),
   };
 }
 
-const micro = (seconds: number): number => Math.round(seconds * 1e6) / 1e6;
-
-/** The frame with each person's track, bbox and score, and only the extras named (in their own order). */
-function keepExtras(frame: MergeResult['frames'][number], extras: 'all' | readonly string[]): MergeResult['frames'][number] {
-  if (extras === 'all') return frame;
-  return {
-    index: frame.index,
-    persons: frame.persons.map((p) => Object.fromEntries(Object.entries(p).filter(([key]) => key === 'track' || key === 'bbox' || key === 'score' || extras.includes(key))) as typeof p),
-  };
-}
-
-/**
- * One frame: `time` is its presentation time counted from the first frame's (a stream that starts
- * at 10 s, or after an edit list, still starts at 0), `sourceTime` the time the source gives it;
- * both to the microsecond. Without the source's times, time = index / fps and no sourceTime.
- */
-function frameEntry(frame: MergeResult['frames'][number], times: readonly number[] | undefined, fps: number): unknown {
-  const time = outputTime(frame.index, times, fps);
-  if (!times) return { index: frame.index, time, persons: frame.persons };
-  return { index: frame.index, time, sourceTime: micro(times[frame.index]!), persons: frame.persons };
-}
-
-/** A frame's `time` in the output: from the first frame's presentation time, else index / fps; to the microsecond. */
-export function outputTime(index: number, times: readonly number[] | undefined, fps: number): number {
-  return micro(times ? times[index]! - times[0]! : index / fps);
-}
-
-
-/** Write the job's output document to `ctx.outboxFile` atomically. */
+/** Write the job's output document to `ctx.outboxFile` atomically, streamed from the chunk results. */
 export async function emit(ctx: EmitContext): Promise<EmitOutput> {
-  const merged = await readMerged(ctx.jobDir, ctx.source.frameCount);
+  const index = await readMergeIndex(ctx.jobDir, ctx.source.frameCount);
   if (ctx.frameTimes && ctx.frameTimes.length !== ctx.source.frameCount) {
     throw new PipelineError('internal', `Cannot emit: ${ctx.frameTimes.length} frame times for ${ctx.source.frameCount} frames`);
   }
-  const data = Buffer.from(`${JSON.stringify(buildDocument(ctx, merged))}\n`, 'utf8');
+  const header = documentHeader(ctx, index);
   try {
-    await writeFileAtomic(ctx.outboxFile, data);
+    const task = { task: 'emit' as const, jobDir: ctx.jobDir, index, outboxFile: ctx.outboxFile, header, frameTimes: ctx.frameTimes ? [...ctx.frameTimes] : undefined, fps: ctx.source.fps, extras: ctx.extras ?? 'all' };
+    const { bytes, sha256 } = await runInWorker(task, ctx.pool, ctx.onWorker);
+    return { file: ctx.outboxFile, bytes, sha256 };
   } catch (error) {
-    // A full outbox leaves nothing behind (the temp file is removed): say where, and how much.
-    throw await diskFullError(error, dirname(ctx.outboxFile), `writing "${basename(ctx.outboxFile)}" (${formatBytes(data.length)})`);
+    // A full outbox leaves nothing behind (the temp file is removed): say where, and how far it got.
+    const written = (error as { written?: number }).written;
+    throw await diskFullError(error, dirname(ctx.outboxFile), `writing "${basename(ctx.outboxFile)}"${written ? ` (${formatBytes(written)} written)` : ''}`);
   }
-  return { file: ctx.outboxFile, bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') };
 }

@@ -89,7 +89,9 @@ function plantTemps(ws: Workspace): void {
   writeFileSync(join(job, `chunks.tmp-${pid}-0badf00d`, '0000.mp4'), 'half a chunk');
   mkdirSync(join(job, 'results'), { recursive: true });
   writeFileSync(join(job, 'results', '0000000+25.pkl.tmp-999999'), 'half a pickle');
-  writeFileSync(join(job, `.merged.json.tmp-${pid}-0badf00d`), '{"frames":[');
+  writeFileSync(join(job, `.merge.json.tmp-${pid}-0badf00d`), '{"chunks":[');
+  mkdirSync(join(job, `.player.tmp-${pid}`));
+  writeFileSync(join(job, `.player.tmp-${pid}`, 'frames-0.json'), '[{"index":0');
   writeFileSync(join(ws.outbox, `.${OUTPUT}.tmp-${pid}-0badf00d`), '{"schema":');
   // The status page's thumbnails and pictures cache, written by a server killed mid-write.
   mkdirSync(join(job, 'thumbs'), { recursive: true });
@@ -247,13 +249,29 @@ describe('files damaged while posepipe is stopped are made again', () => {
     expect(chunks(ws).map((c) => c.attempts)).toEqual([1, 1, 1, 1, 1, 1]);
   });
 
-  it('merged.json deleted after a kill during emit: merged again from the kept chunk results', async () => {
+  it('a chunk result altered after the merge (same size): emit, streaming from it, finds the hash changed and has it tracked again', async () => {
+    const ws = workspace('altered-after-merge');
+    await crashAt(ws, 'emitted:1');
+    const before = chunks(ws);
+    const result = join(ws.home, 'jobs', '1', before[4]!.result_file!);
+    const altered = readFileSync(result);
+    const at = altered.length - 20;
+    altered[at] = altered[at]! ^ 0xff;
+    writeFileSync(result, altered);
+    const stderr = await resumeAndCheck(ws);
+    expect(stderr).toMatch(/chunk 4: chunk 4: the chunk result changed since it was merged \(\d+ bytes, sha256 [0-9a-f]{12}; merged: \d+ bytes, [0-9a-f]{12}\) in \S+; it will be tracked again/);
+    const after = chunks(ws);
+    expect(after[4]!.finished_ms!).toBeGreaterThan(before[4]!.finished_ms!);
+    expect(attempts(ws)).toMatchObject({ track: 2, merge: 2, emit: 3 });
+  });
+
+  it('merge.json deleted after a kill during emit: merged again from the kept chunk results', async () => {
     const ws = workspace('lost-merged');
     await crashAt(ws, 'emitted:1');
     const before = chunks(ws);
-    rmSync(join(ws.home, 'jobs', '1', 'merged.json'));
+    rmSync(join(ws.home, 'jobs', '1', 'merge.json'));
     const stderr = await resumeAndCheck(ws);
-    expect(stderr).toContain('merged.json is missing; redoing it from stage merge');
+    expect(stderr).toContain('merge.json is missing; redoing it from stage merge');
     expect(chunks(ws)).toEqual(before);
     expect(attempts(ws)).toMatchObject({ track: 1, merge: 2, emit: 2 });
   });

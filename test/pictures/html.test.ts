@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { buildPictures } from '../../src/pictures/build-pictures.ts';
+import { buildPictures, pictureIndex } from '../../src/pictures/build-pictures.ts';
 import { type Pictures, thumbStripHtml, trackTimelineHtml } from '../../src/pictures/index.ts';
 import { boxOf1, mergedResult } from './merged-fixture.ts';
 
 const FACTS = { width: 160, height: 120, fps: 25, frameCount: 120 };
-const pictures = (): Pictures => buildPictures(mergedResult(), FACTS, 'merged.json');
+const pictures = (): Pictures => buildPictures(pictureIndex(mergedResult(), 'the fixture'), FACTS);
 
 /** Attributes of every `<tag class="cls" ...>` in `html`, in order. */
 function elements(html: string, tag: string, cls?: string): Array<Record<string, string>> {
@@ -146,7 +146,7 @@ describe('trackTimelineHtml', () => {
     const frameCount = 4 * 3600 * 25;
     // Track k (1..35) is seen for 10 frames, then not for 340: ~1000 runs each; one person per frame.
     const frames = Array.from({ length: frameCount }, (_, index) => ({ index, persons: [{ track: 1 + (Math.floor(index / 10) % 35), bbox: [1, 2, 3, 4], score: 1 }] }));
-    const p = buildPictures({ frames, tracks: [] }, { width: 1920, height: 1080, fps: 25, frameCount }, 'merged.json');
+    const p = buildPictures(pictureIndex({ frames, tracks: [] }, 'four hours'), { width: 1920, height: 1080, fps: 25, frameCount });
     expect(p.moreTracks).toBe(5);
     const html = trackTimelineHtml(p);
     const groups = html.split('<g class="track" ').slice(1);

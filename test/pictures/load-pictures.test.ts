@@ -60,11 +60,11 @@ describe('loadPictures', () => {
     expect(pictures.tracks).toEqual([{ id: 3, frames: 1, runs: [[100, 100]] }]);
   });
 
-  it('caches in pictures.json and recomputes when merged.json changes size or mtime, or the facts change', async () => {
+  it('caches in pictures.json and recomputes when merge.json changes size or mtime, or the facts change', async () => {
     const dir = jobDir();
     const merged = writeMerged(dir);
     expect((await loadPictures(dir, FACTS))!.moreTracks).toBe(0);
-    expect(readdirSync(dir).sort()).toEqual(['merged.json', 'pictures.json']);
+    expect(readdirSync(dir).sort()).toEqual(['merge.json', 'pictures.json']);
 
     tamperCache(dir, 99);
     expect((await loadPictures(dir, FACTS))!.moreTracks).toBe(99);
@@ -105,17 +105,22 @@ describe('loadPictures', () => {
     writeMerged(dir);
     const all = await Promise.all(Array.from({ length: 6 }, () => loadPictures(dir, FACTS)));
     for (const p of all) expect(p).toEqual(all[0]);
-    expect(readdirSync(dir).sort()).toEqual(['merged.json', 'pictures.json']);
+    expect(readdirSync(dir).sort()).toEqual(['merge.json', 'pictures.json']);
   });
 
-  it('rejects a merged.json that is not a merge result, and nonsense facts', async () => {
+  it('rejects a merge.json without a sound picture index, and nonsense facts', async () => {
     const dir = jobDir();
-    writeFileSync(join(dir, 'merged.json'), '{"frames":');
+    const write = (pictures: unknown) => writeFileSync(join(dir, 'merge.json'), JSON.stringify({ version: 1, pictures }));
+    writeFileSync(join(dir, 'merge.json'), '{"pictures":');
     await expect(loadPictures(dir, FACTS)).rejects.toBeInstanceOf(PipelineError);
-    writeFileSync(join(dir, 'merged.json'), JSON.stringify({ frames: [{ index: 0, persons: [{ track: '1' }] }], tracks: [] }));
+    write(undefined);
+    await expect(loadPictures(dir, FACTS)).rejects.toThrow(/has no picture index/);
+    write({ frames: [{ index: 0, persons: [{ track: '1', bbox: [1, 2, 3, 4], score: 1 }] }], tracks: [], moreTracks: 0 });
     await expect(loadPictures(dir, FACTS)).rejects.toThrow(/track "1"/);
-    writeFileSync(join(dir, 'merged.json'), JSON.stringify({ frames: [{ index: 0, persons: [] }, { index: 0, persons: [] }], tracks: [] }));
+    write({ frames: [{ index: 0, persons: [] }, { index: 0, persons: [] }], tracks: [], moreTracks: 0 });
     await expect(loadPictures(dir, FACTS)).rejects.toThrow(/frame 0 appears twice/);
+    write({ frames: [], tracks: [{ id: 1, frames: 2, runs: [[0, 'x']] }], moreTracks: 0 });
+    await expect(loadPictures(dir, FACTS)).rejects.toThrow(/track 1 has runs that are not frame ranges/);
     expect(existsSync(join(dir, 'pictures.json'))).toBe(false);
     for (const bad of [{ fps: 0 }, { fps: Number.NaN }, { width: -1 }, { frameCount: 1.5 }]) {
       await expect(loadPictures(dir, { ...FACTS, ...bad })).rejects.toBeInstanceOf(TypeError);

@@ -47,7 +47,7 @@ afterEach(() => {
 });
 const ffmpegRuns = (): number => readFileSync(runLog, 'utf8').split('\n').filter((l) => l === 'run').length;
 
-/** A finished job's folder: the staged source (under `name`) and merged.json. */
+/** A finished job's folder: the staged source (under `name`) and merge.json. */
 async function job(name = 'source.mp4'): Promise<{ dir: string; source: string; pictures: Pictures }> {
   const dir = join(workspace('thumbs').home, 'jobs', '3');
   mkdirSync(dir, { recursive: true });

@@ -129,7 +129,7 @@ describe('job page', () => {
     expect(html).toMatch(/<progress id="job-progress" class="big s-done" value="50" max="50">/);
     expect(html).toContain(`<a data-output href="/api/jobs/${id}/output">`);
     expect(html).not.toMatch(/data-action="(resume|cancel|retry)"/);
-    // No merged.json in this job folder: no pictures, and the page still renders.
+    // No merge.json in this job folder: no pictures, and the page still renders.
     expect(html).not.toContain('id="pictures"');
   });
 

@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import type { Config } from '../../src/config.ts';
 import type { Db, FailureRecord } from '../../src/db/index.ts';
 import type { VideoFacts } from '../../src/media/index.ts';
-import type { MergeResult } from '../../src/merge/index.ts';
+import { type MergeResult, writePlayerFiles } from '../../src/merge/index.ts';
 import { jobDir } from '../../src/paths.ts';
-import { preview } from '../../src/stages/preview.ts';
+import { previewVideo } from '../../src/stages/preview.ts';
 
 let made = 0;
 
@@ -83,18 +83,19 @@ export function doneJob(db: Db, config: Config, opts: { name?: string; chunks: n
 }
 
 /**
- * A done job whose preview stage really ran (src/stages/preview.ts) on `source` (copied in as the
- * staged source.mp4) and `merged`: the player's frame windows, and a preview video unless size is 0.
+ * A done job whose preview stage's files were really made on `source` (copied in as the staged
+ * source.mp4) and `merged`: the player's frame windows (by the writer the stage streams the chunk
+ * results into, here given the frames in memory) and a preview video unless size is 0.
  */
 export async function playerJob(db: Db, config: Config, opts: { name?: string; source: string; merged: MergeResult; size: number; fps?: number; dims?: [number, number] }): Promise<number> {
   const frames = opts.merged.frames.length;
   const id = emittedJob(db, config, { name: opts.name, chunks: 1, perChunk: frames, size: opts.dims });
   const dir = jobDir(config, id);
   copyFileSync(opts.source, join(dir, 'source.mp4'));
-  writeFileSync(join(dir, 'merged.json'), JSON.stringify(opts.merged));
   db.startStage(id, 'preview');
   const [width, height] = opts.dims ?? [640, 360];
-  const out = await preview({ jobDir: dir, source: 'source.mp4', displayName: opts.name ?? 'clip.mp4', size: opts.size, width, height, fps: opts.fps ?? 25, frameCount: frames });
+  const windows = await writePlayerFiles({ jobDir: dir, frames: opts.merged.frames, frameCount: frames, tracks: opts.merged.tracks, width, height, fps: opts.fps ?? 25 });
+  const out = await previewVideo({ jobDir: dir, source: 'source.mp4', displayName: opts.name ?? 'clip.mp4', size: opts.size, frameCount: frames }, windows);
   db.finishStage(id, 'preview', out);
   db.finishJob(id);
   return id;

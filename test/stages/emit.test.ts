@@ -6,8 +6,8 @@ import { Ajv } from 'ajv';
 import type { Piscina } from 'piscina';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type EmitContext, emit } from '../../src/stages/emit.ts';
-import { createMergePool, merge } from '../../src/stages/merge.ts';
-import type { MergeChunk } from '../../src/merge/index.ts';
+import { closeMergePool, createMergePool, merge } from '../../src/stages/merge.ts';
+import { ChunkResultError, type MergeChunk, mergeChunks, readChunkPickle } from '../../src/merge/index.ts';
 import { makeWorkspace, waitFor, type Workspace } from '../helpers/workspace.ts';
 
 /** Write real pickles with Debian's python3 + numpy (see test/helpers/make-chunk-pickle.py). */
@@ -22,7 +22,7 @@ const LAYOUT: Array<[number, number, number]> = [
   [12, 18, 4],
 ];
 
-/** Track two people over two overlapping chunks (real pickles, real merge) into `jobDir/merged.json`. */
+/** Track two people over two overlapping chunks (real pickles, real merge) into `jobDir/merge.json`. */
 async function mergedJob(jobDir: string, pool: Piscina): Promise<MergeChunk[]> {
   mkdirSync(join(jobDir, 'chunks'), { recursive: true });
   const chunks: MergeChunk[] = [];
@@ -50,6 +50,7 @@ function context(jobDir: string, outboxFile: string, chunks: MergeChunk[]): Emit
     tracker: { backend: 'builtin', version: '1', device: 'cpu' },
     // Extra fields (like the result path) must not leak into the document.
     chunks: chunks.map((c) => ({ ...c })),
+    pool,
   };
 }
 
@@ -63,6 +64,7 @@ beforeAll(() => {
 });
 afterAll(async () => {
   await pool.close();
+  await closeMergePool();
 });
 beforeEach(() => {
   ws = makeWorkspace('emit');
@@ -187,14 +189,45 @@ describe('emit stage', () => {
     expect(readdirSync(ws.outbox)).toEqual(['clip.json']);
   });
 
-  it('refuses a merged result that does not hold every frame', async () => {
+  it('refuses a merge index that does not hold every frame', async () => {
     const jobDir = join(ws.home, 'job-1');
     const chunks = await mergedJob(jobDir, pool);
-    const merged = JSON.parse(readFileSync(join(jobDir, 'merged.json'), 'utf8'));
-    merged.frames.pop();
-    writeFileSync(join(jobDir, 'merged.json'), JSON.stringify(merged));
-    await expect(emit(context(jobDir, join(ws.outbox, 'clip.json'), chunks))).rejects.toThrow(/does not hold frames 0..29 exactly/);
+    const index = JSON.parse(readFileSync(join(jobDir, 'merge.json'), 'utf8'));
+    index.chunks.pop();
+    writeFileSync(join(jobDir, 'merge.json'), JSON.stringify(index));
+    await expect(emit(context(jobDir, join(ws.outbox, 'clip.json'), chunks))).rejects.toThrow(/merge index .*merge\.json does not hold frames 0..29 exactly/);
     expect(readdirSync(ws.outbox)).toEqual([]);
+  });
+
+  it('refuses a chunk result changed since the merge, naming the chunk and file; nothing is left in the outbox', async () => {
+    const jobDir = join(ws.home, 'job-1');
+    const chunks = await mergedJob(jobDir, pool);
+    // The same size, one byte different: only the hash tells.
+    const file = chunks[1]!.resultPath;
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 2]! ^= 1;
+    writeFileSync(file, bytes);
+    const error = await emit(context(jobDir, join(ws.outbox, 'clip.json'), chunks)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ChunkResultError);
+    expect((error as ChunkResultError).chunkIndex).toBe(1);
+    expect((error as ChunkResultError).file).toBe(file);
+    expect((error as Error).message).toMatch(new RegExp(`^chunk 1: the chunk result changed since it was merged \\(${bytes.length} bytes, sha256 [0-9a-f]{12}; merged: ${bytes.length} bytes, [0-9a-f]{12}\\) in ${file}$`));
+    expect(readdirSync(ws.outbox)).toEqual([]);
+  });
+
+  it('streams: the document is the one JSON.stringify gives of the merged frames, and no merged frames file is kept', async () => {
+    const jobDir = join(ws.home, 'job-1');
+    const chunks = await mergedJob(jobDir, pool);
+    const outboxFile = join(ws.outbox, 'clip.json');
+    await emit(context(jobDir, outboxFile, chunks));
+    const text = readFileSync(outboxFile, 'utf8');
+    const doc = JSON.parse(text);
+    expect(text).toBe(`${JSON.stringify(doc)}\n`);
+    const inputs = await Promise.all(chunks.map(async (chunk) => ({ chunk, result: await readChunkPickle(chunk.resultPath) })));
+    const merged = mergeChunks(inputs, TOTAL);
+    expect(doc.tracks).toEqual(merged.tracks);
+    expect(doc.frames.map((f: { index: number; persons: unknown }) => ({ index: f.index, persons: f.persons }))).toEqual(JSON.parse(JSON.stringify(merged.frames)));
+    expect(readdirSync(jobDir).sort()).toEqual(['chunks', 'merge.json']);
   });
 });
 

@@ -1,0 +1,101 @@
+/**
+ * The job page player's files (see src/stages/preview.ts): the frames cut into windows of
+ * WINDOW_FRAMES (`frames-<k>.json`: frame index, time and each person's track, box, score and 2D
+ * keypoints, what is drawn) and `index.json` (sizes, each window's first time, the tracks), written
+ * from frames given one at a time into a temporary folder renamed into place.
+ */
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PipelineError } from '../errors.ts';
+import type { MergedFrame, Person } from './merge-chunks.ts';
+import type { TrackSummary } from './merge-plan.ts';
+import { outputTime } from './output-document.ts';
+
+/** Frames per window file: ~10 s of 25 fps video, a few KB to a few hundred KB. */
+export const WINDOW_FRAMES = 256;
+export const PLAYER_DIR = 'player';
+const PLAYER_VERSION = 1;
+
+/** One person as the player draws it. */
+export interface PlayerPerson {
+  track: number;
+  bbox: [number, number, number, number];
+  score: number;
+  keypoints2d?: unknown;
+}
+
+/** One frame as the player gets it. */
+export interface PlayerFrame {
+  index: number;
+  /** Seconds from the first frame (the output JSON's `time`). */
+  time: number;
+  persons: PlayerPerson[];
+}
+
+/** player/index.json. */
+export interface PlayerIndex {
+  version: number;
+  frameCount: number;
+  fps: number;
+  width: number;
+  height: number;
+  windowFrames: number;
+  /** The time of each window's first frame. */
+  windowTimes: number[];
+  tracks: TrackSummary[];
+  /** True when some person carries 2D keypoints (drawn as a skeleton). */
+  keypoints: boolean;
+}
+
+function playerPerson(p: Person): PlayerPerson {
+  const out: PlayerPerson = { track: p.track, bbox: p.bbox, score: p.score };
+  if (Array.isArray(p.keypoints2d)) out.keypoints2d = p.keypoints2d;
+  return out;
+}
+
+/** What the player's files are made of: the frames 0..frameCount-1 in order, and the merge's facts. */
+export interface PlayerSource {
+  jobDir: string;
+  frames: AsyncIterable<MergedFrame> | Iterable<MergedFrame>;
+  frameCount: number;
+  tracks: TrackSummary[];
+  frameTimes?: readonly number[];
+  width: number;
+  height: number;
+  fps: number;
+}
+
+/** Write jobDir/player (whole, then renamed into place); returns the number of windows. */
+export async function writePlayerFiles(ctx: PlayerSource): Promise<number> {
+  const { frameCount, frameTimes } = ctx;
+  if (frameTimes && frameTimes.length !== frameCount) throw new PipelineError('internal', `Cannot build the player: ${frameTimes.length} frame times for ${frameCount} frames`);
+  const time = (i: number) => outputTime(i, frameTimes, ctx.fps);
+  const temp = join(ctx.jobDir, `.${PLAYER_DIR}.tmp-${process.pid}`);
+  const final = join(ctx.jobDir, PLAYER_DIR);
+  await rm(temp, { recursive: true, force: true });
+  await mkdir(temp, { recursive: true });
+  const windowTimes: number[] = [];
+  let keypoints = false;
+  let window: PlayerFrame[] = [];
+  const flush = async () => {
+    windowTimes.push(time(window[0]!.index));
+    await writeFile(join(temp, `frames-${windowTimes.length - 1}.json`), JSON.stringify(window));
+    window = [];
+  };
+  let next = 0;
+  for await (const f of ctx.frames) {
+    if (f.index !== next) throw new PipelineError('internal', `Cannot build the player: frame ${f.index} came where frame ${next} was expected`);
+    next += 1;
+    const persons = f.persons.map(playerPerson);
+    if (persons.some((p) => p.keypoints2d !== undefined)) keypoints = true;
+    window.push({ index: f.index, time: time(f.index), persons });
+    if (window.length === WINDOW_FRAMES) await flush();
+  }
+  if (window.length > 0) await flush();
+  if (next !== frameCount) throw new PipelineError('internal', `Cannot build the player: ${next} frames where ${frameCount} were expected`);
+  const index: PlayerIndex = { version: PLAYER_VERSION, frameCount, fps: ctx.fps, width: ctx.width, height: ctx.height, windowFrames: WINDOW_FRAMES, windowTimes, tracks: ctx.tracks, keypoints };
+  await writeFile(join(temp, 'index.json'), JSON.stringify(index));
+  await rm(final, { recursive: true, force: true });
+  await rename(temp, final);
+  return windowTimes.length;
+}
