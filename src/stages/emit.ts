@@ -8,6 +8,7 @@
  */
 import { basename, dirname } from 'node:path';
 import type { Piscina } from 'piscina';
+import type { OutputFormat } from '../config.ts';
 import { diskFullError, formatBytes } from '../disk.ts';
 import { PipelineError } from '../errors.ts';
 import { type MergeIndex, readMergeIndex } from '../merge/index.ts';
@@ -44,6 +45,8 @@ export interface EmitContext {
   frameTimes?: readonly number[];
   /** Which backend extras each person keeps (the `extras` setting); all when not given. */
   extras?: 'all' | readonly string[];
+  /** One JSON document (the default), or JSON Lines: the document without its frames on the first line, then one frame a line. */
+  format?: OutputFormat;
   /** A pool to run in; without one the stages' own (see closeMergePool). */
   pool?: Piscina;
   onWorker?: (report: WorkerReport) => void;
@@ -95,12 +98,12 @@ export async function emit(ctx: EmitContext): Promise<EmitOutput> {
   }
   const header = documentHeader(ctx, index);
   try {
-    const task = { task: 'emit' as const, jobDir: ctx.jobDir, index, outboxFile: ctx.outboxFile, header, frameTimes: ctx.frameTimes ? [...ctx.frameTimes] : undefined, fps: ctx.source.fps, extras: ctx.extras ?? 'all' };
+    const task = { task: 'emit' as const, jobDir: ctx.jobDir, index, outboxFile: ctx.outboxFile, header, frameTimes: ctx.frameTimes ? [...ctx.frameTimes] : undefined, fps: ctx.source.fps, extras: ctx.extras ?? 'all', format: ctx.format ?? 'json' };
     const { bytes, sha256 } = await runInWorker(task, ctx.pool, ctx.onWorker);
     return { file: ctx.outboxFile, bytes, sha256 };
   } catch (error) {
     // A full outbox leaves nothing behind (the temp file is removed): say where, and how far it got.
     const written = (error as { written?: number }).written;
-    throw await diskFullError(error, dirname(ctx.outboxFile), `writing "${basename(ctx.outboxFile)}"${written ? ` (${formatBytes(written)} written)` : ''}`);
+    throw await diskFullError(error, dirname(ctx.outboxFile), `writing "${basename(ctx.outboxFile)}"${written === undefined ? '' : ` (${formatBytes(written)} written)`}`);
   }
 }

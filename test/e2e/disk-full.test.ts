@@ -91,7 +91,7 @@ describe('disk full', () => {
 
     const failed = await runCli(ARGS, env);
     expect(failed.code, failed.stderr).toBe(1);
-    expect(failed.stderr).toMatch(new RegExp(`posepipe: job 1 failed \\(disk\\): Not enough disk space in ${ws.outbox}: writing "small\\.json"(?: \\([\\d.]+ (?:bytes|KB|MB) written\\))? failed, the disk is full \\([\\d.]+ (bytes|KB) free\\); free some space, then resume the job`));
+    expect(failed.stderr).toMatch(new RegExp(`posepipe: job 1 failed \\(disk\\): Not enough disk space in ${ws.outbox}: writing "small\\.json" \\([\\d.]+ (?:bytes|KB|MB) written\\) failed, the disk is full \\([\\d.]+ (bytes|KB) free\\); free some space, then resume the job`));
     expect(jobRow(ws.home)).toMatchObject({ state: 'failed', error_kind: 'disk' });
     expect(readdirSync(ws.outbox)).toEqual(['filler']);
     const attempts = chunkAttempts(ws.home);
