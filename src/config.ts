@@ -54,12 +54,16 @@ export const CONFIG_SPEC = {
   leaseSeconds: { env: 'POSEPIPE_LEASE_SECONDS', flag: '--lease-seconds', kind: 'number', min: 1, max: 86400, doc: 'a remote attempt whose frames do not advance this long is taken back and tracked again' },
   prepareAhead: { env: 'POSEPIPE_PREPARE_AHEAD', flag: '--prepare-ahead', kind: 'int', min: 0, max: 100, doc: 'queued jobs copied, probed and chunked ahead while the slots track (0: one job at a time up to tracking)' },
   extras: { env: 'POSEPIPE_EXTRAS', flag: '--extras', kind: 'extras', doc: 'which backend extras each person carries in the output: all, none, or names such as keypoints2d,joints3d (track, bbox and score always)' },
+  outputFormat: { env: 'POSEPIPE_OUTPUT_FORMAT', flag: '--output-format', kind: 'enum', values: ['json', 'jsonl'], doc: 'json: one JSON document per video (<name>.json); jsonl: a first line with everything but the frames, then one frame per line (<name>.jsonl), for streaming readers. A job keeps the format it was queued with' },
   previewSize: { env: 'POSEPIPE_PREVIEW_SIZE', flag: '--preview-size', kind: 'int', min: 0, max: 4320, doc: 'the job page plays a preview (H.264 MP4) whose shorter side is at most this many pixels (0: no preview video)' },
   uploadMaxMb: { env: 'POSEPIPE_UPLOAD_MAX_MB', flag: '--upload-max-mb', kind: 'int', min: 0, max: 100_000_000, doc: 'largest video (MiB) the status page takes as an upload into the inbox (0: uploads off)' },
   minFreeMb: { env: 'POSEPIPE_MIN_FREE_MB', flag: '--min-free-mb', kind: 'int', min: 0, max: 100_000_000, doc: 'free space (MiB) the home filesystem must keep after staging and after chunking; checked before each' },
 } as const satisfies Record<string, Spec>;
 
 export type ConfigKey = keyof typeof CONFIG_SPEC;
+
+/** The output's form: one JSON document, or JSON Lines (a header line, then one frame per line). */
+export type OutputFormat = 'json' | 'jsonl';
 
 /** The validated configuration. */
 export interface Config {
@@ -88,6 +92,7 @@ export interface Config {
   readonly minFreeMb: number;
   /** 'all', 'none', or a comma list of extra names. */
   readonly extras: string;
+  readonly outputFormat: OutputFormat;
   readonly previewSize: number;
   readonly uploadMaxMb: number;
   /** `auto`, a count of slots ("3"), or one device per slot ("cuda:0,cuda:1"); see scheduler/slots.ts. */
@@ -155,6 +160,7 @@ function defaults(env: NodeJS.ProcessEnv): Record<ConfigKey, string | number> {
     maxChunks: 2000,
     minFreeMb: 256,
     extras: 'all',
+    outputFormat: 'json',
     previewSize: 720,
     uploadMaxMb: 16384,
     workers: 'auto',

@@ -34,7 +34,7 @@ export async function runCommand(config: Config, video: string): Promise<number>
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const { job } = engine.db.createJob({ sourceName: basename(path), sourcePath: path, sha256: await hashFile(path), bytes }, (n) => existsSync(join(config.outbox, n)));
+    const { job } = engine.db.createJob({ sourceName: basename(path), sourcePath: path, sha256: await hashFile(path), bytes, format: config.outputFormat }, (n) => existsSync(join(config.outbox, n)));
     const outputPath = join(config.outbox, job.output_name);
     if (job.state === 'done') {
       engine.db.reopenIfOutputMissing(job.id, outputPath);

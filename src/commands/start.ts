@@ -31,7 +31,7 @@ export async function startCommand(config: Config): Promise<number> {
     onWarning: (message) => log(`warning: ${message}`),
     onReady: (file) => {
       const { job, created } = engine.db.createJob(
-        { sourceName: file.name, sourcePath: file.path, pathBytes: file.pathBytes, sha256: file.sha256, bytes: file.size },
+        { sourceName: file.name, sourcePath: file.path, pathBytes: file.pathBytes, sha256: file.sha256, bytes: file.size, format: config.outputFormat },
         (n) => existsSync(join(config.outbox, n)),
       );
       if (created && job.copy_of !== null) log(`job ${job.id}: ${displayName(file.name)} has the same content as job ${job.copy_of}: its JSON is written from that job's result, without tracking again`);

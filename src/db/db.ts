@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import type { OutputFormat } from '../config.ts';
 import { migrate } from './migrate.ts';
 import type { ChunkAttemptRow, ChunkRow, CounterRow, FailureRecord, JobRow, JobSummaryRow, NewChunk, StageRow, TrackerLoadRow, WorkerRow } from './rows.ts';
 import { STAGE_NAMES, STEP_STATES, type JobState, type StageName, type StepState } from './states.ts';
@@ -29,17 +30,27 @@ export interface NewJob {
   pathBytes?: Buffer;
   sha256: string;
   bytes: number;
+  /** The output's form, fixed when the job is made (its output name says it: `.json` or `.jsonl`); json by default. */
+  format?: OutputFormat;
 }
 
-/** Output name for a source name: `clip.mov` → `clip.json`; control and bidi characters, and U+FFFD (bytes that were not UTF-8), replaced. */
-export function outputNameFor(sourceName: string, sha256: string, taken: (name: string) => boolean): string {
+/**
+ * Output name for a source name: `clip.mov` → `clip.json` (`clip.jsonl` in the jsonl format); control
+ * and bidi characters, and U+FFFD (bytes that were not UTF-8), replaced.
+ */
+export function outputNameFor(sourceName: string, sha256: string, taken: (name: string) => boolean, format: OutputFormat = 'json'): string {
   const dot = sourceName.lastIndexOf('.');
   const stem = (dot > 0 ? sourceName.slice(0, dot) : sourceName)
     .replace(/[\u0000-\u001f\u007f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufffd/\\]/g, '_')
     .slice(0, 200) || 'video';
-  const plain = `${stem}.json`;
+  const plain = `${stem}.${format}`;
   if (!taken(plain)) return plain;
-  return `${stem}-${sha256.slice(0, 12)}.json`;
+  return `${stem}-${sha256.slice(0, 12)}.${format}`;
+}
+
+/** The format a job's output is written in, from the name it was given when it was made. */
+export function outputFormatOf(outputName: string): OutputFormat {
+  return outputName.endsWith('.jsonl') ? 'jsonl' : 'json';
 }
 
 /**
@@ -104,7 +115,7 @@ export class Db {
         if (copy) return { job: copy, created: false };
       }
       const taken = this.#db.prepare('SELECT 1 FROM jobs WHERE output_name = ?');
-      const output = outputNameFor(job.sourceName, job.sha256, (n) => taken.get(n) !== undefined || outboxHas(n));
+      const output = outputNameFor(job.sourceName, job.sha256, (n) => taken.get(n) !== undefined || outboxHas(n), job.format);
       const now = Date.now();
       const info = this.#db
         .prepare(
@@ -372,6 +383,12 @@ export class Db {
       if (info.changes !== 1) throw new StateConflictError(`stage ${name} of job ${jobId}`, 'running');
       extra?.();
     });
+  }
+
+  /** A done stage's record, replaced by what doing it again made (its state and times stay). */
+  replaceStageOutput(jobId: number, name: StageName, output: unknown): void {
+    const info = this.#db.prepare("UPDATE stages SET output_json = ? WHERE job_id = ? AND name = ? AND state = 'done'").run(JSON.stringify(output), jobId, name);
+    if (info.changes !== 1) throw new StateConflictError(`stage ${name} of job ${jobId}`, 'done');
   }
 
   /** running → failed with the reason. */

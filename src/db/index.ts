@@ -1,5 +1,5 @@
 /** The database's public face: open it, and the names other folders use. */
-export { Db, StateConflictError, outputNameFor, type NewJob } from './db.ts';
+export { Db, StateConflictError, outputFormatOf, outputNameFor, type NewJob } from './db.ts';
 export { acquireLock, InstanceLockedError } from './lock.ts';
 export { DatabaseTooNewError, listMigrations, migrate } from './migrate.ts';
 export type { ChunkAttemptRow, ChunkRow, CounterRow, FailureRecord, JobRow, JobSummaryRow, NewChunk, StageRow, TrackerLoadRow, WorkerRow } from './rows.ts';

@@ -8,6 +8,7 @@
 import { relative } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { writeStreamAtomic } from '../atomic-file.ts';
+import type { OutputFormat } from '../config.ts';
 import { classify, type FailureKind, PipelineError } from '../errors.ts';
 import { picturePerson } from '../pictures/build-pictures.ts';
 import { pickFlagged } from '../pictures/pick-frames.ts';
@@ -17,7 +18,7 @@ import { chunkFrames, type ExtrasChoice } from './merge-chunks.ts';
 import { MERGE_INDEX_VERSION, type MergedChunk, type MergeIndex } from './merge-index.ts';
 import { type MergeChunk, type MergePlan, MergePlanner } from './merge-plan.ts';
 import { mergedFrames, mergedFrameTexts, readMergedChunk } from './merged-frames.ts';
-import { frameText, jsonDocument } from './output-document.ts';
+import { frameText, jsonDocument, jsonLines } from './output-document.ts';
 import { writePlayerFiles } from './player-files.ts';
 import { ChunkResultError, readChunkFile } from './read-chunk-pickle.ts';
 
@@ -42,6 +43,8 @@ export interface EmitTask {
   frameTimes?: number[];
   fps: number;
   extras: ExtrasChoice;
+  /** One JSON document, or JSON Lines (the header, then a frame a line). */
+  format: OutputFormat;
 }
 
 /** Write the player's frame windows (jobDir/player) from the chunk results merge.json lists. */
@@ -186,7 +189,8 @@ async function* outputFrames(task: EmitTask): AsyncGenerator<string> {
 async function writeOutput(task: EmitTask): Promise<{ bytes: number; sha256: string }> {
   const written = { bytes: 0 };
   try {
-    return await writeStreamAtomic(task.outboxFile, jsonDocument(task.header, outputFrames(task)), written);
+    const pieces = (task.format === 'jsonl' ? jsonLines : jsonDocument)(task.header, outputFrames(task));
+    return await writeStreamAtomic(task.outboxFile, pieces, written);
   } catch (error) {
     if (error instanceof ChunkResultError) throw error;
     throw new WriteFailure(error, written.bytes);

@@ -2,8 +2,8 @@
  * The output document (schema posepipe/1) as a stream of text pieces: the header (every field but
  * the frames, in the order the caller built it) and then one frame at a time, so no step holds
  * the frames or one string of the whole document. The bytes are those of JSON.stringify of the
- * whole document (the frames are its last key). A JSON-lines variant is the same header and
- * frames, joined by newlines instead.
+ * whole document (the frames are its last key). The JSON Lines form (outputFormat jsonl) is the
+ * same header and frames, one per line.
  */
 
 const micro = (seconds: number): number => Math.round(seconds * 1e6) / 1e6;
@@ -27,8 +27,7 @@ export function frameText(index: number, persons: string, times: readonly number
 
 /**
  * The document `{...header, frames: [...]}` as compact JSON and a newline, piece by piece; each
- * frame is given as its JSON text (frameText). A JSON-lines writer would yield
- * `${JSON.stringify(header)}\n` and then each frame and a newline.
+ * frame is given as its JSON text (frameText).
  */
 export async function* jsonDocument(header: object, frames: AsyncIterable<string>): AsyncGenerator<string> {
   if ('frames' in header) throw new TypeError('jsonDocument: the header must not hold the frames');
@@ -41,4 +40,14 @@ export async function* jsonDocument(header: object, frames: AsyncIterable<string
     first = false;
   }
   yield ']}\n';
+}
+
+/**
+ * The same document as JSON Lines: the header (every field but the frames) on the first line,
+ * then each frame on its own line, in order; every line the very JSON the document form holds.
+ */
+export async function* jsonLines(header: object, frames: AsyncIterable<string>): AsyncGenerator<string> {
+  if ('frames' in header) throw new TypeError('jsonLines: the header must not hold the frames');
+  yield `${JSON.stringify(header)}\n`;
+  for await (const frame of frames) yield `${frame}\n`;
 }

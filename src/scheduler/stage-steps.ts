@@ -3,19 +3,19 @@
  * then record its output (finishStage) once its files are in place. The pipeline (pipeline.ts)
  * decides which stage runs and records its start and failure.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { extrasFilter, type Config } from '../config.ts';
 import type { Crashpoints } from '../crashpoint.ts';
-import type { ChunkRow, Db, JobRow, StageName } from '../db/index.ts';
+import { outputFormatOf, type ChunkRow, type Db, type JobRow, type StageName } from '../db/index.ts';
 import { PipelineError } from '../errors.ts';
 import type { VideoFacts } from '../media/index.ts';
 import { ChunkResultError } from '../merge/index.ts';
-import { jobDir } from '../paths.ts';
+import { jobDir, MERGE_INDEX_FILE } from '../paths.ts';
 import { redoChunk, resultProblem } from '../reconcile.ts';
 import { chunk, readFrameTimes, type ChunkOutput } from '../stages/chunk.ts';
 import { emit } from '../stages/emit.ts';
-import { merge, type WorkerReport } from '../stages/merge.ts';
+import { merge, type MergeOutput, type WorkerReport } from '../stages/merge.ts';
 import { preview } from '../stages/preview.ts';
 import { probe } from '../stages/probe.ts';
 import { hashFile, stage, type StageOutput } from '../stages/stage.ts';
@@ -129,22 +129,34 @@ export class StageSteps {
       }
     }
     if (damaged) throw new RedoChunks(damaged);
-    let out;
-    try {
-      const totalFrames = this.#output<ChunkOutput>(job.id, 'chunk').totalFrames;
-      const facts = this.#output<VideoFacts>(job.id, 'probe');
-      out = await merge({
-        jobDir: dir,
-        totalFrames,
-        pictureFacts: { width: facts.width, height: facts.height, fps: facts.fps, frameCount: totalFrames },
-        chunks: chunks.map((c) => ({ index: c.idx, resultPath: join(dir, c.result_file!), firstFrame: c.first_frame, frameCount: c.frame_count, overlapFrames: c.overlap_frames })),
-        onWorker: this.#workerLog(job.id),
-      });
-    } catch (error) {
-      this.#redoDamaged(job, error);
-    }
+    const out = await this.#redoingDamaged(job, () => this.#mergeResults(job.id, dir, chunks));
     this.#crash.reach('merged');
     this.#db.finishStage(job.id, 'merge', out);
+  }
+
+  /** Merge job `jobId`'s chunk results into dir/merge.json. */
+  #mergeResults(jobId: number, dir: string, chunks: readonly ChunkRow[]): Promise<MergeOutput> {
+    const totalFrames = this.#output<ChunkOutput>(jobId, 'chunk').totalFrames;
+    const facts = this.#output<VideoFacts>(jobId, 'probe');
+    return merge({
+      jobDir: dir,
+      totalFrames,
+      pictureFacts: { width: facts.width, height: facts.height, fps: facts.fps, frameCount: totalFrames },
+      chunks: chunks.map((c) => ({ index: c.idx, resultPath: join(dir, c.result_file!), firstFrame: c.first_frame, frameCount: c.frame_count, overlapFrames: c.overlap_frames })),
+      onWorker: this.#workerLog(jobId),
+    });
+  }
+
+  /**
+   * A job merged before posepipe streamed its output kept merged.json, not merge.json: when its
+   * output is written again (its JSON deleted, or a copy of it dropped), its chunk results are
+   * merged again first (the same ids), and the merge stage's record follows.
+   */
+  async #mergeIndexFor(job: JobRow, from: number, dir: string): Promise<void> {
+    if (existsSync(join(dir, MERGE_INDEX_FILE))) return;
+    const out = await this.#redoingDamaged(job, () => this.#mergeResults(from, dir, this.#db.listChunks(from)));
+    this.#db.replaceStageOutput(from, 'merge', out);
+    this.#log(`job ${from}: it has no ${MERGE_INDEX_FILE} (merged by an older posepipe): its chunk results were merged again`);
   }
 
   /** Write the output JSON into the outbox. */
@@ -158,6 +170,7 @@ export class StageSteps {
     const chunked = this.#output<ChunkOutput>(from, 'chunk');
     const tracker = this.#output<TrackerInfo>(from, 'track');
     mkdirSync(config.outbox, { recursive: true });
+    await this.#mergeIndexFor(job, from, dir);
     const frameTimes = chunked.frameTimesFile ? await readFrameTimes(dir) : undefined;
     const out = await this.#redoingDamaged(job, () => emit({
       jobDir: dir,
@@ -177,6 +190,7 @@ export class StageSteps {
       chunks: this.#db.listChunks(from).map((c) => ({ index: c.idx, firstFrame: c.first_frame, frameCount: c.frame_count, overlapFrames: c.overlap_frames })),
       frameTimes,
       extras: extrasFilter(config.extras),
+      format: outputFormatOf(job.output_name),
       onWorker: this.#workerLog(job.id),
     }));
     this.#crash.reach('emitted');

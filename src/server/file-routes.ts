@@ -6,6 +6,7 @@
 import { Readable } from 'node:stream';
 import type { Context, Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import { outputFormatOf } from '../db/index.ts';
 import { jobDir } from '../paths.ts';
 import { thumbnailFile } from '../pictures/index.ts';
 import { chunkLogFile } from '../stages/track.ts';
@@ -34,7 +35,8 @@ export function registerFiles(app: Hono<ServerEnv>, deps: AppDeps): void {
     const file = await openRegular(jobView(db, config, job).outputPath, `The output of job ${job.id}`);
     const encoded = encodeURIComponent(job.output_name).replace(/['()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
     c.header('Content-Disposition', `inline; filename*=UTF-8''${encoded}`);
-    return send(c, file, 'application/json');
+    // JSON Lines has no registered type; application/x-ndjson is the one streaming readers know.
+    return send(c, file, outputFormatOf(job.output_name) === 'jsonl' ? 'application/x-ndjson' : 'application/json');
   });
 
   app.get('/jobs/:id/chunks/:idx/log', async (c) => {

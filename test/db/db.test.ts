@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { acquireLock, DatabaseTooNewError, InstanceLockedError, JOB_STATES, listMigrations, openDb, STAGE_NAMES, STEP_STATES, StateConflictError } from '../../src/db/index.ts';
+import { acquireLock, DatabaseTooNewError, InstanceLockedError, JOB_STATES, listMigrations, openDb, outputFormatOf, STAGE_NAMES, STEP_STATES, StateConflictError } from '../../src/db/index.ts';
 import { FAILURE_KINDS } from '../../src/errors.ts';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.ts';
 
@@ -83,6 +83,13 @@ describe('database', () => {
     expect(lossy.job.output_name).toBe('bad__.json');
     expect(lossy.job.source_path_bytes).toEqual(bytes);
     expect(db.listStages(a.job.id).map((s) => s.name)).toEqual([...STAGE_NAMES]);
+    // The jsonl format is in the name, so a job keeps it whatever the setting is later; clip.json does not take clip.jsonl's place.
+    const lines = db.createJob({ ...job('e'), format: 'jsonl' });
+    expect(lines.job.output_name).toBe('clip.jsonl');
+    expect(outputFormatOf(lines.job.output_name)).toBe('jsonl');
+    expect(db.createJob({ ...job('f'), format: 'jsonl' }).job.output_name).toBe(`clip-${'f'.padEnd(12, '0')}.jsonl`);
+    expect(outputFormatOf(a.job.output_name)).toBe('json');
+    expect(outputFormatOf('clip.jsonl.json')).toBe('json');
     db.close();
   });
 

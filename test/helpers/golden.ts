@@ -18,6 +18,11 @@ function firstDifference(a: Buffer, b: Buffer): string {
   return `${a.length} bytes against the golden's ${b.length}; first difference at byte ${i}:\n  got    ${around(a)}\n  golden ${around(b)}`;
 }
 
+/** The bytes of test/golden/<name>.gz, unzipped. */
+export function readGolden(name: string): Buffer {
+  return gunzipSync(readFileSync(join(GOLDEN_DIR, `${name}.gz`)));
+}
+
 /** Fail unless `bytes` equal test/golden/<name>.gz (unzipped); see the file comment for writing it. */
 export function expectGolden(name: string, bytes: Buffer): void {
   const file = join(GOLDEN_DIR, `${name}.gz`);

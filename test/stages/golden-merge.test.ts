@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { emit, type SourceFacts } from '../../src/stages/emit.ts';
 import { closeMergePool, merge } from '../../src/stages/merge.ts';
-import { expectGolden } from '../helpers/golden.ts';
+import { expectGolden, readGolden } from '../helpers/golden.ts';
 import { makeWorkspace } from '../helpers/workspace.ts';
 
 const INPUTS = resolve('test/golden/street-people.builtin');
@@ -40,6 +40,16 @@ describe('merge and emit of committed chunk results', () => {
       const bytes = readFileSync(outboxFile);
       expect(bytes.length).toBeGreaterThan(10_000);
       expectGolden('street-people.builtin.json', bytes);
+
+      // The jsonl form of the same merge: the document without its frames, then a frame a line, each the document's own JSON.
+      const linesFile = join(ws.outbox, 'street-people.jsonl');
+      await emit({ jobDir, outboxFile: linesFile, source: layout.source, tracker: layout.tracker, chunks, frameTimes: layout.frameTimes, format: 'jsonl' });
+      const golden = readGolden('street-people.builtin.json').toString('utf8');
+      const { frames, ...header } = JSON.parse(golden) as { frames: unknown[] };
+      expect(`${JSON.stringify({ ...header, frames })}\n`).toBe(golden);
+      const lines = readFileSync(linesFile, 'utf8');
+      expect(lines).toBe([header, ...frames].map((x) => `${JSON.stringify(x)}\n`).join(''));
+      expect(lines.split('\n')).toHaveLength(frames.length + 2);
     } finally {
       ws.cleanup();
     }
