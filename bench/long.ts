@@ -7,7 +7,8 @@
  * thread's own peak for each of its tasks (merge, emit, preview's player files): the JS heap plus
  * buffers of that thread, as the worker measures it (process.memoryUsage() inside the thread:
  * heapUsed + external + arrayBuffers, sampled every chunk and every 256 frames) and posepipe logs
- * it; or how the run failed.
+ * it; or how the run failed. Then the status page of the job, served by the real server over its
+ * data folder: response times (first, p50, p95) of the job page and the player's routes.
  * Usage: npm run bench:long [-- --minutes 60 --people 6 --fps 30]
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -16,7 +17,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
-import { STAGE_NAMES, type StageName } from '../src/db/index.ts';
+import { loadConfig } from '../src/config.ts';
+import { openDb, STAGE_NAMES, type StageName } from '../src/db/index.ts';
+import { startServer } from '../src/server/index.ts';
+import { printRouteTimes, timeRoutes } from './lib.ts';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -92,4 +96,31 @@ console.log(`merge              ${seconds('merge').toFixed(1)} s, ${(mb / second
 console.log(`emit               ${seconds('emit').toFixed(1)} s, ${(mb / seconds('emit')).toFixed(1)} MB/s`);
 console.log(`peak RSS posepipe  ${(peak / 2 ** 20).toFixed(0)} MiB (the whole process, merge worker thread included)`);
 for (const line of worker) console.log(`merge worker       ${line} of heap + buffers`);
+
+// The status page of this job, from the real server over its data folder: the routes the job page
+// and its player ask, to set beside npm run bench:server's (the page reads merge.json's index and
+// the player's windows, never the output).
+if (code === 0) {
+  const config = loadConfig({ env: { HOME: root, ...env, POSEPIPE_PORT: '0' }, wsl: false });
+  const pageDb = openDb(config.home);
+  const server = await startServer({ db: pageDb, config });
+  try {
+    const page = await (await fetch(new URL('/jobs/1', server.url))).text();
+    const thumb = /\/jobs\/1\/thumbs\/(\d+)\.jpg/.exec(page)?.[1];
+    const middle = Math.floor(frames / 2);
+    const results = await timeRoutes(server.url, [
+      ['/', 'jobs list'],
+      ['/jobs/1', 'job page, with its thumbnails and track timeline', /\bthumb\b/],
+      ['/api/jobs/1', 'job as JSON'],
+      ...(thumb ? [[`/jobs/1/thumbs/${thumb}.jpg`, 'a thumbnail']] as [string, string][] : []),
+      ['/api/jobs/1/player', "the player's index"],
+      [`/api/jobs/1/frames?from=${middle}&to=${middle + 255}`, "256 frames' boxes from the middle"],
+    ], { requests: 50, warmup: 5 });
+    console.log(`\nthe status page of this job (${frames} frames, a ${mb.toFixed(0)} MB output), 50 requests a route after 5 warm-up:`);
+    if (printRouteTimes(results)) process.exitCode = 1;
+  } finally {
+    await server.close();
+    pageDb.close();
+  }
+}
 rmSync(root, { recursive: true, force: true });

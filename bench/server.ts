@@ -27,6 +27,7 @@ import type { MergeOutput } from '../src/stages/merge.ts';
 import type { StageOutput } from '../src/stages/stage.ts';
 import type { TrackerInfo } from '../src/stages/track.ts';
 import { startServer } from '../src/server/index.ts';
+import { printRouteTimes, type RouteTimes, timeRoutes } from './lib.ts';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -161,8 +162,6 @@ function writeMerged(dir: string, frames: number): number {
 
 const planFor = (n: number): Plan => (n % 10 < 7 ? 'done' : n % 10 < 9 ? 'failed' : n % 20 === 9 ? 'cancelled' : 'queued');
 
-/** Nearest-rank percentile of sorted values. */
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 
 async function main(): Promise<number> {
   const db = openDb(home);
@@ -203,53 +202,14 @@ async function main(): Promise<number> {
   ];
   console.log(`server ${server.url}; ${REQUESTS} sequential requests per route after ${WARMUP} warm-up; ${cpus().length} cores, load ${loadavg()[0]!.toFixed(2)}`);
 
-  const results: { path: string; what: string; status: number; bytes: number; first: number; p50: number; p95: number; max: number; error?: string }[] = [];
+  let results: RouteTimes[];
   try {
-    for (const [path, what, must] of routes) {
-      const url = new URL(path, server.url).href;
-      const firstStart = performance.now();
-      const first = await fetch(url);
-      const body = await first.text();
-      const firstMs = performance.now() - firstStart;
-      if (first.status !== 200) {
-        results.push({ path, what, status: first.status, bytes: body.length, first: firstMs, p50: NaN, p95: NaN, max: NaN, error: body.slice(0, 160).replace(/\s+/g, ' ') });
-        continue;
-      }
-      if (must && !must.test(body)) {
-        results.push({ path, what, status: 0, bytes: body.length, first: firstMs, p50: NaN, p95: NaN, max: NaN, error: `the answer does not match ${must}` });
-        continue;
-      }
-      for (let i = 0; i < WARMUP; i++) await (await fetch(url)).arrayBuffer();
-      const times: number[] = [];
-      let bytes = 0;
-      let bad: string | undefined;
-      for (let i = 0; i < REQUESTS; i++) {
-        const start = performance.now();
-        const res = await fetch(url);
-        const data = await res.arrayBuffer();
-        times.push(performance.now() - start);
-        bytes = data.byteLength;
-        if (res.status !== 200) bad ??= `answered ${res.status} on request ${i + 1}`;
-      }
-      times.sort((a, b) => a - b);
-      results.push({ path, what, status: bad ? 0 : 200, bytes, first: firstMs, p50: percentile(times, 50), p95: percentile(times, 95), max: times.at(-1)!, error: bad });
-    }
+    results = await timeRoutes(server.url, routes, { requests: REQUESTS, warmup: WARMUP });
   } finally {
     await server.close();
     db.close();
   }
-
-  const width = Math.max(...results.map((r) => r.path.length));
-  console.log(`\n${'route'.padEnd(width)}  ${'first ms'.padStart(8)}  ${'p50 ms'.padStart(8)}  ${'p95 ms'.padStart(8)}  ${'max ms'.padStart(8)}  ${'bytes'.padStart(9)}  what`);
-  for (const r of results) {
-    if (r.error) {
-      console.log(`${r.path.padEnd(width)}  !! NOT TIMED: ${r.status ? `answered ${r.status}` : 'failed'}: ${r.error}`);
-      continue;
-    }
-    console.log(`${r.path.padEnd(width)}  ${r.first.toFixed(2).padStart(8)}  ${r.p50.toFixed(2).padStart(8)}  ${r.p95.toFixed(2).padStart(8)}  ${r.max.toFixed(2).padStart(8)}  ${String(r.bytes).padStart(9)}  ${r.what}`);
-  }
-  const failures = results.filter((r) => r.error).length;
-  if (failures) console.log(`\n!! ${failures} of ${results.length} routes did not answer 200: their times are not shown`);
+  const failures = printRouteTimes(results);
   rmSync(root, { recursive: true, force: true });
   return failures ? 1 : 0;
 }
