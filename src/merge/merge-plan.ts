@@ -19,6 +19,8 @@ export interface MergeChunk {
   frameCount: number;
   /** Frames of the previous chunk tracked in front of this one. */
   overlapFrames: number;
+  /** The sha256 recorded when the result was tracked: a file that differs is refused before it is parsed. */
+  sha256?: string;
 }
 
 /** A video-wide track: where it starts and ends and how many frames observe it. */

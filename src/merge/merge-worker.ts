@@ -129,7 +129,7 @@ async function planMerge(task: MergeTask): Promise<MergeIndex> {
   for (const chunk of planner.chunks) {
     let read;
     try {
-      read = await readChunkFile(chunk.resultPath);
+      read = await readChunkFile(chunk.resultPath, chunk.sha256);
     } catch (error) {
       if (error instanceof ChunkResultError && error.chunkIndex === undefined) throw new ChunkResultError(error.file, error.problem, { chunkIndex: chunk.index, cause: error.cause });
       throw error;

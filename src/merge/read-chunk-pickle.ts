@@ -191,8 +191,11 @@ export async function readChunkPickle(file: string): Promise<ChunkResult> {
   return (await readChunkFile(file)).result;
 }
 
-/** Read and check one chunk result file, with the size and sha256 of the bytes read (the merge records them). */
-export async function readChunkFile(file: string): Promise<{ result: ChunkResult; bytes: number; sha256: string }> {
+/**
+ * Read and check one chunk result file, with the size and sha256 of the bytes read (the merge
+ * records them); with `expectedSha256`, a file whose bytes differ is refused before it is parsed.
+ */
+export async function readChunkFile(file: string, expectedSha256?: string): Promise<{ result: ChunkResult; bytes: number; sha256: string }> {
   let bytes: Buffer;
   try {
     bytes = await readFile(file);
@@ -200,5 +203,6 @@ export async function readChunkFile(file: string): Promise<{ result: ChunkResult
     throw new ChunkResultError(file, `cannot read chunk result (${(error as Error).message})`, { cause: error });
   }
   const sha256 = createHash('sha256').update(bytes).digest('hex');
+  if (expectedSha256 !== undefined && sha256 !== expectedSha256) throw new ChunkResultError(file, `the result file does not match its recorded hash (sha256 ${sha256.slice(0, 12)}, recorded ${expectedSha256.slice(0, 12)})`);
   return { result: parseChunkPickle(bytes, file), bytes: bytes.length, sha256 };
 }

@@ -18,7 +18,7 @@ import { emit } from '../stages/emit.ts';
 import { merge, type MergeOutput, type WorkerReport } from '../stages/merge.ts';
 import { preview } from '../stages/preview.ts';
 import { probe } from '../stages/probe.ts';
-import { hashFile, stage, type StageOutput } from '../stages/stage.ts';
+import { stage, type StageOutput } from '../stages/stage.ts';
 import type { TrackerInfo } from '../stages/track.ts';
 import type { ChunkTracking, TrackControl } from './types.ts';
 
@@ -117,12 +117,16 @@ export class StageSteps {
     this.#db.finishStage(job.id, 'track', info);
   }
 
-  /** Check every chunk result, then merge them; damaged results are tracked again first. */
+  /**
+   * Check every chunk result (there, whole), then merge them; damaged results are tracked again
+   * first. The merge worker refuses a result whose bytes differ from the hash recorded when it was
+   * tracked, as it reads it (one read of each file, not two).
+   */
   async #stepMerge(job: JobRow, dir: string): Promise<void> {
     const chunks = this.#db.listChunks(job.id);
     let damaged = 0;
     for (const c of chunks) {
-      const problem = resultProblem(this.#config, job.id, c, true) ?? (await this.#hashProblem(job.id, c));
+      const problem = resultProblem(this.#config, job.id, c, true);
       if (problem) {
         this.#redoChunk(job.id, c, problem);
         damaged++;
@@ -142,7 +146,7 @@ export class StageSteps {
       jobDir: dir,
       totalFrames,
       pictureFacts: { width: facts.width, height: facts.height, fps: facts.fps, frameCount: totalFrames },
-      chunks: chunks.map((c) => ({ index: c.idx, resultPath: join(dir, c.result_file!), firstFrame: c.first_frame, frameCount: c.frame_count, overlapFrames: c.overlap_frames })),
+      chunks: chunks.map((c) => ({ index: c.idx, resultPath: join(dir, c.result_file!), firstFrame: c.first_frame, frameCount: c.frame_count, overlapFrames: c.overlap_frames, sha256: c.result_sha256 ?? undefined })),
       onWorker: this.#workerLog(jobId),
     });
   }
@@ -217,11 +221,6 @@ export class StageSteps {
     }));
     if (out.reason && this.#config.previewSize > 0) this.#log(`job ${job.id}: no preview video: ${out.reason}`);
     this.#db.finishStage(job.id, 'preview', out);
-  }
-
-  async #hashProblem(jobId: number, c: ChunkRow): Promise<string | undefined> {
-    const sha = await hashFile(join(jobDir(this.#config, jobId), c.result_file!));
-    return sha === c.result_sha256 ? undefined : `result file ${c.result_file} does not match its recorded hash`;
   }
 
   /** One log line per task in the merge worker: how long, and the thread's peak memory. */

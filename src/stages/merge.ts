@@ -119,7 +119,7 @@ export async function merge(ctx: MergeContext): Promise<MergeOutput> {
     {
       task: 'merge',
       jobDir: ctx.jobDir,
-      chunks: ctx.chunks.map((c) => ({ index: c.index, resultPath: c.resultPath, firstFrame: c.firstFrame, frameCount: c.frameCount, overlapFrames: c.overlapFrames })),
+      chunks: ctx.chunks.map((c) => ({ index: c.index, resultPath: c.resultPath, firstFrame: c.firstFrame, frameCount: c.frameCount, overlapFrames: c.overlapFrames, sha256: c.sha256 })),
       totalFrames: ctx.totalFrames,
       iouThreshold: ctx.iouThreshold ?? DEFAULT_IOU_THRESHOLD,
     },

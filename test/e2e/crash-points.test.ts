@@ -202,7 +202,7 @@ describe('files damaged while posepipe is stopped are made again', () => {
     const result = (i: number) => join(ws.home, 'jobs', '1', before[i]!.result_file!);
     rmSync(result(0));
     truncateSync(result(1), Math.floor(readFileSync(result(1)).length / 2));
-    // Same size, other bytes: only the recorded hash, checked before merging, can tell.
+    // Same size, other bytes: only the recorded hash, checked as the merge reads it (before parsing), can tell.
     const altered = readFileSync(result(2));
     const at = altered.length - 20;
     altered[at] = altered[at]! ^ 0xff;
@@ -211,7 +211,7 @@ describe('files damaged while posepipe is stopped are made again', () => {
     const stderr = await resumeAndCheck(ws);
     expect(stderr).toMatch(/chunk 0: result file \S+ is missing/);
     expect(stderr).toMatch(/chunk 1: result file \S+ has \d+ bytes, \d+ recorded/);
-    expect(stderr).toMatch(/chunk 2: result file \S+ does not match its recorded hash/);
+    expect(stderr).toMatch(/chunk 2: the result file does not match its recorded hash \(sha256 [0-9a-f]{12}, recorded [0-9a-f]{12}\) in \S+/);
     const after = chunks(ws);
     for (const i of [0, 1, 2]) {
       expect(after[i]!.result_sha256, `chunk ${i}`).toBe(before[i]!.result_sha256);
