@@ -29,26 +29,19 @@ export function ffprobeFrameCount(file: string): number {
   return Number(r.stdout.trim().split(/[\s,]+/)[0]);
 }
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
+/** Between two frames of a compact output: the end of one and the start of the next. */
+const BETWEEN_FRAMES = '},{"index":';
 
 /**
  * readValidOutput for an output too large to be one string (over V8's ~512 MiB): the file is read
- * in pieces, its frames cut out one by one (string-aware, by depth) and checked against the same
- * schema in batches, each with the header (every key but the frames, validated too); `onFrame` sees
- * every frame in order. Returns the header and the number of frames.
+ * in pieces of text, each frame cut out at the `},{"index":` between two frames and parsed on its
+ * own, and the frames checked against the same schema in batches of 256, each with the header
+ * (every key but the frames, validated too); `onFrame` sees every frame in order. The cut cannot
+ * pass a broken document: the header, the frames and the separators make up the file exactly, so
+ * if each part parses the whole does (a separator inside a string would make a part fail).
+ * Returns the header and the number of frames.
  */
 export async function readValidOutputStreamed(path: string, onFrame: (frame: OutputDoc['frames'][number]) => void = () => {}): Promise<{ header: Omit<OutputDoc, 'frames'>; frames: number }> {
-  let depth = 0;
-  let inString = false;
-  let escaped = false;
-  let key = '';
-  let stringStart = -1;
-  let inFrames = false;
-  let framesDone = false;
-  let head: Buffer[] = [];
-  let piece: Buffer[] = [];
-  let pieceStart = -1;
   let header: Omit<OutputDoc, 'frames'> | undefined;
   let batch: unknown[] = [];
   let count = 0;
@@ -58,50 +51,30 @@ export async function readValidOutputStreamed(path: string, onFrame: (frame: Out
     for (const frame of batch) onFrame(frame as OutputDoc['frames'][number]);
     batch = [];
   };
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-    pieceStart = inFrames && depth > 2 ? 0 : -1;
-    for (let i = 0; i < chunk.length; i++) {
-      const b = chunk[i]!;
-      if (inString) {
-        if (escaped) escaped = false;
-        else if (b === BACKSLASH) escaped = true;
-        else if (b === QUOTE) {
-          inString = false;
-          if (depth === 1 && stringStart >= 0) key = chunk.subarray(stringStart, i).toString('utf8');
-        }
-        continue;
-      }
-      if (b === QUOTE) {
-        inString = true;
-        stringStart = depth === 1 ? i + 1 : -1;
-      } else if (b === 0x7b || b === 0x5b) {
-        depth += 1;
-        if (depth === 2 && b === 0x5b && key === 'frames' && !framesDone) {
-          inFrames = true;
-          head.push(chunk.subarray(0, i + 1));
-          header = JSON.parse(`${Buffer.concat(head).toString('utf8')}]}`) as Omit<OutputDoc, 'frames'>;
-          delete (header as { frames?: unknown }).frames;
-          head = [];
-        } else if (inFrames && depth === 3) pieceStart = i;
-      } else if (b === 0x7d || b === 0x5d) {
-        depth -= 1;
-        if (inFrames && depth === 2) {
-          piece.push(chunk.subarray(pieceStart, i + 1));
-          batch.push(JSON.parse(Buffer.concat(piece).toString('utf8')));
-          piece = [];
-          pieceStart = -1;
-          count += 1;
-          if (batch.length === 256) check();
-        } else if (inFrames && depth === 1) {
-          inFrames = false;
-          framesDone = true;
-        }
-      }
+  const add = (text: string) => {
+    batch.push(JSON.parse(text));
+    count += 1;
+    if (batch.length === 256) check();
+  };
+  let text = '';
+  for await (const piece of createReadStream(path, { encoding: 'utf8', highWaterMark: 8 << 20 }) as AsyncIterable<string>) {
+    text += piece;
+    if (!header) {
+      const at = text.indexOf('"frames":[');
+      if (at < 0) continue;
+      header = JSON.parse(`${text.slice(0, at)}"frames":[]}`) as Omit<OutputDoc, 'frames'>;
+      delete (header as { frames?: unknown }).frames;
+      text = text.slice(at + '"frames":['.length);
     }
-    if (!header) head.push(chunk);
-    else if (inFrames && pieceStart >= 0) piece.push(chunk.subarray(pieceStart));
+    let from = 0;
+    for (let end = text.indexOf(BETWEEN_FRAMES); end >= 0; end = text.indexOf(BETWEEN_FRAMES, from)) {
+      add(text.slice(from, end + 1));
+      from = end + 2;
+    }
+    text = text.slice(from);
   }
-  if (!header || !framesDone || depth !== 0) throw new Error(`${path} is not a whole output document`);
+  if (!header || !text.endsWith(']}\n')) throw new Error(`${path} is not a whole output document`);
+  if (text !== ']}\n') add(text.slice(0, -3));
   check();
   return { header, frames: count };
 }
