@@ -1,22 +1,22 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
+import { type FileHandle, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** The temp-name pattern of writeFileAtomic (groups: final name, pid): hidden, so watchers and users skip it. */
 export const ATOMIC_TEMP = /^\.(.+)\.tmp-(\d+)-[0-9a-f]{8}$/;
 
 /**
- * Write `data` to `file` as a whole or not at all: a hidden temp name in the same folder, flushed,
- * renamed into place, then the folder flushed so the rename itself survives a power cut.
- * On any error the temp file is removed and the error passed on.
+ * Make `file` whole or not at all: `write` fills a hidden temp name in the same folder, which is
+ * flushed, renamed into place, then the folder flushed so the rename itself survives a power cut.
+ * On any error (in `write` too) the temp file is removed and the error passed on.
  */
-export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+async function replaceAtomically(file: string, write: (handle: FileHandle) => Promise<void>): Promise<void> {
   const dir = dirname(file);
   const temp = join(dir, `.${basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     const handle = await open(temp, 'wx');
     try {
-      await handle.writeFile(data);
+      await write(handle);
       await handle.sync();
     } finally {
       await handle.close();
@@ -29,50 +29,40 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
   await syncFolder(dir);
 }
 
+/** Write `data` to `file` as a whole or not at all (see replaceAtomically). */
+export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  await replaceAtomically(file, (handle) => handle.writeFile(data));
+}
+
 /** Text gathered before one write: few syscalls, and a bounded buffer whatever the file's size. */
 const WRITE_BUFFER = 1 << 20;
 
 /**
  * writeFileAtomic for content given piece by piece (a document too large to be one string): the
- * same hidden temp name, flush, rename and folder flush; the pieces are gathered into writes of
- * about 1 MiB. Returns the size and sha256 of what was written; `written.bytes` follows the writes
- * (so a failure can say how far it got). On any error (a piece that throws included) the temp file
- * is removed and the error passed on.
+ * pieces are gathered into writes of about 1 MiB. Returns the size and sha256 of what was written;
+ * `written.bytes` follows the writes (so a failure can say how far it got).
  */
 export async function writeStreamAtomic(file: string, pieces: AsyncIterable<string>, written = { bytes: 0 }): Promise<{ bytes: number; sha256: string }> {
-  const dir = dirname(file);
-  const temp = join(dir, `.${basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   const hash = createHash('sha256');
-  try {
-    const handle = await open(temp, 'wx');
-    try {
-      let pending: string[] = [];
-      let pendingLength = 0;
-      const flush = async () => {
-        const data = Buffer.from(pending.join(''), 'utf8');
-        pending = [];
-        pendingLength = 0;
-        hash.update(data);
-        // writeFile writes it all, from the current position (write() may stop short).
-        await handle.writeFile(data);
-        written.bytes += data.length;
-      };
-      for await (const piece of pieces) {
-        pending.push(piece);
-        pendingLength += piece.length;
-        if (pendingLength >= WRITE_BUFFER) await flush();
-      }
-      await flush();
-      await handle.sync();
-    } finally {
-      await handle.close();
+  await replaceAtomically(file, async (handle) => {
+    let pending: string[] = [];
+    let pendingLength = 0;
+    const flush = async () => {
+      const data = Buffer.from(pending.join(''), 'utf8');
+      pending = [];
+      pendingLength = 0;
+      hash.update(data);
+      // writeFile writes it all, from the current position (write() may stop short).
+      await handle.writeFile(data);
+      written.bytes += data.length;
+    };
+    for await (const piece of pieces) {
+      pending.push(piece);
+      pendingLength += piece.length;
+      if (pendingLength >= WRITE_BUFFER) await flush();
     }
-    await rename(temp, file);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
-  await syncFolder(dir);
+    await flush();
+  });
   return { bytes: written.bytes, sha256: hash.digest('hex') };
 }
 
