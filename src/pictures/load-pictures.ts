@@ -8,6 +8,8 @@ import type { Pictures } from './pictures.ts';
 
 /** Bump when Pictures or how they are computed changes, so old caches are recomputed. */
 const CACHE_VERSION = 2;
+/** The caches of jobs merged before merge.json, keyed on their merged.json (the same Pictures). */
+const MERGED_JSON_CACHE_VERSION = 1;
 
 /** What pictures.json holds: the pictures and what they were computed from. */
 interface CacheFile {
@@ -37,8 +39,8 @@ const sameKey = (a: MergedKey, b: MergedKey): boolean => a.size === b.size && a.
 const sameFacts = (a: PictureFacts, b: PictureFacts): boolean =>
   a.width === b.width && a.height === b.height && a.fps === b.fps && a.frameCount === b.frameCount;
 
-/** The cached pictures when pictures.json was computed from this merge.json and these facts. */
-async function readCache(file: string, key: MergedKey, facts: PictureFacts): Promise<Pictures | undefined> {
+/** The cached pictures when pictures.json (of `version`) was computed from the file of this key and these facts. */
+async function readCache(file: string, key: MergedKey, facts: PictureFacts, version = CACHE_VERSION): Promise<Pictures | undefined> {
   let cache: CacheFile;
   try {
     cache = JSON.parse(await readFile(file, 'utf8')) as CacheFile;
@@ -46,7 +48,7 @@ async function readCache(file: string, key: MergedKey, facts: PictureFacts): Pro
     return undefined; // missing or damaged: recompute
   }
   const usable =
-    cache?.version === CACHE_VERSION && cache.merged && sameKey(cache.merged, key) && cache.facts && sameFacts(cache.facts, facts) &&
+    cache?.version === version && cache.merged && sameKey(cache.merged, key) && cache.facts && sameFacts(cache.facts, facts) &&
     Array.isArray(cache.pictures?.frames) && Array.isArray(cache.pictures?.tracks);
   return usable ? cache.pictures : undefined;
 }
@@ -60,7 +62,7 @@ async function compute(jobDir: string, facts: PictureFacts): Promise<Pictures | 
   const indexFile = join(jobDir, MERGE_INDEX_FILE);
   const cacheFile = join(jobDir, 'pictures.json');
   const before = await mergedKey(indexFile);
-  if (!before) return undefined;
+  if (!before) return mergedBefore(jobDir, facts);
   const cached = await readCache(cacheFile, before, facts);
   if (cached) return cached;
   let text: string;
@@ -80,6 +82,16 @@ async function compute(jobDir: string, facts: PictureFacts): Promise<Pictures | 
   const after = await mergedKey(indexFile);
   if (after && sameKey(before, after)) await writeCache(cacheFile, { version: CACHE_VERSION, merged: before, facts, pictures });
   return pictures;
+}
+
+/**
+ * A job merged by an older posepipe has no merge.json: its merged.json (which is never read here,
+ * whatever its size) and the pictures.json computed from it when it was merged. That cache is its
+ * pictures while merged.json is unchanged; otherwise there are none until it is merged again.
+ */
+async function mergedBefore(jobDir: string, facts: PictureFacts): Promise<Pictures | undefined> {
+  const key = await mergedKey(join(jobDir, 'merged.json'));
+  return key && readCache(join(jobDir, 'pictures.json'), key, facts, MERGED_JSON_CACHE_VERSION);
 }
 
 async function writeCache(cacheFile: string, cache: CacheFile): Promise<void> {

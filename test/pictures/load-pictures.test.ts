@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PipelineError } from '../../src/errors.ts';
@@ -28,6 +28,22 @@ describe('loadPictures', () => {
     const dir = jobDir();
     expect(await loadPictures(dir, FACTS)).toBeUndefined();
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('a job merged by an older posepipe (merged.json, no merge.json) keeps the pictures it cached then, and merged.json itself is never read', async () => {
+    const dir = jobDir();
+    writeMerged(dir);
+    const pictures = (await loadPictures(dir, FACTS))!;
+    // As the older posepipe left it: merged.json (unreadable here, to show it is not parsed) and its cache, keyed on it.
+    const cache = JSON.parse(readFileSync(join(dir, 'pictures.json'), 'utf8')) as { version: number; merged: { size: number; mtimeNs: string } };
+    writeFileSync(join(dir, 'merged.json'), 'not json: never parsed');
+    const info = statSync(join(dir, 'merged.json'), { bigint: true });
+    writeFileSync(join(dir, 'pictures.json'), JSON.stringify({ ...cache, version: 1, merged: { size: Number(info.size), mtimeNs: info.mtimeNs.toString() } }));
+    rmSync(join(dir, 'merge.json'));
+    expect(await loadPictures(dir, FACTS)).toEqual(pictures);
+    // merged.json changed since: no pictures (until the job is merged again), and no error.
+    writeFileSync(join(dir, 'merged.json'), 'not json either, and longer');
+    expect(await loadPictures(dir, FACTS)).toBeUndefined();
   });
 
   it('picks frames with people, keeps only what is drawn, and finds each track runs', async () => {
