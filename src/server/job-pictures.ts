@@ -12,6 +12,14 @@ import { escapeHtml } from './page.ts';
 
 type Pictures = NonNullable<Awaited<ReturnType<typeof loadPictures>>>;
 
+/** Frame times counted from the first frame's, made once per job's times (cachedFrameTimes gives the same array each time): a long video has 100,000s of frames, and the page is asked for again and again. */
+const fromFirstOf = new WeakMap<readonly number[], number[]>();
+function fromFirst(times: readonly number[]): number[] {
+  let relative = fromFirstOf.get(times);
+  if (!relative) fromFirstOf.set(times, (relative = times.map((t) => t - times[0]!)));
+  return relative;
+}
+
 /** A done job's pictures and its staged source, or undefined when there are none to draw. */
 export async function jobPictures(config: Config, job: { id: number; state: string; copyOf: number | null }, source: { facts: SourceFacts | null; stagedFile: string | null }): Promise<{ pictures: Pictures; sourceFile: string; times?: number[] } | undefined> {
   const f = source.facts;
@@ -23,7 +31,7 @@ export async function jobPictures(config: Config, job: { id: number; state: stri
   // The picked frames' times as the output gives them (the source's own, for variable frame rates).
   const times = await cachedFrameTimes(dir);
   if (!times || times.length !== f.frames) return { pictures, sourceFile: join(dir, source.stagedFile) };
-  const relative = times.map((t) => t - times[0]!);
+  const relative = fromFirst(times);
   const frames = pictures.frames.map((frame) => ({ ...frame, time: relative[frame.index]! }));
   return { pictures: { ...pictures, frames }, sourceFile: join(dir, source.stagedFile), times: relative };
 }
