@@ -1,7 +1,18 @@
-/** What the benchmarks share: a free port, a percentile, and a throwaway redis-server. */
+/** What the benchmarks (and the long-output test) share: a free port, a percentile, a throwaway redis-server, a process's resident memory, route timings. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+
+/** Resident memory (bytes) of a pid, or 0 once it is gone (from /proc). */
+export function residentBytes(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
 
 /** A loopback port nothing listens on right now. */
 export function freePort(): Promise<number> {

@@ -12,7 +12,7 @@
  * Usage: npm run bench:long [-- --minutes 60 --people 6 --fps 30]
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -20,7 +20,7 @@ import Database from 'better-sqlite3';
 import { loadConfig } from '../src/config.ts';
 import { openDb, STAGE_NAMES, type StageName } from '../src/db/index.ts';
 import { startServer } from '../src/server/index.ts';
-import { printRouteTimes, timeRoutes } from './lib.ts';
+import { printRouteTimes, residentBytes, timeRoutes } from './lib.ts';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -53,16 +53,6 @@ Object.assign(env, {
   POSEPIPE_PORT: '0',
 });
 
-/** Resident memory (bytes) of a pid, or 0 once it is gone. */
-function rss(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-
 console.log(`running posepipe (test-fixture as phalp, ${people} people a frame)…`);
 const t0 = performance.now();
 const child = spawn(process.execPath, ['bin/posepipe.js', 'run', video], { env, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -74,7 +64,7 @@ child.stderr!.on('data', (d: Buffer) => {
   stderr = stderr.replace(/job \d+: \w+ took [\d.]+ s in worker thread \d+, its peak \d+ MiB[^\n]*\n/g, '');
 });
 let peak = 0;
-const sampler = setInterval(() => (peak = Math.max(peak, rss(child.pid!))), 100);
+const sampler = setInterval(() => (peak = Math.max(peak, residentBytes(child.pid!))), 100);
 const code = await new Promise<number | null>((res) => child.on('close', res));
 clearInterval(sampler);
 const wallS = (performance.now() - t0) / 1000;

@@ -2,12 +2,14 @@
  * Which frames the thumbnail strip shows: up to `max`, evenly spaced over the frames where someone
  * was tracked (over all frames when nobody was), so the strip shows tracking rather than empty
  * scenery. Each pick is the middle of one of `max` equal slices of those frames, so the same
- * frames always give the same picks. Returns frame indices in ascending order.
+ * frames always give the same picks. `frames` are a merge's frames 0..N-1, in any order; the
+ * picks are those the merge makes while it streams (pickFlagged). Returns frame indices in
+ * ascending order.
  */
 export function pickFrames(frames: ReadonlyArray<{ index: number; persons: readonly unknown[] }>, max: number): number[] {
-  const withPeople = frames.filter((frame) => frame.persons.length > 0);
-  const pool = (withPeople.length > 0 ? withPeople : frames).map((frame) => frame.index).sort((a, b) => a - b);
-  return pickPositions(pool.length, max).map((k) => pool[k]!);
+  const withPeople = new Uint8Array(frames.length);
+  for (const frame of frames) if (frame.persons.length > 0) withPeople[frame.index] = 1;
+  return pickFlagged(withPeople, max);
 }
 
 /** The positions pickFrames takes from a pool of `size` frames: all of them, or the middles of `max` equal slices. */
@@ -16,10 +18,7 @@ export function pickPositions(size: number, max: number): number[] {
   return Array.from({ length: max }, (_, i) => Math.floor(((2 * i + 1) * size) / (2 * max)));
 }
 
-/**
- * pickFrames over a video given as one flag per frame (1: someone was tracked there), as the merge
- * has it without holding the frames: the same picks as pickFrames for the same frames.
- */
+/** The picks over a video given as one flag per frame (1: someone was tracked there), as the merge has it without holding the frames. */
 export function pickFlagged(withPeople: Uint8Array, max: number): number[] {
   let count = 0;
   for (const flag of withPeople) count += flag;

@@ -87,7 +87,6 @@ export async function preview(
 ): Promise<PreviewOutput> {
   await clearTemps(ctx.jobDir);
   const index = await readMergeIndex(ctx.jobDir, ctx.frameCount);
-  if (ctx.frameTimes && ctx.frameTimes.length !== ctx.frameCount) throw new PipelineError('internal', `Cannot build the player: ${ctx.frameTimes.length} frame times for ${ctx.frameCount} frames`);
   let windows: number;
   try {
     const task = { task: 'player' as const, jobDir: ctx.jobDir, index, frameTimes: ctx.frameTimes ? [...ctx.frameTimes] : undefined, width: ctx.width, height: ctx.height, fps: ctx.fps };

@@ -8,9 +8,10 @@
  * process's memory stays far below the output's size.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { residentBytes } from '../../bench/lib.ts';
 import { cliEnv, spawnCli } from '../helpers/cli.ts';
 import { readValidOutputStreamed } from '../helpers/output.ts';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.ts';
@@ -24,16 +25,6 @@ const MAX_STRING = 536_870_888;
 let ws: Workspace | undefined;
 afterEach(() => ws?.cleanup());
 
-/** Resident memory (bytes) of a pid, or 0 once it is gone. */
-function rss(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-
 describe('an output longer than the longest string', () => {
   it(`${FRAMES} frames of ${PEOPLE} people with phalp-shaped extras: completes, validates, every frame and person is there`, async () => {
     ws = makeWorkspace('long-output');
@@ -43,7 +34,7 @@ describe('an output longer than the longest string', () => {
     const env = cliEnv(ws, { POSEPIPE_TRACKER: 'test-fixture', POSEPIPE_TEST_FIXTURE_PEOPLE: String(PEOPLE), POSEPIPE_TEST_FIXTURE_EXTRAS: 'phalp', POSEPIPE_CHUNK_SECONDS: '60', POSEPIPE_PREVIEW_SIZE: '0' });
     const run = spawnCli(['run', video], env);
     let peak = 0;
-    const sampler = setInterval(() => (peak = Math.max(peak, rss(run.child.pid!))), 100);
+    const sampler = setInterval(() => (peak = Math.max(peak, residentBytes(run.child.pid!))), 100);
     const r = await run.done.finally(() => clearInterval(sampler));
     expect(r.code, r.stderr.slice(-2000)).toBe(0);
 
