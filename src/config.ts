@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 /** The repository root (where python/ and schema/ live), resolved from this file. */
 export const REPO_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
-type Kind = 'path' | 'int' | 'number' | 'enum' | 'string' | 'bool' | 'url' | 'workers' | 'redis' | 'secret' | 'extras';
+type Kind = 'path' | 'file' | 'int' | 'number' | 'enum' | 'string' | 'bool' | 'url' | 'workers' | 'redis' | 'secret' | 'extras';
 interface Spec {
   env: string;
   flag: string;
@@ -58,6 +58,16 @@ export const CONFIG_SPEC = {
   previewSize: { env: 'POSEPIPE_PREVIEW_SIZE', flag: '--preview-size', kind: 'int', min: 0, max: 4320, doc: 'the job page plays a preview (H.264 MP4) whose shorter side is at most this many pixels (0: no preview video)' },
   uploadMaxMb: { env: 'POSEPIPE_UPLOAD_MAX_MB', flag: '--upload-max-mb', kind: 'int', min: 0, max: 100_000_000, doc: 'largest video (MiB) the status page takes as an upload into the inbox (0: uploads off)' },
   minFreeMb: { env: 'POSEPIPE_MIN_FREE_MB', flag: '--min-free-mb', kind: 'int', min: 0, max: 100_000_000, doc: 'free space (MiB) the home filesystem must keep after staging and after chunking; checked before each' },
+  auth: { env: 'POSEPIPE_AUTH', flag: '--auth', kind: 'enum', values: ['auto', 'on', 'off'], doc: 'login for the status page and its API: auto (required whenever the listener is not loopback-only), on (also on loopback: behind a reverse proxy or a tunnel), off (refused unless loopback)' },
+  pageToken: { env: 'POSEPIPE_PAGE_TOKEN', flag: '--page-token', kind: 'secret', doc: 'the operator token of the status page (at least 16 characters); empty: one is generated at first start and kept in the home folder (posepipe token prints it)' },
+  viewerToken: { env: 'POSEPIPE_VIEWER_TOKEN', flag: '--viewer-token', kind: 'secret', doc: 'a read-only token of the status page (pages, API reads, /metrics); empty: one is generated and kept in the home folder (posepipe token --viewer prints it)' },
+  tlsCert: { env: 'POSEPIPE_TLS_CERT', flag: '--tls-cert', kind: 'file', doc: 'PEM certificate (chain) to serve the page and the worker API over https (with tlsKey; empty: plain http)' },
+  tlsKey: { env: 'POSEPIPE_TLS_KEY', flag: '--tls-key', kind: 'file', doc: 'PEM private key of tlsCert' },
+  ca: { env: 'POSEPIPE_CA', flag: '--ca', kind: 'file', doc: 'posepipe worker: a PEM certificate (or CA) to trust for an https coordinator, such as a self-signed one (empty: the system\'s CAs)' },
+  maxResultMb: { env: 'POSEPIPE_MAX_RESULT_MB', flag: '--max-result-mb', kind: 'int', min: 1, max: 2047, doc: 'largest chunk result (MiB) a remote worker may upload; a smaller cap follows from the attempt\'s frame count' },
+  maxLiveStreams: { env: 'POSEPIPE_MAX_LIVE_STREAMS', flag: '--max-live-streams', kind: 'int', min: 1, max: 100_000, doc: 'live-update streams the page serves at once (503 beyond)' },
+  maxUploads: { env: 'POSEPIPE_MAX_UPLOADS', flag: '--max-uploads', kind: 'int', min: 1, max: 1000, doc: 'uploads (page videos and worker results each) taken at once (429 beyond)' },
+  idleSeconds: { env: 'POSEPIPE_IDLE_SECONDS', flag: '--idle-seconds', kind: 'number', min: 1, max: 86400, doc: 'an upload or download that moves no byte this long is cut off (a slow transfer that keeps moving is never cut)' },
 } as const satisfies Record<string, Spec>;
 
 export type ConfigKey = keyof typeof CONFIG_SPEC;
@@ -90,6 +100,20 @@ export interface Config {
   readonly maxDurationSeconds: number;
   readonly maxChunks: number;
   readonly minFreeMb: number;
+  readonly auth: 'auto' | 'on' | 'off';
+  /** Operator token of the page; '' when it is to be generated (or read) under home. */
+  readonly pageToken: string;
+  /** Read-only token of the page; '' when it is to be generated (or read) under home. */
+  readonly viewerToken: string;
+  /** PEM files for https; '' when off. */
+  readonly tlsCert: string;
+  readonly tlsKey: string;
+  /** posepipe worker: PEM to trust for the coordinator; '' for the system's CAs. */
+  readonly ca: string;
+  readonly maxResultMb: number;
+  readonly maxLiveStreams: number;
+  readonly maxUploads: number;
+  readonly idleSeconds: number;
   /** 'all', 'none', or a comma list of extra names. */
   readonly extras: string;
   readonly outputFormat: OutputFormat;
@@ -159,6 +183,16 @@ function defaults(env: NodeJS.ProcessEnv): Record<ConfigKey, string | number> {
     maxDurationSeconds: 4 * 3600,
     maxChunks: 2000,
     minFreeMb: 256,
+    auth: 'auto',
+    pageToken: '',
+    viewerToken: '',
+    tlsCert: '',
+    tlsKey: '',
+    ca: '',
+    maxResultMb: 512,
+    maxLiveStreams: 64,
+    maxUploads: 4,
+    idleSeconds: 60,
     extras: 'all',
     outputFormat: 'json',
     previewSize: 720,
@@ -259,7 +293,7 @@ function parseValue(key: ConfigKey, raw: unknown, source: string, base: string, 
   }
   if (spec.kind === 'secret') {
     if (raw === '') return '';
-    if (typeof raw !== 'string' || raw.length < 16 || /\s/.test(raw)) throw new ConfigError(`Invalid ${where}: a worker token is at least 16 characters without spaces (e.g. from: openssl rand -hex 24)`);
+    if (typeof raw !== 'string' || raw.length < 16 || /\s/.test(raw)) throw new ConfigError(`Invalid ${where}: a token is at least 16 characters without spaces (e.g. from: openssl rand -hex 24)`);
     return raw;
   }
   if (spec.kind === 'url') {
@@ -268,11 +302,12 @@ function parseValue(key: ConfigKey, raw: unknown, source: string, base: string, 
     if (!url) throw new ConfigError(`Invalid ${where}: ${JSON.stringify(raw)} is not an http:// or https:// URL`);
     return url.href;
   }
+  if (spec.kind === 'file' && raw === '') return '';
   if (typeof raw !== 'string' || raw === '') throw new ConfigError(`Invalid ${where}: expected a non-empty string, got ${JSON.stringify(raw)}`);
   if (spec.kind === 'enum' && !spec.values!.includes(raw)) {
     throw new ConfigError(`Invalid ${where}: ${JSON.stringify(raw)} is not one of ${spec.values!.join(', ')}`);
   }
-  if (spec.kind === 'path') {
+  if (spec.kind === 'path' || spec.kind === 'file') {
     let p = raw;
     if (/^[A-Za-z]:([\\/]|$)/.test(p)) {
       if (!wsl) throw new ConfigError(`Invalid ${where}: ${JSON.stringify(raw)} is a Windows path, but this is not WSL`);
@@ -330,6 +365,14 @@ export function loadConfig(input: ConfigInput = {}): Config {
     sources[key as ConfigKey] = CONFIG_SPEC[key as ConfigKey].flag;
   }
 
+  if ((values.tlsCert === '') !== (values.tlsKey === '')) {
+    const [set, unset] = values.tlsCert === '' ? (['tlsKey', 'tlsCert'] as const) : (['tlsCert', 'tlsKey'] as const);
+    throw new ConfigError(`Invalid ${set} (from ${sources[set]}): https needs both files; set ${unset} (${CONFIG_SPEC[unset].env}) too`);
+  }
+  for (const key of ['pageToken', 'viewerToken', 'workerToken'] as const) {
+    const other = (['pageToken', 'viewerToken', 'workerToken'] as const).find((k) => k !== key && values[k] !== '' && values[k] === values[key]);
+    if (other) throw new ConfigError(`Invalid ${key} (from ${sources[key]}): it is the same as ${other}; each role needs its own token`);
+  }
   if (values.workers === '0' && values.redisUrl === '') {
     throw new ConfigError(`Invalid workers (from ${sources.workers}): 0 (a coordinator without local slots) only hands out work to remote workers: set POSEPIPE_REDIS_URL too, or give 1 or more`);
   }

@@ -26,7 +26,7 @@ describe('the workers setting', () => {
   it('takes a Redis URL and a worker token, refusing what cannot be one', () => {
     expect(loadConfig({ env: { ...env, POSEPIPE_REDIS_URL: 'redis://gpu-box:6380' }, wsl: false }).redisUrl).toBe('redis://gpu-box:6380');
     expect(() => loadConfig({ env: { ...env, POSEPIPE_REDIS_URL: 'http://gpu-box:6380' }, wsl: false })).toThrow('Invalid redisUrl (from POSEPIPE_REDIS_URL): "http://gpu-box:6380" is not a redis://HOST:PORT');
-    expect(() => loadConfig({ env: { ...env, POSEPIPE_WORKER_TOKEN: 'short' }, wsl: false })).toThrow('Invalid workerToken (from POSEPIPE_WORKER_TOKEN): a worker token is at least 16 characters');
+    expect(() => loadConfig({ env: { ...env, POSEPIPE_WORKER_TOKEN: 'short' }, wsl: false })).toThrow('Invalid workerToken (from POSEPIPE_WORKER_TOKEN): a token is at least 16 characters');
   });
 
   it.each([
