@@ -68,8 +68,8 @@ describe('configuration', () => {
     expect(() => loadConfig({ env, flags: { minFreeMb: '-1' }, wsl: false })).toThrow('Invalid minFreeMb (from --min-free-mb): -1 is below the minimum 0');
   });
 
-  it('is documented: every key has its environment variable in the README table', () => {
-    const readme = readFileSync('README.md', 'utf8');
+  it('is documented: every key has its environment variable in the settings page', () => {
+    const readme = readFileSync('docs/settings.md', 'utf8');
     for (const spec of Object.values(CONFIG_SPEC)) expect(readme).toContain(`\`${spec.env}\``);
   });
 });

@@ -51,7 +51,7 @@ export async function runChecks(config: Config): Promise<Check[]> {
   const worker = await checkWorker({ python: config.python, backend: config.tracker });
   checks.push({ name: 'python', ok: worker.interpreter.ok, detail: worker.interpreter.detail, fix: worker.interpreter.ok ? undefined : `check POSEPIPE_PYTHON (${config.python})` });
   // builtin lives in posepipe's own venv (setup makes it); the GPU backends live in the user's.
-  const fallback = config.tracker === 'builtin' || config.tracker === 'test-fixture' ? 'run `npm run setup`' : `fix the failed lines above (README: "The ${config.tracker} backend")`;
+  const fallback = config.tracker === 'builtin' || config.tracker === 'test-fixture' ? 'run `npm run setup`' : `fix the failed lines above (docs/backends.md: "The ${config.tracker} backend")`;
   for (const c of worker.checks) checks.push({ name: `${config.tracker}: ${c.name}`, ok: c.ok, detail: c.detail, fix: c.ok ? undefined : c.fix ?? fallback });
   return checks;
 }

@@ -3,8 +3,8 @@
  * tracked as JSON, then the same content dropped under another name into `posepipe start
  * --output-format jsonl` (a copy job, written from the first job's chunk results without tracking
  * again) gives `<name>.jsonl`, whose lines are the JSON document's own parts byte for byte; the
- * output route serves it as application/x-ndjson; and the README's Python and Node snippets, run as
- * they are written there, read it as a stream. The first job plays one merged by an older posepipe
+ * output route serves it as application/x-ndjson; and the Python and Node snippets of docs/output.md,
+ * run as they are written there, read it as a stream. The first job plays one merged by an older posepipe
  * (no merge.json): the copy, and its own JSON written again, merge its chunk results again first.
  */
 import { spawnSync } from 'node:child_process';
@@ -18,17 +18,17 @@ import { waitFor, workspacesPerTest } from '../helpers/workspace.ts';
 
 const workspace = workspacesPerTest();
 
-/** The code block of `language` in the README's "Output formats" section. */
-function readmeSnippet(language: 'python' | 'js'): string {
-  const readme = readFileSync('README.md', 'utf8');
-  const section = readme.slice(readme.indexOf('### Output formats'));
+/** The code block of `language` in the "Output formats" section of docs/output.md. */
+function docsSnippet(language: 'python' | 'js'): string {
+  const page = readFileSync('docs/output.md', 'utf8');
+  const section = page.slice(page.indexOf('## Output formats'));
   const block = new RegExp('```' + language + '\\n([\\s\\S]*?)```').exec(section);
-  expect(block, `README.md has no ${language} block under "Output formats"`).not.toBeNull();
+  expect(block, `docs/output.md has no ${language} block under "Output formats"`).not.toBeNull();
   return block![1]!;
 }
 
 describe('the jsonl output format', () => {
-  it('writes the document as lines (the header, then a frame a line, each the JSON form\'s own bytes), served as application/x-ndjson and read as a stream by the README\'s Python and Node; a job merged by an older posepipe is merged again when written again', async () => {
+  it('writes the document as lines (the header, then a frame a line, each the JSON form\'s own bytes), served as application/x-ndjson and read as a stream by the Python and Node of docs/output.md; a job merged by an older posepipe is merged again when written again', async () => {
     const ws = workspace('jsonl');
     const env = cliEnv(ws, { POSEPIPE_TRACKER: 'test-fixture', POSEPIPE_CHUNK_SECONDS: '1', POSEPIPE_OVERLAP_FRAMES: '5', POSEPIPE_TEST_FIXTURE_PEOPLE: '2' });
     const json = await runCli(['run', fixture('small.mp4')], env);
@@ -76,12 +76,12 @@ describe('the jsonl output format', () => {
     expect(again.stdout + again.stderr).toContain('job 1: it has no merge.json');
     expect(readFileSync(join(ws.outbox, 'small.json')).equals(jsonBytes)).toBe(true);
 
-    // The README's snippets, as written there, on the output: each person's frame, track and box, a line each.
+    // The snippets of docs/output.md, as written there, on the output: each person's frame, track and box, a line each.
     const wanted = doc.frames.flatMap((f) => f.persons.map((p) => [f.index, p.track, ...p.bbox].join(' '))).join('\n') + '\n';
     expect(doc.frames.filter((f) => f.persons.length === 2).length).toBeGreaterThan(doc.frames.length / 2);
     const file = join(ws.outbox, 'small lines.jsonl');
-    writeFileSync(join(ws.root, 'read.py'), readmeSnippet('python'));
-    writeFileSync(join(ws.root, 'read.mjs'), readmeSnippet('js'));
+    writeFileSync(join(ws.root, 'read.py'), docsSnippet('python'));
+    writeFileSync(join(ws.root, 'read.mjs'), docsSnippet('js'));
     const python = spawnSync('/usr/bin/python3', [join(ws.root, 'read.py'), file], { encoding: 'utf8' });
     expect(python.stderr).toBe('');
     expect(python.stdout).toBe(wanted);

@@ -18,7 +18,7 @@ from .phalp_config import TORCH_ENV_TRUE, PhalpSettings, read_settings, resolve_
 
 Check = Dict[str, Any]
 
-# The install that needs no neural_renderer build (README, "The phalp backend"; python/requirements-phalp.txt).
+# The install that needs no neural_renderer build (docs/backends.md, "The phalp backend"; python/requirements-phalp.txt).
 INSTALL = ("pip install -r python/requirements-phalp.txt, then pip install --no-deps -r "
            "python/requirements-phalp-nodeps.txt (posepipe's folder)")
 IMPORT_FIXES = {
