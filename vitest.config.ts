@@ -25,6 +25,7 @@ const PAIRED = [
   'test/tracker/keypoints.test.ts',
   'test/tracker/python-units.test.ts',
   'test/config.test.ts',
+  'test/docs.test.ts',
   'test/schema.test.ts',
   'test/imports.test.ts',
 ];
