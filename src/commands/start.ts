@@ -5,13 +5,15 @@ import { QUEUE_NAME } from '../scheduler/index.ts';
 import { createProgress, displayName, terminalSafe } from '../progress.ts';
 import { createInboxWatcher } from '../watcher/index.ts';
 import { checkBinding, isLoopback, startServer } from '../server/index.ts';
+import { readServerTls } from '../tls-files.ts';
 import { openEngine } from './shared.ts';
 
 /** `posepipe start`: watch the inbox, run queued jobs one at a time, serve the status page; stops on SIGINT/SIGTERM. */
 export async function startCommand(config: Config): Promise<number> {
   const log = (line: string) => console.log(terminalSafe(line));
-  // A page address that is refused stops us before anything is opened.
+  // A page address or a PEM file that is refused stops us before anything is opened.
   checkBinding(config);
+  readServerTls(config);
   if (config.redisUrl && config.workerToken === '' && !isLoopback(config.host)) {
     throw new ConfigError(`posepipe start listens on ${config.host} with a Redis queue for remote workers: set POSEPIPE_WORKER_TOKEN (the same on every worker, e.g. from: openssl rand -hex 24), or the worker endpoints would be open to anyone`);
   }

@@ -96,7 +96,7 @@ export async function workerCommand(config: Config): Promise<number> {
   const trust = await coordinator.post('/worker/v1/hello', { slots: [] }, HELLO_EVERY_MS).catch((error: unknown) => error);
   if (trust instanceof CoordinatorTrustError) {
     coordinator.close();
-    throw new ConfigError(`posepipe worker: ${trust.message}`);
+    throw new ConfigError(trust.message);
   }
 
   // Every slot loads its backend before any offer is taken (an offer's lock is not renewed while a model loads).
