@@ -37,6 +37,11 @@ export class CoordinatorTrustError extends Error {
 /** The largest JSON answer read from the coordinator; beyond it the answer is dropped. */
 const MAX_ANSWER_BYTES = 1024 * 1024;
 
+/** The most a body can leave in the kernel's send and receive buffers (Linux's tcp_wmem and tcp_rmem caps are 4 and 6 MiB). */
+const BUFFERED_MAX_BYTES = 16 * 1024 * 1024;
+/** The pace those last bytes are assumed to be read at, at worst. */
+const SLOW_READ_BYTES_PER_S = 256 * 1024;
+
 /** OpenSSL's verdicts for a certificate whose issuer is not among the trusted ones. */
 const UNTRUSTED = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_UNTRUSTED', 'CERT_SIGNATURE_FAILURE']);
 
@@ -60,7 +65,8 @@ export class CoordinatorClient {
   /** POST a JSON body; `timeoutMs` bounds the silence, `headers` are added to this request. */
   async post(path: string, body: unknown, timeoutMs = this.#idleMs, headers: Record<string, string> = {}): Promise<CoordinatorAnswer> {
     const text = JSON.stringify(body);
-    const res = await this.#request('POST', path, { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) }, timeoutMs, (req) => req.end(text));
+    const bytes = Buffer.byteLength(text);
+    const res = await this.#request('POST', path, { ...headers, 'content-type': 'application/json', 'content-length': String(bytes) }, timeoutMs, (req) => req.end(text), bytes);
     return { status: res.statusCode ?? 0, body: await readJson(res) };
   }
 
@@ -82,7 +88,7 @@ export class CoordinatorClient {
       const source = createReadStream(file);
       source.once('error', (error) => req.destroy(error));
       source.pipe(req);
-    });
+    }, size);
     return { status: res.statusCode ?? 0, body: await readJson(res) };
   }
 
@@ -92,7 +98,7 @@ export class CoordinatorClient {
   }
 
   /** One request: resolves with the response once its head arrives; the idle limit goes on over its body. */
-  #request(method: string, path: string, headers: Record<string, string>, idleMs: number, send: (req: http.ClientRequest) => void): Promise<IncomingMessage> {
+  #request(method: string, path: string, headers: Record<string, string>, idleMs: number, send: (req: http.ClientRequest) => void, bodyBytes = 0): Promise<IncomingMessage> {
     const url = new URL(path.replace(/^\//, ''), this.#base);
     const module = url.protocol === 'https:' ? https : http;
     return new Promise<IncomingMessage>((resolve, reject) => {
@@ -101,10 +107,17 @@ export class CoordinatorClient {
         response = res;
         resolve(res);
       });
-      req.setTimeout(idleMs, () => {
-        const error = new Error(`${method} ${url.pathname}: nothing moved for ${Math.round(idleMs / 1000)} s; the coordinator does not answer`);
+      let limitMs = idleMs;
+      req.setTimeout(limitMs, () => {
+        const error = new Error(`${method} ${url.pathname}: nothing moved for ${Math.round(limitMs / 1000)} s; the coordinator does not answer`);
         response?.destroy(error);
         req.destroy(error);
+      });
+      // The last bytes of a body sit in the kernel's buffers (megabytes), unseen here, until the far
+      // end reads them: the wait for the answer gets their time at a slow reader's pace on top.
+      req.once('finish', () => {
+        limitMs = idleMs + Math.round((Math.min(bodyBytes, BUFFERED_MAX_BYTES) / SLOW_READ_BYTES_PER_S) * 1000);
+        req.setTimeout(limitMs);
       });
       // Also after the answer came (an upload the coordinator refused early breaks its pipe): only the first error counts.
       req.on('error', (error) => reject(this.#explain(error)));
