@@ -19,6 +19,7 @@ import { ConfigError, type Config } from '../config.ts';
 import type { ChunkRow } from '../db/index.ts';
 import { classify, TrackerError } from '../errors.ts';
 import { terminalSafe } from '../progress.ts';
+import { isLoopback } from '../server/index.ts';
 import { readWorkerCa } from '../tls-files.ts';
 import { planSlots, QUEUE_NAME, redisConnection, type Offer } from '../scheduler/index.ts';
 import { hashFile } from '../stages/stage.ts';
@@ -72,7 +73,9 @@ export async function workerCommand(config: Config): Promise<number> {
   const slotName = (i: number) => `${name}#${i + 1}`;
   const work = join(config.home, 'remote', String(process.pid));
   const coordinator = new CoordinatorClient(config.coordinator, { token: config.workerToken, idleMs: config.idleSeconds * 1000, ...readWorkerCa(config) });
-  if (config.ca && !config.coordinator.startsWith('https:')) log(`posepipe worker: warning: --ca ${config.ca} is not used: the coordinator ${config.coordinator} is not https`);
+  const coordinatorUrl = new URL(config.coordinator);
+  if (config.ca && coordinatorUrl.protocol !== 'https:') log(`posepipe worker: warning: --ca ${config.ca} is not used: the coordinator ${config.coordinator} is not https`);
+  if (coordinatorUrl.protocol === 'http:' && !isLoopback(coordinatorUrl.hostname.replace(/^\[|\]$/g, ''))) log(`posepipe worker: warning: the worker token, the chunks and the results travel in clear to ${config.coordinator}; serve the coordinator over https (tlsCert and tlsKey) and pass --ca FILE here if its certificate is self-signed`);
   let stopping = false;
   /** Uploads being retried: while any is, no new offer is taken. */
   let retrying = 0;
