@@ -95,7 +95,7 @@ export function statusCommand(config: Config, opts: { json: boolean; jobId?: str
     if (opts.json) {
       // Machines get every job whole (stages, chunks and their tracker seconds).
       const views = db.listJobs().map((j) => jobView(db, config, j));
-      console.log(JSON.stringify({ jobs: views, trackerLoads: db.listTrackerLoads().length, workers: workerViews(db), redisDownSince: db.redisDownSince() ?? null }, null, 2));
+      console.log(JSON.stringify({ jobs: views, trackerLoads: db.listTrackerLoads().length, workers: workerViews(db), redisDownSince: db.redisDownSince() ?? null, queuePausedSince: db.queuePausedSince() ?? null }, null, 2));
       return 0;
     }
     // The table needs only sums: one grouped query, however many chunk rows there are.

@@ -10,21 +10,22 @@
  * inputs download), never by a timer: a worker whose tracker hangs or freezes loses the offer to
  * BullMQ's stalled check as it loses the attempt to the coordinator's lease.
  */
-import { createReadStream, createWriteStream, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, isAbsolute, join, normalize } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline as pipe } from 'node:stream/promises';
+import { isAbsolute, join, normalize } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker, type Job } from 'bullmq';
 import { ConfigError, type Config } from '../config.ts';
 import type { ChunkRow } from '../db/index.ts';
 import { classify, TrackerError } from '../errors.ts';
 import { terminalSafe } from '../progress.ts';
+import { isLoopback } from '../server/index.ts';
+import { readWorkerCa } from '../tls-files.ts';
 import { planSlots, QUEUE_NAME, redisConnection, type Offer } from '../scheduler/index.ts';
 import { hashFile } from '../stages/stage.ts';
 import { trackChunk } from '../stages/track.ts';
 import type { ReadyEvent, TrackerWorker } from '../tracker/index.ts';
+import { CoordinatorClient, CoordinatorTrustError, HttpError, type CoordinatorAnswer } from './coordinator-client.ts';
 import { redactUrl } from './start.ts';
 import { slotTracker } from './shared.ts';
 
@@ -55,47 +56,6 @@ interface SlotHello {
   error?: string;
 }
 
-/** The coordinator's endpoints, with the token. Network failures reject; HTTP answers resolve. */
-class Coordinator {
-  readonly #base: string;
-  readonly #headers: Record<string, string>;
-  constructor(base: string, token: string) {
-    this.#base = base.replace(/\/$/, '');
-    this.#headers = token ? { authorization: `Bearer ${token}` } : {};
-  }
-
-  async post(path: string, body: unknown, timeoutMs = 30_000): Promise<{ status: number; body: Record<string, unknown> }> {
-    const r = await fetch(`${this.#base}${path}`, { method: 'POST', headers: { ...this.#headers, 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
-    return { status: r.status, body: (await r.json().catch(() => ({}))) as Record<string, unknown> };
-  }
-
-  async download(path: string, to: string): Promise<void> {
-    const r = await fetch(`${this.#base}${path}`, { headers: this.#headers, signal: AbortSignal.timeout(30 * 60_000) });
-    if (r.status !== 200 || !r.body) throw new HttpError(r.status, `GET ${path}: HTTP ${r.status}`);
-    mkdirSync(dirname(to), { recursive: true });
-    await pipe(Readable.fromWeb(r.body as import('node:stream/web').ReadableStream), createWriteStream(to));
-  }
-
-  async upload(path: string, file: string, headers: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
-    const r = await fetch(`${this.#base}${path}`, {
-      method: 'PUT',
-      headers: { ...this.#headers, ...headers, 'content-type': 'application/octet-stream', 'content-length': String(statSync(file).size) },
-      body: Readable.toWeb(createReadStream(file)) as ReadableStream,
-      duplex: 'half',
-      signal: AbortSignal.timeout(30 * 60_000),
-    } as RequestInit);
-    return { status: r.status, body: (await r.json().catch(() => ({}))) as Record<string, unknown> };
-  }
-}
-
-class HttpError extends Error {
-  readonly status: number;
-  constructor(status: number, message: string) {
-    super(message);
-    this.status = status;
-  }
-}
-
 /** A file name the coordinator sent, made safe to join under our folder (no absolute path, no `..`). */
 function safeRelative(name: unknown): string {
   if (typeof name !== 'string' || name === '' || isAbsolute(name) || normalize(name).split(/[\\/]/).includes('..')) throw new Error(`the coordinator sent an unusable file name ${JSON.stringify(name)}`);
@@ -112,7 +72,10 @@ export async function workerCommand(config: Config): Promise<number> {
   const trackers: TrackerWorker[] = slots.map((slot, i) => slotTracker(config, slot, (line) => console.error(terminalSafe(`[slot ${i + 1}] ${line}`))));
   const slotName = (i: number) => `${name}#${i + 1}`;
   const work = join(config.home, 'remote', String(process.pid));
-  const coordinator = new Coordinator(config.coordinator, config.workerToken);
+  const coordinator = new CoordinatorClient(config.coordinator, { token: config.workerToken, idleMs: config.idleSeconds * 1000, ...readWorkerCa(config) });
+  const coordinatorUrl = new URL(config.coordinator);
+  if (config.ca && coordinatorUrl.protocol !== 'https:') log(`posepipe worker: warning: --ca ${config.ca} is not used: the coordinator ${config.coordinator} is not https`);
+  if (coordinatorUrl.protocol === 'http:' && !isLoopback(coordinatorUrl.hostname.replace(/^\[|\]$/g, ''))) log(`posepipe worker: warning: the worker token, the chunks and the results travel in clear to ${config.coordinator}; serve the coordinator over https (tlsCert and tlsKey) and pass --ca FILE here if its certificate is self-signed`);
   let stopping = false;
   /** Uploads being retried: while any is, no new offer is taken. */
   let retrying = 0;
@@ -131,6 +94,14 @@ export async function workerCommand(config: Config): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
+  // A certificate the worker cannot trust is a setting to fix: said at once (exit 2), before minutes of
+  // model loading and before any offer is taken. A coordinator not up yet is waited for, as before.
+  const trust = await coordinator.post('/worker/v1/hello', { slots: [] }, HELLO_EVERY_MS).catch((error: unknown) => error);
+  if (trust instanceof CoordinatorTrustError) {
+    coordinator.close();
+    throw new ConfigError(trust.message);
+  }
+
   // Every slot loads its backend before any offer is taken (an offer's lock is not renewed while a model loads).
   const loads = await Promise.allSettled(trackers.map((t) => t.start()));
   loading = false;
@@ -148,6 +119,7 @@ export async function workerCommand(config: Config): Promise<number> {
   }
   const healthy = trackers.map((_, i) => i).filter((i) => !unhealthy.has(i));
   const free = [...healthy].reverse();
+  let helloTrouble = '';
   const hello = (health?: 'stopped'): Promise<unknown> =>
     coordinator
       .post('/worker/v1/hello', {
@@ -158,7 +130,14 @@ export async function workerCommand(config: Config): Promise<number> {
           return free.includes(i) ? { name: slotName(i), host: hostname(), device: ready?.device, health: 'ready' } : undefined;
         }).filter((x) => x !== undefined),
       }, HELLO_EVERY_MS)
-      .catch(() => {});
+      .then(
+        () => (helloTrouble = ''),
+        (error: unknown) => {
+          // A certificate changed on the coordinator while this worker runs: said once, not every 5 s.
+          if (error instanceof CoordinatorTrustError && helloTrouble !== error.message) log(`posepipe worker: ${error.message}`);
+          helloTrouble = error instanceof CoordinatorTrustError ? error.message : '';
+        },
+      );
   if (healthy.length === 0) {
     await hello();
     await Promise.all(trackers.map((t) => t.stop()));
@@ -268,7 +247,7 @@ export async function workerCommand(config: Config): Promise<number> {
     const until = Date.now() + UPLOAD_RETRY_MS;
     let wait = 500;
     for (;;) {
-      let answer: { status: number; body: Record<string, unknown> } | undefined;
+      let answer: CoordinatorAnswer | undefined;
       try {
         answer = await coordinator.upload(path, file, headers);
       } catch (error) {
@@ -302,6 +281,7 @@ export async function workerCommand(config: Config): Promise<number> {
   await Promise.all(trackers.map((t) => t.stop()));
   await worker.close().catch(() => {});
   await hello('stopped');
+  coordinator.close();
   rmSync(work, { recursive: true, force: true });
   return 0;
 }

@@ -585,6 +585,17 @@ export class Db {
     return v === undefined ? undefined : Number(v);
   }
 
+  /** Since when the BullMQ queue has been found paused in Redis (undefined: it is not, or there is none). */
+  setQueuePausedSince(ms: number | undefined): void {
+    if (ms === undefined) this.#db.prepare("DELETE FROM settings WHERE name = 'queue_paused_since'").run();
+    else this.#db.prepare("INSERT INTO settings (name, value) VALUES ('queue_paused_since', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value").run(String(ms));
+  }
+
+  queuePausedSince(): number | undefined {
+    const v = (this.#db.prepare("SELECT value FROM settings WHERE name = 'queue_paused_since'").get() as { value: string } | undefined)?.value;
+    return v === undefined ? undefined : Number(v);
+  }
+
   /** Pause or unpause intake: while paused no queued job starts (the running one goes on; new files are still queued). */
   setIntakePaused(paused: boolean): void {
     this.#db.prepare("INSERT INTO settings (name, value) VALUES ('intake_paused', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value").run(paused ? '1' : '0');

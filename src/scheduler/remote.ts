@@ -7,7 +7,9 @@
  * pending; a result, progress or failure is taken only for the attempt that is current (fencing);
  * an attempt whose frames stop advancing for leaseSeconds is taken back and tracked again.
  * Everything in Redis can be rebuilt from SQLite: the offers are re-added every second, and BullMQ
- * ignores an id it already holds.
+ * ignores an id it already holds, so a queue emptied by someone else is filled again. posepipe never
+ * pauses the queue itself: a pause found there (someone else's, through Redis) is logged and shown on
+ * the page until it is lifted, and lifted when posepipe starts.
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
@@ -144,6 +146,8 @@ export class RemoteDispatch {
   #offering = false;
   /** Since when Redis has refused the offers (undefined: it takes them). */
   #downSince: number | undefined;
+  /** Since when the queue has been found paused in Redis (undefined: it is not). */
+  #pausedSince: number | undefined;
 
   constructor(deps: { db: Db; config: Config; log: (line: string) => void; tracking: RemoteTracking }) {
     this.#db = deps.db;
@@ -157,6 +161,15 @@ export class RemoteDispatch {
 
   /** Offer pending chunks and check leases every second until close(). */
   start(): void {
+    // A pause left in Redis is not posepipe's (it has its own intake pause): a new coordinator lifts it.
+    void this.#queue.isPaused().then(
+      async (paused) => {
+        if (!paused) return;
+        await this.#queue.resume();
+        this.#log(`remote dispatch: the queue ${QUEUE_NAME} was paused in Redis; posepipe resumed it`);
+      },
+      () => {},
+    );
     this.#timer = setInterval(() => {
       this.#expireLeases();
       void this.#offer();
@@ -171,6 +184,7 @@ export class RemoteDispatch {
   async close(): Promise<void> {
     clearInterval(this.#timer);
     this.#db.setRedisDownSince(undefined);
+    this.#db.setQueuePausedSince(undefined);
     for (const held of this.#held.values()) held.runner.stop();
     await this.#queue.close().catch(() => {});
   }
@@ -181,17 +195,18 @@ export class RemoteDispatch {
     this.#offering = true;
     try {
       const offers = this.#tracking.offerable(OFFERS_PER_ROUND);
-      if (offers.length === 0 && this.#downSince === undefined) return;
-      await this.#queue.addBulk(
-        offers.map((o) => ({
-          name: 'chunk',
-          data: { jobId: o.jobId, firstFrame: o.firstFrame } satisfies Offer,
-          // One offer per chunk and attempt count: re-adding it (every second, or to an emptied Redis) adds nothing.
-          opts: { jobId: `c-${o.jobId}-${o.firstFrame}-${o.attempts}`, removeOnComplete: true, removeOnFail: true, attempts: 1 },
-        })),
-      );
-      // Nothing to offer still asks Redis something, so that its return is noticed.
-      if (offers.length === 0) await this.#queue.getJobCounts('wait');
+      if (offers.length > 0) {
+        await this.#queue.addBulk(
+          offers.map((o) => ({
+            name: 'chunk',
+            data: { jobId: o.jobId, firstFrame: o.firstFrame } satisfies Offer,
+            // One offer per chunk and attempt count: re-adding it (every second, or to an emptied Redis) adds nothing.
+            opts: { jobId: `c-${o.jobId}-${o.firstFrame}-${o.attempts}`, removeOnComplete: true, removeOnFail: true, attempts: 1 },
+          })),
+        );
+      }
+      // Asked every round, offers or not: it is also how Redis's return is noticed.
+      this.#notePaused(await this.#queue.isPaused());
       if (this.#downSince !== undefined) {
         this.#log(`remote dispatch: Redis answers again (it was down for ${Math.round((Date.now() - this.#downSince) / 1000)} s); pending chunks offered again`);
         this.#db.setRedisDownSince(undefined);
@@ -206,6 +221,16 @@ export class RemoteDispatch {
     } finally {
       this.#offering = false;
     }
+  }
+
+  /** A pause of the queue made in Redis (no worker takes an offer while it lasts): logged and recorded for the page when it starts and ends. */
+  #notePaused(paused: boolean): void {
+    if (paused === (this.#pausedSince !== undefined)) return;
+    this.#pausedSince = paused ? Date.now() : undefined;
+    this.#db.setQueuePausedSince(this.#pausedSince);
+    this.#log(paused
+      ? `remote dispatch: the queue ${QUEUE_NAME} is paused in Redis (not by posepipe): remote workers take no chunk until it is resumed; local slots go on`
+      : `remote dispatch: the queue ${QUEUE_NAME} is resumed; remote workers take chunks again`);
   }
 
   /** A worker took an offer: start the attempt, or refuse when the chunk is no longer pending here. */

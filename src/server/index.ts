@@ -1,8 +1,10 @@
 /** The status page server's public face. */
+import { createServer as createHttpsServer } from 'node:https';
 import { hostname, networkInterfaces } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { ConfigError, type Config } from '../config.ts';
+import { readServerTls } from '../tls-files.ts';
 import { createApp } from './app.ts';
 import type { AppDeps } from './deps.ts';
 
@@ -12,7 +14,12 @@ export { escapeHtml } from './page.ts';
 
 /** A running status page. */
 export interface RunningServer {
+  /** An address of the page on this machine (http or https). */
   url: string;
+  /** Addresses other machines may use: this machine's name and addresses when it listens on all of them; [url] on loopback. */
+  publicUrls: string[];
+  /** Whether it serves https. */
+  tls: boolean;
   port: number;
   close(): Promise<void>;
 }
@@ -37,8 +44,13 @@ export function checkBinding(config: Config): void {
       `Invalid host (from ${source}): ${JSON.stringify(config.host)} would expose the status page, which has no login, to other machines; use --host on the command line to do that deliberately`,
     );
   }
+  // start checks before it opens anything and startServer checks again: one warning is enough.
+  if (warned.has(config)) return;
+  warned.add(config);
   console.warn(`posepipe: warning: the status page listens on ${config.host}, reachable from other machines; it has no login`);
 }
+
+const warned = new WeakSet<Config>();
 
 const bracket = (h: string) => (h.includes(':') ? `[${h}]` : h);
 
@@ -54,19 +66,47 @@ function hostNames(host: string): string[] {
   return [...names];
 }
 
+/** This machine's addresses outside loopback (IPv4 for 0.0.0.0; IPv6 too for ::, without link-local ones, which need a zone). */
+function interfaceAddresses(host: string): string[] {
+  const out: string[] = [];
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) {
+      if (a.internal) continue;
+      if (a.family === 'IPv4') out.push(a.address);
+      else if (host === '::' && !/^fe[89ab]/i.test(a.address)) out.push(`[${a.address}]`);
+    }
+  }
+  return out;
+}
+
+/** The page's addresses for other machines: the listen address itself, or for 0.0.0.0 and :: the machine's name and its addresses. */
+export function publicUrls(host: string, port: number, scheme: 'http' | 'https'): string[] {
+  const at = (h: string) => `${scheme}://${h}:${port}/`;
+  if (host !== '0.0.0.0' && host !== '::') return [at(bracket(host))];
+  return [...new Set([hostname(), ...interfaceAddresses(host)])].map(at);
+}
+
 /** Serve the status page on config.host (127.0.0.1 by default) and config.port (0: any free port). */
 export async function startServer(deps: Omit<AppDeps, 'allowedHosts'>): Promise<RunningServer> {
   checkBinding(deps.config);
   let allowed: string[] = [];
   const app = createApp({ ...deps, allowedHosts: () => allowed });
+  const tls = readServerTls(deps.config);
+  if (tls && tls.validTo.getTime() < Date.now()) console.warn(`posepipe: warning: the certificate ${deps.config.tlsCert} (tlsCert) expired on ${tls.validTo.toISOString()}: browsers and workers refuse it`);
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: deps.config.host, port: deps.config.port }, () => resolve(s));
+    const options = { fetch: app.fetch, hostname: deps.config.host, port: deps.config.port };
+    const s = tls ? serve({ ...options, createServer: createHttpsServer, serverOptions: { cert: tls.cert, key: tls.key } }, () => resolve(s)) : serve(options, () => resolve(s));
     s.once('error', reject);
   });
   const port = (server.address() as AddressInfo).port;
-  allowed = hostNames(deps.config.host).flatMap((h) => (port === 80 ? [h, `${h}:80`] : [`${h}:${port}`]));
+  const defaultPort = tls ? 443 : 80;
+  allowed = hostNames(deps.config.host).flatMap((h) => (port === defaultPort ? [h, `${h}:${defaultPort}`] : [`${h}:${port}`]));
+  const scheme = tls ? 'https' : 'http';
+  const wildcard = deps.config.host === '0.0.0.0' || deps.config.host === '::';
   return {
-    url: `http://${bracket(deps.config.host)}:${port}/`,
+    url: `${scheme}://${wildcard ? '127.0.0.1' : bracket(deps.config.host)}:${port}/`,
+    publicUrls: publicUrls(deps.config.host, port, scheme),
+    tls: tls !== undefined,
     port,
     close: () =>
       new Promise<void>((resolve) => {

@@ -20,7 +20,11 @@ export interface JobsPageData {
   workers: WorkerView[];
   /** Since when remote dispatch has waited for Redis (undefined: it has not). */
   redisDownSince?: number;
+  /** Since when the queue has been found paused in Redis (undefined: it is not). */
+  queuePausedSince?: number;
 }
+
+const utc = (ms: number) => `${new Date(ms).toISOString().replace('T', ' ').slice(0, 19)} UTC`;
 
 /** The tracker slots: health (with the load error of an unhealthy one), the chunk each tracks, frames/s. */
 function workersTable(workers: WorkerView[]): string {
@@ -79,7 +83,8 @@ export function jobsMain(d: JobsPageData): string {
   const nav = pager({ page: d.page, pages: d.pages, total: d.total, noun: d.total === 1 ? 'job' : 'jobs', href: (p) => `/${query({ state: d.state, page: p })}` });
   return `<main data-page="jobs"${d.state ? ` data-filter="${d.state}"` : ''}>
 ${intake(d, back)}
-${d.redisDownSince === undefined ? '' : `<div class="banner row paused" id="redis-down"><span class="grow"><strong>Remote workers wait:</strong> Redis has not answered since ${new Date(d.redisDownSince).toISOString().replace('T', ' ').slice(0, 19)} UTC. Local slots go on; pending chunks are offered again when it is back.</span></div>`}
+${d.redisDownSince === undefined ? '' : `<div class="banner row paused" id="redis-down"><span class="grow"><strong>Remote workers wait:</strong> Redis has not answered since ${utc(d.redisDownSince)}. Local slots go on; pending chunks are offered again when it is back.</span></div>`}
+${d.queuePausedSince === undefined ? '' : `<div class="banner row paused" id="queue-paused"><span class="grow"><strong>Remote workers wait:</strong> the queue posepipe-chunks has been paused in Redis since ${utc(d.queuePausedSince)}, not by posepipe (someone with access to Redis did it). Local slots go on; remote workers take chunks again once it is resumed (BullMQ's queue.resume(), or restart posepipe start, which resumes it).</span></div>`}
 <h1>Jobs</h1>${tabs(d)}
 <table id="jobs"><thead><tr><th class="num">#</th><th>File</th><th>State</th><th>Stage</th><th>Frames</th><th class="num">Time</th><th>Error</th><th></th></tr></thead>
 <tbody>${rows}</tbody></table>

@@ -31,6 +31,8 @@ export function metricsText(db: Db, liveClients: number): string {
     family('posepipe_queue_depth', 'gauge', 'Jobs queued and waiting to start.', [['', jobs.queued]]),
     family('posepipe_chunks_pending', 'gauge', 'Chunks not yet done in queued and running jobs.', [['', db.pendingChunkCount()]]),
     family('posepipe_intake_paused', 'gauge', '1 while intake is paused (no queued job starts), else 0.', [['', db.intakePaused() ? 1 : 0]]),
+    family('posepipe_redis_down', 'gauge', '1 while the Redis of remote workers does not answer, else 0.', [['', db.redisDownSince() === undefined ? 0 : 1]]),
+    family('posepipe_remote_queue_paused', 'gauge', '1 while the queue of remote workers is paused in Redis (not by posepipe), else 0.', [['', db.queuePausedSince() === undefined ? 0 : 1]]),
     family('posepipe_live_clients', 'gauge', 'Status pages connected for live updates.', [['', liveClients]]),
     family('posepipe_chunks_processed_total', 'counter', 'Chunks tracked to completion.', [['', total('chunks_processed')]]),
     family('posepipe_tracker_seconds_total', 'counter', 'Seconds the tracker worker spent on finished chunks.', [['', total('tracker_seconds')]]),

@@ -36,7 +36,7 @@ export function readJobsPage(db: Db, opts: { state: string | undefined; page: st
   const page = Math.min(parsePage(opts.page), pages);
   const now = Date.now();
   const jobs = db.listJobSummaries({ state, limit: opts.limit, offset: (page - 1) * opts.limit }).map((r) => jobSummaryView(r, now));
-  return { jobs, state, page, pages, total, counts, intakePaused: db.intakePaused(), workers: workerViews(db), redisDownSince: db.redisDownSince() };
+  return { jobs, state, page, pages, total, counts, intakePaused: db.intakePaused(), workers: workerViews(db), redisDownSince: db.redisDownSince(), queuePausedSince: db.queuePausedSince() };
 }
 
 /** The whole page, or only its `<main>` for the live update; never cached, since it is live. */

@@ -31,8 +31,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-function launch(port: number, dir: string): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+function launch(port: number, dir: string, extra: string[]): Promise<ChildProcess> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'no', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`redis-server did not start on port ${port}: ${out}`)), 10_000);
@@ -55,8 +55,8 @@ function launch(port: number, dir: string): Promise<ChildProcess> {
   });
 }
 
-/** For a test file: a maker of Redis servers, all stopped after each test. */
-export function redisPerTest(): (dir: string) => Promise<TestRedis> {
+/** For a test file: a maker of Redis servers, all stopped after each test; `args` are more redis-server arguments (e.g. --requirepass, --user). */
+export function redisPerTest(): (dir: string, args?: string[]) => Promise<TestRedis> {
   const running = new Set<ChildProcess>();
   afterEach(async () => {
     await Promise.all([...running].map((c) => stop(c)));
@@ -68,11 +68,11 @@ export function redisPerTest(): (dir: string) => Promise<TestRedis> {
       c.once('exit', () => resolve());
       c.kill('SIGKILL');
     });
-  return async (dir) => {
+  return async (dir, args = []) => {
     const data = join(dir, 'redis');
     mkdirSync(data, { recursive: true });
     const port = await freePort();
-    let child = await launch(port, data);
+    let child = await launch(port, data, args);
     running.add(child);
     return {
       url: `redis://127.0.0.1:${port}`,
@@ -82,7 +82,7 @@ export function redisPerTest(): (dir: string) => Promise<TestRedis> {
         running.delete(child);
       },
       async restart() {
-        child = await launch(port, data);
+        child = await launch(port, data, args);
         running.add(child);
       },
     };

@@ -61,6 +61,8 @@ describe('/metrics', () => {
       posepipe_queue_depth: 'gauge',
       posepipe_chunks_pending: 'gauge',
       posepipe_intake_paused: 'gauge',
+      posepipe_redis_down: 'gauge',
+      posepipe_remote_queue_paused: 'gauge',
       posepipe_live_clients: 'gauge',
       posepipe_chunks_processed_total: 'counter',
       posepipe_tracker_seconds_total: 'counter',
@@ -74,7 +76,7 @@ describe('/metrics', () => {
       expect(value(families, 'posepipe_chunk_failures_total', `{kind="${k}"}`), k).toBe(0);
       expect(value(families, 'posepipe_job_failures_total', `{kind="${k}"}`), k).toBe(0);
     }
-    for (const n of ['posepipe_queue_depth', 'posepipe_chunks_pending', 'posepipe_intake_paused', 'posepipe_chunks_processed_total', 'posepipe_tracker_seconds_total', 'posepipe_jobs_done_total']) {
+    for (const n of ['posepipe_queue_depth', 'posepipe_chunks_pending', 'posepipe_intake_paused', 'posepipe_redis_down', 'posepipe_remote_queue_paused', 'posepipe_chunks_processed_total', 'posepipe_tracker_seconds_total', 'posepipe_jobs_done_total']) {
       expect(value(families, n), n).toBe(0);
     }
   });
