@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { ConfigError, type Config } from '../config.ts';
 import { createApp } from './app.ts';
+import { boundServer } from './bounds.ts';
 import type { AppDeps } from './deps.ts';
 
 export { createApp } from './app.ts';
@@ -61,6 +62,7 @@ export async function startServer(deps: Omit<AppDeps, 'allowedHosts'>): Promise<
   const app = createApp({ ...deps, allowedHosts: () => allowed });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: deps.config.host, port: deps.config.port }, () => resolve(s));
+    boundServer(s as import('node:http').Server, deps.config);
     s.once('error', reject);
   });
   const port = (server.address() as AddressInfo).port;
