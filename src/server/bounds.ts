@@ -55,8 +55,14 @@ export function boundServer(server: HttpServer | HttpsServer, config: Pick<Confi
     });
   });
   server.setTimeout(config.idleSeconds * 1000, (socket: Socket) => {
-    const active = current.get(socket);
-    if (active && active.req.complete && !active.res.headersSent) return; // the next byte written re-arms the timer
-    socket.destroy();
+    // After a busy spell of the event loop the timer fires before the bytes that arrived meanwhile
+    // are read: look again once they have been (any byte moved re-arms the timer).
+    const moved = socket.bytesRead + socket.bytesWritten;
+    setImmediate(() => {
+      if (socket.destroyed || socket.bytesRead + socket.bytesWritten !== moved) return;
+      const active = current.get(socket);
+      if (active && active.req.complete && !active.res.headersSent) return; // the next byte written re-arms the timer
+      socket.destroy();
+    });
   });
 }

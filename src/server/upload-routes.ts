@@ -99,7 +99,7 @@ export function registerUploadRoutes(app: Hono<ServerEnv>, deps: AppDeps): void 
 
 /** The space an upload must leave free in the inbox, and the message when it would not. */
 function noRoom(name: string, inbox: string, need: number | undefined, free: number, minFreeMb: number): HTTPException {
-  const what = need === undefined ? `"${name}" would fill it` : `"${name}" needs ${formatBytes(need)} more`;
+  const what = need === undefined ? `"${name}" would fill it` : `"${name}" needs ${formatBytes(need)}`;
   const kept = minFreeMb > 0 ? ` and ${minFreeMb} MiB must stay free (minFreeMb)` : '';
   return new HTTPException(507, { message: `Not enough disk space in ${inbox}: ${what}, ${formatBytes(free)} is free${kept}; nothing was kept` });
 }
