@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { boundServer, HEADERS_TIMEOUT_MS } from '../../src/server/bounds.ts';
 import { Cut, paced, sendPieces } from '../helpers/http-send.ts';
+import { startHarness } from './harness.ts';
 
 let server: Server | undefined;
 afterEach(async () => {
@@ -64,5 +65,26 @@ describe('boundServer', () => {
     const port = await listen(0, false);
     const slow = await sendPieces(port, '/', { pieces: paced(12, 1000, 250) }).catch((e: unknown) => e);
     expect((slow as { status?: number }).status).toBe(408);
+  });
+});
+
+describe('the body limit', () => {
+  it('covers every route but the two streamed ones, matched exactly', async () => {
+    const h = await startHarness();
+    try {
+      const big = () => [Buffer.alloc(100 * 1024, 0x7b)];
+      const status = async (method: string, path: string) => (await sendPieces(h.server.port, path, { method, headers: { 'content-type': 'application/json' }, pieces: big() })).status;
+      expect(await status('POST', '/worker/v1/claim')).toBe(413);
+      expect(await status('POST', '/worker/v1/attempts/7/progress')).toBe(413);
+      expect(await status('POST', '/api/jobs/1/cancel')).toBe(413);
+      expect(await status('POST', '/nowhere')).toBe(413);
+      expect(await status('PUT', '/worker/v1/attempts/7/result/')).toBe(413);
+      expect(await status('POST', '/worker/v1/attempts/7/result')).toBe(413);
+      // Streamed: past the limit, to the route (no worker routes without a Redis queue: 404).
+      expect(await status('PUT', '/worker/v1/attempts/7/result')).toBe(404);
+      expect(await status('POST', '/api/upload?name=big.mp4')).toBe(201);
+    } finally {
+      await h.stop();
+    }
   });
 });
