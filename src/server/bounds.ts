@@ -34,7 +34,12 @@ export function bodyBound(): MiddlewareHandler<ServerEnv> {
       throw new HTTPException(413, { message: `The body of ${c.req.method} ${c.req.path.slice(0, 200)} is over ${BODY_LIMIT / 1024} KiB, the most it may be` });
     },
   });
-  return (c, next) => (STREAMED.some(([method, path]) => c.req.method === method && path.test(c.req.path)) ? next() : limited(c, next));
+  return (c, next) => {
+    // A GET or HEAD body is never handed to a route (Node discards it): nothing to limit, and no
+    // reason to build the request's body stream on every page view.
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+    return STREAMED.some(([method, path]) => c.req.method === method && path.test(c.req.path)) ? next() : limited(c, next);
+  };
 }
 
 /**
