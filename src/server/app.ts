@@ -7,6 +7,7 @@ import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { registerApi, wantsHtml } from './api-routes.ts';
+import { bodyBound } from './bounds.ts';
 import type { AppDeps, ServerEnv } from './deps.ts';
 import { ChangeFeed, registerEvents } from './events.ts';
 import { registerFiles } from './file-routes.ts';
@@ -39,6 +40,7 @@ export function createApp(deps: AppDeps): Hono<ServerEnv> {
   const feed = new ChangeFeed(() => deps.db.changeStamp(), deps.pollMs ?? 500);
 
   app.use('*', guard(deps.allowedHosts));
+  app.use('*', bodyBound());
 
   for (const [path, script] of [['/static/page.js', PAGE_JS], ['/static/player.js', PLAYER_JS]] as const) {
     app.get(path, (c) => {
@@ -58,7 +60,7 @@ export function createApp(deps: AppDeps): Hono<ServerEnv> {
     c.header('Content-Type', METRICS_CONTENT_TYPE);
     return c.body(metricsText(deps.db, feed.clients));
   });
-  registerEvents(app, feed, { stamp: () => deps.db.changeStamp(), heartbeatMs: deps.heartbeatMs ?? 15_000 });
+  registerEvents(app, feed, { stamp: () => deps.db.changeStamp(), heartbeatMs: deps.heartbeatMs ?? 15_000, maxStreams: deps.config.maxLiveStreams, idleSeconds: deps.config.idleSeconds });
   registerPages(app, deps);
   registerApi(app, deps);
   registerFiles(app, deps);

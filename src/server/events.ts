@@ -4,6 +4,7 @@
  * heartbeat comment so idle connections are not cut by proxies or the browser.
  */
 import type { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import { streamSSE } from 'hono/streaming';
 import type { ServerEnv } from './deps.ts';
 
@@ -60,18 +61,46 @@ export class ChangeFeed {
   }
 }
 
-/** `GET /api/events`: hello (with the current stamp), then `change` events and heartbeats until the client goes. */
-export function registerEvents(app: Hono<ServerEnv>, feed: ChangeFeed, opts: { stamp: () => string; heartbeatMs: number }): void {
+/** How long a client refused for want of a stream is asked to wait (seconds). */
+const RETRY_AFTER_S = 30;
+
+/** What the live-update route needs besides the feed. */
+export interface EventsOptions {
+  stamp: () => string;
+  heartbeatMs: number;
+  /** Streams served at once; one more is answered 503. */
+  maxStreams: number;
+  /** The server closes a connection silent this long: the heartbeat comes at least twice as often. */
+  idleSeconds: number;
+}
+
+/**
+ * `GET /api/events`: hello (with the current stamp), then `change` events and heartbeats until the
+ * client goes. At most maxStreams at once, counted when the request arrives (a burst cannot all
+ * pass before the first subscribes); beyond that a 503 with Retry-After, and the page still works
+ * without live updates. No share per address: behind a proxy every viewer has the proxy's.
+ */
+export function registerEvents(app: Hono<ServerEnv>, feed: ChangeFeed, opts: EventsOptions): void {
+  const heartbeatMs = Math.min(opts.heartbeatMs, (opts.idleSeconds * 1000) / 2);
+  let open = 0;
   app.get('/api/events', (c) => {
+    if (open >= opts.maxStreams) {
+      c.header('Retry-After', String(RETRY_AFTER_S));
+      throw new HTTPException(503, { message: `Too many live-update streams open (${opts.maxStreams}, maxLiveStreams): reload the page later for live updates` });
+    }
+    open++;
     c.header('X-Accel-Buffering', 'no');
     return streamSSE(c, async (stream) => {
-      const unsubscribe = feed.subscribe((stamp) => void stream.writeSSE({ event: 'change', data: JSON.stringify({ stamp }) }));
-      const beat = setInterval(() => void stream.write(': heartbeat\n\n'), opts.heartbeatMs);
+      let unsubscribe = () => {};
+      let beat: NodeJS.Timeout | undefined;
       try {
+        unsubscribe = feed.subscribe((stamp) => void stream.writeSSE({ event: 'change', data: JSON.stringify({ stamp }) }));
+        beat = setInterval(() => void stream.write(': heartbeat\n\n'), heartbeatMs);
         const gone = new Promise<void>((resolve) => stream.onAbort(resolve));
         await stream.writeSSE({ event: 'hello', data: JSON.stringify({ stamp: opts.stamp() }), retry: 3000 });
         if (!stream.aborted) await gone;
       } finally {
+        open--;
         clearInterval(beat);
         unsubscribe();
       }

@@ -6,6 +6,7 @@ import { serve } from '@hono/node-server';
 import { ConfigError, type Config } from '../config.ts';
 import { readServerTls } from '../tls-files.ts';
 import { createApp } from './app.ts';
+import { boundServer } from './bounds.ts';
 import type { AppDeps } from './deps.ts';
 
 export { createApp } from './app.ts';
@@ -96,6 +97,7 @@ export async function startServer(deps: Omit<AppDeps, 'allowedHosts'>): Promise<
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const options = { fetch: app.fetch, hostname: deps.config.host, port: deps.config.port };
     const s = tls ? serve({ ...options, createServer: createHttpsServer, serverOptions: { cert: tls.cert, key: tls.key } }, () => resolve(s)) : serve(options, () => resolve(s));
+    boundServer(s as import('node:http').Server, deps.config);
     s.once('error', reject);
   });
   const port = (server.address() as AddressInfo).port;

@@ -6,6 +6,9 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { sendPieces } from '../helpers/http-send.ts';
+import { tmpfs, tmpfsUnavailable, unmount } from '../helpers/tmpfs.ts';
+import { waitFor } from '../helpers/workspace.ts';
 import { startHarness, type Harness } from './harness.ts';
 
 let h: Harness | undefined;
@@ -47,5 +50,24 @@ describe('POST /api/upload', () => {
     expect(r.status).toBe(403);
     expect(r.body).toContain('Uploads are off');
     expect(readdirSync(h.config.inbox)).toEqual([]);
+  });
+});
+
+describe('POST /api/upload onto a small disk', () => {
+  const noTmpfs = tmpfsUnavailable();
+  it.skipIf(noTmpfs)('refuses (507) a chunked upload once it would eat into minFreeMb, and leaves nothing', async () => {
+    h = await startHarness({ flags: { minFreeMb: '10' } });
+    const inbox = h.config.inbox;
+    tmpfs(inbox, '40m');
+    try {
+      // Chunked: nothing announced, so the space is looked at as the file grows (every 16 MiB).
+      const piece = Buffer.alloc(1024 * 1024, 0x61);
+      const answer = await sendPieces(h.server.port, '/api/upload?name=grows.mp4', { headers: { 'content-type': 'application/octet-stream' }, pieces: Array.from({ length: 39 }, () => piece) });
+      expect(answer.status).toBe(507);
+      expect(JSON.parse(answer.body).error).toMatch(/^Not enough disk space in .*: "grows\.mp4" would fill it, .* is free and 10 MiB must stay free \(minFreeMb\); nothing was kept$/);
+      await waitFor('the refused upload\'s temporary file to go', () => (readdirSync(inbox).length === 0 ? true : undefined), 5000);
+    } finally {
+      unmount(inbox); // before the workspace is deleted
+    }
   });
 });
