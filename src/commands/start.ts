@@ -4,17 +4,17 @@ import { ConfigError, type Config } from '../config.ts';
 import { QUEUE_NAME } from '../scheduler/index.ts';
 import { createProgress, displayName, terminalSafe } from '../progress.ts';
 import { createInboxWatcher } from '../watcher/index.ts';
-import { checkBinding, isLoopback, startServer } from '../server/index.ts';
+import { isLoopback, loginLines, openPageAuth, startServer } from '../server/index.ts';
 import { openEngine } from './shared.ts';
 
 /** `posepipe start`: watch the inbox, run queued jobs one at a time, serve the status page; stops on SIGINT/SIGTERM. */
 export async function startCommand(config: Config): Promise<number> {
   const log = (line: string) => console.log(terminalSafe(line));
-  // A page address that is refused stops us before anything is opened.
-  checkBinding(config);
   if (config.redisUrl && config.workerToken === '' && !isLoopback(config.host)) {
     throw new ConfigError(`posepipe start listens on ${config.host} with a Redis queue for remote workers: set POSEPIPE_WORKER_TOKEN (the same on every worker, e.g. from: openssl rand -hex 24), or the worker endpoints would be open to anyone`);
   }
+  // The login (auth=off beyond loopback, a bad token file) is settled before anything is opened.
+  const auth = openPageAuth(config, { warn: (line) => log(line) });
   // Signals are taken from the first moment: one that arrives while starting up stops us once ready.
   let resolveStop!: () => void;
   const stopped = new Promise<void>((r) => (resolveStop = r));
@@ -46,6 +46,7 @@ export async function startCommand(config: Config): Promise<number> {
     db: engine.db,
     config,
     remote,
+    auth,
     onAction: () => {
       engine.pipeline.checkCancel();
       engine.pipeline.wake();
@@ -54,6 +55,12 @@ export async function startCommand(config: Config): Promise<number> {
   await watcher.start();
   log(`posepipe: watching ${config.inbox}${watcher.usingPolling ? ' (polling)' : ''}; results go to ${config.outbox}`);
   log(`posepipe: status page at ${server.url}`);
+  if (auth) {
+    // An address on every interface is not one a browser can use: the login address is loopback's.
+    const base = new URL(server.url);
+    if (base.hostname === '0.0.0.0' || base.hostname === '[::]') base.hostname = '127.0.0.1';
+    for (const line of loginLines(auth, base.href)) log(line);
+  }
   if (remote) log(`posepipe: offering chunks to remote workers on ${redactUrl(config.redisUrl)} (BullMQ queue ${QUEUE_NAME}); they reach this posepipe at ${server.url}`);
   if (engine.slots.length > 1) log(`posepipe: ${engine.slots.length} tracker slots${engine.slots.some((s) => s.device) ? ` (${engine.slots.map((s) => s.device ?? 'default').join(', ')})` : ''}`);
 
