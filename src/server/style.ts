@@ -23,7 +23,8 @@ header.top .who{margin-left:auto;color:#aab3c5;font-size:13px}
 header.top form.logout button{padding:.15rem .7rem;background:transparent;color:#fff;border-color:#4a5468}
 header.top form.logout button:hover{background:#2c3445}
 body[data-role=viewer] form.inline{display:none}
-.login{max-width:26rem;margin:3rem auto}
+.card.login{max-width:26rem;margin:3rem auto}
+.login code{white-space:nowrap}
 .login label{display:block;font-weight:600;margin:.8rem 0 .3rem}
 .login input[type=password]{width:100%;font:inherit;padding:.45rem .6rem;border:1px solid #c8ced8;border-radius:6px}
 .login button[type=submit]{margin-top:.8rem;border-color:var(--accent);background:var(--accent);color:#fff}
