@@ -1,7 +1,13 @@
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { createAdaptorServer } from '@hono/node-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.ts';
+import { openDb } from '../../src/db/index.ts';
+import { createApp, openPageAuth } from '../../src/server/index.ts';
 import { safeNext } from '../../src/server/auth/index.ts';
 import { EndedSessions, readSession, roleOfToken, SESSION_SECONDS, signSession } from '../../src/server/auth/sessions.ts';
 import { clientKey, WrongTokenThrottle } from '../../src/server/auth/throttle.ts';
@@ -136,6 +142,10 @@ describe('token files', () => {
     const dir = join(ws.root, 'dir-token');
     mkdirSync(dir);
     expect(() => readTokenFile(dir)).toThrow('it is not a regular file');
+    // A home folder posepipe cannot write to: the reason, with the file.
+    const closed = join(ws.root, 'closed');
+    mkdirSync(closed, { mode: 0o500 });
+    if (process.getuid?.() !== 0) expect(() => writeTokenFile(join(closed, 'page-token'), 'c'.repeat(30), false)).toThrow(`Cannot write the token file ${join(closed, 'page-token')}: EACCES`);
   });
 
   it('uses a token from a setting as it is and will not rotate it', () => {
@@ -147,6 +157,34 @@ describe('token files', () => {
 });
 
 describe('the login routes', () => {
+  it('marks the session cookie Secure when the request came over TLS', async () => {
+    ws = makeWorkspace('tls-cookie');
+    const key = join(ws.root, 'key.pem');
+    const cert = join(ws.root, 'cert.pem');
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+    expect(made.status, made.stderr).toBe(0);
+    const c = loadConfig({ env: { HOME: ws.root, POSEPIPE_HOME: ws.home, POSEPIPE_AUTH: 'on', POSEPIPE_PAGE_TOKEN: OPERATOR }, cwd: ws.root, wsl: false });
+    const db = openDb(ws.home);
+    const server = createAdaptorServer({ fetch: createApp({ db, config: c, auth: openPageAuth(c), allowedHosts: () => [`127.0.0.1:${port}`] }).fetch, createServer: createHttpsServer, serverOptions: { key: readFileSync(key), cert: readFileSync(cert) } });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const cookie = await new Promise<string>((resolve, reject) => {
+        const req = httpsRequest({ host: '127.0.0.1', port, path: `/login?token=${OPERATOR}`, ca: readFileSync(cert)}, (res) => {
+          res.resume();
+          resolve(String(res.headers['set-cookie']));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      expect(cookie).toMatch(/; Path=\/; HttpOnly; Secure; SameSite=Strict$/);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+      db.close();
+    }
+  });
+
+
   it('refuses an oversized login form and a cross-site login or logout; a logout ends the session for good', async () => {
     h = await startHarness({ flags: { auth: 'on' }, env: { POSEPIPE_PAGE_TOKEN: OPERATOR } });
     const form = { 'content-type': 'application/x-www-form-urlencoded', origin: h.origin };

@@ -75,6 +75,14 @@ export function readTokenFile(path: string): string {
  * if there is none yet. Returns false when not replacing and a file was already there.
  */
 export function writeTokenFile(path: string, token: string, replace: boolean): boolean {
+  try {
+    return writeFile(path, token, replace);
+  } catch (error) {
+    throw new ConfigError(`Cannot write the token file ${path}: ${(error as Error).message}`);
+  }
+}
+
+function writeFile(path: string, token: string, replace: boolean): boolean {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true });
   const temp = join(dir, `.token-${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
