@@ -201,7 +201,9 @@ describe('the status page login (real posepipe start)', () => {
     const leaked = await runCli(['start', '--host', '0.0.0.0'], cliEnv(ws));
     expect(leaked.code).toBe(2);
     expect(leaked.stderr).toContain(`Cannot use the token file ${join(ws.home, 'page-token')}: others may read or change it (mode 0644), so the token may have leaked; run posepipe token --rotate`);
-    expect((await runCli(['token', '--rotate'], cliEnv(ws))).code).toBe(0);
+    const rotated = await runCli(['token', '--rotate'], cliEnv(ws));
+    expect([rotated.code, rotated.stdout]).toEqual([0, readFileSync(join(ws.home, 'page-token'), 'utf8')]);
+    expect(rotated.stderr).toContain(`posepipe: the page (operator) token in ${join(ws.home, 'page-token')} was replaced`);
     expect(statSync(join(ws.home, 'page-token')).mode & 0o777).toBe(0o600);
 
     // A token from the environment is used as it is, and named rather than printed.
