@@ -11,6 +11,7 @@ import { modelsCommand } from './commands/models.ts';
 import { runCommand } from './commands/run.ts';
 import { startCommand } from './commands/start.ts';
 import { statusCommand } from './commands/status.ts';
+import { tokenCommand } from './commands/token.ts';
 import { parseMirror } from './models/index.ts';
 
 /** A command-line mistake: printed with the usage hint, exit 2. */
@@ -34,6 +35,9 @@ commands:
   pause | unpause          stop / allow starting queued jobs (the running one goes on)
   worker --coordinator URL --redis URL
                            a GPU machine joining a coordinator (posepipe start with POSEPIPE_REDIS_URL)
+  token [--viewer] [--rotate]
+                           print the status page's login token (--viewer: the read-only one);
+                           --rotate: replace it (sessions made with the old one end)
   doctor                   check ffmpeg, the Python venv and the tracker's imports
   models pull [--tracker NAME] [--list] [--mirror URL]
                            fetch the model files the tracker needs (--list: show them, fetch
@@ -41,7 +45,7 @@ commands:
 
 options (each also a POSEPIPE_* variable or a key in posepipe.config.json):
   --inbox DIR  --outbox DIR  --home DIR  --chunk-seconds N  --overlap-frames N
-  --tracker NAME  --python PATH  --port N  --host ADDR  --webhook-url URL  --config FILE
+  --tracker NAME  --python PATH  --port N  --host ADDR  --auth auto|on|off  --webhook-url URL  --config FILE
   (see README.md for all of them)`;
 
 /** Parsed command line. */
@@ -55,7 +59,7 @@ export interface ParsedArgs {
   mirror?: string;
 }
 
-const SWITCHES = new Set(['--json', '--all-failed', '--list', '--front', '--help', '-h']);
+const SWITCHES = new Set(['--json', '--all-failed', '--list', '--front', '--viewer', '--rotate', '--help', '-h']);
 
 /** Split argv into command, positional arguments, config flags and switches. */
 export function parseArgs(argv: string[]): ParsedArgs {
@@ -112,6 +116,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     const config = (): Config => loadConfig({ flags: args.flags, configFile: args.configFile });
     if (args.command !== 'models' && (args.mirror !== undefined || args.switches.has('--list'))) throw new UsageError('--list and --mirror belong to posepipe models pull');
+    if (args.command !== 'token' && (args.switches.has('--viewer') || args.switches.has('--rotate'))) throw new UsageError('--viewer and --rotate belong to posepipe token');
     switch (args.command) {
       case 'start':
         return await startCommand(config());
@@ -135,6 +140,9 @@ export async function main(argv: string[]): Promise<number> {
       case 'worker':
         if (args.positional.length) throw new UsageError('posepipe worker takes no arguments (--coordinator URL --redis URL)');
         return await workerCommand(config());
+      case 'token':
+        if (args.positional.length) throw new UsageError('posepipe token takes no arguments ([--viewer] [--rotate])');
+        return tokenCommand(config(), { viewer: args.switches.has('--viewer'), rotate: args.switches.has('--rotate') });
       case 'doctor':
         return await doctorCommand(config());
       case 'models':

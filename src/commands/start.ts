@@ -4,15 +4,14 @@ import { ConfigError, type Config } from '../config.ts';
 import { QUEUE_NAME } from '../scheduler/index.ts';
 import { createProgress, displayName, terminalSafe } from '../progress.ts';
 import { createInboxWatcher } from '../watcher/index.ts';
-import { checkBinding, isLoopback, startServer } from '../server/index.ts';
+import { isLoopback, loginLines, openPageAuth, startServer } from '../server/index.ts';
 import { readServerTls } from '../tls-files.ts';
 import { openEngine } from './shared.ts';
 
 /** `posepipe start`: watch the inbox, run queued jobs one at a time, serve the status page; stops on SIGINT/SIGTERM. */
 export async function startCommand(config: Config): Promise<number> {
   const log = (line: string) => console.log(terminalSafe(line));
-  // A page address or a PEM file that is refused stops us before anything is opened.
-  checkBinding(config);
+  // A PEM file, a login or a Redis that is refused stops us before anything is opened.
   readServerTls(config);
   if (config.redisUrl && config.workerToken === '' && !isLoopback(config.host)) {
     throw new ConfigError(`posepipe start listens on ${config.host} with a Redis queue for remote workers: set POSEPIPE_WORKER_TOKEN (the same on every worker, e.g. from: openssl rand -hex 24), or the worker endpoints would be open to anyone`);
@@ -21,6 +20,7 @@ export async function startCommand(config: Config): Promise<number> {
   if (config.redisUrl && !isLoopback(config.host) && new URL(config.redisUrl).password === '') {
     throw new ConfigError(`Invalid redisUrl (from ${config.sources.redisUrl}): posepipe start listens on ${config.host}, beyond loopback, so its Redis must ask for a password: use rediss://USER:PASSWORD@HOST:PORT (TLS), or redis://:PASSWORD@HOST:6379 with requirepass or an ACL user in redis.conf`);
   }
+  const auth = openPageAuth(config, { warn: (line) => log(line) });
   // Signals are taken from the first moment: one that arrives while starting up stops us once ready.
   let resolveStop!: () => void;
   const stopped = new Promise<void>((r) => (resolveStop = r));
@@ -52,6 +52,7 @@ export async function startCommand(config: Config): Promise<number> {
     db: engine.db,
     config,
     remote,
+    auth,
     onAction: () => {
       engine.pipeline.checkCancel();
       engine.pipeline.wake();
@@ -62,6 +63,7 @@ export async function startCommand(config: Config): Promise<number> {
   const exposed = !isLoopback(config.host);
   const others = server.publicUrls.filter((u) => u !== server.url);
   log(`posepipe: status page at ${server.url}${others.length ? `; from other machines: ${others.join(', ')}` : ''}`);
+  if (auth) for (const line of loginLines(auth, server.url)) log(line);
   if (remote) log(`posepipe: offering chunks to remote workers on ${redactUrl(config.redisUrl)} (BullMQ queue ${QUEUE_NAME}); they reach this posepipe at ${(exposed ? server.publicUrls : [server.url]).join(' or ')}`);
   if (exposed && !server.tls) console.warn(`posepipe: warning: the page and the worker API are served over plain http on ${config.host}: tokens and results travel in clear on the network; set tlsCert and tlsKey (--tls-cert FILE --tls-key FILE) to serve https`);
   if (engine.slots.length > 1) log(`posepipe: ${engine.slots.length} tracker slots${engine.slots.some((s) => s.device) ? ` (${engine.slots.map((s) => s.device ?? 'default').join(', ')})` : ''}`);

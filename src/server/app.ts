@@ -8,6 +8,7 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { registerApi, wantsHtml } from './api-routes.ts';
 import { bodyBound } from './bounds.ts';
+import { registerLogin, requireLogin } from './auth/index.ts';
 import type { AppDeps, ServerEnv } from './deps.ts';
 import { ChangeFeed, registerEvents } from './events.ts';
 import { registerFiles } from './file-routes.ts';
@@ -30,7 +31,7 @@ const ICON = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect 
 function errorResponse(c: Context<ServerEnv>, status: number, message: string): Response {
   const api = c.req.path.startsWith('/api/') && c.req.method === 'GET';
   c.status(status as 400);
-  if (wantsHtml(c) && !api) return c.html(errorPage(status, message, c.get('back') ?? '/'));
+  if (wantsHtml(c) && !api) return c.html(errorPage(status, message, c.get('back') ?? '/', c.get('who')));
   return c.json({ error: message });
 }
 
@@ -41,6 +42,10 @@ export function createApp(deps: AppDeps): Hono<ServerEnv> {
 
   app.use('*', guard(deps.allowedHosts));
   app.use('*', bodyBound());
+  if (deps.auth) {
+    app.use('*', requireLogin(deps.auth));
+    registerLogin(app, deps.auth);
+  }
 
   for (const [path, script] of [['/static/page.js', PAGE_JS], ['/static/player.js', PLAYER_JS]] as const) {
     app.get(path, (c) => {

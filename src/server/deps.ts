@@ -2,6 +2,8 @@
 import type { Config } from '../config.ts';
 import type { Db } from '../db/index.ts';
 import type { RemoteDispatch } from '../scheduler/index.ts';
+import type { PageAuth } from './auth/page-auth.ts';
+import type { Who } from './auth/role.ts';
 
 /** Something a user did on the page that the running pipeline may need to act on. */
 export type ServerAction = { type: 'resume' | 'cancel' | 'retry' | 'priority'; jobId: number; chunk?: number } | { type: 'pause' | 'unpause' };
@@ -20,9 +22,11 @@ export interface AppDeps {
   pollMs?: number;
   /** Remote workers' endpoints (/worker/v1/…), when posepipe start has a Redis queue. */
   remote?: RemoteDispatch;
+  /** The login (tokens, sessions, wrong-token throttle); undefined: the page is open, as on loopback by default. */
+  auth?: PageAuth;
 }
 
-/** Hono's environment for our routes: `back` is the page a form action returns to. */
+/** Hono's environment for our routes: `back` is the page a form action returns to, `who` the logged-in user (unset: no login asked). */
 export interface ServerEnv {
-  Variables: { back: string | undefined };
+  Variables: { back: string | undefined; who: Who | undefined };
 }

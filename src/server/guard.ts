@@ -7,6 +7,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ServerEnv } from './deps.ts';
+import { overTls } from './over-tls.ts';
 
 /** Scripts only from our own file, fetches only to ourselves, inline styles, nothing else. */
 export const CSP =
@@ -33,7 +34,7 @@ export function guard(allowedHosts: () => string[]): MiddlewareHandler<ServerEnv
     if (UNSAFE.has(c.req.method)) {
       const site = c.req.header('sec-fetch-site');
       const origin = c.req.header('origin');
-      const sameOrigin = origin !== undefined ? origin.toLowerCase() === `http://${host.toLowerCase()}` : site === undefined || site === 'same-origin' || site === 'none';
+      const sameOrigin = origin !== undefined ? origin.toLowerCase() === `${overTls(c) ? 'https' : 'http'}://${host.toLowerCase()}` : site === undefined || site === 'same-origin' || site === 'none';
       if (!sameOrigin || (site !== undefined && site !== 'same-origin' && site !== 'none')) throw new HTTPException(403, { message: 'Cross-site request refused' });
     }
     await next();

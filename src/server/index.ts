@@ -3,15 +3,19 @@ import { createServer as createHttpsServer } from 'node:https';
 import { hostname, networkInterfaces } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { ConfigError, type Config } from '../config.ts';
+import type { Config } from '../config.ts';
 import { readServerTls } from '../tls-files.ts';
+import { openPageAuth, type PageAuth } from './auth/index.ts';
 import { createApp } from './app.ts';
 import { boundServer } from './bounds.ts';
 import type { AppDeps } from './deps.ts';
+import { isLoopback } from './loopback.ts';
 
 export { createApp } from './app.ts';
 export type { AppDeps, ServerAction } from './deps.ts';
 export { escapeHtml } from './page.ts';
+export { loadToken, loginLines, loginNeeded, openPageAuth, rotateToken, tokenFile, type PageAuth } from './auth/index.ts';
+export { isLoopback } from './loopback.ts';
 
 /** A running status page. */
 export interface RunningServer {
@@ -22,43 +26,17 @@ export interface RunningServer {
   /** Whether it serves https. */
   tls: boolean;
   port: number;
+  /** The login it asks for; undefined when the page is open (loopback, auth auto or off). */
+  auth: PageAuth | undefined;
   close(): Promise<void>;
 }
-
-const LOOPBACK = ['127.0.0.1', 'localhost', '::1'];
-
-/** Whether a listen address is this machine only. */
-export function isLoopback(host: string): boolean {
-  return LOOPBACK.includes(host);
-}
-
-/**
- * The status page has no login, so it listens on loopback unless someone asked otherwise on the
- * command line: a host from the environment or the config file may be a leftover nobody meant
- * for this machine. Throws ConfigError naming the key and where the value came from.
- */
-export function checkBinding(config: Config): void {
-  if (LOOPBACK.includes(config.host)) return;
-  const source = config.sources.host;
-  if (source !== '--host') {
-    throw new ConfigError(
-      `Invalid host (from ${source}): ${JSON.stringify(config.host)} would expose the status page, which has no login, to other machines; use --host on the command line to do that deliberately`,
-    );
-  }
-  // start checks before it opens anything and startServer checks again: one warning is enough.
-  if (warned.has(config)) return;
-  warned.add(config);
-  console.warn(`posepipe: warning: the status page listens on ${config.host}, reachable from other machines; it has no login`);
-}
-
-const warned = new WeakSet<Config>();
 
 const bracket = (h: string) => (h.includes(':') ? `[${h}]` : h);
 
 /** Names a browser may use to reach this server: loopback, plus this machine's names and addresses when it is exposed. */
 function hostNames(host: string): string[] {
   const names = new Set(['127.0.0.1', 'localhost', '[::1]']);
-  if (LOOPBACK.includes(host)) return [...names];
+  if (isLoopback(host)) return [...names];
   if (host !== '0.0.0.0' && host !== '::') names.add(bracket(host.toLowerCase()));
   else {
     names.add(hostname().toLowerCase());
@@ -87,11 +65,15 @@ export function publicUrls(host: string, port: number, scheme: 'http' | 'https')
   return [...new Set([hostname(), ...interfaceAddresses(host)])].map(at);
 }
 
-/** Serve the status page on config.host (127.0.0.1 by default) and config.port (0: any free port). */
+/**
+ * Serve the status page on config.host (127.0.0.1 by default) and config.port (0: any free port),
+ * with the login the `auth` setting asks for: `deps.auth` when given (posepipe start opens it before
+ * anything else), else opened here. Throws ConfigError for auth=off beyond loopback or a bad token file.
+ */
 export async function startServer(deps: Omit<AppDeps, 'allowedHosts'>): Promise<RunningServer> {
-  checkBinding(deps.config);
+  const auth = 'auth' in deps ? deps.auth : openPageAuth(deps.config);
   let allowed: string[] = [];
-  const app = createApp({ ...deps, allowedHosts: () => allowed });
+  const app = createApp({ ...deps, auth, allowedHosts: () => allowed });
   const tls = readServerTls(deps.config);
   if (tls && tls.validTo.getTime() < Date.now()) console.warn(`posepipe: warning: the certificate ${deps.config.tlsCert} (tlsCert) expired on ${tls.validTo.toISOString()}: browsers and workers refuse it`);
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
@@ -110,6 +92,7 @@ export async function startServer(deps: Omit<AppDeps, 'allowedHosts'>): Promise<
     publicUrls: publicUrls(deps.config.host, port, scheme),
     tls: tls !== undefined,
     port,
+    auth,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

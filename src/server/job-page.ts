@@ -4,6 +4,7 @@
  */
 import { STAGE_NAMES } from '../db/index.ts';
 import type { JobPageView, StageView } from '../views.ts';
+import type { Who } from './auth/role.ts';
 import { chunkGrid, chunkTable } from './job-chunks.ts';
 import { actionButton, badge, duration, errorBlock, escapeHtml, layout, progressBar, size } from './page.ts';
 import { query } from './params.ts';
@@ -109,6 +110,6 @@ ${pictures}
 }
 
 /** The whole job page. */
-export function jobPage(v: JobPageView, extras: JobPageExtras, stamp: string): string {
-  return layout(`posepipe: job ${v.job.id} (${v.job.state})`, jobMain(v, extras), stamp);
+export function jobPage(v: JobPageView, extras: JobPageExtras, stamp: string, who?: Who): string {
+  return layout(`posepipe: job ${v.job.id} (${v.job.state})`, jobMain(v, extras), stamp, { who });
 }

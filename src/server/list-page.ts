@@ -4,6 +4,7 @@
  */
 import { JOB_STATES, type JobState } from '../db/index.ts';
 import type { JobSummaryView, WorkerView } from '../views.ts';
+import type { Who } from './auth/role.ts';
 import { actionButton, badge, duration, escapeHtml, firstLine, layout, pager, progressBar } from './page.ts';
 import { query } from './params.ts';
 
@@ -94,9 +95,9 @@ ${workersTable(d.workers)}
 }
 
 /** The whole list page. */
-export function jobsPage(d: JobsPageData, stamp: string, uploadMaxMb = 0): string {
+export function jobsPage(d: JobsPageData, stamp: string, uploadMaxMb = 0, who?: Who): string {
   const active = d.counts.running + d.counts.queued;
-  return layout(active ? `posepipe (${d.counts.running} running, ${d.counts.queued} queued)` : 'posepipe', `${uploadBox(uploadMaxMb)}${jobsMain(d)}`, stamp);
+  return layout(active ? `posepipe (${d.counts.running} running, ${d.counts.queued} queued)` : 'posepipe', `${uploadBox(uploadMaxMb)}${jobsMain(d)}`, stamp, { who });
 }
 
 /**

@@ -56,7 +56,9 @@ export function registerPages(app: Hono<ServerEnv>, deps: AppDeps): void {
     // The stamp is read first: a change made while the page is read shows up as a later change.
     const stamp = deps.db.changeStamp();
     const data = readJobsPage(deps.db, { state: c.req.query('state'), page: c.req.query('page'), limit: JOBS_PER_PAGE });
-    return respond(c, stamp, () => jobsMain(data), () => jobsPage(data, stamp, deps.config.uploadMaxMb));
+    const who = c.get('who');
+    // A viewer cannot upload: no drop box for them.
+    return respond(c, stamp, () => jobsMain(data), () => jobsPage(data, stamp, who?.role === 'viewer' ? 0 : deps.config.uploadMaxMb, who));
   });
 
   app.get('/jobs/:id', async (c) => {
@@ -65,6 +67,6 @@ export function registerPages(app: Hono<ServerEnv>, deps: AppDeps): void {
     const chunkState = parseChunkState(c.req.query('chunkState'));
     const view = jobPageView(deps.db, deps.config, job, { chunkState, chunkPage: parsePage(c.req.query('chunkPage')), perPage: CHUNKS_PER_PAGE, gridMax: GRID_MAX });
     const extras = { picturesHtml: await picturesHtml(deps.config, view), now: Date.now() };
-    return respond(c, stamp, () => jobMain(view, extras), () => jobPage(view, extras, stamp));
+    return respond(c, stamp, () => jobMain(view, extras), () => jobPage(view, extras, stamp, c.get('who')));
   });
 }

@@ -3,6 +3,7 @@
  * buttons and pagers. Every value from a job (names, errors, stderr) goes through escapeHtml here.
  */
 import { FAILURE_KINDS, type FailureKind } from '../errors.ts';
+import type { Who } from './auth/role.ts';
 import { STYLE } from './style.ts';
 
 /** Escape text for HTML element content and quoted attribute values. */
@@ -10,14 +11,23 @@ export function escapeHtml(value: unknown): string {
   return String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/** What the header says about the user: their role and a logout, when they logged in with a session. */
+function account(who: Who | undefined): string {
+  if (!who?.session) return '';
+  return `<span class="who" data-role="${who.role}">${who.role === 'viewer' ? 'read-only' : 'operator'}</span><form class="logout" method="post" action="/logout"><button type="submit" id="logout">Log out</button></form>`;
+}
+
 /**
  * A whole page around its `<main>` element (which the live update swaps); the script is a file,
  * never inline. `stamp` is the database's change stamp the page was read at (the script compares).
+ * `who` puts the role and a logout in the header (a viewer's page hides the action buttons);
+ * `scripts: false` leaves the scripts out (the login page has no live update).
  */
-export function layout(title: string, main: string, stamp = ''): string {
+export function layout(title: string, main: string, stamp = '', opts: { who?: Who; scripts?: boolean } = {}): string {
+  const scripts = opts.scripts === false ? '' : '<script src="/static/page.js" defer></script><script src="/static/player.js" defer></script>';
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<meta name="posepipe-stamp" content="${escapeHtml(stamp)}"><link rel="icon" href="/static/icon.svg" type="image/svg+xml"><title>${escapeHtml(title)}</title><style>${STYLE}</style><script src="/static/page.js" defer></script><script src="/static/player.js" defer></script></head>
-<body><header class="top"><a href="/">posepipe</a><span class="sub">videos in, tracked people out</span></header>
+<meta name="posepipe-stamp" content="${escapeHtml(stamp)}"><link rel="icon" href="/static/icon.svg" type="image/svg+xml"><title>${escapeHtml(title)}</title><style>${STYLE}</style>${scripts}</head>
+<body${opts.who?.role === 'viewer' ? ' data-role="viewer"' : ''}><header class="top"><a href="/">posepipe</a><span class="sub">videos in, tracked people out</span>${account(opts.who)}</header>
 ${main}
 </body></html>`;
 }
@@ -122,8 +132,8 @@ export function pager(opts: { page: number; pages: number; total: number; noun: 
 }
 
 /** A readable error page (a refused action from a form, an unknown job) with a link back. */
-export function errorPage(status: number, message: string, back: string): string {
+export function errorPage(status: number, message: string, back: string, who?: Who): string {
   const main = `<main data-page="error"><div class="card"><h1>${status === 409 ? 'That did not apply' : status === 404 ? 'Not found' : 'Refused'}</h1>
 <p class="err"><span class="kind">${status}</span><span class="text">${escapeHtml(message)}</span></p><p><a href="${escapeHtml(back)}">← Back</a></p></div></main>`;
-  return layout(`posepipe: ${message}`, main);
+  return layout(`posepipe: ${message}`, main, '', { who });
 }

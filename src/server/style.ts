@@ -19,6 +19,15 @@ body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color
 header.top{display:flex;align-items:center;gap:1rem;padding:.7rem 1.5rem;background:#1d2330;color:#fff}
 header.top a{color:#fff;text-decoration:none;font-weight:600;font-size:16px}
 header.top .sub{color:#aab3c5;font-size:13px}
+header.top .who{margin-left:auto;color:#aab3c5;font-size:13px}
+header.top form.logout button{padding:.15rem .7rem;background:transparent;color:#fff;border-color:#4a5468}
+header.top form.logout button:hover{background:#2c3445}
+body[data-role=viewer] form.inline{display:none}
+.card.login{max-width:26rem;margin:3rem auto}
+.login code{white-space:nowrap}
+.login label{display:block;font-weight:600;margin:.8rem 0 .3rem}
+.login input[type=password]{width:100%;font:inherit;padding:.45rem .6rem;border:1px solid #c8ced8;border-radius:6px}
+.login button[type=submit]{margin-top:.8rem;border-color:var(--accent);background:var(--accent);color:#fff}
 main{max-width:1200px;margin:0 auto;padding:1.2rem 1.5rem 3rem}
 h1{font-size:20px;margin:.2rem 0 .6rem;word-break:break-word}
 h2{font-size:15px;margin:1.6rem 0 .6rem;color:#344054}

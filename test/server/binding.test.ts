@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -22,26 +22,40 @@ describe('binding', () => {
     await expect(rawRequest(h.server.port, '/api/jobs', { address: '127.0.0.2' })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   });
 
-  it('refuses a non-loopback host from the environment, naming the key, the source and the flag', async () => {
-    const error = await startHarness({ env: { POSEPIPE_HOST: '0.0.0.0' } }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ConfigError);
-    expect((error as Error).message).toBe(
-      'Invalid host (from POSEPIPE_HOST): "0.0.0.0" would expose the status page, which has no login, to other machines; use --host on the command line to do that deliberately',
-    );
+  it('asks for a login on a non-loopback host from the environment, with tokens made in the home folder (mode 0600)', async () => {
+    h = await startHarness({ env: { POSEPIPE_HOST: '0.0.0.0' } });
+    expect(h.server.auth).toBeDefined();
+    const file = join(h.ws.home, 'page-token');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(join(h.ws.home, 'viewer-token')).mode & 0o777).toBe(0o600);
+    expect((await h.send('/api/jobs')).status).toBe(401);
+    const token = readFileSync(file, 'utf8').trim();
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect((await h.send('/api/jobs', { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
   });
 
-  it('refuses a non-loopback host from the config file', async () => {
+  it('refuses auth=off beyond loopback, naming the key and where the value came from', async () => {
     const ws = makeWorkspace('server-config');
     const file = join(ws.root, 'posepipe.config.json');
-    writeFileSync(file, JSON.stringify({ host: '192.0.2.1' }));
+    writeFileSync(file, JSON.stringify({ host: '0.0.0.0', auth: 'off' }));
     try {
       const error = await startHarness({ env: { POSEPIPE_CONFIG: file } }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ConfigError);
-      expect((error as Error).message).toContain(`Invalid host (from ${file}): "192.0.2.1"`);
-      expect((error as Error).message).toContain('use --host on the command line');
+      expect((error as Error).message).toContain(`Invalid auth (from ${file}): off would open the status page`);
+      expect((error as Error).message).toContain('off is accepted only on loopback');
     } finally {
       ws.cleanup();
     }
+  });
+
+  it('leaves the page open on loopback with auth=off or auto, and asks for a login there with auth=on', async () => {
+    h = await startHarness({ flags: { auth: 'off' } });
+    expect(h.server.auth).toBeUndefined();
+    expect((await h.send('/api/jobs')).status).toBe(200);
+    expect(existsSync(join(h.ws.home, 'page-token'))).toBe(false);
+    await h.stop();
+    h = await startHarness({ env: { POSEPIPE_AUTH: 'on' } });
+    expect((await h.send('/api/jobs')).status).toBe(401);
   });
 
   it('accepts loopback names from anywhere', async () => {
@@ -49,14 +63,14 @@ describe('binding', () => {
     expect((await rawRequest(h.server.port, '/api/jobs', { headers: { host: `localhost:${h.server.port}` } })).status).toBe(200);
   });
 
-  it('listens on every interface when --host asks for it, with a warning, still refusing foreign Host headers', async () => {
-    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+  it('listens on every interface when --host asks for it, behind a login, still refusing foreign Host headers', async () => {
     h = await startHarness({ flags: { host: '0.0.0.0' } });
-    expect(warn).toHaveBeenCalledWith('posepipe: warning: the status page listens on 0.0.0.0, reachable from other machines; it has no login');
+    const auth = { authorization: `Bearer ${h.server.auth!.origins.viewer.token}` };
     // Reached on another address, so bound to all of them.
-    expect((await rawRequest(h.server.port, '/api/jobs', { address: '127.0.0.2' })).status).toBe(200);
+    expect((await rawRequest(h.server.port, '/api/jobs', { address: '127.0.0.2', headers: auth })).status).toBe(200);
+    expect((await rawRequest(h.server.port, '/api/jobs', { address: '127.0.0.2' })).status).toBe(401);
     // Named by the machine's own name, as people on the network do: answered.
-    expect((await h.send('/api/jobs', { headers: { host: `${hostname()}:${h.server.port}` } })).status).toBe(200);
-    expect((await h.send('/api/jobs', { headers: { host: `evil.example:${h.server.port}` } })).status).toBe(403);
+    expect((await h.send('/api/jobs', { headers: { host: `${hostname()}:${h.server.port}`, ...auth } })).status).toBe(200);
+    expect((await h.send('/api/jobs', { headers: { host: `evil.example:${h.server.port}`, ...auth } })).status).toBe(403);
   });
 });

@@ -53,6 +53,10 @@
     last = Date.now();
     fetch(location.pathname + location.search, { headers: { 'X-Posepipe-Fragment': '1' }, credentials: 'same-origin', cache: 'no-store' })
       .then(function (response) {
+        if (response.status === 401) {
+          location.reload(); // logged out (or the token was replaced): the reload leads to the login page
+          return;
+        }
         if (!response.ok) {
           stamp = announced; // nothing to show (the job is gone?): wait for the next change
           return;
