@@ -263,12 +263,16 @@ export async function workerCommand(config: Config): Promise<number> {
     }
   }
 
-  /** Tell the coordinator a claim reply was refused, when its attempt id and lease at least are well-formed (else its lease runs out). */
+  /**
+   * Tell the coordinator a claim reply was refused, when its attempt id and lease at least are
+   * well-formed (else its lease runs out). As a crash: the chunk is tried again, elsewhere perhaps,
+   * within the attempts budget.
+   */
   async function refuseClaim(body: Record<string, unknown>, message: string): Promise<void> {
     const attempt = body.attempt;
     const lease = body.lease;
     if (typeof attempt !== 'number' || !Number.isSafeInteger(attempt) || attempt < 1 || typeof lease !== 'string' || !/^[A-Za-z0-9_-]{32}$/.test(lease)) return;
-    await coordinator.post(`/worker/v1/attempts/${attempt}/failed`, { kind: 'internal', message }, undefined, { 'x-posepipe-lease': lease }).catch(() => {});
+    await coordinator.post(`/worker/v1/attempts/${attempt}/failed`, { kind: 'crash', message }, undefined, { 'x-posepipe-lease': lease }).catch(() => {});
   }
 
   /** PUT the result; while the coordinator cannot be reached, retry with backoff for a bounded time and take nothing new. */

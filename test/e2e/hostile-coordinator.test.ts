@@ -101,7 +101,7 @@ describe('a worker facing a hostile coordinator', () => {
       expect(calls.map((h) => `${h.method} ${h.path}`)).toEqual(Array(3).fill('POST /worker/v1/attempts/5/failed'));
       for (const [i, call] of calls.entries()) {
         expect(call.lease).toBe('L'.repeat(32));
-        expect(JSON.parse(call.body)).toMatchObject({ kind: 'internal', message: expect.stringMatching(fields[i + 1]!) });
+        expect(JSON.parse(call.body)).toMatchObject({ kind: 'crash', message: expect.stringMatching(fields[i + 1]!) });
       }
       // The canary and everything else outside the worker's home are untouched; the worker's own folder holds no attempt.
       expect(readFileSync(join(canary, 'keep.txt'), 'utf8')).toBe('still here');
