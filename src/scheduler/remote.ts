@@ -11,7 +11,7 @@
  * Everything in Redis can be rebuilt from SQLite: the offers are re-added every second, and BullMQ
  * ignores an id it already holds.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline as pipe } from 'node:stream/promises';
@@ -24,6 +24,8 @@ import { PipelineError, TrackerError, FAILURE_KINDS, type FailureKind } from '..
 import { readChunkPickle } from '../merge/index.ts';
 import { chunkResultFile, type ChunkResult } from '../stages/track.ts';
 import type { ReadyEvent } from '../tracker/index.ts';
+import { Leases, type LeaseCheck } from './leases.ts';
+import { claimerProblem, MAX_REMOTE_SLOTS, parseHello } from './slot-hello.ts';
 import type { ChunkAttempt, ChunkRunner } from './types.ts';
 
 /** The BullMQ queue the offers go on. */
@@ -32,15 +34,7 @@ export const QUEUE_NAME = 'posepipe-chunks';
 export const MAX_RESULT_BYTES = 2 * 1024 ** 3;
 const OFFER_EVERY_MS = 1000;
 const OFFERS_PER_ROUND = 200;
-/** Slots one hello may name: more than any machine has GPUs. */
-export const MAX_HELLO_SLOTS = 64;
-/** Remote slots the workers table keeps at once: a new name beyond this is refused until rows expire. */
-export const MAX_REMOTE_SLOTS = 1024;
-/** Leases remembered after their attempt ended (the oldest forgotten first): a late call with the right lease is told 409, not 403. */
-const LEASES_KEPT = 10_000;
 const SWEEP_EVERY_MS = 5000;
-/** Compared against when an attempt has no lease here, so that a miss costs what a hit does. */
-const NO_LEASE = createHash('sha256').update(randomBytes(32)).digest();
 
 /** What an offer on the queue carries: which chunk (by its first frame, which splits never change). */
 export interface Offer {
@@ -130,34 +124,10 @@ interface Held {
   advancedMs: number;
 }
 
-/** What a call's `x-posepipe-lease` is worth: the attempt is current and this is its lease, it was its lease but the attempt ended, or it is not (or no attempt of that id was claimed here). */
-export type LeaseCheck = 'current' | 'ended' | 'refused';
-
 /** An answer of the worker API: an HTTP status and a JSON body. */
 export interface WorkerAnswer {
   status: 200 | 404 | 409 | 413 | 422 | 429;
   body: Record<string, unknown>;
-}
-
-/** What a worker's hello says of one of its slots that tracks nothing. */
-interface SlotHello {
-  name: string;
-  host: string;
-  device?: string;
-  health: 'ready' | 'unhealthy' | 'stopped';
-  error?: string;
-}
-
-const MAX_NAME = 100;
-const MAX_HOST = 255;
-const MAX_DEVICE = 100;
-
-/** Why a worker's name, host or device cannot be shown on the page, naming the field; undefined when it can. */
-function textProblem(value: unknown, field: string, max: number): string | undefined {
-  if (typeof value !== 'string') return `${field} must be a string`;
-  if (value.length === 0 || value.length > max) return `${field} must be 1 to ${max} characters, not ${value.length}`;
-  if (/[\p{Cc}\p{Cf}]/u.test(value)) return `${field} holds a control or formatting character`;
-  return undefined;
 }
 
 /** What a worker says about itself when it claims. */
@@ -175,8 +145,7 @@ export class RemoteDispatch {
   readonly #tracking: RemoteTracking;
   readonly #queue: Queue;
   readonly #held = new Map<number, Held>();
-  /** The sha256 of each attempt's lease, by attempt id (current ones and the latest LEASES_KEPT ended). */
-  readonly #leases = new Map<number, Buffer>();
+  readonly #leases = new Leases();
   #sweptMs = 0;
   #timer: NodeJS.Timeout | undefined;
   #offering = false;
@@ -255,7 +224,7 @@ export class RemoteDispatch {
     if (!Number.isSafeInteger(o?.jobId) || !Number.isSafeInteger(o?.firstFrame) || typeof h?.name !== 'string' || typeof h.host !== 'string' || !validReady(h.ready)) {
       return { status: 422, body: { error: 'a claim needs jobId, firstFrame and the worker (name, host, ready)' } };
     }
-    const problem = textProblem(h.name, 'worker.name', MAX_NAME) ?? textProblem(h.host, 'worker.host', MAX_HOST) ?? textProblem(h.ready.device, 'worker.ready.device', MAX_DEVICE);
+    const problem = claimerProblem(h.name, h.host, h.ready.device);
     if (problem) return { status: 422, body: { error: problem } };
     const name = h.name;
     const runner = new RemoteRunner(`worker ${name}`, h.ready);
@@ -267,8 +236,7 @@ export class RemoteDispatch {
       return { status: 409, body: { error: 'the attempt ended before it started' } };
     }
     this.#held.set(row.id, { id: row.id, runner, attempt, worker: name, framesSeen: 0, advancedMs: Date.now() });
-    const lease = randomBytes(24).toString('base64url');
-    this.#keepLease(row.id, lease);
+    const lease = this.#leases.issue(row.id, (id) => this.#held.has(id));
     this.#db.seenWorker(`worker ${name}`, h.host, h.ready.device, { jobId: attempt.jobId, idx: attempt.chunk.idx });
     return {
       status: 200,
@@ -276,45 +244,21 @@ export class RemoteDispatch {
     };
   }
 
-  #keepLease(attemptId: number, lease: string): void {
-    this.#leases.set(attemptId, createHash('sha256').update(lease).digest());
-    for (const id of this.#leases.keys()) {
-      if (this.#leases.size <= LEASES_KEPT) break;
-      if (!this.#held.has(id)) this.#leases.delete(id);
-    }
-  }
-
   /**
    * Whether `lease` (the x-posepipe-lease header) is the lease of attempt `attemptId`: checked
-   * before any call for an attempt reads its body. Digests are compared in constant time, and an
-   * id never claimed here costs the same, so a caller without the lease learns nothing of which
-   * attempts exist or are current ('refused' for all); the lease's holder hears 'ended' once its
-   * attempt is over (or 'refused' after the coordinator restarted: leases live in its memory).
+   * before any call for an attempt reads its body. A caller without the lease learns nothing of
+   * which attempts exist or are current ('refused' for all); the lease's holder hears 'ended' once
+   * its attempt is over (or 'refused' after the coordinator restarted: leases live in its memory).
    */
   leaseCheck(attemptId: number, lease: string | undefined): LeaseCheck {
-    const want = this.#leases.get(attemptId);
-    const given = createHash('sha256').update(lease ?? '').digest();
-    const same = timingSafeEqual(given, want ?? NO_LEASE);
-    if (!same || want === undefined || !lease) return 'refused';
-    return this.#held.has(attemptId) ? 'current' : 'ended';
+    return this.#leases.check(attemptId, lease, this.#held.has(attemptId));
   }
 
   /** A worker's heartbeat: its slots that track nothing (ready, unhealthy with the load error, or stopped), so the page shows them and when they were last seen. */
   hello(slots: unknown): WorkerAnswer {
-    if (!Array.isArray(slots)) return { status: 422, body: { error: 'a hello needs slots: [{name, host, health}]' } };
-    if (slots.length > MAX_HELLO_SLOTS) return { status: 413, body: { error: `a hello names at most ${MAX_HELLO_SLOTS} slots, not ${slots.length}` } };
-    const said: SlotHello[] = [];
-    for (const [i, s] of (slots as Partial<Record<keyof SlotHello, unknown>>[]).entries()) {
-      const problem =
-        (s === null || typeof s !== 'object' ? `slots[${i}] is not an object` : undefined) ??
-        textProblem(s.name, `slots[${i}].name`, MAX_NAME) ??
-        textProblem(s.host, `slots[${i}].host`, MAX_HOST) ??
-        (s.device === undefined ? undefined : textProblem(s.device, `slots[${i}].device`, MAX_DEVICE)) ??
-        (['ready', 'unhealthy', 'stopped'].includes(s.health as string) ? undefined : `slots[${i}].health must be ready, unhealthy or stopped`) ??
-        (s.error === undefined || typeof s.error === 'string' ? undefined : `slots[${i}].error must be a string`);
-      if (problem) return { status: 422, body: { error: problem } };
-      said.push(s as SlotHello);
-    }
+    const hello = parseHello(slots);
+    if ('problem' in hello) return { status: hello.status, body: { error: hello.problem } };
+    const said = hello.slots;
     const known = this.#db.remoteWorkerNames();
     const added = new Set(said.map((s) => `worker ${s.name}`).filter((n) => !known.has(n))).size;
     if (added > 0 && known.size + added > MAX_REMOTE_SLOTS) {
