@@ -25,7 +25,7 @@ import { readChunkPickle } from '../merge/index.ts';
 import { chunkResultFile, type ChunkResult } from '../stages/track.ts';
 import type { ReadyEvent } from '../tracker/index.ts';
 import { Leases, type LeaseCheck } from './leases.ts';
-import { claimerProblem, MAX_REMOTE_SLOTS, parseHello } from './slot-hello.ts';
+import { claimerProblem, parseHello, slotsCapProblem } from './slot-hello.ts';
 import type { ChunkAttempt, ChunkRunner } from './types.ts';
 
 /** The BullMQ queue the offers go on. */
@@ -259,11 +259,8 @@ export class RemoteDispatch {
     const hello = parseHello(slots);
     if ('problem' in hello) return { status: hello.status, body: { error: hello.problem } };
     const said = hello.slots;
-    const known = this.#db.remoteWorkerNames();
-    const added = new Set(said.map((s) => `worker ${s.name}`).filter((n) => !known.has(n))).size;
-    if (added > 0 && known.size + added > MAX_REMOTE_SLOTS) {
-      return { status: 429, body: { error: `the coordinator keeps at most ${MAX_REMOTE_SLOTS} remote slots; new ones are taken once unseen ones expire` } };
-    }
+    const full = slotsCapProblem(this.#db.remoteWorkerNames(), said);
+    if (full) return { status: 429, body: { error: full } };
     const held = new Set([...this.#held.values()].map((h) => h.worker));
     for (const s of said) {
       // A slot the coordinator holds an attempt for keeps its chunk: the hello may have crossed the claim.

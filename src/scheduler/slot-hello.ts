@@ -54,3 +54,10 @@ export function parseHello(slots: unknown): { slots: SlotHello[] } | { status: 4
   }
   return { slots: said };
 }
+
+/** Why a hello's slots cannot be added beside the `known` remote rows (names `worker …`): past MAX_REMOTE_SLOTS, new names wait until silent ones expire. */
+export function slotsCapProblem(known: ReadonlySet<string>, slots: readonly SlotHello[], cap = MAX_REMOTE_SLOTS): string | undefined {
+  const added = new Set(slots.map((s) => `worker ${s.name}`).filter((n) => !known.has(n))).size;
+  if (added === 0 || known.size + added <= cap) return undefined;
+  return `the coordinator keeps at most ${cap} remote slots (${known.size} now); new ones are taken once silent ones expire`;
+}
