@@ -153,7 +153,7 @@ describe('remote workers over BullMQ (posepipe worker)', () => {
     expect(existsSync(`/proc/${python[0]}`), 'the loading tracker was left running').toBe(false);
   });
 
-  it('refuses a missing or wrong token (401), a path-like or unknown attempt (404), a result with a wrong sha256 or a truncated pickle (the chunk is retried)', async () => {
+  it('refuses a missing or wrong token (401), a path-like attempt (404), another attempt with this lease (403), a result with a wrong sha256 or a truncated pickle (the chunk is retried)', async () => {
     const ws = workspace('remote-guard');
     const redis = await redisFor(ws.root);
     const { url, env } = await coordinator(ws, redis.url, { POSEPIPE_WORKERS: '0' });
