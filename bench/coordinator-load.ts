@@ -121,10 +121,10 @@ try {
           await r.body?.cancel();
           return;
         }
-        const claim = (await r.json()) as { attempt: number; chunk: { first_frame: number } };
+        const claim = (await r.json()) as { attempt: number; lease: string; chunk: { first_frame: number } };
         const { bytes, sha256 } = result.get(claim.chunk.first_frame)!;
         const u0 = performance.now();
-        const up = await fetch(`${base}/worker/v1/attempts/${claim.attempt}/result`, { method: 'PUT', headers: { ...auth, 'x-posepipe-sha256': sha256, 'x-posepipe-tracker-ms': '1' }, body: new Uint8Array(bytes) });
+        const up = await fetch(`${base}/worker/v1/attempts/${claim.attempt}/result`, { method: 'PUT', headers: { ...auth, 'x-posepipe-lease': claim.lease, 'x-posepipe-sha256': sha256, 'x-posepipe-tracker-ms': '1' }, body: new Uint8Array(bytes) });
         uploads.push(performance.now() - u0);
         await up.body?.cancel();
         if (up.status === 200) accepted++;

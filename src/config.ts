@@ -52,6 +52,7 @@ export const CONFIG_SPEC = {
   workerToken: { env: 'POSEPIPE_WORKER_TOKEN', flag: '--worker-token', kind: 'secret', doc: 'shared secret of the coordinator and its workers (at least 16 characters); required when the coordinator listens beyond loopback' },
   coordinator: { env: 'POSEPIPE_COORDINATOR', flag: '--coordinator', kind: 'url', doc: 'posepipe worker: the coordinator (posepipe start) whose chunks it tracks, http://HOST:PORT' },
   leaseSeconds: { env: 'POSEPIPE_LEASE_SECONDS', flag: '--lease-seconds', kind: 'number', min: 1, max: 86400, doc: 'a remote attempt whose frames do not advance this long is taken back and tracked again' },
+  workerExpirySeconds: { env: 'POSEPIPE_WORKER_EXPIRY_SECONDS', flag: '--worker-expiry-seconds', kind: 'number', min: 1, max: 86400, doc: 'a remote worker\'s slot not heard from this long leaves the page (workers say hello every 5 s; a slot holding an attempt stays)' },
   prepareAhead: { env: 'POSEPIPE_PREPARE_AHEAD', flag: '--prepare-ahead', kind: 'int', min: 0, max: 100, doc: 'queued jobs copied, probed and chunked ahead while the slots track (0: one job at a time up to tracking)' },
   extras: { env: 'POSEPIPE_EXTRAS', flag: '--extras', kind: 'extras', doc: 'which backend extras each person carries in the output: all, none, or names such as keypoints2d,joints3d (track, bbox and score always)' },
   outputFormat: { env: 'POSEPIPE_OUTPUT_FORMAT', flag: '--output-format', kind: 'enum', values: ['json', 'jsonl'], doc: 'json: one JSON document per video (<name>.json); jsonl: a first line with everything but the frames, then one frame per line (<name>.jsonl), for streaming readers. A job keeps the format it was queued with' },
@@ -128,6 +129,8 @@ export interface Config {
   /** posepipe worker: the coordinator's http URL; '' otherwise. */
   readonly coordinator: string;
   readonly leaseSeconds: number;
+  /** A remote slot unheard-of this long is removed from the workers table (and the page). */
+  readonly workerExpirySeconds: number;
   /** Jobs beyond the one tracking that are copied, probed and chunked ahead (their chunks wait for a slot). */
   readonly prepareAhead: number;
   /** http(s) URL that gets a POST when a job is done or failed; '' when off. */
@@ -203,6 +206,7 @@ function defaults(env: NodeJS.ProcessEnv): Record<ConfigKey, string | number> {
     workerToken: '',
     coordinator: '',
     leaseSeconds: 60,
+    workerExpirySeconds: 120,
     webhookUrl: '',
   };
 }

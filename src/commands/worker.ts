@@ -12,11 +12,10 @@
  */
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { isAbsolute, join, normalize } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker, type Job } from 'bullmq';
 import { ConfigError, type Config } from '../config.ts';
-import type { ChunkRow } from '../db/index.ts';
 import { classify, TrackerError } from '../errors.ts';
 import { terminalSafe } from '../progress.ts';
 import { isLoopback } from '../server/index.ts';
@@ -28,24 +27,13 @@ import type { ReadyEvent, TrackerWorker } from '../tracker/index.ts';
 import { CoordinatorClient, CoordinatorTrustError, HttpError, type CoordinatorAnswer } from './coordinator-client.ts';
 import { redactUrl } from './start.ts';
 import { slotTracker } from './shared.ts';
+import { localInputName, localRows, parseClaim, type Claim } from './claim-reply.ts';
 
 /** How long a finished result's upload is retried while the coordinator cannot be reached. */
 const UPLOAD_RETRY_MS = 10 * 60_000;
 const PROGRESS_EVERY_MS = 500;
 /** How often a worker tells the coordinator about its free and unhealthy slots (its "last seen"). */
 const HELLO_EVERY_MS = 5000;
-
-/** What a claim answers. */
-interface Claim {
-  attempt: number;
-  number: number;
-  jobId: number;
-  chunk: ChunkRow;
-  previous: ChunkRow | null;
-  files: string[];
-  /** The coordinator's lease: how long an attempt may go without a frame advancing. */
-  leaseSeconds?: number;
-}
 
 /** What a worker says of one of its slots that tracks nothing. */
 interface SlotHello {
@@ -56,10 +44,11 @@ interface SlotHello {
   error?: string;
 }
 
-/** A file name the coordinator sent, made safe to join under our folder (no absolute path, no `..`). */
-function safeRelative(name: unknown): string {
-  if (typeof name !== 'string' || name === '' || isAbsolute(name) || normalize(name).split(/[\\/]/).includes('..')) throw new Error(`the coordinator sent an unusable file name ${JSON.stringify(name)}`);
-  return normalize(name);
+/** Remove `path`, which must lie inside `root` (the worker's own folder): a path built from anything a coordinator said is checked again here, where it would be deleted. */
+function removeInside(root: string, path: string): void {
+  const full = resolve(path);
+  if (!full.startsWith(resolve(root) + sep)) throw new Error(`refusing to delete ${full}: it is not inside the worker's folder ${resolve(root)}`);
+  rmSync(full, { recursive: true, force: true });
 }
 
 /** `posepipe worker`: runs until SIGINT/SIGTERM; exit 2 without a coordinator or Redis. */
@@ -179,16 +168,27 @@ export async function workerCommand(config: Config): Promise<number> {
     const ready = await tracker.start();
     const claimed = await coordinator.post('/worker/v1/claim', { offer, worker: { name: slotName(slot), host: hostname(), ready } });
     if (claimed.status === 409) return 'taken';
-    if (claimed.status !== 200) throw new HttpError(claimed.status, `claim: HTTP ${claimed.status} ${JSON.stringify(claimed.body)}`);
-    const claim = claimed.body as unknown as Claim;
-    if (typeof claim.leaseSeconds === 'number' && claim.leaseSeconds > 0) leaseMs.now = claim.leaseSeconds * 1000;
+    if (claimed.status !== 200) throw new HttpError(claimed.status, `claim: HTTP ${claimed.status} ${terminalSafe(JSON.stringify(claimed.body).slice(0, 500))}`);
+    let claim: Claim;
+    try {
+      claim = parseClaim(claimed.body);
+    } catch (error) {
+      const message = `the coordinator's claim reply is refused, nothing of it used: ${(error as Error).message}`;
+      log(`offer ${offerId}: ${message}`);
+      await refuseClaim(claimed.body, message);
+      throw error;
+    }
+    leaseMs.now = claim.leaseSeconds * 1000;
     renew();
+    // Every later call for the attempt carries its lease: the worker token alone acts on no attempt.
+    const lease = { 'x-posepipe-lease': claim.lease };
     const dir = join(work, `attempt-${claim.attempt}`);
     const base = `/worker/v1/attempts/${claim.attempt}`;
+    const { chunk, previous } = localRows(claim);
     let lost = false;
     try {
-      for (const [i, file] of claim.files.entries()) {
-        await coordinator.download(`${base}/files/${i}`, join(dir, safeRelative(file)));
+      for (const i of claim.files.keys()) {
+        await coordinator.download(`${base}/files/${i}`, join(dir, localInputName(claim, i)), lease);
         renew();
       }
       log(`job ${claim.jobId} chunk ${claim.chunk.idx} (attempt ${claim.number}, offer ${offerId}) on slot ${slot + 1}`);
@@ -199,8 +199,8 @@ export async function workerCommand(config: Config): Promise<number> {
         tracker,
         jobDir: dir,
         jobId: claim.jobId,
-        chunk: claim.chunk,
-        previous: claim.previous ?? undefined,
+        chunk,
+        previous,
         onProgress: (frames) => {
           if (lost) return;
           // Heartbeats that repeat a frame keep the local tracker alive, but not the offer's lock.
@@ -212,9 +212,10 @@ export async function workerCommand(config: Config): Promise<number> {
           if (Date.now() - sentMs < PROGRESS_EVERY_MS) return;
           sentMs = Date.now();
           // The lease lives on the coordinator (renewed there only when frames advance): an attempt it no longer holds is abandoned at once.
-          coordinator.post(`${base}/progress`, { frames }).then(
+          coordinator.post(`${base}/progress`, { frames }, undefined, lease).then(
             (r) => {
-              if (r.status === 409 && !lost) {
+              // 403: the coordinator no longer knows the lease (it restarted): the attempt is gone as surely as with 409.
+              if ((r.status === 409 || r.status === 403) && !lost) {
                 lost = true;
                 log(`job ${claim.jobId} chunk ${claim.chunk.idx}: the coordinator took the attempt back; abandoning it`);
                 void tracker.stop();
@@ -227,23 +228,35 @@ export async function workerCommand(config: Config): Promise<number> {
         if (lost) throw error;
         const c = classify(error);
         const details = error instanceof TrackerError ? error.details : {};
-        await coordinator.post(`${base}/failed`, { kind: stopping ? 'crash' : c.kind, message: stopping ? `${slotName(slot)} is stopping` : c.message, exitCode: details.exitCode, signal: details.signal, stderrTail: details.stderrTail }).catch(() => {});
+        await coordinator.post(`${base}/failed`, { kind: stopping ? 'crash' : c.kind, message: stopping ? `${slotName(slot)} is stopping` : c.message, exitCode: details.exitCode, signal: details.signal, stderrTail: details.stderrTail }, undefined, lease).catch(() => {});
         if (c.kind === 'oom') await tracker.recycle();
         throw error;
       });
-      await uploadResult(`${base}/result`, join(dir, result.file), result.trackerMs, claim);
+      await uploadResult(`${base}/result`, join(dir, result.file), result.trackerMs, claim, lease);
       return 'done';
     } catch (error) {
       if (lost) return 'lost';
       throw error;
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      removeInside(work, dir);
     }
   }
 
+  /**
+   * Tell the coordinator a claim reply was refused, when its attempt id and lease at least are
+   * well-formed (else its lease runs out). As a crash: the chunk is tried again, elsewhere perhaps,
+   * within the attempts budget.
+   */
+  async function refuseClaim(body: Record<string, unknown>, message: string): Promise<void> {
+    const attempt = body.attempt;
+    const lease = body.lease;
+    if (typeof attempt !== 'number' || !Number.isSafeInteger(attempt) || attempt < 1 || typeof lease !== 'string' || !/^[A-Za-z0-9_-]{32}$/.test(lease)) return;
+    await coordinator.post(`/worker/v1/attempts/${attempt}/failed`, { kind: 'crash', message }, undefined, { 'x-posepipe-lease': lease }).catch(() => {});
+  }
+
   /** PUT the result; while the coordinator cannot be reached, retry with backoff for a bounded time and take nothing new. */
-  async function uploadResult(path: string, file: string, trackerMs: number, claim: Claim): Promise<void> {
-    const headers = { 'x-posepipe-sha256': await hashFile(file), 'x-posepipe-tracker-ms': String(trackerMs) };
+  async function uploadResult(path: string, file: string, trackerMs: number, claim: Claim, lease: Record<string, string>): Promise<void> {
+    const headers = { ...lease, 'x-posepipe-sha256': await hashFile(file), 'x-posepipe-tracker-ms': String(trackerMs) };
     const until = Date.now() + UPLOAD_RETRY_MS;
     let wait = 500;
     for (;;) {

@@ -678,6 +678,18 @@ export class Db {
       .run({ name, host: host ?? null, device: device ?? null, health: health.state, error: health.error ?? null, jobId: chunk?.jobId ?? null, idx: chunk?.idx ?? null, now: Date.now() });
   }
 
+  /** The names of the remote workers' slots (rows `worker …`), for the coordinator's cap on how many it keeps. */
+  remoteWorkerNames(): Set<string> {
+    return new Set((this.#db.prepare("SELECT name FROM workers WHERE name LIKE 'worker %'").all() as { name: string }[]).map((r) => r.name));
+  }
+
+  /** Remote workers' slots last heard from before `beforeMs` are removed, except those named in `keep` (they hold an attempt); how many went. */
+  expireRemoteWorkers(beforeMs: number, keep: readonly string[]): number {
+    return this.#db
+      .prepare("DELETE FROM workers WHERE name LIKE 'worker %' AND last_seen_ms < ? AND name NOT IN (SELECT value FROM json_each(?))")
+      .run(beforeMs, JSON.stringify(keep)).changes;
+  }
+
   /** At stop: this host's slots are stopped (an unhealthy one keeps saying why; remote workers say for themselves). */
   stopWorkers(host: string): void {
     this.#db

@@ -6,6 +6,8 @@
  * stays the only source of truth: an offer is only a hint, refused (409) when its chunk is no longer
  * pending; a result, progress or failure is taken only for the attempt that is current (fencing);
  * an attempt whose frames stop advancing for leaseSeconds is taken back and tracked again.
+ * Each claim gets its own lease, a random secret: the worker token lets a machine claim, but only
+ * the lease lets it act on the attempt it claimed (files, progress, failure, result).
  * Everything in Redis can be rebuilt from SQLite: the offers are re-added every second, and BullMQ
  * ignores an id it already holds, so a queue emptied by someone else is filled again. posepipe never
  * pauses the queue itself: a pause found there (someone else's, through Redis) is logged and shown on
@@ -24,6 +26,8 @@ import { PipelineError, TrackerError, FAILURE_KINDS, type FailureKind } from '..
 import { readChunkPickle } from '../merge/index.ts';
 import { chunkResultFile, type ChunkResult } from '../stages/track.ts';
 import type { ReadyEvent } from '../tracker/index.ts';
+import { Leases, type LeaseCheck } from './leases.ts';
+import { claimerProblem, parseHello, slotsCapProblem } from './slot-hello.ts';
 import type { ChunkAttempt, ChunkRunner } from './types.ts';
 
 /** The BullMQ queue the offers go on. */
@@ -32,6 +36,7 @@ export const QUEUE_NAME = 'posepipe-chunks';
 export const MAX_RESULT_BYTES = 2 * 1024 ** 3;
 const OFFER_EVERY_MS = 1000;
 const OFFERS_PER_ROUND = 200;
+const SWEEP_EVERY_MS = 5000;
 
 /** What an offer on the queue carries: which chunk (by its first frame, which splits never change). */
 export interface Offer {
@@ -123,7 +128,7 @@ interface Held {
 
 /** An answer of the worker API: an HTTP status and a JSON body. */
 export interface WorkerAnswer {
-  status: 200 | 404 | 409 | 413 | 422;
+  status: 200 | 404 | 409 | 413 | 422 | 429;
   body: Record<string, unknown>;
 }
 
@@ -142,6 +147,8 @@ export class RemoteDispatch {
   readonly #tracking: RemoteTracking;
   readonly #queue: Queue;
   readonly #held = new Map<number, Held>();
+  readonly #leases = new Leases();
+  #sweptMs = 0;
   #timer: NodeJS.Timeout | undefined;
   #offering = false;
   /** Since when Redis has refused the offers (undefined: it takes them). */
@@ -170,8 +177,10 @@ export class RemoteDispatch {
       },
       () => {},
     );
+    this.#sweepWorkers();
     this.#timer = setInterval(() => {
       this.#expireLeases();
+      if (Date.now() - this.#sweptMs >= SWEEP_EVERY_MS) this.#sweepWorkers();
       void this.#offer();
     }, OFFER_EVERY_MS);
   }
@@ -240,7 +249,9 @@ export class RemoteDispatch {
     if (!Number.isSafeInteger(o?.jobId) || !Number.isSafeInteger(o?.firstFrame) || typeof h?.name !== 'string' || typeof h.host !== 'string' || !validReady(h.ready)) {
       return { status: 422, body: { error: 'a claim needs jobId, firstFrame and the worker (name, host, ready)' } };
     }
-    const name = `${h.name.slice(0, 100)}`;
+    const problem = claimerProblem(h.name, h.host, h.ready.device);
+    if (problem) return { status: 422, body: { error: problem } };
+    const name = h.name;
     const runner = new RemoteRunner(`worker ${name}`, h.ready);
     const attempt = await this.#tracking.claimRemote(o.jobId!, o.firstFrame!, runner);
     if (!attempt) return { status: 409, body: { error: `chunk at frame ${o.firstFrame} of job ${o.jobId} is not waiting for a worker` } };
@@ -250,26 +261,46 @@ export class RemoteDispatch {
       return { status: 409, body: { error: 'the attempt ended before it started' } };
     }
     this.#held.set(row.id, { id: row.id, runner, attempt, worker: name, framesSeen: 0, advancedMs: Date.now() });
-    this.#db.seenWorker(`worker ${name}`, h.host.slice(0, 200), h.ready.device, { jobId: attempt.jobId, idx: attempt.chunk.idx });
+    const lease = this.#leases.issue(row.id, (id) => this.#held.has(id));
+    this.#db.seenWorker(`worker ${name}`, h.host, h.ready.device, { jobId: attempt.jobId, idx: attempt.chunk.idx });
     return {
       status: 200,
-      body: { attempt: row.id, number: row.attempt, jobId: attempt.jobId, chunk: attempt.chunk, previous: attempt.previous ?? null, files: this.#files(attempt).map((f) => f.name), leaseSeconds: this.#config.leaseSeconds },
+      body: { attempt: row.id, number: row.attempt, jobId: attempt.jobId, chunk: attempt.chunk, previous: attempt.previous ?? null, files: this.#files(attempt).map((f) => f.name), leaseSeconds: this.#config.leaseSeconds, lease },
     };
+  }
+
+  /**
+   * Whether `lease` (the x-posepipe-lease header) is the lease of attempt `attemptId`: checked
+   * before any call for an attempt reads its body. A caller without the lease learns nothing of
+   * which attempts exist or are current ('refused' for all); the lease's holder hears 'ended' once
+   * its attempt is over (or 'refused' after the coordinator restarted: leases live in its memory).
+   */
+  leaseCheck(attemptId: number, lease: string | undefined): LeaseCheck {
+    return this.#leases.check(attemptId, lease, this.#held.has(attemptId));
   }
 
   /** A worker's heartbeat: its slots that track nothing (ready, unhealthy with the load error, or stopped), so the page shows them and when they were last seen. */
   hello(slots: unknown): WorkerAnswer {
-    if (!Array.isArray(slots) || slots.length > 256) return { status: 422, body: { error: 'a hello needs slots: [{name, host, health}]' } };
+    const hello = parseHello(slots);
+    if ('problem' in hello) return { status: hello.status, body: { error: hello.problem } };
+    const said = hello.slots;
+    const full = slotsCapProblem(this.#db.remoteWorkerNames(), said);
+    if (full) return { status: 429, body: { error: full } };
     const held = new Set([...this.#held.values()].map((h) => h.worker));
-    for (const s of slots as Partial<{ name: unknown; host: unknown; device: unknown; health: unknown; error: unknown }>[]) {
-      if (typeof s?.name !== 'string' || typeof s.host !== 'string' || !['ready', 'unhealthy', 'stopped'].includes(s.health as string)) continue;
-      const name = s.name.slice(0, 100);
+    for (const s of said) {
       // A slot the coordinator holds an attempt for keeps its chunk: the hello may have crossed the claim.
-      if (held.has(name) && s.health === 'ready') continue;
+      if (held.has(s.name) && s.health === 'ready') continue;
       const error = typeof s.error === 'string' ? s.error.slice(0, 2000) : undefined;
-      this.#db.seenWorker(`worker ${name}`, s.host.slice(0, 200), typeof s.device === 'string' ? s.device.slice(0, 100) : undefined, undefined, { state: s.health as 'ready' | 'unhealthy' | 'stopped', error });
+      this.#db.seenWorker(`worker ${s.name}`, s.host, s.device, undefined, { state: s.health, error });
     }
     return { status: 200, body: { ok: true } };
+  }
+
+  /** Remote slots not heard from for workerExpirySeconds leave the workers table (those holding an attempt stay: a long upload says nothing). */
+  #sweepWorkers(): void {
+    this.#sweptMs = Date.now();
+    const holding = [...this.#held.values()].map((h) => `worker ${h.worker}`);
+    this.#db.expireRemoteWorkers(Date.now() - this.#config.workerExpirySeconds * 1000, holding);
   }
 
   /** The input files of an attempt: its chunk's file, and the previous row's when the overlap lies there. */

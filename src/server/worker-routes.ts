@@ -3,8 +3,13 @@
  * health), claim an offer, download the attempt's input files, report progress or a failure, upload
  * the result. They need the worker token (Authorization: Bearer, compared in constant time) whenever
  * one is set, and posepipe refuses to listen beyond loopback without one. Files are found through
- * the attempt the coordinator holds, never from a path in the request; an attempt that is not
- * current answers 409.
+ * the attempt the coordinator holds, never from a path in the request.
+ *
+ * Every call for an attempt (files, progress, failed, result) must also carry the attempt's lease,
+ * the secret its claim was answered with, as `x-posepipe-lease`; it is checked before the body is
+ * read. Without the right lease the answer is 403 for any attempt id, current, ended or never
+ * claimed, so the worker token alone reveals nothing of other workers' attempts; with it, an
+ * attempt that is no longer current answers 409.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
@@ -50,6 +55,14 @@ export function registerWorkerRoutes(app: Hono<ServerEnv>, remote: RemoteDispatc
       c.header('WWW-Authenticate', 'Bearer realm="posepipe workers"');
       throw new HTTPException(401, { message: 'A worker token is needed (POSEPIPE_WORKER_TOKEN, the same as the coordinator\'s)' });
     }
+    await next();
+  });
+
+  app.use('/worker/v1/attempts/:id/*', async (c, next) => {
+    const id = attemptId(c);
+    const lease = remote.leaseCheck(id, c.req.header('x-posepipe-lease'));
+    if (lease === 'refused') throw new HTTPException(403, { message: `Attempt ${id}: its lease (x-posepipe-lease, from the claim) is needed` });
+    if (lease === 'ended') return c.json({ error: `attempt ${id} is not current` }, 409);
     await next();
   });
 

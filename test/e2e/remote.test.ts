@@ -153,7 +153,7 @@ describe('remote workers over BullMQ (posepipe worker)', () => {
     expect(existsSync(`/proc/${python[0]}`), 'the loading tracker was left running').toBe(false);
   });
 
-  it('refuses a missing or wrong token (401), a path-like or unknown attempt (404), a result with a wrong sha256 or a truncated pickle (the chunk is retried)', async () => {
+  it('refuses a missing or wrong token (401), a path-like attempt (404), another attempt with this lease (403), a result with a wrong sha256 or a truncated pickle (the chunk is retried)', async () => {
     const ws = workspace('remote-guard');
     const redis = await redisFor(ws.root);
     const { url, env } = await coordinator(ws, redis.url, { POSEPIPE_WORKERS: '0' });
@@ -181,31 +181,33 @@ describe('remote workers over BullMQ (posepipe worker)', () => {
 
     const claim = async () => {
       const r = await fetch(`${url}/worker/v1/claim`, { method: 'POST', headers: auth, body: claimBody });
-      return r.status === 200 ? ((await r.json()) as { attempt: number; files: string[] }) : undefined;
+      return r.status === 200 ? ((await r.json()) as { attempt: number; files: string[]; lease: string }) : undefined;
     };
     const first = (await waitFor('a claim of the first chunk', claim, 10_000, 100))!;
-    const input = Buffer.from(await (await fetch(`${url}/worker/v1/attempts/${first.attempt}/files/0`, { headers: auth })).arrayBuffer());
+    const input = Buffer.from(await (await fetch(`${url}/worker/v1/attempts/${first.attempt}/files/0`, { headers: { ...auth, 'x-posepipe-lease': first.lease } })).arrayBuffer());
     expect(createHash('sha256').update(input).digest('hex')).toBe(createHash('sha256').update(readFileSync(join(ws.home, 'jobs', '1', first.files[0]!))).digest('hex'));
-    for (const path of [`${first.attempt}/files/1`, `${first.attempt}/files/..%2F..%2Fposepipe.db`, `..%2F..%2Fetc/files/0`, `99999999/files/0`, `1e3/files/0`, `-1/files/0`]) {
-      expect((await fetch(`${url}/worker/v1/attempts/${path}`, { headers: auth })).status, path).toBe(404);
+    for (const path of [`${first.attempt}/files/1`, `${first.attempt}/files/..%2F..%2Fposepipe.db`, `..%2F..%2Fetc/files/0`, `1e3/files/0`, `-1/files/0`]) {
+      expect((await fetch(`${url}/worker/v1/attempts/${path}`, { headers: { ...auth, 'x-posepipe-lease': first.lease } })).status, path).toBe(404);
     }
+    // Another attempt's id with this lease: refused like any call without its own lease.
+    expect((await fetch(`${url}/worker/v1/attempts/99999999/files/0`, { headers: { ...auth, 'x-posepipe-lease': first.lease } })).status).toBe(403);
     // A claim of a chunk already running is refused.
     expect((await fetch(`${url}/worker/v1/claim`, { method: 'POST', headers: auth, body: claimBody })).status).toBe(409);
 
-    const put = (attempt: number, body: Buffer, sha: string) => fetch(`${url}/worker/v1/attempts/${attempt}/result`, { method: 'PUT', headers: { authorization: `Bearer ${TOKEN}`, 'x-posepipe-sha256': sha, 'x-posepipe-tracker-ms': '5' }, body: new Uint8Array(body) });
+    const put = (attempt: { attempt: number; lease: string }, body: Buffer, sha: string) => fetch(`${url}/worker/v1/attempts/${attempt.attempt}/result`, { method: 'PUT', headers: { authorization: `Bearer ${TOKEN}`, 'x-posepipe-lease': attempt.lease, 'x-posepipe-sha256': sha, 'x-posepipe-tracker-ms': '5' }, body: new Uint8Array(body) });
     const junk = Buffer.from('\x80\x04\x95 not a pickle');
-    const wrong = await put(first.attempt, junk, 'a'.repeat(64));
+    const wrong = await put(first, junk, 'a'.repeat(64));
     expect(wrong.status).toBe(422);
     expect(((await wrong.json()) as { error: string }).error).toContain('sha256');
     // The attempt is over: the same upload again is not current.
-    expect((await put(first.attempt, junk, createHash('sha256').update(junk).digest('hex'))).status).toBe(409);
+    expect((await put(first, junk, createHash('sha256').update(junk).digest('hex'))).status).toBe(409);
     // The chunk is pending again (after its backoff) and a new attempt takes it; a truncated pickle is refused too.
     const second = (await waitFor('a second claim', claim, 10_000, 100))!;
     expect(second.attempt).toBeGreaterThan(first.attempt);
-    const truncated = await put(second.attempt, junk, createHash('sha256').update(junk).digest('hex'));
+    const truncated = await put(second, junk, createHash('sha256').update(junk).digest('hex'));
     expect(truncated.status).toBe(422);
     expect(((await truncated.json()) as { error: string }).error).toMatch(/truncated or corrupt pickle/);
-    expect((await fetch(`${url}/worker/v1/attempts/${second.attempt}/progress`, { method: 'POST', headers: auth, body: '{"frames": 3}' })).status).toBe(409);
+    expect((await fetch(`${url}/worker/v1/attempts/${second.attempt}/progress`, { method: 'POST', headers: { ...auth, 'x-posepipe-lease': second.lease }, body: '{"frames": 3}' })).status).toBe(409);
 
     // No result file was written for the refused uploads, and no temp file is left.
     const d1 = db();
