@@ -157,7 +157,7 @@ describe('token files', () => {
 });
 
 describe('the login routes', () => {
-  it('marks the session cookie Secure when the request came over TLS', async () => {
+  it('marks the session cookie Secure when the request came over TLS, and takes an https:// Origin as its own', async () => {
     ws = makeWorkspace('tls-cookie');
     const key = join(ws.root, 'key.pem');
     const cert = join(ws.root, 'cert.pem');
@@ -178,6 +178,19 @@ describe('the login routes', () => {
         req.end();
       });
       expect(cookie).toMatch(/; Path=\/; HttpOnly; Secure; SameSite=Strict$/);
+      // A page action over TLS carries an https:// Origin: the same site, so it passes the guard; an http:// one is not this origin.
+      const pause = (origin: string) =>
+        new Promise<number>((resolve, reject) => {
+          const req = httpsRequest({ host: '127.0.0.1', port, method: 'POST', path: '/api/intake/pause', headers: { origin, authorization: `Bearer ${OPERATOR}`, 'sec-fetch-site': 'same-origin' }, ca: readFileSync(cert) }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          });
+          req.on('error', reject);
+          req.end();
+        });
+      expect(await pause(`http://127.0.0.1:${port}`)).toBe(403);
+      expect(await pause(`https://127.0.0.1:${port}`)).toBeLessThan(400);
+      expect(db.intakePaused()).toBe(true);
     } finally {
       await new Promise((resolve) => server.close(resolve));
       db.close();
