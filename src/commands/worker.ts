@@ -254,7 +254,7 @@ export async function workerCommand(config: Config): Promise<number> {
     await coordinator.post(`/worker/v1/attempts/${attempt}/failed`, { kind: 'crash', message }, undefined, { 'x-posepipe-lease': lease }).catch(() => {});
   }
 
-  /** PUT the result; while the coordinator cannot be reached, retry with backoff for a bounded time and take nothing new. */
+  /** PUT the result; while the coordinator cannot be reached or is busy (429), retry with backoff for a bounded time and take nothing new. */
   async function uploadResult(path: string, file: string, trackerMs: number, claim: Claim, lease: Record<string, string>): Promise<void> {
     const headers = { ...lease, 'x-posepipe-sha256': await hashFile(file), 'x-posepipe-tracker-ms': String(trackerMs) };
     const until = Date.now() + UPLOAD_RETRY_MS;
@@ -267,7 +267,8 @@ export async function workerCommand(config: Config): Promise<number> {
         answer = undefined;
         if (Date.now() > until) throw new Error(`the coordinator could not be reached for ${UPLOAD_RETRY_MS / 60_000} minutes; the result of job ${claim.jobId} chunk ${claim.chunk.idx} is dropped (${(error as Error).message})`);
       }
-      if (answer && answer.status < 500) {
+      // 429: the coordinator takes a few results at a time; this one is sent again after the backoff.
+      if (answer && answer.status < 500 && answer.status !== 429) {
         if (answer.status !== 200) log(`job ${claim.jobId} chunk ${claim.chunk.idx}: result not taken (HTTP ${answer.status}: ${String(answer.body.error ?? '')})`);
         break;
       }

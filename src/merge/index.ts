@@ -13,3 +13,4 @@ export type { EmitTask, MergeTask, PlayerTask, WorkerReply, WorkerStats, WorkerT
 export { frameText, jsonDocument, outputTime } from './output-document.ts';
 export { PLAYER_DIR, type PlayerFrame, type PlayerIndex, type PlayerPerson, WINDOW_FRAMES, writePlayerFiles } from './player-files.ts';
 export { NdArray, UnexpectedGlobalError, unpickleNumpy } from './unpickle-numpy.ts';
+export { PICKLE_LIMITS, PickleLimitError, type PickleLimits, scanPickle } from './pickle-limits.ts';

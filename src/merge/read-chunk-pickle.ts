@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { PipelineError } from '../errors.ts';
+import { PICKLE_LIMITS, PickleLimitError, type PickleLimits } from './pickle-limits.ts';
 import { NdArray, UnexpectedGlobalError, unpickleNumpy } from './unpickle-numpy.ts';
 
 /** The schema string the Python worker writes; one spelling on both sides. */
@@ -173,13 +174,13 @@ function toChunkResult(value: unknown, file: string): ChunkResult {
   };
 }
 
-/** Parse one chunk result from bytes; `file` names it in errors. */
-export function parseChunkPickle(bytes: Uint8Array, file: string): ChunkResult {
+/** Parse one chunk result from bytes, within `limits`; `file` names it in errors. */
+export function parseChunkPickle(bytes: Uint8Array, file: string, limits: Readonly<PickleLimits> = PICKLE_LIMITS): ChunkResult {
   let value: unknown;
   try {
-    value = unpickleNumpy(bytes);
+    value = unpickleNumpy(bytes, limits);
   } catch (error) {
-    if (error instanceof UnexpectedGlobalError) throw new ChunkResultError(file, error.message, { cause: error });
+    if (error instanceof UnexpectedGlobalError || error instanceof PickleLimitError) throw new ChunkResultError(file, error.message, { cause: error });
     const reason = error instanceof Error ? error.message : String(error);
     throw new ChunkResultError(file, `truncated or corrupt pickle (${reason})`, { cause: error });
   }

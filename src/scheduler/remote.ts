@@ -13,27 +13,24 @@
  * pauses the queue itself: a pause found there (someone else's, through Redis) is logged and shown on
  * the page until it is lifted, and lifted when posepipe starts.
  */
-import { createHash } from 'node:crypto';
-import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { pipeline as pipe } from 'node:stream/promises';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { Queue } from 'bullmq';
 import { renameDurably } from '../atomic-file.ts';
 import type { Config } from '../config.ts';
 import type { ChunkRow, Db } from '../db/index.ts';
 import { PipelineError, TrackerError, FAILURE_KINDS, type FailureKind } from '../errors.ts';
-import { readChunkPickle } from '../merge/index.ts';
 import { chunkResultFile, type ChunkResult } from '../stages/track.ts';
 import type { ReadyEvent } from '../tracker/index.ts';
 import { Leases, type LeaseCheck } from './leases.ts';
 import { claimerProblem, parseHello, slotsCapProblem } from './slot-hello.ts';
+import { ResultChecker } from './result-check.ts';
+import { receiveUpload, RESULT_BYTES_PER_FRAME, resultCap, UploadIdle, UploadTooLarge } from './result-upload.ts';
 import type { ChunkAttempt, ChunkRunner } from './types.ts';
 
 /** The BullMQ queue the offers go on. */
 export const QUEUE_NAME = 'posepipe-chunks';
-/** The largest result a worker may upload. */
-export const MAX_RESULT_BYTES = 2 * 1024 ** 3;
 const OFFER_EVERY_MS = 1000;
 const OFFERS_PER_ROUND = 200;
 const SWEEP_EVERY_MS = 5000;
@@ -124,11 +121,15 @@ interface Held {
   worker: string;
   framesSeen: number;
   advancedMs: number;
+  /** Its result is being received. */
+  uploading?: boolean;
+  /** Its result is being checked (bounded by the check's own time limit): the lease waits. */
+  checking?: boolean;
 }
 
 /** An answer of the worker API: an HTTP status and a JSON body. */
 export interface WorkerAnswer {
-  status: 200 | 404 | 409 | 413 | 422 | 429;
+  status: 200 | 404 | 408 | 409 | 413 | 422 | 429;
   body: Record<string, unknown>;
 }
 
@@ -149,6 +150,9 @@ export class RemoteDispatch {
   readonly #held = new Map<number, Held>();
   readonly #leases = new Leases();
   #sweptMs = 0;
+  readonly #checker: ResultChecker;
+  /** Result uploads being received or checked now. */
+  #uploads = 0;
   #timer: NodeJS.Timeout | undefined;
   #offering = false;
   /** Since when Redis has refused the offers (undefined: it takes them). */
@@ -158,6 +162,7 @@ export class RemoteDispatch {
 
   constructor(deps: { db: Db; config: Config; log: (line: string) => void; tracking: RemoteTracking }) {
     this.#db = deps.db;
+    this.#checker = new ResultChecker();
     this.#config = deps.config;
     this.#log = deps.log;
     this.#tracking = deps.tracking;
@@ -196,6 +201,7 @@ export class RemoteDispatch {
     this.#db.setQueuePausedSince(undefined);
     for (const held of this.#held.values()) held.runner.stop();
     await this.#queue.close().catch(() => {});
+    await this.#checker.close();
   }
 
   /** Put every offerable chunk on the queue; an id already there is ignored by BullMQ, so this repeats safely. */
@@ -341,37 +347,58 @@ export class RemoteDispatch {
   }
 
   /**
-   * A result upload: written under a temporary name while its sha256 is computed, then checked
-   * (the sha256 the worker sent, a readable pickle of the attempt's frames) and put in place. A
-   * result that fails a check fails the attempt, which is retried.
+   * A result upload: written under a temporary name while its sha256 is computed, within a size cap
+   * from the attempt's frames (413 as soon as it is passed, or at once when Content-Length says so)
+   * and an idle limit; each piece renews the attempt's lease. Then checked off the main thread (the
+   * sha256 the worker sent, a pickle within its limits holding exactly the attempt's frames) and put
+   * in place. A result refused fails the attempt, with the reason, and the chunk is retried; the
+   * temporary file never outlives the request. At most maxUploads at once (429: send it later).
    */
-  async result(attemptId: number, body: Readable | null, sha256: string | undefined, trackerMs: unknown): Promise<WorkerAnswer> {
+  async result(attemptId: number, body: Readable | null, sha256: string | undefined, trackerMs: unknown, announcedBytes?: number): Promise<WorkerAnswer> {
     const held = this.#held.get(attemptId);
     if (!held) return { status: 409, body: { error: `attempt ${attemptId} is not current; its result is discarded` } };
     if (!body || typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) return { status: 422, body: { error: 'a result needs a body and its sha256 (X-Posepipe-Sha256)' } };
+    // Its worker is alive with the result in hand: waiting for a turn does not cost it the attempt.
+    const later = (why: string): WorkerAnswer => ((held.advancedMs = Date.now()), { status: 429, body: { error: `${why}; send it again later` } });
+    // Two uploads of one attempt would write the same temporary file (a retry may come before the first one's idle cut-off).
+    if (held.uploading) return later(`attempt ${attemptId} has an upload in progress`);
+    if (this.#uploads >= this.#config.maxUploads) return later(`${this.#uploads} results are being uploaded, the most at once (maxUploads)`);
     const { chunk, previous, jobDir } = held.attempt;
     const overlap = previous ? chunk.overlap_frames : 0;
+    const frames = chunk.frame_count + overlap;
+    const cap = resultCap(frames, this.#config.maxResultMb);
+    const tooLarge = (): WorkerAnswer => {
+      const limit = `${cap} bytes, the limit for ${frames} frames (${RESULT_BYTES_PER_FRAME} a frame, at most maxResultMb ${this.#config.maxResultMb} MiB)`;
+      if (this.#held.get(attemptId) === held) this.#release(held, new TrackerError('crash', `${held.runner.where}: the result of chunk ${chunk.idx} was refused: it is over ${limit}`));
+      return { status: 413, body: { error: `result refused: it is over ${limit}; the chunk is tracked again` } };
+    };
+    if (announcedBytes !== undefined && announcedBytes > cap) return tooLarge();
     const file = chunkResultFile(chunk);
     // The name reconcile.ts clears after a kill: `results/*.pkl.tmp-<pid>` (one upload per chunk at a time: one attempt is current).
     const part = join(jobDir, `${file}.tmp-${process.pid}`);
-    mkdirSync(join(jobDir, 'results'), { recursive: true });
-    const hash = createHash('sha256');
-    let bytes = 0;
+    this.#uploads++;
+    held.uploading = true;
     try {
-      await pipe(
-        body,
-        new Transform({
-          transform(piece: Buffer, _enc, done) {
-            bytes += piece.length;
-            if (bytes > MAX_RESULT_BYTES) return done(new ResultTooLarge());
-            hash.update(piece);
-            done(null, piece);
-          },
-        }),
-        createWriteStream(part),
-      );
-      const got = hash.digest('hex');
-      const problem = got !== sha256 ? `its sha256 is ${got}, not the ${sha256} the worker sent (damaged on the way)` : await pickleProblem(part, chunk.first_frame - overlap, chunk.frame_count + overlap);
+      mkdirSync(join(jobDir, 'results'), { recursive: true });
+      let got: { bytes: number; sha256: string };
+      try {
+        got = await receiveUpload(body, part, {
+          capBytes: cap,
+          idleSeconds: this.#config.idleSeconds,
+          // Bytes arriving are work advancing: a slow upload keeps its lease.
+          onBytes: () => (held.advancedMs = Date.now()),
+        });
+      } catch (error) {
+        if (error instanceof UploadTooLarge) return tooLarge();
+        if (error instanceof UploadIdle) return { status: 408, body: { error: `the upload stopped: ${error.message} (idleSeconds); send it again` } };
+        // The upload broke off: the worker retries it while the attempt is current.
+        return { status: 422, body: { error: `the upload broke off (${(error as Error).message}); send it again` } };
+      }
+      if (this.#held.get(attemptId) !== held) return { status: 409, body: { error: `attempt ${attemptId} is not current; its result is discarded` } };
+      // The check has its own time limit: the lease waits for it.
+      held.checking = true;
+      const problem = got.sha256 !== sha256 ? `its sha256 is ${got.sha256}, not the ${sha256} the worker sent (damaged on the way)` : await this.#checker.problem(part, chunk.first_frame - overlap, frames);
+      held.checking = false;
       if (this.#held.get(attemptId) !== held) return { status: 409, body: { error: `attempt ${attemptId} is not current; its result is discarded` } };
       if (problem) {
         this.#release(held, new TrackerError('crash', `${held.runner.where}: the result of chunk ${chunk.idx} was refused: ${problem}`));
@@ -379,16 +406,11 @@ export class RemoteDispatch {
       }
       await renameDurably(part, join(jobDir, file));
       this.#held.delete(attemptId);
-      held.runner.finish({ file, bytes, sha256: got, trackerMs: typeof trackerMs === 'number' && Number.isFinite(trackerMs) && trackerMs >= 0 ? Math.round(trackerMs) : 0 });
+      held.runner.finish({ file, bytes: got.bytes, sha256: got.sha256, trackerMs: typeof trackerMs === 'number' && Number.isFinite(trackerMs) && trackerMs >= 0 ? Math.round(trackerMs) : 0 });
       return { status: 200, body: { ok: true } };
-    } catch (error) {
-      if (error instanceof ResultTooLarge) {
-        this.#release(held, new TrackerError('crash', `${held.runner.where}: the result of chunk ${chunk.idx} is over ${MAX_RESULT_BYTES} bytes`));
-        return { status: 413, body: { error: `a result may be at most ${MAX_RESULT_BYTES} bytes` } };
-      }
-      // The upload broke off: the worker retries it while the attempt is current.
-      return { status: 422, body: { error: `the upload broke off (${(error as Error).message}); send it again` } };
     } finally {
+      this.#uploads--;
+      held.uploading = false;
       rmSync(part, { force: true });
     }
   }
@@ -403,7 +425,7 @@ export class RemoteDispatch {
   #expireLeases(): void {
     const leaseMs = this.#config.leaseSeconds * 1000;
     for (const held of [...this.#held.values()]) {
-      if (Date.now() - held.advancedMs <= leaseMs) continue;
+      if (held.checking || Date.now() - held.advancedMs <= leaseMs) continue;
       this.#log(`job ${held.attempt.jobId}: ${held.runner.where} tracked no frame of chunk ${held.attempt.chunk.idx} for ${this.#config.leaseSeconds} s: its lease is lost and the chunk is tracked again`);
       this.#release(held, new TrackerError('stall', `${held.runner.where} lost its lease: no frame advanced for ${this.#config.leaseSeconds} s (a frozen, killed or unreachable worker)`));
     }
@@ -412,19 +434,6 @@ export class RemoteDispatch {
   /** Attempts held now, for the page: the worker and the chunk. */
   heldAttempts(): { id: number; worker: string; jobId: number; chunk: ChunkRow }[] {
     return [...this.#held.values()].map((h) => ({ id: h.id, worker: h.worker, jobId: h.attempt.jobId, chunk: h.attempt.chunk }));
-  }
-}
-
-class ResultTooLarge extends Error {}
-
-/** Why an uploaded result cannot be used, or undefined: it must be a chunk pickle of exactly the attempt's frames. */
-async function pickleProblem(path: string, firstFrame: number, frameCount: number): Promise<string | undefined> {
-  try {
-    const r = await readChunkPickle(path);
-    if (r.firstFrame !== firstFrame || r.frameCount !== frameCount) return `it holds frames ${r.firstFrame}+${r.frameCount}, not ${firstFrame}+${frameCount}`;
-    return undefined;
-  } catch (error) {
-    return (error as Error).message.replace(path, 'the upload');
   }
 }
 

@@ -97,6 +97,7 @@ export function registerWorkerRoutes(app: Hono<ServerEnv>, remote: RemoteDispatc
     const id = attemptId(c);
     const ms = Number(c.req.header('x-posepipe-tracker-ms'));
     const body = c.req.raw.body ? Readable.fromWeb(c.req.raw.body as import('node:stream/web').ReadableStream) : null;
-    return reply(c, await remote.result(id, body, c.req.header('x-posepipe-sha256'), ms));
+    const length = c.req.header('content-length');
+    return reply(c, await remote.result(id, body, c.req.header('x-posepipe-sha256'), ms, length !== undefined && /^\d{1,16}$/.test(length) ? Number(length) : undefined));
   });
 }

@@ -53,7 +53,7 @@ export interface MergeOutput {
 }
 
 /** `--import <tsx>` by absolute URL, so workers load .ts files whatever the current folder is. */
-function tsxImport(): string {
+export function tsxImport(): string {
   try {
     return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
   } catch {
