@@ -9,26 +9,17 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Queue } from 'bullmq';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { QUEUE_NAME, redisConnection } from '../../src/scheduler/index.ts';
-import { cliEnv, spawnCli } from '../helpers/cli.ts';
+import { cliEnv } from '../helpers/cli.ts';
 import { redisPerTest } from '../helpers/redis.ts';
+import { appsPerTest } from '../helpers/remote.ts';
 import { waitFor, workspacesPerTest } from '../helpers/workspace.ts';
 
 const workspace = workspacesPerTest();
 const redisFor = redisPerTest();
 const TOKEN = 'test-token-0123456789abcdef';
-type App = ReturnType<typeof spawnCli>;
-const apps: App[] = [];
-afterEach(async (ctx) => {
-  for (const app of apps.splice(0)) {
-    if (app.child.exitCode === null && app.child.signalCode === null) {
-      app.child.kill('SIGKILL');
-      await app.done;
-    }
-    if (ctx.task.result?.state === 'fail') console.error(`--- worker:\n${app.output().slice(-3000)}`);
-  }
-});
+const spawnApp = appsPerTest();
 
 interface Heard {
   method: string;
@@ -88,8 +79,7 @@ describe('a worker facing a hostile coordinator', () => {
     const queue = new Queue(QUEUE_NAME, { connection: redisConnection(redis.url) });
     try {
       await queue.addBulk(replies.map((_, i) => ({ name: 'chunk', data: { jobId: 1, firstFrame: i * 25 }, opts: { jobId: `c-1-${i * 25}-0`, removeOnComplete: true, removeOnFail: true, attempts: 1 } })));
-      const w = spawnCli(['worker', '--coordinator', url, '--redis', redis.url], cliEnv(ws, { POSEPIPE_TRACKER: 'test-fixture', POSEPIPE_WORKERS: '1', POSEPIPE_WORKER_TOKEN: TOKEN }));
-      apps.push(w);
+      const w = spawnApp(['worker', '--coordinator', url, '--redis', redis.url], cliEnv(ws, { POSEPIPE_TRACKER: 'test-fixture', POSEPIPE_WORKERS: '1', POSEPIPE_WORKER_TOKEN: TOKEN }));
       await waitFor('the worker to refuse all five claim replies', () => ((w.output().match(/claim reply is refused/g)?.length ?? 0) >= offers ? true : undefined), 60_000);
       const refusals = w.output().split('\n').filter((l) => l.includes('claim reply is refused'));
       for (const [i, field] of fields.entries()) expect(refusals[i], w.output()).toMatch(field);

@@ -1,35 +1,23 @@
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { browserPerTest, screenshot } from '../helpers/browser.ts';
-import { cliEnv, spawnCli } from '../helpers/cli.ts';
+import { cliEnv } from '../helpers/cli.ts';
 import { fixture } from '../helpers/fixtures.ts';
+import { appsPerTest } from '../helpers/remote.ts';
 import { waitFor, workspacesPerTest } from '../helpers/workspace.ts';
 
 // The login page in a real headless Chromium against a real `posepipe start --auth on`.
 // Screenshots are left in test-output/screenshots for a person to look at.
 
 const workspace = workspacesPerTest();
-type App = ReturnType<typeof spawnCli>;
-const apps: App[] = [];
-afterEach(async (ctx) => {
-  for (const app of apps.splice(0)) {
-    if (app.child.exitCode === null && app.child.signalCode === null) {
-      app.child.kill('SIGTERM');
-      const kill = setTimeout(() => app.child.kill('SIGKILL'), 15_000);
-      await app.done;
-      clearTimeout(kill);
-    }
-    if (ctx.task.result?.state === 'fail') console.error(`posepipe start output:\n${app.output().slice(-4000)}`);
-  }
-});
+const spawnApp = appsPerTest();
 const browser = browserPerTest();
 
 describe('the login page in headless Chromium', () => {
   it('login page: a wrong token, the right one, the jobs, logout, a viewer without action buttons', async () => {
     const ws = workspace('login-page');
-    const app = spawnCli(['start', '--auth', 'on'], cliEnv(ws));
-    apps.push(app);
+    const app = spawnApp(['start', '--auth', 'on'], cliEnv(ws));
     const { url, operator, viewer } = await waitFor('posepipe start to print its login addresses', () => {
       const out = app.output();
       const url = /posepipe: status page at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out)?.[1];

@@ -1,10 +1,11 @@
 import { chmodSync, copyFileSync, readFileSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cliEnv, runCli, spawnCli } from '../helpers/cli.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { redisPerTest } from '../helpers/redis.ts';
+import { appsPerTest, type App } from '../helpers/remote.ts';
 import { waitFor, workspacesPerTest, type Workspace } from '../helpers/workspace.ts';
 
 // The status page's login against a real `posepipe start`: every route refused without a token,
@@ -13,19 +14,7 @@ import { waitFor, workspacesPerTest, type Workspace } from '../helpers/workspace
 
 const workspace = workspacesPerTest();
 const redisFor = redisPerTest();
-type App = ReturnType<typeof spawnCli>;
-const apps: App[] = [];
-afterEach(async (ctx) => {
-  for (const app of apps.splice(0)) {
-    if (app.child.exitCode === null && app.child.signalCode === null) {
-      app.child.kill('SIGTERM');
-      const kill = setTimeout(() => app.child.kill('SIGKILL'), 15_000);
-      await app.done;
-      clearTimeout(kill);
-    }
-    if (ctx.task.result?.state === 'fail') console.error(`posepipe start output:\n${app.output().slice(-4000)}`);
-  }
-});
+const spawnApp = appsPerTest();
 
 const WORKER_TOKEN = 'worker-token-0123456789abcdef';
 /** The job's name: it must appear in no refused answer. */
@@ -63,8 +52,7 @@ function send(port: number, path: string, opts: { method?: string; headers?: Rec
 
 /** Start `posepipe start` and read what it printed: the page's port and the two login addresses. */
 async function start(ws: Workspace, args: string[], extra: Record<string, string>): Promise<{ app: App; port: number; operator: string; viewer: string }> {
-  const app = spawnCli(['start', ...args], cliEnv(ws, extra));
-  apps.push(app);
+  const app = spawnApp(['start', ...args], cliEnv(ws, extra));
   const printed = await waitFor('posepipe start to print its login addresses', () => {
     const out = app.output();
     const port = /posepipe: status page at http:\/\/[^:]+:(\d+)\//.exec(out)?.[1];
@@ -207,8 +195,7 @@ describe('the status page login (real posepipe start)', () => {
     expect(statSync(join(ws.home, 'page-token')).mode & 0o777).toBe(0o600);
 
     // A token from the environment is used as it is, and named rather than printed.
-    const fromEnv = spawnCli(['start', '--auth', 'on'], cliEnv(ws, { POSEPIPE_PAGE_TOKEN: 'operator-from-env-0123456789' }));
-    apps.push(fromEnv);
+    const fromEnv = spawnApp(['start', '--auth', 'on'], cliEnv(ws, { POSEPIPE_PAGE_TOKEN: 'operator-from-env-0123456789' }));
     const envPort = await waitFor('the login line naming POSEPIPE_PAGE_TOKEN', () => /posepipe: log in at http:\/\/127\.0\.0\.1:(\d+)\/login with the page token from POSEPIPE_PAGE_TOKEN\n/.exec(fromEnv.output())?.[1], 30_000);
     expect(fromEnv.output()).not.toContain('operator-from-env');
     expect((await send(Number(envPort), '/api/jobs', { headers: bearer('operator-from-env-0123456789') })).status).toBe(200);

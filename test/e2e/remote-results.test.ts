@@ -11,26 +11,17 @@ import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
 import { type ClientRequest, request } from 'node:http';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cliEnv, runCli, spawnCli } from '../helpers/cli.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { ndarray, OP, pickle } from '../helpers/pickle-bytes.ts';
 import { redisPerTest } from '../helpers/redis.ts';
+import { appsPerTest } from '../helpers/remote.ts';
 import { waitFor, workspacesPerTest, type Workspace } from '../helpers/workspace.ts';
 
 const workspace = workspacesPerTest();
 const redisFor = redisPerTest();
-type App = ReturnType<typeof spawnCli>;
-const apps: App[] = [];
-afterEach(async (ctx) => {
-  for (const app of apps.splice(0)) {
-    if (app.child.exitCode === null && app.child.signalCode === null) {
-      app.child.kill('SIGKILL');
-      await app.done;
-    }
-    if (ctx.task.result?.state === 'fail') console.error(`--- ${app.child.spawnargs.slice(2).join(' ')}:\n${app.output().slice(-4000)}`);
-  }
-});
+const spawnApp = appsPerTest();
 
 const TOKEN = 'test-token-0123456789abcdef';
 /** 6 chunks of 25 frames (small.mp4) with 5 overlap frames: 30 frames an attempt after the first. */
@@ -140,8 +131,7 @@ describe('results uploaded by a worker are checked off the main thread, within l
     const ws = workspace('results-coordinator');
     const redis = await redisFor(ws.root);
     const env = cliEnv(ws, { ...BASE, POSEPIPE_REDIS_URL: redis.url, POSEPIPE_WORKER_TOKEN: TOKEN, POSEPIPE_WORKERS: '0', POSEPIPE_LEASE_SECONDS: '2', POSEPIPE_IDLE_SECONDS: '1.5', POSEPIPE_MAX_UPLOADS: '1', POSEPIPE_MAX_ATTEMPTS: '5' });
-    const app = spawnCli(['start'], env);
-    apps.push(app);
+    const app = spawnApp(['start'], env);
     const url = await waitFor('the coordinator to listen', () => /status page at (http:\/\/127\.0\.0\.1:\d+)\//.exec(app.output())?.[1], 30_000);
     copyFileSync(fixture('small.mp4'), join(ws.inbox, 'small.mp4'));
     await waitFor('the job to reach tracking', () => (query<{ n: number }>(ws, "SELECT count(*) AS n FROM stages WHERE name = 'track' AND state = 'running'")[0]!.n === 1 ? true : undefined), 60_000, 200);
@@ -252,8 +242,7 @@ describe('results uploaded by a worker are checked off the main thread, within l
     alive();
 
     // A real worker finishes the job: the bytes of the local run.
-    const worker = spawnCli(['worker', '--coordinator', url, '--redis', redis.url], cliEnv(workspace('results-worker'), { ...BASE, POSEPIPE_WORKERS: '1', POSEPIPE_WORKER_TOKEN: TOKEN }));
-    apps.push(worker);
+    const worker = spawnApp(['worker', '--coordinator', url, '--redis', redis.url], cliEnv(workspace('results-worker'), { ...BASE, POSEPIPE_WORKERS: '1', POSEPIPE_WORKER_TOKEN: TOKEN }));
     const out = await waitFor('outbox/small.json', () => {
       try {
         return readFileSync(join(ws.outbox, 'small.json'));

@@ -11,26 +11,17 @@ import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
-import { cliEnv, spawnCli } from '../helpers/cli.ts';
+import { describe, expect, it } from 'vitest';
+import { cliEnv } from '../helpers/cli.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { redisPerTest } from '../helpers/redis.ts';
+import { appsPerTest } from '../helpers/remote.ts';
 import { waitFor, workspacesPerTest, type Workspace } from '../helpers/workspace.ts';
 
 const workspace = workspacesPerTest();
 const redisFor = redisPerTest();
 const TOKEN = 'test-token-0123456789abcdef';
-type App = ReturnType<typeof spawnCli>;
-const apps: App[] = [];
-afterEach(async (ctx) => {
-  for (const app of apps.splice(0)) {
-    if (app.child.exitCode === null && app.child.signalCode === null) {
-      app.child.kill('SIGKILL');
-      await app.done;
-    }
-    if (ctx.task.result?.state === 'fail') console.error(`--- coordinator:\n${app.output().slice(-3000)}`);
-  }
-});
+const spawnApp = appsPerTest();
 
 function query<T>(ws: Workspace, sql: string, ...args: unknown[]): T[] {
   const db = new Database(join(ws.home, 'posepipe.db'), { readonly: true });
@@ -60,8 +51,7 @@ describe('a lease per claim', () => {
     const ws = workspace('worker-lease');
     const redis = await redisFor(ws.root);
     const env = cliEnv(ws, { POSEPIPE_TRACKER: 'test-fixture', POSEPIPE_CHUNK_SECONDS: '1', POSEPIPE_OVERLAP_FRAMES: '5', POSEPIPE_REDIS_URL: redis.url, POSEPIPE_WORKER_TOKEN: TOKEN, POSEPIPE_WORKERS: '0', POSEPIPE_WORKER_EXPIRY_SECONDS: '2' });
-    const app = spawnCli(['start'], env);
-    apps.push(app);
+    const app = spawnApp(['start'], env);
     const url = await waitFor('the coordinator to listen', () => /status page at (http:\/\/127\.0\.0\.1:\d+)\//.exec(app.output())?.[1], 30_000);
     copyFileSync(fixture('small.mp4'), join(ws.inbox, 'small.mp4'));
     await waitFor('the job to reach tracking', () => (query<{ n: number }>(ws, "SELECT count(*) AS n FROM stages WHERE name = 'track' AND state = 'running'")[0]!.n === 1 ? true : undefined), 60_000, 200);
