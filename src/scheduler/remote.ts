@@ -27,83 +27,16 @@ import { Leases, type LeaseCheck } from './leases.ts';
 import { claimerProblem, parseHello, slotsCapProblem } from './slot-hello.ts';
 import { ResultChecker } from './result-check.ts';
 import { receiveUpload, RESULT_BYTES_PER_FRAME, resultCap, UploadIdle, UploadTooLarge } from './result-upload.ts';
-import type { ChunkAttempt, ChunkRunner } from './types.ts';
+import { QUEUE_NAME, redisConnection, type Offer } from './redis-queue.ts';
+import { RemoteRunner } from './remote-runner.ts';
+import type { ChunkAttempt } from './types.ts';
 
-/** The BullMQ queue the offers go on. */
-export const QUEUE_NAME = 'posepipe-chunks';
+export { QUEUE_NAME, redisConnection, type Offer } from './redis-queue.ts';
+export { RemoteRunner } from './remote-runner.ts';
+
 const OFFER_EVERY_MS = 1000;
 const OFFERS_PER_ROUND = 200;
 const SWEEP_EVERY_MS = 5000;
-
-/** What an offer on the queue carries: which chunk (by its first frame, which splits never change). */
-export interface Offer {
-  jobId: number;
-  firstFrame: number;
-}
-
-/** ioredis connection options from a redis:// URL (BullMQ's workers need maxRetriesPerRequest null). */
-export function redisConnection(url: string): { host: string; port: number; username?: string; password?: string; db?: number; tls?: object; maxRetriesPerRequest: null } {
-  const u = new URL(url);
-  const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : undefined;
-  return {
-    host: u.hostname.replace(/^\[|\]$/g, ''),
-    port: u.port ? Number(u.port) : 6379,
-    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
-    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
-    ...(db !== undefined && Number.isInteger(db) ? { db } : {}),
-    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
-    maxRetriesPerRequest: null,
-  };
-}
-
-/** One claimed attempt's runner: ready at once (the worker loaded its backend), run() settled over HTTP. */
-export class RemoteRunner implements ChunkRunner {
-  readonly where: string;
-  readonly #ready: ReadyEvent;
-  /** Resolves with the attempt once the flight has started it in SQLite. */
-  readonly started: Promise<ChunkAttempt>;
-  #start!: (attempt: ChunkAttempt) => void;
-  #settle: { resolve: (r: ChunkResult) => void; reject: (e: unknown) => void } | undefined;
-  #ended: unknown;
-
-  constructor(where: string, ready: ReadyEvent) {
-    this.where = where;
-    this.#ready = ready;
-    this.started = new Promise((resolve) => (this.#start = resolve));
-  }
-
-  ready(): Promise<ReadyEvent> {
-    return Promise.resolve(this.#ready);
-  }
-
-  run(attempt: ChunkAttempt): Promise<ChunkResult> {
-    this.#start(attempt);
-    return new Promise<ChunkResult>((resolve, reject) => {
-      this.#settle = { resolve, reject };
-      if (this.#ended !== undefined) reject(this.#ended);
-    });
-  }
-
-  /** The worker's verified result. */
-  finish(result: ChunkResult): void {
-    this.#settle?.resolve(result);
-  }
-
-  /** The attempt failed (the worker said so, or its lease ran out, or posepipe stopped it). */
-  fail(error: unknown): void {
-    this.#ended ??= error;
-    this.#settle?.reject(error);
-  }
-
-  reset(): Promise<void> {
-    return Promise.resolve();
-  }
-
-  stop(): Promise<void> {
-    this.fail(new PipelineError('crash', `${this.where}: the attempt was stopped by posepipe`));
-    return Promise.resolve();
-  }
-}
 
 /** What the track loop gives the remote side. */
 export interface RemoteTracking {
