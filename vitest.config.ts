@@ -22,6 +22,7 @@ const PAIRED = [
   'test/models/**/*.test.ts',
   'test/db/**/*.test.ts',
   'test/tracker/phalp.test.ts',
+  'test/tracker/builtin.test.ts',
   'test/tracker/keypoints.test.ts',
   'test/tracker/python-units.test.ts',
   'test/config.test.ts',
