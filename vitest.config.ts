@@ -1,39 +1,26 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
- * Files whose outcome does not hang on timing (no deadline, lease, heartbeat, readiness delay or
- * rate is asserted or relied on: crash points, fixed inputs, ffmpeg, the Python stand-ins): they
- * share the machine's two cores, two files at a time, first. Most are busy on one core (a Python
- * stand-in, ffmpeg, a worker thread), so two at once take little more than one.
+ * Files that assert how soon something happens (a deadline, a heartbeat, an idle cut-off, a rate,
+ * a page answering within a second while hostile input is checked, which of two jobs' stages ends
+ * first) or that wait on readiness delays: they run last, one at a time, with both cores to
+ * themselves. Every other file (each busy on about one core: a posepipe process with its tracker, a
+ * browser, Redis) runs two at a time before them.
  */
-const PAIRED = [
-  'test/e2e/long-output.test.ts',
-  'test/e2e/crash-points.test.ts',
-  'test/e2e/backends.test.ts',
-  'test/e2e/street-people.test.ts',
-  'test/e2e/disk-full.test.ts',
-  'test/e2e/golden-output.test.ts',
-  'test/e2e/jsonl-output.test.ts',
-  'test/e2e/models-pull.test.ts',
-  'test/stages/**/*.test.ts',
-  'test/media/**/*.test.ts',
-  'test/merge/**/*.test.ts',
-  'test/pictures/**/*.test.ts',
-  'test/models/**/*.test.ts',
-  'test/db/**/*.test.ts',
-  'test/tracker/phalp.test.ts',
-  'test/tracker/builtin.test.ts',
-  'test/tracker/keypoints.test.ts',
-  'test/tracker/python-units.test.ts',
-  'test/config.test.ts',
-  'test/docs.test.ts',
-  'test/schema.test.ts',
-  'test/imports.test.ts',
+const ALONE = [
+  'test/e2e/faults.test.ts',
+  'test/e2e/queue.test.ts',
+  'test/e2e/remote-results.test.ts',
+  'test/e2e/bounds.test.ts',
+  'test/watcher/watcher.test.ts',
+  'test/tracker/worker-limits.test.ts',
+  'test/scheduler/result-check.test.ts',
+  'test/server/bounds.test.ts',
+  'test/server/page-script.test.ts',
+  'test/commands/coordinator-client.test.ts',
 ];
 
-// Tests run real ffmpeg, SQLite and Python: give them time. The rest (watcher, deadlines, leases,
-// remote workers, the browser, live updates) then run one file at a time, so that none is starved
-// of the machine's two cores.
+// Tests run real ffmpeg, SQLite and Python: give them time.
 export default defineConfig({
   test: {
     globalSetup: ['test/global-setup.ts'],
@@ -42,8 +29,8 @@ export default defineConfig({
     pool: 'forks',
     reporters: ['default', './test/helpers/summary-reporter.ts'],
     projects: [
-      { extends: true, test: { name: 'paired', include: PAIRED, maxWorkers: 2, sequence: { groupOrder: 0 } } },
-      { extends: true, test: { name: 'serial', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, ...PAIRED], maxWorkers: 1, sequence: { groupOrder: 1 } } },
+      { extends: true, test: { name: 'two-at-a-time', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, ...ALONE], maxWorkers: 2, sequence: { groupOrder: 0 } } },
+      { extends: true, test: { name: 'alone', include: ALONE, maxWorkers: 1, sequence: { groupOrder: 1 } } },
     ],
   },
 });
