@@ -50,7 +50,7 @@ describe("the coordinator's Redis", () => {
     expect(offering).not.toContain(PASSWORD);
     await waitFor('the clear-text warning', () => (app.output().includes('tokens and results travel in clear') ? true : undefined), 10_000);
     const warnings = app.output().split('\n').filter((l) => l.startsWith('posepipe: warning:'));
-    expect(warnings.length).toBeGreaterThanOrEqual(2);
+    expect(warnings.length).toBeGreaterThanOrEqual(1);
     expect(new Set(warnings).size, warnings.join('\n')).toBe(warnings.length);
   }, 60_000);
 
