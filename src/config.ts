@@ -6,10 +6,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-/** The repository root (where python/ and schema/ live), resolved from this file. */
-export const REPO_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
+export { REPO_ROOT } from './repo-root.ts';
+import { REPO_ROOT } from './repo-root.ts';
 
 type Kind = 'path' | 'file' | 'int' | 'number' | 'enum' | 'string' | 'bool' | 'url' | 'workers' | 'redis' | 'secret' | 'extras';
 interface Spec {

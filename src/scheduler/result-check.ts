@@ -4,13 +4,13 @@
  * check a time limit (the thread is ended on abort). Not the merge's pool: a hostile upload then
  * never waits in line with, or takes the thread of, a job's merge.
  */
-import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { PickleLimits } from '../merge/index.ts';
 import type { ResultCheckTask } from '../merge/check-worker.ts';
+import { repoPath } from '../repo-root.ts';
 import { tsxImport } from '../stages/merge.ts';
 
-const CHECK_WORKER_FILE = fileURLToPath(new URL('../merge/check-worker.ts', import.meta.url));
+const CHECK_WORKER_FILE = repoPath('src', 'merge', 'check-worker.ts');
 
 /** How a result check is bounded. */
 export interface ResultCheckOptions {

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
+import { repoPath } from '../repo-root.ts';
 import { HTTPException } from 'hono/http-exception';
 import { registerApi, wantsHtml } from './api-routes.ts';
 import { bodyBound } from './bounds.ts';
@@ -21,8 +22,8 @@ import { registerUploadRoutes } from './upload-routes.ts';
 import { registerWorkerRoutes } from './worker-routes.ts';
 
 /** The page script, read once: it is part of the code, not user data. */
-const PAGE_JS = readFileSync(new URL('./assets/page.js', import.meta.url), 'utf8');
-const PLAYER_JS = readFileSync(new URL('./assets/player.js', import.meta.url), 'utf8');
+const PAGE_JS = readFileSync(repoPath('src', 'server', 'assets', 'page.js'), 'utf8');
+const PLAYER_JS = readFileSync(repoPath('src', 'server', 'assets', 'player.js'), 'utf8');
 
 /** A small icon (a figure in a frame), so browsers do not ask for a missing /favicon.ico. */
 const ICON = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#1d2330"/><circle cx="8" cy="4.5" r="2" fill="#2e9e5b"/><path d="M8 7v4M5 8.5h6M8 11l-2.5 3M8 11l2.5 3" stroke="#2e9e5b" stroke-width="1.5" stroke-linecap="round"/></svg>';

@@ -7,9 +7,10 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import { writeFileAtomic } from '../atomic-file.ts';
+import { repoPath } from '../repo-root.ts';
 import { PipelineError } from '../errors.ts';
 import { ChunkResultError, DEFAULT_IOU_THRESHOLD, type MergeChunk, type MergeIndex, type WorkerReply, type WorkerStats, type WorkerTask } from '../merge/index.ts';
 import { checkLayout } from '../merge/merge-plan.ts';
@@ -17,7 +18,7 @@ import { MERGE_INDEX_FILE } from '../paths.ts';
 import { buildPictures, cachePictures, type PictureFacts } from '../pictures/index.ts';
 
 /** The worker file the pool runs (TypeScript; loaded through tsx in the worker). */
-export const MERGE_WORKER_FILE = fileURLToPath(new URL('../merge/merge-worker.ts', import.meta.url));
+export const MERGE_WORKER_FILE = repoPath('src', 'merge', 'merge-worker.ts');
 /** The one function it exports. */
 export const MERGE_WORKER_FUNCTION = 'runWorkerTask';
 

@@ -1,9 +1,9 @@
 /** How a TrackerWorker is started and watched, checked once when it is made. */
 import { isAbsolute } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { repoPath } from '../repo-root.ts';
 
 /** The worker script shipped with this package, found from this module's own location. */
-export const DEFAULT_WORKER_SCRIPT = fileURLToPath(new URL('../../python/posepipe_worker.py', import.meta.url));
+export const DEFAULT_WORKER_SCRIPT = repoPath('python', 'posepipe_worker.py');
 
 /** How TrackerWorker is started and watched. */
 export interface TrackerWorkerOptions {
