@@ -8,37 +8,23 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { QueueEvents } from 'bullmq';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { QUEUE_NAME, redisConnection } from '../../src/scheduler/index.ts';
-import { cliEnv, runCli, spawnCli } from '../helpers/cli.ts';
+import { cliEnv, runCli } from '../helpers/cli.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { freePort, redisPerTest } from '../helpers/redis.ts';
+import { appsPerTest, BASE, TOKEN, type App } from '../helpers/remote.ts';
 import { waitFor, workspacesPerTest, type Workspace } from '../helpers/workspace.ts';
 
 const workspace = workspacesPerTest();
 const redisFor = redisPerTest();
-type App = ReturnType<typeof spawnCli>;
-const apps: App[] = [];
-afterEach(async (ctx) => {
-  for (const app of apps.splice(0)) {
-    if (app.child.exitCode === null && app.child.signalCode === null) {
-      app.child.kill('SIGCONT');
-      app.child.kill('SIGKILL');
-      await app.done;
-    }
-    if (ctx.task.result?.state === 'fail') console.error(`--- ${app.child.spawnargs.slice(2).join(' ')}:\n${app.output().slice(-3000)}`);
-  }
-});
+const spawnApp = appsPerTest();
 
-const TOKEN = 'test-token-0123456789abcdef';
-/** 6 chunks of 25 frames (small.mp4); 20 ms a frame stands in for a GPU. */
-const BASE = { POSEPIPE_TRACKER: 'test-fixture', POSEPIPE_CHUNK_SECONDS: '1', POSEPIPE_OVERLAP_FRAMES: '5', POSEPIPE_TEST_FIXTURE_FRAME_SECONDS: '0.02' };
 
 /** `posepipe start` as the coordinator; its status page address. */
 async function coordinator(ws: Workspace, redisUrl: string, extra: Record<string, string> = {}): Promise<{ app: App; url: string; env: NodeJS.ProcessEnv }> {
   const env = cliEnv(ws, { ...BASE, POSEPIPE_REDIS_URL: redisUrl, POSEPIPE_WORKER_TOKEN: TOKEN, ...extra });
-  const app = spawnCli(['start'], env);
-  apps.push(app);
+  const app = spawnApp(['start'], env);
   const url = await waitFor('the coordinator to listen', () => /status page at (http:\/\/127\.0\.0\.1:\d+)\//.exec(app.output())?.[1], 30_000);
   return { app, url, env };
 }
@@ -46,8 +32,7 @@ async function coordinator(ws: Workspace, redisUrl: string, extra: Record<string
 /** A `posepipe worker` with one slot, in its own data folder. */
 function worker(label: string, url: string, redisUrl: string, extra: Record<string, string> = {}): App {
   const ws = workspace(label);
-  const app = spawnCli(['worker', '--coordinator', url, '--redis', redisUrl], cliEnv(ws, { ...BASE, POSEPIPE_WORKERS: '1', POSEPIPE_WORKER_TOKEN: TOKEN, ...extra }));
-  apps.push(app);
+  const app = spawnApp(['worker', '--coordinator', url, '--redis', redisUrl], cliEnv(ws, { ...BASE, POSEPIPE_WORKERS: '1', POSEPIPE_WORKER_TOKEN: TOKEN, ...extra }));
   return app;
 }
 

@@ -7,27 +7,13 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { TrackerError } from '../../src/errors.ts';
-import { TrackerWorker, type ProgressEvent } from '../../src/tracker/index.ts';
+import { describe, expect, it } from 'vitest';
+import type { ProgressEvent } from '../../src/tracker/index.ts';
 import { fixture, STREET_PEOPLE } from '../helpers/fixtures.ts';
+import { PYTHON, rejection, trackerWorkersPerTest } from '../helpers/tracker-workers.ts';
 import { makeWorkspace } from '../helpers/workspace.ts';
 
-const PYTHON = '/usr/bin/python3';
-const workers: TrackerWorker[] = [];
-
-/** A worker with test defaults; every one is stopped after its test. */
-function makeWorker(backend = 'builtin', env: Record<string, string> = {}, heartbeatMs = 20_000): { worker: TrackerWorker; logs: string[] } {
-  const logs: string[] = [];
-  // builtin searches the small fixtures as they are (its small-frame upscaling, 13x slower, has its own test).
-  const worker = new TrackerWorker({ python: PYTHON, backend, env: { POSEPIPE_BUILTIN_MIN_PERSON: '0', ...env }, startupMs: 30_000, heartbeatMs, onLog: (l) => logs.push(l) });
-  workers.push(worker);
-  return { worker, logs };
-}
-
-afterEach(async () => {
-  await Promise.all(workers.splice(0).map((w) => w.stop()));
-});
+const makeWorker = trackerWorkersPerTest();
 
 // Prints the pickle's structure as JSON, read by CPython itself: the contract merge relies on.
 const SUMMARY = `
@@ -87,15 +73,6 @@ function ffmpeg(args: string[]): void {
 function pgidOf(pid: number): number {
   const r = spawnSync('ps', ['-o', 'pgid=', '-p', String(pid)], { encoding: 'utf8' });
   return Number(r.stdout.trim());
-}
-
-async function rejection(promise: Promise<unknown>): Promise<TrackerError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TrackerError);
-  return error as TrackerError;
 }
 
 /** The first frames of the street clip, tracked again at 320x180. */

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { TrackerError } from '../../src/errors.ts';
 import { TrackerWorker, type ProgressEvent, type TrackerWorkerOptions } from '../../src/tracker/index.ts';
 import { fixture } from '../helpers/fixtures.ts';
+import { rejection } from '../helpers/tracker-workers.ts';
 import { makeWorkspace, waitFor } from '../helpers/workspace.ts';
 
 const PYTHON = '/usr/bin/python3';
@@ -58,15 +59,6 @@ async function helperPid(logs: string[]): Promise<number> {
     const line = logs.find((l) => l.startsWith('test-fixture: child pid '));
     return line ? Number(line.slice('test-fixture: child pid '.length)) : undefined;
   });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<TrackerError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TrackerError);
-  return error as TrackerError;
 }
 
 function ffmpeg(args: string[]): void {

@@ -4,27 +4,13 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { TrackerError } from '../../src/errors.ts';
-import { DEFAULT_WORKER_SCRIPT, TrackerWorker } from '../../src/tracker/index.ts';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_WORKER_SCRIPT } from '../../src/tracker/index.ts';
 import { fixture } from '../helpers/fixtures.ts';
+import { PYTHON, rejection, trackerWorkersPerTest } from '../helpers/tracker-workers.ts';
 import { makeWorkspace, waitFor } from '../helpers/workspace.ts';
 
-const PYTHON = '/usr/bin/python3';
-const workers: TrackerWorker[] = [];
-
-/** A worker with test defaults; every one is stopped after its test. */
-function makeWorker(backend = 'builtin', env: Record<string, string> = {}, heartbeatMs = 20_000): { worker: TrackerWorker; logs: string[] } {
-  const logs: string[] = [];
-  // builtin searches the small fixtures as they are (its small-frame upscaling, 13x slower, has its own test).
-  const worker = new TrackerWorker({ python: PYTHON, backend, env: { POSEPIPE_BUILTIN_MIN_PERSON: '0', ...env }, startupMs: 30_000, heartbeatMs, onLog: (l) => logs.push(l) });
-  workers.push(worker);
-  return { worker, logs };
-}
-
-afterEach(async () => {
-  await Promise.all(workers.splice(0).map((w) => w.stop()));
-});
+const makeWorker = trackerWorkersPerTest();
 
 function alive(pid: number): boolean {
   try {
@@ -33,15 +19,6 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-async function rejection(promise: Promise<unknown>): Promise<TrackerError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TrackerError);
-  return error as TrackerError;
 }
 
 describe('TrackerWorker failures (test-fixture backend)', () => {
