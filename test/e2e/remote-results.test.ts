@@ -10,13 +10,12 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
 import { type ClientRequest, request } from 'node:http';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { cliEnv, runCli, spawnCli } from '../helpers/cli.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { ndarray, OP, pickle } from '../helpers/pickle-bytes.ts';
 import { redisPerTest } from '../helpers/redis.ts';
-import { appsPerTest } from '../helpers/remote.ts';
+import { appsPerTest, queryDb } from '../helpers/remote.ts';
 import { waitFor, workspacesPerTest, type Workspace } from '../helpers/workspace.ts';
 
 const workspace = workspacesPerTest();
@@ -113,15 +112,6 @@ function sha(...parts: Buffer[]): string {
   return h.digest('hex');
 }
 
-function query<T>(ws: Workspace, sql: string, ...args: unknown[]): T[] {
-  const db = new Database(join(ws.home, 'posepipe.db'), { readonly: true });
-  try {
-    return db.prepare(sql).all(...args) as T[];
-  } finally {
-    db.close();
-  }
-}
-
 describe('results uploaded by a worker are checked off the main thread, within limits', () => {
   it('hostile pickles are refused without harm, a slow upload keeps its lease, uploads are limited and idle ones cut off; a real worker then finishes the job byte-identical to a local run', async () => {
     // The reference: one local slot; its chunk results are also what an honest worker would upload.
@@ -134,7 +124,7 @@ describe('results uploaded by a worker are checked off the main thread, within l
     const app = spawnApp(['start'], env);
     const url = await waitFor('the coordinator to listen', () => /status page at (http:\/\/127\.0\.0\.1:\d+)\//.exec(app.output())?.[1], 30_000);
     copyFileSync(fixture('small.mp4'), join(ws.inbox, 'small.mp4'));
-    await waitFor('the job to reach tracking', () => (query<{ n: number }>(ws, "SELECT count(*) AS n FROM stages WHERE name = 'track' AND state = 'running'")[0]!.n === 1 ? true : undefined), 60_000, 200);
+    await waitFor('the job to reach tracking', () => (queryDb<{ n: number }>(ws, "SELECT count(*) AS n FROM stages WHERE name = 'track' AND state = 'running'")[0]!.n === 1 ? true : undefined), 60_000, 200);
 
     const ready = { backend: 'test-fixture', version: '0.0.1-test', device: 'cpu', pid: 1, loadSeconds: 0 };
     const claim = (firstFrame: number) =>
@@ -143,8 +133,8 @@ describe('results uploaded by a worker are checked off the main thread, within l
         return r.status === 200 ? ((await r.json()) as Claim) : undefined;
       }, 30_000, 100);
     const leftovers = () => readdirSync(join(ws.home, 'jobs', '1'), { recursive: true, encoding: 'utf8' }).filter((f) => f.startsWith('results') && f.includes('.tmp-'));
-    const chunkError = (firstFrame: number) => query<{ error_text: string }>(ws, 'SELECT error_text FROM chunks WHERE first_frame = ?', firstFrame)[0]!.error_text;
-    const outcome = (attempt: number) => query<{ outcome: string | null }>(ws, 'SELECT outcome FROM chunk_attempts WHERE id = ?', attempt)[0]!.outcome;
+    const chunkError = (firstFrame: number) => queryDb<{ error_text: string }>(ws, 'SELECT error_text FROM chunks WHERE first_frame = ?', firstFrame)[0]!.error_text;
+    const outcome = (attempt: number) => queryDb<{ outcome: string | null }>(ws, 'SELECT outcome FROM chunk_attempts WHERE id = ?', attempt)[0]!.outcome;
     const alive = () => expect(app.child.exitCode === null && app.child.signalCode === null, 'the coordinator is running').toBe(true);
     const maxMs = (times: number[]) => Math.max(...times);
 

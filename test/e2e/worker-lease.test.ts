@@ -10,27 +10,17 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join, resolve } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { cliEnv } from '../helpers/cli.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { redisPerTest } from '../helpers/redis.ts';
-import { appsPerTest } from '../helpers/remote.ts';
+import { appsPerTest, queryDb } from '../helpers/remote.ts';
 import { waitFor, workspacesPerTest, type Workspace } from '../helpers/workspace.ts';
 
 const workspace = workspacesPerTest();
 const redisFor = redisPerTest();
 const TOKEN = 'test-token-0123456789abcdef';
 const spawnApp = appsPerTest();
-
-function query<T>(ws: Workspace, sql: string, ...args: unknown[]): T[] {
-  const db = new Database(join(ws.home, 'posepipe.db'), { readonly: true });
-  try {
-    return db.prepare(sql).all(...args) as T[];
-  } finally {
-    db.close();
-  }
-}
 
 interface Claimed {
   attempt: number;
@@ -54,7 +44,7 @@ describe('a lease per claim', () => {
     const app = spawnApp(['start'], env);
     const url = await waitFor('the coordinator to listen', () => /status page at (http:\/\/127\.0\.0\.1:\d+)\//.exec(app.output())?.[1], 30_000);
     copyFileSync(fixture('small.mp4'), join(ws.inbox, 'small.mp4'));
-    await waitFor('the job to reach tracking', () => (query<{ n: number }>(ws, "SELECT count(*) AS n FROM stages WHERE name = 'track' AND state = 'running'")[0]!.n === 1 ? true : undefined), 60_000, 200);
+    await waitFor('the job to reach tracking', () => (queryDb<{ n: number }>(ws, "SELECT count(*) AS n FROM stages WHERE name = 'track' AND state = 'running'")[0]!.n === 1 ? true : undefined), 60_000, 200);
 
     const token = { authorization: `Bearer ${TOKEN}` };
     const json = { ...token, 'content-type': 'application/json' };
@@ -70,7 +60,7 @@ describe('a lease per claim', () => {
 
     const call = (method: string, path: string, lease: string | undefined, body?: string | Uint8Array<ArrayBuffer>, extra: Record<string, string> = {}) =>
       fetch(`${url}/worker/v1/attempts/${owner.attempt}/${path}`, { method, headers: { ...(body === undefined ? token : json), ...(lease === undefined ? {} : { 'x-posepipe-lease': lease }), ...extra }, body });
-    const chunk0 = () => query<{ state: string; frames_done: number; attempts: number; result_file: string | null }>(ws, 'SELECT state, frames_done, attempts, result_file FROM chunks WHERE job_id = 1 AND first_frame = 0')[0]!;
+    const chunk0 = () => queryDb<{ state: string; frames_done: number; attempts: number; result_file: string | null }>(ws, 'SELECT state, frames_done, attempts, result_file FROM chunks WHERE job_id = 1 AND first_frame = 0')[0]!;
     const pickle = chunkPickle(ws, 0, 25);
     const sha = createHash('sha256').update(pickle).digest('hex');
     const putHeaders = { 'content-type': 'application/octet-stream', 'x-posepipe-sha256': sha, 'x-posepipe-tracker-ms': '5' };
@@ -122,7 +112,7 @@ describe('a lease per claim', () => {
     for (const bad of [slot('x'.repeat(101)), slot('bidi\u202Ename'), slot('new\nline'), { ...slot('ok'), host: '' }, { ...slot('ok'), health: 'busy' }, 'slot']) {
       expect((await hello([bad])).status, JSON.stringify(bad)).toBe(422);
     }
-    const names = () => query<{ name: string }>(ws, "SELECT name FROM workers WHERE name LIKE 'worker %' ORDER BY name").map((r) => r.name);
+    const names = () => queryDb<{ name: string }>(ws, "SELECT name FROM workers WHERE name LIKE 'worker %' ORDER BY name").map((r) => r.name);
     expect(names().filter((n) => n.startsWith('worker many-'))).toEqual([]);
     expect((await hello(Array.from({ length: 64 }, (_, i) => slot(`ghost-${i}`)))).status).toBe(200);
     expect(names().filter((n) => n.startsWith('worker ghost-'))).toHaveLength(64);

@@ -62,12 +62,17 @@ export async function outputOf(ws: Workspace, timeoutMs = 120_000): Promise<Buff
   }, timeoutMs, 200);
 }
 
-/** The chunk attempts recorded in the coordinator's database. */
-export function attemptsOf(ws: Workspace): { first_frame: number; ran_on: string; outcome: string | null }[] {
+/** Rows of a read-only query on a workspace's database. */
+export function queryDb<T>(ws: Workspace, sql: string, ...args: unknown[]): T[] {
   const db = new Database(join(ws.home, 'posepipe.db'), { readonly: true });
   try {
-    return db.prepare('SELECT first_frame, ran_on, outcome FROM chunk_attempts ORDER BY id').all() as { first_frame: number; ran_on: string; outcome: string | null }[];
+    return db.prepare(sql).all(...args) as T[];
   } finally {
     db.close();
   }
+}
+
+/** The chunk attempts recorded in the coordinator's database. */
+export function attemptsOf(ws: Workspace): { first_frame: number; ran_on: string; outcome: string | null }[] {
+  return queryDb(ws, 'SELECT first_frame, ran_on, outcome FROM chunk_attempts ORDER BY id');
 }
