@@ -88,17 +88,20 @@ describe('remote workers over BullMQ (posepipe worker)', () => {
       const stuck = worker('remote-stuck', url, redis.url, { ...slow, POSEPIPE_TEST_FIXTURE_STUCK_AT: '10', POSEPIPE_LEASE_SECONDS: '2' });
       copyFileSync(fixture('small.mp4'), join(ws.inbox, 'small.mp4'));
       const stuckOffer = await waitFor('the stuck worker to start a chunk', () => offerOf(stuck), 60_000);
-      const killed = worker('remote-killed', url, redis.url, slow);
-      const frozen = worker('remote-frozen', url, redis.url, slow);
+      // One at a time, each started only after the one before holds its chunk, and slow (5 s a chunk):
+      // each is killed or frozen in the middle of a chunk, never between two.
+      const midChunk = { POSEPIPE_TEST_FIXTURE_FRAME_SECONDS: '0.2' };
+      const killed = worker('remote-killed', url, redis.url, midChunk);
+      await waitFor('the first worker to start a chunk', () => offerOf(killed), 60_000);
+      killed.child.kill('SIGKILL');
+      const frozen = worker('remote-frozen', url, redis.url, midChunk);
+      await waitFor('the second worker to start a chunk', () => offerOf(frozen), 60_000);
+      frozen.child.kill('SIGSTOP');
       worker('remote-healthy', url, redis.url, slow);
       // Heartbeats without frames renew neither the coordinator's lease nor the offer's BullMQ lock.
       await waitFor('BullMQ to find the stuck offer stalled', () => (stalled.includes(stuckOffer) ? true : undefined), 30_000);
       stuck.child.kill('SIGKILL');
-      await waitFor('the first worker to start a chunk', () => offerOf(killed), 60_000);
-      killed.child.kill('SIGKILL');
-      await waitFor('the second worker to start a chunk', () => offerOf(frozen), 60_000);
-      frozen.child.kill('SIGSTOP');
-      await waitFor('the stuck and the frozen worker to lose their leases', () => ((app.output().match(/its lease is lost/g)?.length ?? 0) >= 2 ? true : undefined), 60_000);
+      await waitFor('the stuck, the killed and the frozen worker to lose their leases', () => ((app.output().match(/its lease is lost/g)?.length ?? 0) >= 3 ? true : undefined), 60_000);
       const out = await outputOf(ws);
       frozen.child.kill('SIGCONT');
       // Woken, it is told its attempt is no longer current: progress or its upload gets 409.
