@@ -3,7 +3,7 @@
 // bundles the command line's TypeScript into dist/ with esbuild (the compiler tsx already ships),
 // so that every `posepipe` command starts in ~0.15 s of CPU instead of ~0.6–1.7 s of compiling.
 // Each command's modules stay in their own chunk, loaded only when that command runs. Packages are
-// not bundled. The worker threads' files (src/merge/*-worker.ts) still run through tsx.
+// not bundled. The worker threads' modules are bundled too, beside cli.js.
 // Written to a fresh folder, then swapped in, so a command started meanwhile sees one whole build.
 import { rmSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -15,7 +15,9 @@ const dist = join(root, 'dist');
 const next = join(root, `dist.tmp-${process.pid}`);
 rmSync(next, { recursive: true, force: true });
 await build({
-  entryPoints: [join(root, 'src', 'cli.ts')],
+  // The command line, and the modules the worker-thread pools load (src/thread-module.ts).
+  entryPoints: [join(root, 'src', 'cli.ts'), join(root, 'src', 'merge', 'merge-worker.ts'), join(root, 'src', 'merge', 'check-worker.ts')],
+  entryNames: '[name]',
   outdir: next,
   bundle: true,
   splitting: true,

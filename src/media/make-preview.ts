@@ -10,7 +10,7 @@
  */
 import { rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { countPackets } from './count-frames.ts';
+import { countOwnMp4Packets } from './mp4-samples.ts';
 import { runFfmpeg, runFfprobeLines } from './run-tools.ts';
 
 /** What makePreview made. */
@@ -79,7 +79,7 @@ export async function makePreview(opts: { cwd: string; input: string; output: st
     });
     const file = join(opts.cwd, temp);
     const facts = await readPreview(file);
-    const frames = await countPackets(file);
+    const frames = await countOwnMp4Packets(file);
     const bytes = (await stat(file)).size;
     await rename(file, join(opts.cwd, opts.output));
     return { bytes, frames, ...facts };

@@ -1,7 +1,7 @@
 /**
- * The one module that runs ffmpeg and ffprobe, through fluent-ffmpeg. Everything else in posepipe
- * calls the typed helpers in this folder, so fluent-ffmpeg (archived, deprecated) can be replaced
- * here alone.
+ * The one module that runs ffmpeg and ffprobe. Everything else in posepipe calls the typed helpers
+ * in this folder, so fluent-ffmpeg (archived, deprecated), which runs the probes of headers, can be
+ * replaced here alone.
  *
  * fluent-ffmpeg behaviours this module works around (read in its lib/ sources, v2.1.3):
  * - `inputOptions(array)` / `outputOptions(array)` split any item containing exactly one space
@@ -15,11 +15,13 @@
  *   that point nowhere silently fall back to PATH: we resolve the paths ourselves on every call.
  * - Its `ffprobe()` drops the packets and frames sections: `runFfprobeLines` spawns ffprobe itself
  *   (argument array, no shell) and hands over its output line by line.
+ * - Its `run()` first runs `ffmpeg -formats` and `ffmpeg -encoders` in every new process (two
+ *   processes, ~0.5 s of CPU, for a check `posepipe doctor` makes once): `runFfmpeg` spawns ffmpeg
+ *   itself too.
  *
  * Every ffmpeg and every decoding ffprobe runs at niceness CPU_STEP_NICENESS: the CPU steps (chunking,
  * counting frames, thumbnails) run beside the tracker slots and must not slow the processes that feed
- * the GPUs (fluent-ffmpeg's `niceness` option runs `nice -n 10 ffmpeg …`; our own spawns call
- * setPriority).
+ * the GPUs (every spawn here calls setPriority on the new process).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { getPriority, setPriority } from 'node:os';
@@ -236,47 +238,46 @@ function localName(name: string): string {
 
 /** Run one ffmpeg command: safe input options, `-nostdin`, errors only plus progress stats. */
 export async function runFfmpeg(run: FfmpegRun): Promise<void> {
-  const command = ffmpeg({ cwd: run.cwd, stdoutLines: 20, niceness: CPU_STEP_NICENESS })
-    .setFfmpegPath(await findTool('ffmpeg'))
-    .input(localName(run.input))
-    .inputOptions('-nostdin', '-hide_banner', '-loglevel', 'error', '-stats', ...SAFE_INPUT_OPTIONS)
-    .output(localName(run.output));
-  if (run.outputOptions.length === 1) throw new TypeError('runFfmpeg: pass output options as separate items');
-  if (run.outputOptions.length > 0) command.outputOptions(...run.outputOptions);
-  const stderrTail: string[] = [];
-  // kill() before the process exists does nothing: check again once it has started.
-  command.on('start', () => {
-    if (run.signal?.aborted) command.kill('SIGKILL');
-  });
-  command.on('stderr', (line: string) => {
-    if (!line.startsWith('frame=')) {
-      stderrTail.push(line);
-      if (stderrTail.length > 20) stderrTail.shift();
-    }
-    run.onStderrLine?.(line);
-  });
+  const path = await findTool('ffmpeg');
+  const aborted = (): Error => (run.signal?.reason instanceof Error ? run.signal.reason : new Error('ffmpeg aborted'));
+  if (run.signal?.aborted) throw aborted();
+  const args = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-stats', ...SAFE_INPUT_OPTIONS, '-i', localName(run.input), '-y', ...run.outputOptions, localName(run.output)];
   return new Promise((resolve, reject) => {
+    const child = spawn(path, args, { cwd: run.cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    yieldToTrackers(child);
     const onAbort = (): void => {
-      command.kill('SIGKILL');
+      child.kill('SIGKILL');
     };
-    command.on('end', () => {
-      run.signal?.removeEventListener('abort', onAbort);
-      if (run.signal?.aborted) reject(run.signal.reason instanceof Error ? run.signal.reason : new Error('ffmpeg aborted'));
-      else resolve();
-    });
-    command.on('error', (error: Error) => {
-      run.signal?.removeEventListener('abort', onAbort);
-      if (run.signal?.aborted) reject(run.signal.reason instanceof Error ? run.signal.reason : new Error('ffmpeg aborted'));
-      else if (isSpawnFailure(error)) reject(missingTool('ffmpeg', error));
-      else if (outOfSpace(stderrTail)) reject(new PipelineError('disk', `ffmpeg ran out of disk space writing ${run.output}: ${outOfSpace(stderrTail)}`));
-      else reject(new ToolFailure(error.message.split('\n')[0] ?? error.message, stderrTail.join('\n')));
-    });
-    if (run.signal?.aborted) {
-      reject(run.signal.reason instanceof Error ? run.signal.reason : new Error('ffmpeg aborted'));
-      return;
-    }
     run.signal?.addEventListener('abort', onAbort, { once: true });
-    command.run();
+    const stderrTail: string[] = [];
+    let pending = '';
+    // `-stats` ends its progress lines with a carriage return, messages with a newline.
+    const onLine = (line: string): void => {
+      if (line === '') return;
+      if (!line.startsWith('frame=')) {
+        stderrTail.push(line);
+        if (stderrTail.length > 20) stderrTail.shift();
+      }
+      run.onStderrLine?.(line);
+    };
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      const lines = (pending + chunk).split(/\r\n|\r|\n/);
+      pending = lines.pop() ?? '';
+      if (pending.length > 65_536) pending = pending.slice(-65_536);
+      for (const line of lines) onLine(line);
+    });
+    let failedToStart: unknown;
+    child.on('error', (error) => (failedToStart = error));
+    child.on('close', (code, signal) => {
+      run.signal?.removeEventListener('abort', onAbort);
+      onLine(pending);
+      if (failedToStart !== undefined) reject(isSpawnFailure(failedToStart) ? missingTool('ffmpeg', failedToStart) : failedToStart);
+      else if (run.signal?.aborted) reject(aborted());
+      else if (code === 0) resolve();
+      else if (outOfSpace(stderrTail)) reject(new PipelineError('disk', `ffmpeg ran out of disk space writing ${run.output}: ${outOfSpace(stderrTail)}`));
+      else reject(new ToolFailure(`ffmpeg exited with ${code === null ? `signal ${signal}` : `code ${code}`}`, stderrTail.join('\n')));
+    });
   });
 }
 

@@ -2,9 +2,10 @@ import { readdir, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { PipelineError } from '../errors.ts';
-import { countFrames, countPackets } from './count-frames.ts';
+import { countFrames } from './count-frames.ts';
+import { countOwnMp4Packets } from './mp4-samples.ts';
 import { cleanCutPoints, planChunks, type Packet } from './plan-cuts.ts';
-import { runFfmpeg, runFfprobe, runFfprobeLines, ToolFailure } from './run-tools.ts';
+import { runFfmpeg, runFfprobeLines, ToolFailure } from './run-tools.ts';
 
 /** x264 preset: on 60 s of 720p50 (2 cores) ultrafast took 14 s, superfast 27-36 s, veryfast 43 s; ultrafast files are ~2.7x larger. */
 export const SEGMENT_PRESET = 'ultrafast';
@@ -54,29 +55,43 @@ function cannotRead(file: string, error: unknown): PipelineError {
   return new PipelineError('internal', `Cannot read "${basename(file)}" before segmenting it: ${why}`, { cause: error });
 }
 
-/** Codec, coded size and the packet list (timestamps and flags), in two demux-only ffprobe passes. */
+/** The key=value fields of one line of ffprobe's compact writer (`section|key=value|…`), after its section name. */
+function compactFields(line: string): { section: string; fields: Map<string, string> } {
+  const [section = '', ...parts] = line.trim().split('|');
+  const fields = new Map<string, string>();
+  for (const part of parts) {
+    const eq = part.indexOf('=');
+    if (eq > 0) fields.set(part.slice(0, eq), part.slice(eq + 1));
+  }
+  return { section, fields };
+}
+
+/** Codec, coded size and the packet list (timestamps and flags), in one demux-only ffprobe pass. */
 async function inspectInput(file: string): Promise<Source> {
-  let data;
+  let stream: Map<string, string> | undefined;
   const packets: Packet[] = [];
   try {
-    data = await runFfprobe(file, ['-select_streams', 'V:0', '-show_entries', 'stream=codec_name,width,height,time_base']);
-    // csv lines are "pts,flags", e.g. "1024,K_" or "N/A,__"; flags: K keyframe, D discard.
-    await runFfprobeLines(file, ['-select_streams', 'V:0', '-show_entries', 'packet=pts,flags', '-of', 'csv=p=0'], (line) => {
-      if (line.trim() === '') return;
-      const [pts = '', flags = ''] = line.trim().split(',');
-      const value = /^-?\d+$/.test(pts) ? Number(pts) : null;
-      packets.push({ pts: Number.isSafeInteger(value) ? value : null, keyframe: flags.includes('K'), discard: flags.includes('D') });
+    // Lines are "packet|pts=1024|flags=K_" (pts may be N/A; flags: K keyframe, D discard), then
+    // one "stream|codec_name=h264|width=320|…". No free-text tags are asked for.
+    await runFfprobeLines(file, ['-select_streams', 'V:0', '-show_entries', 'stream=codec_name,width,height,time_base:packet=pts,flags', '-of', 'compact=p=1:nk=0'], (line) => {
+      const { section, fields } = compactFields(line);
+      if (section === 'packet') {
+        const pts = fields.get('pts') ?? '';
+        const flags = fields.get('flags') ?? '';
+        const value = /^-?\d+$/.test(pts) ? Number(pts) : null;
+        packets.push({ pts: Number.isSafeInteger(value) ? value : null, keyframe: flags.includes('K'), discard: flags.includes('D') });
+      } else if (section === 'stream') stream ??= fields;
     });
   } catch (error) {
     if (!(error instanceof ToolFailure)) throw error;
     throw cannotRead(file, error);
   }
-  const stream = data.streams[0] ?? {};
-  const [width, height] = ['width', 'height'].map((key) => Number(stream[key]));
+  if (!stream) throw cannotRead(file, null);
+  const [width, height] = ['width', 'height'].map((key) => Number(stream!.get(key) ?? NaN));
   if (!Number.isInteger(width) || !Number.isInteger(height)) throw cannotRead(file, null);
-  const tb = /^(\d+)\/(\d+)$/.exec(String(stream['time_base'] ?? ''));
+  const tb = /^(\d+)\/(\d+)$/.exec(stream.get('time_base') ?? '');
   const timeBase = tb && Number(tb[1]) > 0 && Number(tb[2]) > 0 ? { num: Number(tb[1]), den: Number(tb[2]) } : null;
-  return { codec: String(stream['codec_name'] ?? 'unknown'), oddSize: width! % 2 === 1 || height! % 2 === 1, packets, timeBase };
+  return { codec: stream.get('codec_name') ?? 'unknown', oddSize: width! % 2 === 1 || height! % 2 === 1, packets, timeBase };
 }
 
 /**
@@ -219,10 +234,10 @@ export async function segmentVideo(opts: SegmentOptions): Promise<{ method: Segm
     if (counts && files) return { method: 'copy', files, frameCounts: counts, frameTimes: await presentationTimes(resolve(opts.cwd, opts.input), source, sum(counts)) };
   }
   const files = await encodeSegments(opts, source);
-  // Our H.264 chunks have one packet per frame without drops: counting packets only demuxes (the
-  // tests check it against decoded counts).
+  // Our H.264 chunks have one packet per frame without drops: their MP4 index counts the frames
+  // (the tests check it against decoded counts).
   const frameCounts: number[] = [];
-  for (const file of files) frameCounts.push(await countPackets(resolve(opts.cwd, file)));
+  for (const file of files) frameCounts.push(await countOwnMp4Packets(resolve(opts.cwd, file)));
   // Re-encoding keeps every decoded frame (passthrough), in display order: the source's times are the chunks' frames' times.
   return { method: 'encode', files, frameCounts, frameTimes: await presentationTimes(resolve(opts.cwd, opts.input), source, sum(frameCounts)) };
 }

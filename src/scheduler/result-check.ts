@@ -7,10 +7,9 @@
 import { Piscina } from 'piscina';
 import type { PickleLimits } from '../merge/index.ts';
 import type { ResultCheckTask } from '../merge/check-worker.ts';
-import { repoPath } from '../repo-root.ts';
-import { tsxImport } from '../stages/merge.ts';
+import { threadModule } from '../thread-module.ts';
 
-const CHECK_WORKER_FILE = repoPath('src', 'merge', 'check-worker.ts');
+const CHECK_THREAD = threadModule('check-worker');
 
 /** How a result check is bounded. */
 export interface ResultCheckOptions {
@@ -39,9 +38,9 @@ export class ResultChecker {
     this.#seconds = options.seconds ?? RESULT_CHECK_DEFAULTS.seconds;
     this.#limits = options.limits;
     this.#pool = new Piscina({
-      filename: CHECK_WORKER_FILE,
+      filename: CHECK_THREAD.filename,
       name: 'checkResult',
-      execArgv: ['--import', tsxImport()],
+      execArgv: CHECK_THREAD.execArgv,
       minThreads: 0,
       maxThreads: options.threads ?? RESULT_CHECK_DEFAULTS.threads,
       idleTimeout: 30_000,

@@ -5,20 +5,19 @@
  * loop (status page, watcher); emit and preview run their streaming writes in the same pool.
  */
 import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import { writeFileAtomic } from '../atomic-file.ts';
-import { repoPath } from '../repo-root.ts';
+import { threadModule } from '../thread-module.ts';
 import { PipelineError } from '../errors.ts';
 import { ChunkResultError, DEFAULT_IOU_THRESHOLD, type MergeChunk, type MergeIndex, type WorkerReply, type WorkerStats, type WorkerTask } from '../merge/index.ts';
 import { checkLayout } from '../merge/merge-plan.ts';
 import { MERGE_INDEX_FILE } from '../paths.ts';
 import { buildPictures, cachePictures, type PictureFacts } from '../pictures/index.ts';
 
-/** The worker file the pool runs (TypeScript; loaded through tsx in the worker). */
-export const MERGE_WORKER_FILE = repoPath('src', 'merge', 'merge-worker.ts');
+/** The worker file the pool runs, and its threads' flags. */
+const MERGE_THREAD = threadModule('merge-worker');
+export const MERGE_WORKER_FILE = MERGE_THREAD.filename;
 /** The one function it exports. */
 export const MERGE_WORKER_FUNCTION = 'runWorkerTask';
 
@@ -53,21 +52,12 @@ export interface MergeOutput {
   persons: number;
 }
 
-/** `--import <tsx>` by absolute URL, so workers load .ts files whatever the current folder is. */
-export function tsxImport(): string {
-  try {
-    return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  } catch {
-    return 'tsx';
-  }
-}
-
-/** A pool able to run the merge worker: threads load TypeScript through tsx, also under vitest. */
+/** A pool able to run the merge worker. */
 export function createMergePool(options: { maxThreads?: number } = {}): Piscina {
   return new Piscina({
     filename: MERGE_WORKER_FILE,
     name: MERGE_WORKER_FUNCTION,
-    execArgv: ['--import', tsxImport()],
+    execArgv: MERGE_THREAD.execArgv,
     minThreads: 0,
     maxThreads: options.maxThreads ?? 2,
     idleTimeout: 30_000,

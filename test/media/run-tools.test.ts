@@ -1,6 +1,6 @@
 /**
- * The CPU steps yield to the tracker slots: every ffmpeg (through fluent-ffmpeg) and every ffprobe
- * or ffmpeg posepipe spawns itself runs CPU_STEP_NICENESS below posepipe's own priority. Read from
+ * The CPU steps yield to the tracker slots: every ffmpeg and every decoding ffprobe posepipe spawns
+ * runs CPU_STEP_NICENESS below posepipe's own priority. Read from
  * the running processes' /proc entries (Linux), so it is the real process that is checked.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -22,7 +22,7 @@ async function nicenessOf(marker: string, done: () => boolean): Promise<number |
   while (!done()) {
     for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
       try {
-        // ffmpeg itself (fluent-ffmpeg starts `nice`, which becomes ffmpeg).
+        // ffmpeg itself, not a wrapper process.
         if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker) || readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'ffmpeg') continue;
         // Field 19 of stat is the niceness; the command name (field 2) may hold spaces, so count after its ")".
         const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -37,7 +37,7 @@ async function nicenessOf(marker: string, done: () => boolean): Promise<number |
 }
 
 describe('ffmpeg and ffprobe yield the CPU to the trackers', () => {
-  it('runs ffmpeg through fluent-ffmpeg, and its own spawns, below posepipe\'s priority', async () => {
+  it('runs ffmpeg for chunks and previews, and for frames to a buffer, below posepipe\'s priority', async () => {
     ws = makeWorkspace('run-tools-nice');
     const expected = Math.min(19, getPriority() + CPU_STEP_NICENESS);
     // The realtime filter makes 2 s of the fixture take 2 s, time enough to look at the process.
@@ -48,7 +48,7 @@ describe('ffmpeg and ffprobe yield the CPU to the trackers', () => {
     await run;
     expect(seen).toBe(expected);
 
-    // runFfmpegToBuffer spawns ffmpeg itself (as runFfprobeLines spawns ffprobe).
+    // runFfmpegToBuffer: a frame or a picture read into memory.
     let done = false;
     const buffered = runFfmpegToBuffer(['-nostdin', '-v', 'error', '-f', 'lavfi', '-i', `testsrc2=size=64x64:rate=25:duration=2,realtime`, '-metadata', `title=${marker}`, '-f', 'nut', '-'], 64 * 1024 * 1024).finally(() => (done = true));
     const seenOwn = await nicenessOf(`title=${marker}`, () => done);
