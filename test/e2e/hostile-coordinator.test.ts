@@ -83,7 +83,11 @@ describe('a worker facing a hostile coordinator', () => {
       await waitFor('the worker to refuse all five claim replies', () => ((w.output().match(/claim reply is refused/g)?.length ?? 0) >= offers ? true : undefined), 60_000);
       const refusals = w.output().split('\n').filter((l) => l.includes('claim reply is refused'));
       for (const [i, field] of fields.entries()) expect(refusals[i], w.output()).toMatch(field);
-      expect(await queue.getJobCounts('wait', 'active')).toEqual({ wait: 0, active: 0 });
+      // Each refused offer is then given up in BullMQ: none waits or stays taken.
+      await waitFor('the five offers to leave the queue', async () => {
+        const counts = await queue.getJobCounts('wait', 'active');
+        return counts['wait'] === 0 && counts['active'] === 0 ? true : undefined;
+      }, 15_000);
 
       // Nothing was downloaded, and no call for an attempt carried a path: only hellos, claims, and a
       // failure report for the replies whose attempt and lease were well-formed.

@@ -5,7 +5,7 @@ import { open } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, type OnTestFinishedHandler } from 'vitest';
 import { createInboxWatcher, type InboxWatcher, type InboxWatcherOptions, type ReadyFile } from '../../src/watcher/index.ts';
 import { makeWorkspace, waitFor, type Workspace } from '../helpers/workspace.ts';
 
@@ -33,18 +33,19 @@ interface Harness {
   warningsAbout(name: string): string[];
 }
 
-let running: Array<{ watcher: InboxWatcher; ws: Workspace; servers: Server[] }> = [];
+/** The test's own `onTestFinished` (the tests of this file run concurrently: each cleans up after itself only). */
+type OnFinished = (fn: OnTestFinishedHandler) => void;
 
-afterEach(async () => {
-  for (const { watcher, ws, servers } of running) {
+/** Close `watcher` and its servers and remove its workspace once the test is over. */
+function cleanUpAfter(onFinished: OnFinished, watcher: InboxWatcher, ws: Workspace, servers: Server[]): void {
+  onFinished(async () => {
     await watcher.close();
     for (const server of servers) server.close();
     ws.cleanup();
-  }
-  running = [];
-});
+  });
+}
 
-async function startWatcher(polling: InboxWatcherOptions['polling'], options: Partial<InboxWatcherOptions> & { removeInbox?: boolean; before?: (ws: Workspace) => void | Promise<void> } = {}): Promise<Harness & { servers: Server[] }> {
+async function startWatcher(onFinished: OnFinished, polling: InboxWatcherOptions['polling'], options: Partial<InboxWatcherOptions> & { removeInbox?: boolean; before?: (ws: Workspace) => void | Promise<void> } = {}): Promise<Harness & { servers: Server[] }> {
   const { removeInbox, before, ...overrides } = options;
   const ws = makeWorkspace('watcher');
   if (removeInbox) rmSync(ws.inbox, { recursive: true });
@@ -65,7 +66,7 @@ async function startWatcher(polling: InboxWatcherOptions['polling'], options: Pa
     ...overrides,
   });
   const servers: Server[] = [];
-  running.push({ watcher, ws, servers });
+  cleanUpAfter(onFinished, watcher, ws, servers);
   await watcher.start();
   let sentinels = 0;
   const harness: Harness & { servers: Server[] } = {
@@ -92,14 +93,15 @@ async function startWatcher(polling: InboxWatcherOptions['polling'], options: Pa
 
 const withoutSentinels = (files: ReadyFile[]) => files.filter((f) => !f.name.startsWith('zz-sentinel-'));
 
-describe.each(['never', 'always'] as const)('inbox watcher, polling %s', (polling) => {
-  it('uses the polling mode it was given', async () => {
-    const h = await startWatcher(polling);
+// Each test has its own inbox and watcher, and mostly waits: they run side by side.
+describe.concurrent.each(['never', 'always'] as const)('inbox watcher, polling %s', (polling) => {
+  it('uses the polling mode it was given', async ({ onTestFinished }) => {
+    const h = await startWatcher(onTestFinished, polling);
     expect(h.watcher.usingPolling).toBe(polling === 'always');
   });
 
-  it('hands over a file written slowly in pieces exactly once, after the last write, with its real hash', async () => {
-    const h = await startWatcher(polling, { readyMs: 600 });
+  it('hands over a file written slowly in pieces exactly once, after the last write, with its real hash', async ({ onTestFinished }) => {
+    const h = await startWatcher(onTestFinished, polling, { readyMs: 600 });
     const path = join(h.ws.inbox, 'slow.mp4');
     const file = await open(path, 'w');
     let lastWrite = 0;
@@ -116,9 +118,9 @@ describe.each(['never', 'always'] as const)('inbox watcher, polling %s', (pollin
     expect(got).toMatchObject({ path, name: 'slow.mp4', size: 6 * 64 * 1024, sha256: sha256(readFileSync(path)) });
   });
 
-  it('hands over a file whose copy was already under way at start once, after its last write', async () => {
+  it('hands over a file whose copy was already under way at start once, after its last write', async ({ onTestFinished }) => {
     let file: Awaited<ReturnType<typeof open>> | undefined;
-    const h = await startWatcher(polling, {
+    const h = await startWatcher(onTestFinished, polling, {
       readyMs: 600,
       before: async (ws) => {
         file = await open(join(ws.inbox, 'midway.mov'), 'w');
@@ -139,8 +141,8 @@ describe.each(['never', 'always'] as const)('inbox watcher, polling %s', (pollin
     expect(got).toMatchObject({ size: 128 * 1024 + 4 * 64 * 1024, sha256: sha256(readFileSync(join(h.ws.inbox, 'midway.mov'))) });
   });
 
-  it('hands over a file present before start once, and not again on rescans', async () => {
-    const h = await startWatcher(polling, { before: (ws) => writeFileSync(join(ws.inbox, 'early.mkv'), 'early bytes') });
+  it('hands over a file present before start once, and not again on rescans', async ({ onTestFinished }) => {
+    const h = await startWatcher(onTestFinished, polling, { before: (ws) => writeFileSync(join(ws.inbox, 'early.mkv'), 'early bytes') });
     const [got] = await h.waitReady('early.mkv');
     expect(got?.sha256).toBe(sha256('early bytes'));
     await h.watcher.rescan();
@@ -149,8 +151,8 @@ describe.each(['never', 'always'] as const)('inbox watcher, polling %s', (pollin
     expect(h.readyFor('early.mkv')).toHaveLength(1);
   });
 
-  it('gives one event for a temporary name renamed into place, none for the temporary name', async () => {
-    const h = await startWatcher(polling);
+  it('gives one event for a temporary name renamed into place, none for the temporary name', async ({ onTestFinished }) => {
+    const h = await startWatcher(onTestFinished, polling);
     const part = join(h.ws.inbox, 'clip.mp4.part');
     writeFileSync(part, 'first half ');
     await pause(150);
@@ -162,8 +164,8 @@ describe.each(['never', 'always'] as const)('inbox watcher, polling %s', (pollin
     expect(h.warnings).toEqual([]);
   });
 
-  it('ignores hidden, temporary and non-video names silently; accepts upper-case extensions', async () => {
-    const h = await startWatcher(polling);
+  it('ignores hidden, temporary and non-video names silently; accepts upper-case extensions', async ({ onTestFinished }) => {
+    const h = await startWatcher(onTestFinished, polling);
     const ignored = ['.hidden.mp4', 'notes.txt', 'x.crdownload', 'y.mp4.partial', '~$lock.mp4', 'backup.mp4~', 'a.MP4.TMP', 'noext', 'z.mp4.download', 'w.mov.filepart', 'v.avi.!ut'];
     for (const name of ignored) writeFileSync(join(h.ws.inbox, name), name);
     writeFileSync(join(h.ws.inbox, 'good.MOV'), 'good');
@@ -174,8 +176,8 @@ describe.each(['never', 'always'] as const)('inbox watcher, polling %s', (pollin
     expect(h.warnings).toEqual([]);
   });
 
-  it('warns once per symlink, FIFO, socket or folder, never reads through them, and keeps working', async () => {
-    const h = await startWatcher(polling);
+  it('warns once per symlink, FIFO, socket or folder, never reads through them, and keeps working', async ({ onTestFinished }) => {
+    const h = await startWatcher(onTestFinished, polling);
     const inbox = h.ws.inbox;
     writeFileSync(join(h.ws.root, 'outside.mp4'), 'outside');
     const odd: Record<string, () => void | Promise<void>> = {
@@ -209,8 +211,8 @@ describe.each(['never', 'always'] as const)('inbox watcher, polling %s', (pollin
     expect(() => openSync(join(inbox, 'pipe.mp4'), constants.O_WRONLY | constants.O_NONBLOCK)).toThrow(/ENXIO/);
   });
 
-  it('hands a touched file over again (new mtime, same hash)', async () => {
-    const h = await startWatcher(polling);
+  it('hands a touched file over again (new mtime, same hash)', async ({ onTestFinished }) => {
+    const h = await startWatcher(onTestFinished, polling);
     const path = join(h.ws.inbox, 'touched.webm');
     writeFileSync(path, 'same content');
     const [first] = await h.waitReady('touched.webm');
@@ -223,8 +225,8 @@ describe.each(['never', 'always'] as const)('inbox watcher, polling %s', (pollin
     expect(second?.mtimeMs).not.toBe(first?.mtimeMs);
   });
 
-  it('hands over 200 files dropped at once, each exactly once', async () => {
-    const h = await startWatcher(polling, { readyMs: 300 });
+  it('hands over 200 files dropped at once, each exactly once', async ({ onTestFinished }) => {
+    const h = await startWatcher(onTestFinished, polling, { readyMs: 300 });
     const names = Array.from({ length: 200 }, (_, i) => `burst-${String(i).padStart(3, '0')}.mp4`);
     for (const name of names) writeFileSync(join(h.ws.inbox, name), `content of ${name}`);
     await waitFor('200 files handed over', () => (new Set(withoutSentinels(h.ready).map((f) => f.name)).size === 200 ? true : undefined), 30_000);
@@ -235,8 +237,8 @@ describe.each(['never', 'always'] as const)('inbox watcher, polling %s', (pollin
     for (const file of got) expect(file.sha256).toBe(sha256(`content of ${file.name}`));
   });
 
-  it('drops a file deleted during the readiness wait, silently', async () => {
-    const h = await startWatcher(polling, { readyMs: 800 });
+  it('drops a file deleted during the readiness wait, silently', async ({ onTestFinished }) => {
+    const h = await startWatcher(onTestFinished, polling, { readyMs: 800 });
     writeFileSync(join(h.ws.inbox, 'doomed.mp4'), 'doomed');
     writeFileSync(join(h.ws.inbox, 'kept.mp4'), 'kept');
     await pause(300); // well inside the readiness wait of both files
@@ -247,8 +249,8 @@ describe.each(['never', 'always'] as const)('inbox watcher, polling %s', (pollin
     expect(h.warnings).toEqual([]);
   });
 
-  it('hands a zero-byte file over only after readyMs, and one that grows only with its content', async () => {
-    const h = await startWatcher(polling, { readyMs: 500 });
+  it('hands a zero-byte file over only after readyMs, and one that grows only with its content', async ({ onTestFinished }) => {
+    const h = await startWatcher(onTestFinished, polling, { readyMs: 500 });
     const emptyAt = performance.now();
     writeFileSync(join(h.ws.inbox, 'empty.mp4'), '');
     writeFileSync(join(h.ws.inbox, 'filled.mp4'), '');
@@ -263,8 +265,8 @@ describe.each(['never', 'always'] as const)('inbox watcher, polling %s', (pollin
     expect(filled).toMatchObject({ size: 12, sha256: sha256('filled later') });
   });
 
-  it('waits for a missing inbox, warns once, then watches it', async () => {
-    const h = await startWatcher(polling, { removeInbox: true });
+  it('waits for a missing inbox, warns once, then watches it', async ({ onTestFinished }) => {
+    const h = await startWatcher(onTestFinished, polling, { removeInbox: true });
     await waitFor('a missing-inbox warning', () => (h.warnings.length > 0 ? true : undefined));
     await h.watcher.rescan();
     mkdirSync(h.ws.inbox);
@@ -274,8 +276,8 @@ describe.each(['never', 'always'] as const)('inbox watcher, polling %s', (pollin
     expect(h.warnings[0]).toMatch(/does not exist/);
   });
 
-  it('recovers when the inbox is deleted and recreated while running, warning once', async () => {
-    const h = await startWatcher(polling);
+  it('recovers when the inbox is deleted and recreated while running, warning once', async ({ onTestFinished }) => {
+    const h = await startWatcher(onTestFinished, polling);
     writeFileSync(join(h.ws.inbox, 'before.mp4'), 'before');
     await h.waitReady('before.mp4');
     rmSync(h.ws.inbox, { recursive: true });
@@ -289,8 +291,8 @@ describe.each(['never', 'always'] as const)('inbox watcher, polling %s', (pollin
     expect(withoutSentinels(h.ready).map((f) => f.name)).toEqual(['before.mp4', 'after.mp4']);
   });
 
-  it('hands over hostile names exactly, and nothing else happens', async () => {
-    const h = await startWatcher(polling);
+  it('hands over hostile names exactly, and nothing else happens', async ({ onTestFinished }) => {
+    const h = await startWatcher(onTestFinished, polling);
     const names = [
       `it's "quoted".mp4`, 'a;b.mp4', '$(touch x).mp4', '`touch y`.mp4', '-rf.mp4', '--help.mp4', '  spaced  name .mp4',
       'new\nline.mp4', 'bidi\u202Egpj.mp4', 'tab\there.mp4', 'back\\slash.mp4', 'a\\..\\b.mp4', 'x\\..\\..\\up.mp4', '~tilde.mp4', 'ütf-8 ✓.mp4', `${'n'.repeat(251)}.mp4`,
@@ -321,12 +323,12 @@ describe.each(['never', 'always'] as const)('inbox watcher, polling %s', (pollin
     expect(readdirSync(process.cwd()).sort()).toEqual(cwdBefore);
   });
 
-  it('serialises onReady calls and survives one that throws, offering that file again after a rescan', async () => {
+  it('serialises onReady calls and survives one that throws, offering that file again after a rescan', async ({ onTestFinished }) => {
     let active = 0;
     let maxActive = 0;
     let failNext = true;
     const calls: string[] = [];
-    const h = await startWatcher(polling, {
+    const h = await startWatcher(onTestFinished, polling, {
       onReady: async (file) => {
         active += 1;
         maxActive = Math.max(maxActive, active);
@@ -350,17 +352,17 @@ describe.each(['never', 'always'] as const)('inbox watcher, polling %s', (pollin
   });
 });
 
-describe('inbox watcher, polling auto', () => {
-  it.each([
+describe.concurrent('inbox watcher, polling auto', () => {
+  it.for([
     ['everything under / is NFS', '21 1 0:46 / / rw,relatime - nfs4 nas:/ rw\n', true],
     ['a plain ext4 machine', '21 1 259:2 / / rw,relatime - ext4 /dev/sda1 rw\n', false],
-  ])('decides from the mount table (%s)', async (_what, text, poll) => {
+  ] as const)('decides from the mount table (%s)', async ([, text, poll], { onTestFinished }) => {
     const ws = makeWorkspace('watcher-auto');
     const table = join(ws.root, 'mountinfo');
     writeFileSync(table, text);
     const ready: string[] = [];
     const watcher = createInboxWatcher({ inbox: ws.inbox, readyMs: 200, checkEveryMs: 50, rescanMs: 60_000, polling: 'auto', pollIntervalMs: 50, mountTable: table, onReady: (f) => void ready.push(f.name) });
-    running.push({ watcher, ws, servers: [] });
+    cleanUpAfter(onTestFinished, watcher, ws, []);
     await watcher.start();
     expect(watcher.usingPolling).toBe(poll);
     expect(watcher.pollingReason).toContain(poll ? 'nfs4' : 'ext4');
