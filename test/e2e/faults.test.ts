@@ -155,10 +155,8 @@ describe('worker crashes, exits and stalls', () => {
   });
 
   it('kills a hung worker (no progress) and one stuck without advancing, then retries the chunk', async () => {
-    for (const [knob, flag] of [
-      ['POSEPIPE_TEST_FIXTURE_HANG_AT', 'POSEPIPE_HEARTBEAT_SECONDS'],
-      ['POSEPIPE_TEST_FIXTURE_STUCK_AT', 'POSEPIPE_ADVANCE_SECONDS'],
-    ] as const) {
+    // Both at once: each run mostly waits for its deadline.
+    const stall = async ([knob, flag]: readonly [string, string]): Promise<void> => {
       const ws = workspace('stall');
       const r = await runCli(['run', fixture('small.mp4'), '--chunk-seconds', '2'], fixtureEnv(ws, { [knob]: '10', [flag]: '2', POSEPIPE_MAX_ATTEMPTS: '2' }));
       expect(r.code, knob).toBe(1);
@@ -166,7 +164,11 @@ describe('worker crashes, exits and stalls', () => {
       expect(c, knob).toMatchObject({ state: 'failed', error_kind: 'stall', attempts: 2 });
       // Every worker that was started is gone: its whole group was killed.
       for (const { pid } of loads(ws.home)) expect(spawnSync('ps', ['-p', String(pid)]).status, `pid ${pid}`).not.toBe(0);
-    }
+    };
+    await Promise.all([
+      stall(['POSEPIPE_TEST_FIXTURE_HANG_AT', 'POSEPIPE_HEARTBEAT_SECONDS']),
+      stall(['POSEPIPE_TEST_FIXTURE_STUCK_AT', 'POSEPIPE_ADVANCE_SECONDS']),
+    ]);
   });
 
   it('never kills a slow but healthy worker', async () => {
