@@ -24,6 +24,9 @@ commands:
   retry <job> <chunk>      track one failed chunk again (fresh attempts) and queue its job
   cancel <job>...          cancel queued or running jobs (resume continues them)
   priority <job> <n>|--front  higher runs first (default 0); --front: ahead of every other job
+  rerun <job>...           track a job's video again with today's settings, as a new job (the old one kept)
+  delete <job>... [--output]  remove finished, failed or cancelled jobs and their files under home
+                           (--output: their output in the outbox too; a running job: cancel it first)
   pause | unpause          stop / allow starting queued jobs (the running one goes on)
   worker --coordinator URL --redis URL
                            a GPU machine joining a coordinator (posepipe start with POSEPIPE_REDIS_URL)
@@ -51,7 +54,7 @@ export interface ParsedArgs {
   mirror?: string;
 }
 
-const SWITCHES = new Set(['--json', '--all-failed', '--list', '--front', '--viewer', '--rotate', '--help', '-h']);
+const SWITCHES = new Set(['--json', '--all-failed', '--list', '--front', '--viewer', '--rotate', '--output', '--help', '-h']);
 
 /** Split argv into command, positional arguments, config flags and switches. */
 export function parseArgs(argv: string[]): ParsedArgs {
@@ -128,6 +131,10 @@ export async function main(argv: string[]): Promise<number> {
         return (await import('./commands/actions.ts')).retryCommand(config(), args.positional);
       case 'priority':
         return (await import('./commands/actions.ts')).priorityCommand(config(), { front: args.switches.has('--front'), args: args.positional });
+      case 'rerun':
+        return (await import('./commands/rerun.ts')).rerunCommand(config(), args.positional);
+      case 'delete':
+        return (await import('./commands/delete.ts')).deleteCommand(config(), { args: args.positional, output: args.switches.has('--output') });
       case 'pause':
       case 'unpause':
         if (args.positional.length) throw new UsageError(`posepipe ${args.command} takes no arguments`);

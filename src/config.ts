@@ -136,6 +136,11 @@ export interface Config {
   readonly webhookUrl: string;
   /** Test hook POSEPIPE_CRASHPOINT (see crashpoint.ts); not a user setting. */
   readonly crashpoint: string | undefined;
+  /**
+   * The chosen backend's own settings: every POSEPIPE_<BACKEND>_* environment variable (such as
+   * POSEPIPE_BUILTIN_MIN_HITS), which the tracker worker inherits; read here so that a job can record them.
+   */
+  readonly backendEnv: Readonly<Record<string, string>>;
   /** Where each key's value came from, for messages. */
   readonly sources: Readonly<Record<ConfigKey, string>>;
 }
@@ -379,7 +384,18 @@ export function loadConfig(input: ConfigInput = {}): Config {
   if (values.workers === '0' && values.redisUrl === '') {
     throw new ConfigError(`Invalid workers (from ${sources.workers}): 0 (a coordinator without local slots) only hands out work to remote workers: set POSEPIPE_REDIS_URL too, or give 1 or more`);
   }
-  return Object.freeze({ ...(values as unknown as Omit<Config, 'sources' | 'crashpoint'>), crashpoint: env.POSEPIPE_CRASHPOINT || undefined, sources: Object.freeze(sources) });
+  const prefix = `POSEPIPE_${String(values.tracker).toUpperCase().replace(/-/g, '_')}_`;
+  const backendEnv = Object.fromEntries(
+    Object.entries(env)
+      .filter((e): e is [string, string] => e[0].startsWith(prefix) && typeof e[1] === 'string' && e[1] !== '')
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  );
+  return Object.freeze({
+    ...(values as unknown as Omit<Config, 'sources' | 'crashpoint' | 'backendEnv'>),
+    crashpoint: env.POSEPIPE_CRASHPOINT || undefined,
+    backendEnv: Object.freeze(backendEnv),
+    sources: Object.freeze(sources),
+  });
 }
 
 /** The flag spelling → key map the CLI parses with. */

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Config } from './config.ts';
 import type { ChunkRow, Db, JobRow, JobSummaryRow, StageRow, StepState, WorkerRow } from './db/index.ts';
 import type { VideoFacts } from './media/index.ts';
+import { parseSettings, type WorkSettings } from './work-settings.ts';
 
 /** One chunk as shown. */
 export interface ChunkView {
@@ -46,6 +47,10 @@ interface JobHead {
   priority: number;
   /** The job whose result this one is a copy of (the same content dropped under another name), or null. */
   copyOf: number | null;
+  /** The job this one tracks again (a re-run with the settings of its day), or null. */
+  rerunOf: number | null;
+  /** The backend and the settings that decided its output; null for a job made before they were recorded. */
+  settings: WorkSettings | null;
   framesDone: number;
   frames: number | null;
   chunksDone: number;
@@ -159,6 +164,8 @@ function head(job: JobRow, t: ChunkTotals, now: number): JobHead {
     cancelRequested: job.cancel_requested_ms !== null,
     priority: job.priority,
     copyOf: job.copy_of,
+    rerunOf: job.rerun_of,
+    settings: parseSettings(job.settings_json),
     framesDone: t.framesDone,
     frames: t.frames,
     chunksDone: t.chunksDone,

@@ -1,14 +1,17 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Config } from '../config.ts';
+import type { NewJob } from '../db/index.ts';
 import { createProgress, displayName, terminalSafe } from '../progress.ts';
 import { hashFile } from '../stages/stage.ts';
+import { settingsRecord, workSettings } from '../work-settings.ts';
 import { openEngine } from './shared.ts';
 
 /**
  * `posepipe run <video>`: one file through the same pipeline, in the foreground, with progress.
- * The same content again is the same job: done → prints where its JSON is; failed → resumed. Under
- * another name it is a copy, written from the first job's result.
+ * The same file again is the same job: done → prints where its JSON is; failed → resumed; made with
+ * other settings → tracked again as a new job. The same content under another name is a copy,
+ * written from the first job's result, when that job was made with the same settings.
  */
 export async function runCommand(config: Config, video: string): Promise<number> {
   const path = resolve(video);
@@ -34,7 +37,16 @@ export async function runCommand(config: Config, video: string): Promise<number>
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const { job } = engine.db.createJob({ sourceName: basename(path), sourcePath: path, sha256: await hashFile(path), bytes, format: config.outputFormat }, (n) => existsSync(join(config.outbox, n)));
+    const settings = settingsRecord(workSettings(config));
+    const made: NewJob = { sourceName: basename(path), sourcePath: path, sha256: await hashFile(path), bytes, format: config.outputFormat, settings };
+    const outboxHas = (n: string) => existsSync(join(config.outbox, n));
+    let { job } = engine.db.createJob(made, outboxHas);
+    if (job.settings_key !== null && job.settings_key !== settings.key) {
+      // Asked for in the foreground with other settings: tracked again, the earlier job kept.
+      const earlier = job.id;
+      job = engine.db.createJob({ ...made, rerunOf: earlier }, outboxHas).job;
+      console.error(`posepipe: job ${earlier} tracked this file with other settings; tracking it again as job ${job.id}`);
+    }
     const outputPath = join(config.outbox, job.output_name);
     if (job.state === 'done') {
       engine.db.reopenIfOutputMissing(job.id, outputPath);

@@ -6,6 +6,7 @@ import { createProgress, displayName, terminalSafe } from '../progress.ts';
 import { createInboxWatcher } from '../watcher/index.ts';
 import { isLoopback, loginLines, openPageAuth, startServer } from '../server/index.ts';
 import { readServerTls } from '../tls-files.ts';
+import { settingsRecord, workSettings } from '../work-settings.ts';
 import { openEngine } from './shared.ts';
 
 /** `posepipe start`: watch the inbox, run queued jobs one at a time, serve the status page; stops on SIGINT/SIGTERM. */
@@ -28,6 +29,7 @@ export async function startCommand(config: Config): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const engine = openEngine(config, { onEvent: createProgress(process.stdout, Boolean(process.stdout.isTTY)), log });
+  const settings = settingsRecord(workSettings(config));
   const watcher = createInboxWatcher({
     inbox: config.inbox,
     readyMs: config.readySeconds * 1000,
@@ -37,10 +39,10 @@ export async function startCommand(config: Config): Promise<number> {
     onWarning: (message) => log(`warning: ${message}`),
     onReady: (file) => {
       const { job, created } = engine.db.createJob(
-        { sourceName: file.name, sourcePath: file.path, pathBytes: file.pathBytes, sha256: file.sha256, bytes: file.size, format: config.outputFormat },
+        { sourceName: file.name, sourcePath: file.path, pathBytes: file.pathBytes, sha256: file.sha256, bytes: file.size, format: config.outputFormat, settings },
         (n) => existsSync(join(config.outbox, n)),
       );
-      if (created && job.copy_of !== null) log(`job ${job.id}: ${displayName(file.name)} has the same content as job ${job.copy_of}: its JSON is written from that job's result, without tracking again`);
+      if (created && job.copy_of !== null) log(`job ${job.id}: ${displayName(file.name)} has the same content and settings as job ${job.copy_of}: its JSON is written from that job's result, without tracking again`);
       else if (created) log(`job ${job.id}: ${displayName(file.name)} queued`);
       else if (job.source_name !== file.name || job.source_path !== file.path) log(`${displayName(file.name)} is already job ${job.id} (${displayName(job.source_name)}): not queued again`);
       engine.pipeline.wake();

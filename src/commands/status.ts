@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import { openDb } from '../db/index.ts';
 import { displayName, terminalSafe } from '../progress.ts';
+import { describeSettings } from '../work-settings.ts';
 import { jobSummaryView, jobView, workerViews, type JobSummaryView, type JobView, type WorkerView } from '../views.ts';
 
 function duration(seconds: number | null): string {
@@ -18,7 +19,7 @@ function table(rows: string[][]): string {
 }
 
 function jobTable(jobs: JobSummaryView[]): string {
-  const rows = [['JOB', 'STATE', 'STAGE', 'FRAMES', 'CHUNKS', 'TIME', 'FILE']];
+  const rows = [['JOB', 'STATE', 'STAGE', 'FRAMES', 'CHUNKS', 'TIME', 'BACKEND', 'FILE']];
   for (const j of jobs) {
     rows.push([
       String(j.id),
@@ -27,7 +28,8 @@ function jobTable(jobs: JobSummaryView[]): string {
       j.frames === null ? '-' : `${j.framesDone}/${j.frames}`,
       j.chunks ? `${j.chunksDone}/${j.chunks}` : '-',
       duration(j.seconds),
-      displayName(j.name) + (j.copyOf !== null ? `  (same content as job ${j.copyOf})` : '') + (j.error ? `  ${j.error.kind}: ${j.error.text}` : ''),
+      j.settings?.backend ?? '-',
+      displayName(j.name) + (j.rerunOf !== null ? `  (tracked again from job ${j.rerunOf})` : '') + (j.copyOf !== null ? `  (same content as job ${j.copyOf})` : '') + (j.error ? `  ${j.error.kind}: ${j.error.text}` : ''),
     ]);
   }
   return table(rows);
@@ -45,7 +47,9 @@ function jobDetail(j: JobView): string {
   const lines = [
     `job ${j.id}: ${displayName(j.name)} — ${j.state}${j.stage ? ` at ${j.stage}` : ''}`,
     `  output: ${displayName(j.outputPath)}`,
-    ...(j.copyOf !== null ? [`  same content as job ${j.copyOf}: written from its result, without tracking again`] : []),
+    `  backend: ${j.settings ? describeSettings(j.settings) : 'not recorded (the job was made before posepipe recorded its settings)'}`,
+    ...(j.rerunOf !== null ? [`  tracked again from job ${j.rerunOf}, with the settings of its day`] : []),
+    ...(j.copyOf !== null ? [`  same content as job ${j.copyOf}, with the same settings: written from its result, without tracking again`] : []),
     ...(j.error ? [`  error (${j.error.kind}): ${j.error.text}`] : []),
     '',
     table([['STAGE', 'STATE', 'ATTEMPTS', 'TIME', 'ERROR'], ...j.stages.map((s) => [s.name, s.state, String(s.attempts), duration(s.seconds), s.error ? `${s.error.kind}: ${s.error.text}` : ''])]),

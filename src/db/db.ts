@@ -32,6 +32,10 @@ export interface NewJob {
   bytes: number;
   /** The output's form, fixed when the job is made (its output name says it: `.json` or `.jsonl`); json by default. */
   format?: OutputFormat;
+  /** The settings that decide the output (src/work-settings.ts): a copy is made only of an original with the same key. */
+  settings?: { json: string; key: string };
+  /** Track again: a new job of this one's source, never a copy (`posepipe rerun`, "Track again"). */
+  rerunOf?: number;
 }
 
 /**
@@ -45,7 +49,10 @@ export function outputNameFor(sourceName: string, sha256: string, taken: (name: 
     .slice(0, 200) || 'video';
   const plain = `${stem}.${format}`;
   if (!taken(plain)) return plain;
-  return `${stem}-${sha256.slice(0, 12)}.${format}`;
+  const hashed = `${stem}-${sha256.slice(0, 12)}`;
+  if (!taken(`${hashed}.${format}`)) return `${hashed}.${format}`;
+  // The same content again under the same name (a re-run, or other settings): numbered.
+  for (let n = 2; ; n++) if (!taken(`${hashed}-${n}.${format}`)) return `${hashed}-${n}.${format}`;
 }
 
 /** The format a job's output is written in, from the name it was given when it was made. */
@@ -101,28 +108,49 @@ export class Db {
   // ── jobs ──────────────────────────────────────────────────────────────────
 
   /**
-   * Create a job for new content. The same content again under the same name and path is that job
-   * (created false); under another name or path it is a copy (copy_of: the original), answered from
-   * the original's result once that is done, and only ever made once per path.
+   * Create a job for a ready file. The same content again under the same name and path is the job it
+   * already is (created false: a restart rescans the inbox; `rerun` tracks a file again). Under
+   * another name or path it is a copy (copy_of: the original) when an original of the same content
+   * was made with the same settings key, answered from its result once that is done; otherwise it
+   * is a new job, tracked with today's settings. A re-run (`rerunOf`) is always a new original.
    * `outboxHas` tells whether a name is already used in the outbox by something else.
    */
   createJob(job: NewJob, outboxHas: (name: string) => boolean = () => false): { job: JobRow; created: boolean } {
     return this.transaction(() => {
-      const original = this.#db.prepare('SELECT * FROM jobs WHERE source_sha256 = ? AND copy_of IS NULL').get(job.sha256) as JobRow | undefined;
-      if (original && original.source_name === job.sourceName && original.source_path === job.sourcePath) return { job: original, created: false };
-      if (original) {
-        const copy = this.#db.prepare('SELECT * FROM jobs WHERE copy_of = ? AND source_name = ? AND source_path = ?').get(original.id, job.sourceName, job.sourcePath) as JobRow | undefined;
-        if (copy) return { job: copy, created: false };
+      if (job.rerunOf === undefined) {
+        const same = this.#db
+          .prepare('SELECT * FROM jobs WHERE source_sha256 = ? AND source_name = ? AND source_path = ? ORDER BY id DESC LIMIT 1')
+          .get(job.sha256, job.sourceName, job.sourcePath) as JobRow | undefined;
+        if (same) return { job: same, created: false };
       }
+      const key = job.settings?.key ?? null;
+      const original =
+        job.rerunOf === undefined
+          ? (this.#db.prepare('SELECT * FROM jobs WHERE source_sha256 = ? AND settings_key IS ? AND copy_of IS NULL ORDER BY id DESC LIMIT 1').get(job.sha256, key) as JobRow | undefined)
+          : undefined;
       const taken = this.#db.prepare('SELECT 1 FROM jobs WHERE output_name = ?');
       const output = outputNameFor(job.sourceName, job.sha256, (n) => taken.get(n) !== undefined || outboxHas(n), job.format);
       const now = Date.now();
       const info = this.#db
         .prepare(
-          `INSERT INTO jobs (source_name, source_path, source_path_bytes, source_sha256, source_bytes, output_name, state, stage, created_ms, updated_ms, copy_of)
-           VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)`,
+          `INSERT INTO jobs (source_name, source_path, source_path_bytes, source_sha256, source_bytes, output_name, state, stage, created_ms, updated_ms, copy_of, settings_json, settings_key, rerun_of)
+           VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(job.sourceName, job.sourcePath, job.pathBytes ?? null, job.sha256, job.bytes, output, original ? 'emit' : 'stage', now, now, original?.id ?? null);
+        .run(
+          job.sourceName,
+          job.sourcePath,
+          job.pathBytes ?? null,
+          job.sha256,
+          job.bytes,
+          output,
+          original ? 'emit' : 'stage',
+          now,
+          now,
+          original?.id ?? null,
+          job.settings?.json ?? null,
+          key,
+          job.rerunOf ?? null,
+        );
       const id = Number(info.lastInsertRowid);
       const insertStage = this.#db.prepare('INSERT INTO stages (job_id, name) VALUES (?, ?)');
       // A copy only writes its own JSON: every other stage is its original's.
@@ -134,6 +162,31 @@ export class Db {
   /** One job, or undefined. */
   getJob(id: number): JobRow | undefined {
     return this.#db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
+  }
+
+  /**
+   * Remove a job's rows (its stages, chunks and attempts go with it); the caller removes its files.
+   * Refused (StateConflictError) while it is queued or running (cancel it first), and while a copy
+   * not in `alsoDeleting` is answered from its files. Returns the row as it was.
+   */
+  deleteJob(id: number, alsoDeleting: ReadonlySet<number> = new Set()): JobRow {
+    return this.transaction(() => {
+      const job = this.getJob(id);
+      if (!job) throw new StateConflictError(`job ${id}`, 'known');
+      if (job.state === 'queued' || job.state === 'running') throw new StateConflictError(`job ${id}`, 'finished, failed or cancelled (cancel it first)', job.state);
+      const copies = (this.#db.prepare('SELECT id FROM jobs WHERE copy_of = ? ORDER BY id').all(id) as { id: number }[]).map((r) => r.id).filter((c) => !alsoDeleting.has(c));
+      if (copies.length) {
+        throw new StateConflictError(`job ${id}`, `deletable while ${copies.length === 1 ? 'job' : 'jobs'} ${copies.join(', ')} ${copies.length === 1 ? 'is a copy' : 'are copies'} answered from its files (delete ${copies.length === 1 ? 'it' : 'them'} too)`);
+      }
+      this.#db.prepare('DELETE FROM jobs WHERE id = ?').run(id);
+      return job;
+    });
+  }
+
+  /** Unfinished jobs (queued or running) whose source is a path under `dir`: a re-run staging from another job's folder. */
+  jobsStagingFrom(dir: string): number[] {
+    const prefix = dir.endsWith('/') ? dir : `${dir}/`;
+    return (this.#db.prepare("SELECT id FROM jobs WHERE state IN ('queued', 'running') AND substr(source_path, 1, length(?)) = ? ORDER BY id").all(prefix, prefix) as { id: number }[]).map((r) => r.id);
   }
 
   /** A page of jobs, newest first, with their chunks summed up in one grouped query. */

@@ -25,6 +25,12 @@ export interface JobRow {
   priority: number;
   /** A copy (the same content dropped under another name) names its original: it is answered from that job's result. */
   copy_of: number | null;
+  /** The settings that decided its output, as canonical JSON (src/work-settings.ts); null for jobs made before they were recorded. */
+  settings_json: string | null;
+  /** sha256 of settings_json: with the content's hash, what makes another drop a copy of this job. */
+  settings_key: string | null;
+  /** The job this one tracks again (`posepipe rerun`, "Track again"), or null. */
+  rerun_of: number | null;
 }
 
 /** A job row with its chunks summed up, for lists (one grouped query, not a row per chunk). */

@@ -7,6 +7,7 @@ import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { repoPath } from '../repo-root.ts';
 import { HTTPException } from 'hono/http-exception';
+import { registerAdminRoutes } from './admin-routes.ts';
 import { registerApi, wantsHtml } from './api-routes.ts';
 import { bodyBound } from './bounds.ts';
 import { registerLogin, requireLogin } from './auth/index.ts';
@@ -69,6 +70,7 @@ export function createApp(deps: AppDeps): Hono<ServerEnv> {
   registerEvents(app, feed, { stamp: () => deps.db.changeStamp(), heartbeatMs: deps.heartbeatMs ?? 15_000, maxStreams: deps.config.maxLiveStreams, idleSeconds: deps.config.idleSeconds });
   registerPages(app, deps);
   registerApi(app, deps);
+  registerAdminRoutes(app, deps);
   registerFiles(app, deps);
   registerPlayerRoutes(app, deps);
   registerUploadRoutes(app, deps);

@@ -6,7 +6,7 @@ import type { PageAuth } from './auth/page-auth.ts';
 import type { Who } from './auth/role.ts';
 
 /** Something a user did on the page that the running pipeline may need to act on. */
-export type ServerAction = { type: 'resume' | 'cancel' | 'retry' | 'priority'; jobId: number; chunk?: number } | { type: 'pause' | 'unpause' };
+export type ServerAction = { type: 'resume' | 'cancel' | 'retry' | 'priority' | 'rerun' | 'delete'; jobId: number; chunk?: number } | { type: 'pause' | 'unpause' };
 
 /** What the app reads, whom it tells about actions, and how often live updates poll and beat. */
 export interface AppDeps {

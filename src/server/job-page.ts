@@ -5,6 +5,7 @@
 import { STAGE_NAMES } from '../db/index.ts';
 import type { JobPageView, StageView } from '../views.ts';
 import type { Who } from './auth/role.ts';
+import { adminButtons, settingsLine } from './admin-markup.ts';
 import { chunkGrid, chunkTable } from './job-chunks.ts';
 import { actionButton, badge, duration, errorBlock, escapeHtml, layout, progressBar, size } from './page.ts';
 import { query } from './params.ts';
@@ -24,6 +25,8 @@ function actions(v: JobPageView, back: string): string {
   if (j.state === 'queued' || j.state === 'running') out.push(actionButton({ action: 'priority', url: `/api/jobs/${j.id}/priority`, label: 'To front', back, title: 'Run this job before every other: its chunks get the next free slot' }));
   if (j.cancelRequested) out.push('<span class="muted">cancel requested; it stops within a few seconds</span>');
   if (j.state === 'done') out.push(`<a data-output href="/api/jobs/${j.id}/output">Output JSON (${escapeHtml(j.output)})</a>`);
+  const admin = adminButtons(j, back);
+  if (admin) out.push(admin);
   return out.join(' ');
 }
 
@@ -97,7 +100,8 @@ export function jobMain(v: JobPageView, extras: JobPageExtras): string {
   return `<main data-job="${j.id}" data-state="${escapeHtml(j.state)}">
 <p><a href="/">← All jobs</a></p>
 <div class="row"><h1 class="grow">Job ${j.id}: ${escapeHtml(j.name)}</h1>${badge(j.state)}</div>
-${j.copyOf !== null ? `<p class="muted" data-copy-of="${j.copyOf}">Same content as <a href="/jobs/${j.copyOf}">job ${j.copyOf}</a>: its JSON is written from that job's result, without tracking again.</p>` : ''}
+${j.copyOf !== null ? `<p class="muted" data-copy-of="${j.copyOf}">Same content and settings as <a href="/jobs/${j.copyOf}">job ${j.copyOf}</a>: its JSON is written from that job's result, without tracking again.</p>` : ''}
+${settingsLine(j)}
 <div class="card"><div class="row"><div class="grow">${progress(v)}</div><div id="actions">${actions(v, back)}</div></div>${live(v, extras.now)}
 <p class="muted">${j.stage ? `stage ${escapeHtml(j.stage)} · ` : ''}${j.seconds !== null ? `${duration(j.seconds)} in all · ` : ''}tracker ${duration(j.trackerSeconds)} · created ${escapeHtml(new Date(j.createdMs).toISOString().replace('T', ' ').slice(0, 19))} UTC</p></div>
 ${error}

@@ -6,6 +6,7 @@ import { JOB_STATES, type JobState } from '../db/index.ts';
 import type { JobSummaryView, WorkerView } from '../views.ts';
 import type { Who } from './auth/role.ts';
 import { actionButton, badge, duration, escapeHtml, firstLine, layout, pager, progressBar } from './page.ts';
+import { bulkBar, selectBox } from './admin-markup.ts';
 import { query } from './params.ts';
 
 /** One page of the list, as the route read it. */
@@ -71,7 +72,7 @@ function row(j: JobSummaryView, back: string): string {
   const state = `${badge(j.state)}${j.cancelRequested ? ' <span class="muted">cancelling…</span>' : ''}${priority}${copy}`;
   const error = j.error ? `<span class="kind">${escapeHtml(j.error.kind)}</span>${escapeHtml(firstLine(j.error.text))}` : '';
   const chunks = j.chunks ? `<div class="muted">${j.chunksDone}/${j.chunks} chunks${j.chunksFailed ? `, ${j.chunksFailed} failed` : ''}</div>` : '';
-  return `<tr data-job="${j.id}" data-state="${escapeHtml(j.state)}"><td class="num"><a href="/jobs/${j.id}">${j.id}</a></td>
+  return `<tr data-job="${j.id}" data-state="${escapeHtml(j.state)}"><td class="num">${selectBox(j)} <a href="/jobs/${j.id}">${j.id}</a></td>
 <td class="name"><a href="/jobs/${j.id}">${escapeHtml(j.name)}</a></td><td>${state}</td><td>${escapeHtml(j.stage ?? '–')}</td>
 <td>${progressBar(j.framesDone, j.frames, { state: j.state })}${chunks}</td><td class="num">${duration(j.seconds)}</td><td>${error}</td><td>${actions.join(' ')}</td></tr>`;
 }
@@ -89,6 +90,7 @@ ${d.queuePausedSince === undefined ? '' : `<div class="banner row paused" id="qu
 <h1>Jobs</h1>${tabs(d)}
 <table id="jobs"><thead><tr><th class="num">#</th><th>File</th><th>State</th><th>Stage</th><th>Frames</th><th class="num">Time</th><th>Error</th><th></th></tr></thead>
 <tbody>${rows}</tbody></table>
+${bulkBar({ back, failed: d.counts.failed, any: d.jobs.length > 0 })}
 ${nav}
 ${workersTable(d.workers)}
 </main>`;

@@ -93,6 +93,61 @@ describe('database', () => {
     db.close();
   });
 
+  it('makes a copy only of the same content under the same settings; a re-run is always a new job; deleting refuses what others need', () => {
+    ws = makeWorkspace('db');
+    const db = openDb(ws.home);
+    const builtin = { json: '{"backend":"builtin"}', key: 'k1'.padEnd(64, '0') };
+    const phalp = { json: '{"backend":"phalp"}', key: 'k2'.padEnd(64, '0') };
+    const a = db.createJob({ ...job('a'), settings: builtin }).job;
+    expect(a).toMatchObject({ settings_json: builtin.json, settings_key: builtin.key, copy_of: null, rerun_of: null });
+    // The same bytes under another name: a copy with the same settings, a new job with others.
+    expect(db.createJob({ ...job('a', 'again.mov'), settings: builtin }).job).toMatchObject({ copy_of: a.id, stage: 'emit', settings_key: builtin.key });
+    const other = db.createJob({ ...job('a', 'other.mov'), settings: phalp });
+    expect(other).toMatchObject({ created: true, job: { copy_of: null, stage: 'stage', settings_key: phalp.key, output_name: 'other.json' } });
+    // The same file again is the job it is, whatever the settings now (a restart rescans the inbox).
+    expect(db.createJob({ ...job('a'), settings: phalp })).toMatchObject({ created: false, job: { id: a.id } });
+    // A copy under the second settings is answered from the second original.
+    expect(db.createJob({ ...job('a', 'third.mov'), settings: phalp }).job.copy_of).toBe(other.job.id);
+    // Tracked again: a new original of the same file, its output numbered beside the earlier ones.
+    const rerun = db.createJob({ ...job('a'), settings: builtin, rerunOf: a.id }, (n) => n === 'clip.json').job;
+    expect(rerun).toMatchObject({ copy_of: null, rerun_of: a.id, stage: 'stage', output_name: `clip-${'a'.padEnd(12, '0')}.json` });
+    expect(db.createJob({ ...job('a'), settings: builtin, rerunOf: a.id }).job.output_name).toBe(`clip-${'a'.padEnd(12, '0')}-2.json`);
+    // The newest job of a file is the one it now is.
+    expect(db.createJob({ ...job('a'), settings: builtin }).job.id).toBe(rerun.id + 1);
+
+    // Deleting: never a queued or running job, never an original whose copies stay.
+    expect(() => db.deleteJob(rerun.id)).toThrow(new StateConflictError(`job ${rerun.id}`, 'finished, failed or cancelled (cancel it first)', 'queued'));
+    db.claimJob(a.id);
+    db.finishJob(a.id);
+    expect(() => db.deleteJob(a.id)).toThrow(/job 1 is not deletable while job 2 is a copy answered from its files \(delete it too\)/);
+    db.cancelJob(2);
+    expect(db.deleteJob(a.id, new Set([2])).id).toBe(a.id);
+    expect(db.deleteJob(2).id).toBe(2);
+    expect([db.getJob(a.id), db.getJob(2), db.listStages(a.id)]).toEqual([undefined, undefined, []]);
+    expect(db.jobsStagingFrom('/in')).toEqual([3, 4, rerun.id, rerun.id + 1]);
+    db.close();
+  });
+
+  it('keeps a database made before settings were recorded working: its jobs stay, a new name for their content is tracked anew', () => {
+    ws = makeWorkspace('db');
+    const file = join(ws.home, 'posepipe.db');
+    const raw = new Database(file);
+    raw.pragma('foreign_keys = OFF');
+    raw.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL)');
+    for (const m of listMigrations().filter((m) => m.version <= 7)) {
+      raw.exec(m.sql);
+      raw.prepare('INSERT INTO schema_migrations (version, name, applied_ms) VALUES (?, ?, 0)').run(m.version, m.name);
+    }
+    raw.prepare("INSERT INTO jobs (source_name, source_path, source_sha256, source_bytes, output_name, state, created_ms, updated_ms) VALUES ('clip.mov', '/in/clip.mov', ?, 10, 'clip.json', 'done', 0, 0)").run('a'.padEnd(64, '0'));
+    raw.close();
+    const db = openDb(ws.home);
+    expect(db.getJob(1)).toMatchObject({ state: 'done', settings_json: null, settings_key: null, rerun_of: null });
+    const settings = { json: '{}', key: 'k'.padEnd(64, '0') };
+    expect(db.createJob({ ...job('a'), settings })).toMatchObject({ created: false, job: { id: 1 } });
+    expect(db.createJob({ ...job('a', 'again.mov'), settings }).job).toMatchObject({ id: 2, copy_of: null, stage: 'stage' });
+    db.close();
+  });
+
   it('gives a copy its turn only once its original is done; a failed or cancelled original fails its copies, and they follow its resume', () => {
     ws = makeWorkspace('db');
     const db = openDb(ws.home);
@@ -229,6 +284,7 @@ describe('database', () => {
     ws = makeWorkspace('db');
     const file = join(ws.home, 'posepipe.db');
     const raw = new Database(file);
+    raw.pragma('foreign_keys = OFF');
     raw.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL)');
     raw.pragma('foreign_keys = ON');
     for (const m of listMigrations().filter((m) => m.version <= 3)) {

@@ -57,7 +57,7 @@ CREATE TABLE "jobs" (
   cancel_requested_ms INTEGER,
   priority INTEGER NOT NULL DEFAULT 0,
   copy_of INTEGER
-);
+, settings_json TEXT, settings_key TEXT, rerun_of INTEGER);
 CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL);
 CREATE TABLE settings (
   name TEXT PRIMARY KEY,
@@ -101,4 +101,4 @@ CREATE INDEX chunks_by_state ON chunks (state, job_id);
 CREATE INDEX jobs_by_copy_of ON jobs (copy_of) WHERE copy_of IS NOT NULL;
 CREATE INDEX jobs_by_priority ON jobs (state, priority DESC, id);
 CREATE INDEX jobs_by_state ON jobs (state, id);
-CREATE UNIQUE INDEX jobs_original_by_sha256 ON jobs (source_sha256) WHERE copy_of IS NULL;
+CREATE INDEX jobs_original_by_work ON jobs (source_sha256, settings_key) WHERE copy_of IS NULL;

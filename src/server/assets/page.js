@@ -34,6 +34,14 @@
     next.querySelectorAll('details[id]').forEach(function (d) {
       if (d.id in open) d.open = open[d.id];
     });
+    // And which jobs they ticked for a bulk action.
+    var picked = {};
+    current.querySelectorAll('input[data-select]').forEach(function (box) {
+      picked[box.value] = box.checked;
+    });
+    next.querySelectorAll('input[data-select]').forEach(function (box) {
+      if (box.value in picked) box.checked = picked[box.value];
+    });
     // What a script built and keeps running (the player, its video and where it is) stays as it is,
     // in the place the new <main> gives it (the same data-keep key: the same job).
     current.querySelectorAll('[data-keep][id]').forEach(function (kept) {
