@@ -30,7 +30,7 @@ function actions(v: JobPageView, back: string): string {
 /** Where the job is in its stages, in words; the stage's name in code type (the first one is called "stage"). */
 function where(j: JobPageView['job']): string {
   if (j.stage === null || j.state === 'done') return '';
-  if (j.state === 'queued' && j.startedMs === null) return 'waiting to start · ';
+  if (j.startedMs === null) return j.state === 'queued' ? 'waiting to start · ' : 'never started · ';
   const at = j.state === 'running' ? 'at' : j.state === 'queued' ? 'goes on at' : 'stopped at';
   return `${at} stage <code>${escapeHtml(j.stage)}</code> · `;
 }

@@ -55,7 +55,7 @@ export function badge(state: string): string {
  */
 export function stageText(j: { state: string; stage: string | null; startedMs: number | null }): string {
   if (j.state === 'done' || j.stage === null) return '–';
-  if (j.state === 'queued' && j.startedMs === null) return 'not started';
+  if (j.startedMs === null) return 'not started';
   return j.stage;
 }
 

@@ -41,7 +41,8 @@ table#jobs td{display:block;border:0;padding:0;min-width:0;max-width:none}
 table#jobs td.name{grid-column:2}
 table#jobs td[data-label]:not(.name):not(.id){grid-column:1 / -1;display:flex;gap:.5rem;align-items:baseline}
 table#jobs td[data-label]:not(.name):not(.id)::before{content:attr(data-label);flex:0 0 4.5rem;font-size:11px;text-transform:uppercase;color:var(--muted)}
-table#jobs td:empty,table#jobs td.blank{display:none}
+table#jobs td[data-label]{text-align:left;white-space:normal}
+table#jobs td.blank[data-label]:not(.name):not(.id){display:none}
 table#jobs td .bar{flex:1;min-width:0}
 #stages .lane{grid-template-columns:4.5rem minmax(0,1fr) 4.5rem}
 dl.facts{grid-template-columns:repeat(auto-fill,minmax(8rem,1fr))}
@@ -79,6 +80,8 @@ th,td{padding:.45rem .6rem;border-bottom:1px solid var(--line);text-align:left;v
 th{font-size:12px;text-transform:uppercase;letter-spacing:.03em;color:var(--muted);background:var(--soft)}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 td.name{min-width:11rem;max-width:28rem;overflow-wrap:break-word}
+table#jobs td[data-label=Stage],table#jobs td[data-label=Actions]{white-space:nowrap}
+#chunks tr.detail .err{position:sticky;left:.6rem;max-width:calc(100vw - 6rem)}
 .fname{overflow-wrap:break-word}
 .scroll{overflow-x:auto;max-width:100%}
 .badge{display:inline-block;padding:.05rem .5rem;border-radius:999px;font-size:12px;font-weight:600;color:#fff;background:var(--c,#8a94a6);white-space:nowrap}
@@ -137,7 +140,7 @@ details.confirm{display:inline-block;vertical-align:top}
 details.confirm>summary{list-style:none;display:inline-block;cursor:pointer;padding:.3rem .8rem;border-radius:6px;border:1px solid var(--btn-line);background:var(--btn);font-size:inherit}
 details.confirm>summary::-webkit-details-marker{display:none}
 details.confirm[open]>summary{background:var(--btn-hover)}
-details.confirm .ask{display:block;margin-top:.35rem;padding:.5rem .6rem;max-width:20rem;border:1px solid var(--warn-line);border-radius:6px;background:var(--warn-bg);color:var(--fg);white-space:normal;font-size:13px}
+details.confirm .ask{display:block;margin-top:.35rem;padding:.5rem .6rem;min-width:14rem;max-width:20rem;border:1px solid var(--warn-line);border-radius:6px;background:var(--warn-bg);color:var(--fg);white-space:normal;font-size:13px}
 details.confirm .ask p{margin:0 0 .4rem}
 #notice{max-width:calc(1200px - 3rem);width:calc(100% - 3rem);margin:1rem auto 0;display:flex;gap:.6rem;align-items:baseline;padding:.6rem .9rem;border-radius:8px;border:1px solid var(--warn-line);background:var(--warn-bg)}
 #notice .text{flex:1;overflow-wrap:anywhere}
