@@ -1,23 +1,24 @@
 /**
  * The markup of the queue-managing actions: "Track again" and "Delete" on a job's page, the
  * settings a job was made with, and the list's bulk selection and "Resume all failed". Forms that
- * post to src/server/admin-routes.ts; a destructive one carries `data-confirm` (the page asks first).
+ * post to src/server/admin-routes.ts; a destructive one asks first (a confirmation box on a job's
+ * page; the page script's confirm() for the ticked jobs, whose buttons share one form).
  */
 import type { JobSummaryView, JobView } from '../views.ts';
 import { describeSettings } from '../work-settings.ts';
-import { escapeHtml } from './page.ts';
+import { actionButton, escapeHtml } from './page.ts';
 
 function form(opts: { url: string; action: string; label: string; back: string; title: string; confirm?: string; extra?: string }): string {
   const confirm = opts.confirm ? ` data-confirm="${escapeHtml(opts.confirm)}"` : '';
   return `<form class="inline" method="post" action="${escapeHtml(opts.url)}"><input type="hidden" name="back" value="${escapeHtml(opts.back)}">${opts.extra ?? ''}<button type="submit" data-action="${escapeHtml(opts.action)}" title="${escapeHtml(opts.title)}"${confirm}>${escapeHtml(opts.label)}</button></form>`;
 }
 
-/** A finished, failed or cancelled job's "Track again" and "Delete" buttons ('' for a queued or running one). */
+/** A finished, failed or cancelled job's "Track again" and "Delete" buttons ('' for a queued or running one); Delete asks first. */
 export function adminButtons(j: Pick<JobView, 'id' | 'state' | 'name'>, back: string): string {
   if (j.state === 'queued' || j.state === 'running') return '';
   return [
-    form({ url: `/api/jobs/${j.id}/rerun`, action: 'rerun', label: 'Track again', back, title: "Track this video again with today's settings, as a new job (this one is kept)" }),
-    form({
+    actionButton({ url: `/api/jobs/${j.id}/rerun`, action: 'rerun', label: 'Track again', back, title: "Track this video again with today's settings, as a new job (this one is kept)" }),
+    actionButton({
       url: `/api/jobs/${j.id}/delete`,
       action: 'delete',
       label: 'Delete',

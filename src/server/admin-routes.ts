@@ -74,10 +74,11 @@ export function registerAdminRoutes(app: Hono<ServerEnv>, deps: AppDeps): void {
     const job = jobOr404(db, c.req.param('id'));
     const f = await fields(c);
     const back = safeBack(f.back, '/');
-    // Its own page is gone once it is deleted.
-    c.set('back', back === `/jobs/${job.id}` || back.startsWith(`/jobs/${job.id}?`) ? '/' : back);
+    // Refused, the page it came from says why; deleted, its own page is gone.
+    c.set('back', back);
     const { deleted, refused } = deleteJobs(db, config, [job.id], { output: yes(f.output) });
     if (refused.length) refuse(refused, '');
+    if (back === `/jobs/${job.id}` || back.startsWith(`/jobs/${job.id}?`)) c.set('back', '/');
     deps.onAction?.({ type: 'delete', jobId: job.id });
     return done(c, { id: job.id, deleted: true, removedOutput: deleted[0]?.removedOutput ?? null });
   };

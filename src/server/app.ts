@@ -15,6 +15,7 @@ import type { AppDeps, ServerEnv } from './deps.ts';
 import { ChangeFeed, registerEvents } from './events.ts';
 import { registerFiles } from './file-routes.ts';
 import { guard } from './guard.ts';
+import { actionName, setNotice } from './notice.ts';
 import { errorPage } from './page.ts';
 import { metricsText, METRICS_CONTENT_TYPE } from './metrics.ts';
 import { registerPages } from './page-routes.ts';
@@ -29,9 +30,15 @@ const PLAYER_JS = readFileSync(repoPath('src', 'server', 'assets', 'player.js'),
 /** A small icon (a figure in a frame), so browsers do not ask for a missing /favicon.ico. */
 const ICON = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#1d2330"/><circle cx="8" cy="4.5" r="2" fill="#2e9e5b"/><path d="M8 7v4M5 8.5h6M8 11l-2.5 3M8 11l2.5 3" stroke="#2e9e5b" stroke-width="1.5" stroke-linecap="round"/></svg>';
 
-/** An error page for browsers (form actions, pages, files), JSON for API clients. */
+/** An error page for browsers (form actions, pages, files), JSON for API clients; a stale form action goes back with a notice. */
 function errorResponse(c: Context<ServerEnv>, status: number, message: string): Response {
   const api = c.req.path.startsWith('/api/') && c.req.method === 'GET';
+  if (status === 409 && c.req.method === 'POST' && wantsHtml(c) && !api) {
+    // The action no longer applies (someone or the pipeline got there first): back to the page it
+    // came from, which says so above what is true now.
+    setNotice(c, `${actionName(c.req.path)} did not apply: ${message}. The page shows the job as it is now.`);
+    return c.redirect(c.get('back') ?? '/', 303);
+  }
   c.status(status as 400);
   if (wantsHtml(c) && !api) return c.html(errorPage(status, message, c.get('back') ?? '/', c.get('who')));
   return c.json({ error: message });

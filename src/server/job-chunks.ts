@@ -49,6 +49,6 @@ export function chunkTable(v: JobPageView, back: string): string {
   const tabs = `<nav class="tabs">${tab('all', all)}${STEP_STATES.map((s) => tab(s, v.chunkCounts[s])).join('')}</nav>`;
   const rows = t.rows.map((c) => chunkRow(v.job.id, v.job.state, c, back)).join('\n') || `<tr><td colspan="9" class="muted">No ${escapeHtml(t.state ?? '')} chunks.</td></tr>`;
   const nav = t.pages > 1 ? pager({ page: t.page, pages: t.pages, total: t.total, noun: 'chunks', href: (p) => href(t.state, p), className: 'pager chunk-pager' }) : '';
-  return `${tabs}<table id="chunks"><thead><tr><th class="num">#</th><th>State</th><th class="num">Attempts</th><th class="num">Frames</th><th class="num">Done</th><th class="num">Tracker</th><th>Ran on</th><th>Error</th><th>Log</th><th></th></tr></thead>
-<tbody>${rows}</tbody></table>${nav}`;
+  return `${tabs}<div class="scroll"><table id="chunks"><thead><tr><th class="num">#</th><th>State</th><th class="num">Attempts</th><th class="num">Frames</th><th class="num">Done</th><th class="num">Tracker</th><th>Ran on</th><th>Error</th><th>Log</th><th></th></tr></thead>
+<tbody>${rows}</tbody></table></div>${nav}`;
 }

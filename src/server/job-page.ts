@@ -7,7 +7,7 @@ import type { JobPageView, StageView } from '../views.ts';
 import type { Who } from './auth/role.ts';
 import { adminButtons, settingsLine } from './admin-markup.ts';
 import { chunkGrid, chunkTable } from './job-chunks.ts';
-import { actionButton, badge, duration, errorBlock, escapeHtml, layout, progressBar, size } from './page.ts';
+import { actionButton, badge, cancelQuestion, duration, errorBlock, escapeHtml, fileName, layout, progressBar, size } from './page.ts';
 import { query } from './params.ts';
 
 /** What the job page shows besides the view: the pictures (done jobs) and the current time. */
@@ -21,13 +21,21 @@ function actions(v: JobPageView, back: string): string {
   const j = v.job;
   const out: string[] = [];
   if (j.state === 'failed' || j.state === 'cancelled') out.push(actionButton({ action: 'resume', url: `/api/jobs/${j.id}/resume`, label: 'Resume', back, title: 'Queue it again at the first unfinished stage and chunk' }));
-  if ((j.state === 'queued' || j.state === 'running') && !j.cancelRequested) out.push(actionButton({ action: 'cancel', url: `/api/jobs/${j.id}/cancel`, label: 'Cancel', back }));
+  if ((j.state === 'queued' || j.state === 'running') && !j.cancelRequested) out.push(actionButton({ action: 'cancel', url: `/api/jobs/${j.id}/cancel`, label: 'Cancel', back, confirm: cancelQuestion(j) }));
   if (j.state === 'queued' || j.state === 'running') out.push(actionButton({ action: 'priority', url: `/api/jobs/${j.id}/priority`, label: 'To front', back, title: 'Run this job before every other: its chunks get the next free slot' }));
   if (j.cancelRequested) out.push('<span class="muted">cancel requested; it stops within a few seconds</span>');
   if (j.state === 'done') out.push(`<a data-output href="/api/jobs/${j.id}/output">Output JSON (${escapeHtml(j.output)})</a>`);
   const admin = adminButtons(j, back);
   if (admin) out.push(admin);
   return out.join(' ');
+}
+
+/** Where the job is in its stages, in words; the stage's name in code type (the first one is called "stage"). */
+function where(j: JobPageView['job']): string {
+  if (j.stage === null || j.state === 'done') return '';
+  if (j.startedMs === null) return j.state === 'queued' ? 'waiting to start · ' : 'never started · ';
+  const at = j.state === 'running' ? 'at' : j.state === 'queued' ? 'goes on at' : 'stopped at';
+  return `${at} stage <code>${escapeHtml(j.stage)}</code> · `;
 }
 
 function progress(v: JobPageView): string {
@@ -99,11 +107,11 @@ export function jobMain(v: JobPageView, extras: JobPageExtras): string {
   const player = j.state === 'done' ? `<section id="player" class="card" data-keep="player-${j.id}" data-job="${j.id}"><h2>Player</h2><p class="muted">Loading the player…</p></section>` : '';
   return `<main data-job="${j.id}" data-state="${escapeHtml(j.state)}">
 <p><a href="/">← All jobs</a></p>
-<div class="row"><h1 class="grow">Job ${j.id}: ${escapeHtml(j.name)}</h1>${badge(j.state)}</div>
+<div class="row"><h1 class="grow">Job ${j.id}: ${fileName(j.name)}</h1>${badge(j.state)}</div>
 ${j.copyOf !== null ? `<p class="muted" data-copy-of="${j.copyOf}">Same content and settings as <a href="/jobs/${j.copyOf}">job ${j.copyOf}</a>: its JSON is written from that job's result, without tracking again.</p>` : ''}
 ${settingsLine(j)}
 <div class="card"><div class="row"><div class="grow">${progress(v)}</div><div id="actions">${actions(v, back)}</div></div>${live(v, extras.now)}
-<p class="muted">${j.stage ? `stage ${escapeHtml(j.stage)} · ` : ''}${j.seconds !== null ? `${duration(j.seconds)} in all · ` : ''}tracker ${duration(j.trackerSeconds)} · created ${escapeHtml(new Date(j.createdMs).toISOString().replace('T', ' ').slice(0, 19))} UTC</p></div>
+<p class="muted">${where(j)}${j.seconds !== null ? `${duration(j.seconds)} in all · ` : ''}tracker ${duration(j.trackerSeconds)} · created ${escapeHtml(new Date(j.createdMs).toISOString().replace('T', ' ').slice(0, 19))} UTC</p></div>
 ${error}
 <h2>Stages</h2>${timeline(j.stages, extras.now, j.error?.text)}
 <h2>Source</h2><div class="card">${facts(v)}</div>
@@ -114,6 +122,6 @@ ${pictures}
 }
 
 /** The whole job page. */
-export function jobPage(v: JobPageView, extras: JobPageExtras, stamp: string, who?: Who): string {
-  return layout(`posepipe: job ${v.job.id} (${v.job.state})`, jobMain(v, extras), stamp, { who });
+export function jobPage(v: JobPageView, extras: JobPageExtras, stamp: string, who?: Who, notice?: string): string {
+  return layout(`posepipe: job ${v.job.id} (${v.job.state})`, jobMain(v, extras), stamp, { who, notice });
 }

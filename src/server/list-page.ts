@@ -5,8 +5,9 @@
 import { JOB_STATES, type JobState } from '../db/index.ts';
 import type { JobSummaryView, WorkerView } from '../views.ts';
 import type { Who } from './auth/role.ts';
-import { actionButton, badge, duration, escapeHtml, firstLine, layout, pager, progressBar } from './page.ts';
+import { actionButton, badge, cancelQuestion, duration, escapeHtml, fileName, firstLine, layout, pager, progressBar, stageText } from './page.ts';
 import { bulkBar, selectBox } from './admin-markup.ts';
+import { VIDEO_EXTENSIONS } from '../watcher/index.ts';
 import { query } from './params.ts';
 
 /** One page of the list, as the route read it. */
@@ -38,8 +39,8 @@ function workersTable(workers: WorkerView[]): string {
     return `<tr data-worker="${escapeHtml(w.name)}" data-health="${escapeHtml(w.health)}"><td>${escapeHtml(w.name)}</td><td>${escapeHtml(w.host)}</td><td>${escapeHtml(w.device ?? '–')}</td><td>${health}</td><td>${current}</td><td class="num">${w.framesPerSecond ?? '–'}</td><td class="muted">${seen} UTC</td></tr>`;
   });
   return `<h2>Tracker slots</h2>
-<table id="workers"><thead><tr><th>Slot</th><th>Host</th><th>Device</th><th>Health</th><th>Tracking</th><th class="num">Frames/s</th><th>Last seen</th></tr></thead>
-<tbody>${rows.join('\n')}</tbody></table>`;
+<div class="scroll"><table id="workers"><thead><tr><th>Slot</th><th>Host</th><th>Device</th><th>Health</th><th>Tracking</th><th class="num">Frames/s</th><th>Last seen</th></tr></thead>
+<tbody>${rows.join('\n')}</tbody></table></div>`;
 }
 
 function tabs(d: JobsPageData): string {
@@ -65,16 +66,17 @@ function intake(d: JobsPageData, back: string): string {
 function row(j: JobSummaryView, back: string): string {
   const actions: string[] = [];
   if (j.state === 'failed' || j.state === 'cancelled') actions.push(actionButton({ action: 'resume', url: `/api/jobs/${j.id}/resume`, label: 'Resume', back }));
-  if ((j.state === 'queued' || j.state === 'running') && !j.cancelRequested) actions.push(actionButton({ action: 'cancel', url: `/api/jobs/${j.id}/cancel`, label: 'Cancel', back }));
+  if ((j.state === 'queued' || j.state === 'running') && !j.cancelRequested) actions.push(actionButton({ action: 'cancel', url: `/api/jobs/${j.id}/cancel`, label: 'Cancel', back, confirm: cancelQuestion(j) }));
   if (j.state === 'queued' || j.state === 'running') actions.push(actionButton({ action: 'priority', url: `/api/jobs/${j.id}/priority`, label: 'To front', back, title: 'Run this job before every other: its chunks get the next free slot' }));
   const priority = j.priority !== 0 && (j.state === 'queued' || j.state === 'running') ? ` <span class="muted" data-priority="${j.priority}">priority ${j.priority}</span>` : '';
   const copy = j.copyOf !== null ? ` <span class="muted" data-copy-of="${j.copyOf}">same content as <a href="/jobs/${j.copyOf}">job ${j.copyOf}</a></span>` : '';
   const state = `${badge(j.state)}${j.cancelRequested ? ' <span class="muted">cancelling…</span>' : ''}${priority}${copy}`;
   const error = j.error ? `<span class="kind">${escapeHtml(j.error.kind)}</span>${escapeHtml(firstLine(j.error.text))}` : '';
   const chunks = j.chunks ? `<div class="muted">${j.chunksDone}/${j.chunks} chunks${j.chunksFailed ? `, ${j.chunksFailed} failed` : ''}</div>` : '';
-  return `<tr data-job="${j.id}" data-state="${escapeHtml(j.state)}"><td class="num">${selectBox(j)} <a href="/jobs/${j.id}">${j.id}</a></td>
-<td class="name"><a href="/jobs/${j.id}">${escapeHtml(j.name)}</a></td><td>${state}</td><td>${escapeHtml(j.stage ?? '–')}</td>
-<td>${progressBar(j.framesDone, j.frames, { state: j.state })}${chunks}</td><td class="num">${duration(j.seconds)}</td><td>${error}</td><td>${actions.join(' ')}</td></tr>`;
+  // data-label names each cell where a narrow screen stacks them (the header row is hidden there).
+  return `<tr data-job="${j.id}" data-state="${escapeHtml(j.state)}"><td class="num id">${selectBox(j)} <a href="/jobs/${j.id}">${j.id}</a></td>
+<td class="name"><a href="/jobs/${j.id}">${fileName(j.name)}</a></td><td data-label="State">${state}</td><td data-label="Stage">${escapeHtml(stageText(j))}</td>
+<td data-label="Frames">${progressBar(j.framesDone, j.frames, { state: j.state })}${chunks}</td><td class="num" data-label="Time">${duration(j.seconds)}</td><td data-label="Error"${error ? '' : ' class="blank"'}>${error}</td><td data-label="Actions"${actions.length ? '' : ' class="blank"'}>${actions.join(' ')}</td></tr>`;
 }
 
 /** The list's `<main>` element: what the live update swaps in. */
@@ -88,8 +90,8 @@ ${intake(d, back)}
 ${d.redisDownSince === undefined ? '' : `<div class="banner row paused" id="redis-down"><span class="grow"><strong>Remote workers wait:</strong> Redis has not answered since ${utc(d.redisDownSince)}. Local slots go on; pending chunks are offered again when it is back.</span></div>`}
 ${d.queuePausedSince === undefined ? '' : `<div class="banner row paused" id="queue-paused"><span class="grow"><strong>Remote workers wait:</strong> the queue posepipe-chunks has been paused in Redis since ${utc(d.queuePausedSince)}, not by posepipe (someone with access to Redis did it). Local slots go on; remote workers take chunks again once it is resumed (BullMQ's queue.resume(), or restart posepipe start, which resumes it).</span></div>`}
 <h1>Jobs</h1>${tabs(d)}
-<table id="jobs"><thead><tr><th class="num">#</th><th>File</th><th>State</th><th>Stage</th><th>Frames</th><th class="num">Time</th><th>Error</th><th></th></tr></thead>
-<tbody>${rows}</tbody></table>
+<div class="scroll"><table id="jobs"><thead><tr><th class="num">#</th><th>File</th><th>State</th><th>Stage</th><th>Frames</th><th class="num">Time</th><th>Error</th><th></th></tr></thead>
+<tbody>${rows}</tbody></table></div>
 ${bulkBar({ back, failed: d.counts.failed, any: d.jobs.length > 0 })}
 ${nav}
 ${workersTable(d.workers)}
@@ -97,19 +99,20 @@ ${workersTable(d.workers)}
 }
 
 /** The whole list page. */
-export function jobsPage(d: JobsPageData, stamp: string, uploadMaxMb = 0, who?: Who): string {
+export function jobsPage(d: JobsPageData, stamp: string, uploadMaxMb = 0, who?: Who, notice?: string): string {
   const active = d.counts.running + d.counts.queued;
-  return layout(active ? `posepipe (${d.counts.running} running, ${d.counts.queued} queued)` : 'posepipe', `${uploadBox(uploadMaxMb)}${jobsMain(d)}`, stamp, { who });
+  return layout(active ? `posepipe (${d.counts.running} running, ${d.counts.queued} queued)` : 'posepipe', `${uploadBox(uploadMaxMb)}${jobsMain(d)}`, stamp, { who, notice });
 }
 
 /**
- * Drop a video on the page (or pick one) to upload it into the inbox: outside `<main>`, so the
- * live update never replaces it mid-upload. The page script does the upload (POST /api/upload)
- * and shows its progress; without the script the box says to use the inbox folder.
+ * Drop videos on the page (or pick them) to upload them into the inbox: outside `<main>`, so the
+ * live update never replaces it mid-upload. The page script does the uploads (POST /api/upload),
+ * one line per file with its progress and its outcome; without the script the box says to use the
+ * inbox folder. The extensions let the script refuse a non-video before sending a byte.
  */
 function uploadBox(uploadMaxMb: number): string {
   if (uploadMaxMb <= 0) return '';
   const most = uploadMaxMb >= 1024 ? `${Math.round((uploadMaxMb / 1024) * 10) / 10} GiB` : `${uploadMaxMb} MiB`;
-  return `<section id="upload" class="banner row" data-max-bytes="${uploadMaxMb * 1024 * 1024}"><label class="grow" for="upload-file"><strong>Add videos:</strong> drop them anywhere on this page, or <input type="file" id="upload-file" accept="video/*,.mkv,.avi,.mov,.mp4,.m4v,.webm,.mts,.ts" multiple> (at most ${escapeHtml(most)} each; they go into the inbox).</label><progress id="upload-progress" max="1" value="0" hidden></progress><span id="upload-status" class="muted" role="status"></span></section>
+  return `<section id="upload" class="banner row" data-max-bytes="${uploadMaxMb * 1024 * 1024}" data-max-text="${escapeHtml(most)}" data-extensions="${escapeHtml(VIDEO_EXTENSIONS.join(' '))}"><label class="grow" for="upload-file"><strong>Add videos:</strong> drop them anywhere on this page, or <input type="file" id="upload-file" accept="video/*,${escapeHtml(VIDEO_EXTENSIONS.join(','))}" multiple> (at most ${escapeHtml(most)} each; they go into the inbox).</label><span id="upload-status" class="muted" role="status"></span><ul id="upload-list" aria-live="polite"></ul></section>
 `;
 }

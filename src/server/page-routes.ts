@@ -10,6 +10,7 @@ import type { AppDeps, ServerEnv } from './deps.ts';
 import { jobMain, jobPage } from './job-page.ts';
 import { picturesHtml } from './job-pictures.ts';
 import { jobsMain, jobsPage, type JobsPageData } from './list-page.ts';
+import { takeNotice } from './notice.ts';
 import { parseChunkState, parseIndex, parseJobState, parsePage } from './params.ts';
 
 /** Jobs per list page. */
@@ -58,7 +59,7 @@ export function registerPages(app: Hono<ServerEnv>, deps: AppDeps): void {
     const data = readJobsPage(deps.db, { state: c.req.query('state'), page: c.req.query('page'), limit: JOBS_PER_PAGE });
     const who = c.get('who');
     // A viewer cannot upload: no drop box for them.
-    return respond(c, stamp, () => jobsMain(data), () => jobsPage(data, stamp, who?.role === 'viewer' ? 0 : deps.config.uploadMaxMb, who));
+    return respond(c, stamp, () => jobsMain(data), () => jobsPage(data, stamp, who?.role === 'viewer' ? 0 : deps.config.uploadMaxMb, who, takeNotice(c)));
   });
 
   app.get('/jobs/:id', async (c) => {
@@ -67,6 +68,6 @@ export function registerPages(app: Hono<ServerEnv>, deps: AppDeps): void {
     const chunkState = parseChunkState(c.req.query('chunkState'));
     const view = jobPageView(deps.db, deps.config, job, { chunkState, chunkPage: parsePage(c.req.query('chunkPage')), perPage: CHUNKS_PER_PAGE, gridMax: GRID_MAX });
     const extras = { picturesHtml: await picturesHtml(deps.config, view), now: Date.now() };
-    return respond(c, stamp, () => jobMain(view, extras), () => jobPage(view, extras, stamp, c.get('who')));
+    return respond(c, stamp, () => jobMain(view, extras), () => jobPage(view, extras, stamp, c.get('who'), takeNotice(c)));
   });
 }

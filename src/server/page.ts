@@ -21,20 +21,49 @@ function account(who: Who | undefined): string {
  * A whole page around its `<main>` element (which the live update swaps); the script is a file,
  * never inline. `stamp` is the database's change stamp the page was read at (the script compares).
  * `who` puts the role and a logout in the header (a viewer's page hides the action buttons);
- * `scripts: false` leaves the scripts out (the login page has no live update).
+ * `scripts: false` leaves the scripts out (the login page has no live update); `notice` is a
+ * message about the action just tried (outside `<main>`, so a live update keeps it).
  */
-export function layout(title: string, main: string, stamp = '', opts: { who?: Who; scripts?: boolean } = {}): string {
+export function layout(title: string, main: string, stamp = '', opts: { who?: Who; scripts?: boolean; notice?: string } = {}): string {
   const scripts = opts.scripts === false ? '' : '<script src="/static/page.js" defer></script><script src="/static/player.js" defer></script>';
+  const notice = opts.notice ? `<div id="notice" role="alert"><span class="text">${escapeHtml(opts.notice)}</span><a href="" data-dismiss>Dismiss</a></div>\n` : '';
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="posepipe-stamp" content="${escapeHtml(stamp)}"><link rel="icon" href="/static/icon.svg" type="image/svg+xml"><title>${escapeHtml(title)}</title><style>${STYLE}</style>${scripts}</head>
 <body${opts.who?.role === 'viewer' ? ' data-role="viewer"' : ''}><header class="top"><a href="/">posepipe</a><span class="sub">videos in, tracked people out</span>${account(opts.who)}</header>
-${main}
+${notice}${main}
 </body></html>`;
+}
+
+/**
+ * A file name that wraps where a reader would break it (after a space, `_`, `-` or `)`, before a
+ * `.` or `(`), never in the middle of "notes.mp4"; a name with no such place still wraps rather
+ * than push the page sideways (the CSS breaks it only when it cannot fit).
+ */
+export function fileName(name: string): string {
+  const parts = name.split(/(?<=[ _\-)])|(?=[.(])/u);
+  return `<span class="fname" title="${escapeHtml(name)}">${parts.map(escapeHtml).join('<wbr>')}</span>`;
 }
 
 /** A coloured state badge. */
 export function badge(state: string): string {
   return `<span class="badge s-${escapeHtml(state)}">${escapeHtml(state)}</span>`;
+}
+
+/**
+ * The stage a job is at, for a cell headed "Stage": a queued job that has not started says so
+ * (the first stage is itself called "stage", so its name alone would read "stage stage").
+ */
+export function stageText(j: { state: string; stage: string | null; startedMs: number | null }): string {
+  if (j.state === 'done' || j.stage === null) return '–';
+  if (j.startedMs === null) return 'not started';
+  return j.stage;
+}
+
+/** What the cancel button asks before it cancels. */
+export function cancelQuestion(j: { id: number; name: string; state: string }): string {
+  return j.state === 'running'
+    ? `Cancel job ${j.id} (${j.name})? Tracking stops within a few seconds; Resume goes on from its finished chunks.`
+    : `Cancel job ${j.id} (${j.name})? It leaves the queue; Resume puts it back.`;
 }
 
 /** Seconds as people read them: 4.2 s, 3 min 5 s, 2 h 10 min. */
@@ -98,10 +127,18 @@ export function errorBlock(error: { kind: string; text: string; stderrTail?: str
   return `<div class="err"><div><span class="kind">${escapeHtml(error.kind)}</span><span class="text">${escapeHtml(error.text)}</span>${how}</div>${tip ? `<div class="advice">${escapeHtml(tip)}</div>` : ''}${tail}</div>`;
 }
 
-/** A form with one action button; works without JavaScript and comes back to `back` (a same-site path). */
-export function actionButton(opts: { action: string; url: string; label: string; back: string; title?: string }): string {
+/**
+ * A form with one action button; works without JavaScript and comes back to `back` (a same-site
+ * path). With `confirm` (the question to ask) the button opens a small box first, asking it, with
+ * the button that really does it inside: a `<details>`, so it needs no script either.
+ */
+export function actionButton(opts: { action: string; url: string; label: string; back: string; title?: string; confirm?: string }): string {
   const title = opts.title ? ` title="${escapeHtml(opts.title)}"` : '';
-  return `<form class="inline" method="post" action="${escapeHtml(opts.url)}"><input type="hidden" name="back" value="${escapeHtml(opts.back)}"><button type="submit" data-action="${escapeHtml(opts.action)}"${title}>${escapeHtml(opts.label)}</button></form>`;
+  const form = (label: string) => `<form class="inline" method="post" action="${escapeHtml(opts.url)}"><input type="hidden" name="back" value="${escapeHtml(opts.back)}"><button type="submit" data-action="${escapeHtml(opts.action)}"${title}>${escapeHtml(label)}</button></form>`;
+  if (!opts.confirm) return form(opts.label);
+  // An id from the URL: the live update keeps an open <details> open by its id.
+  const id = `confirm${opts.url.replace(/[^A-Za-z0-9]+/g, '-')}`;
+  return `<details class="confirm" id="${escapeHtml(id)}" data-confirm="${escapeHtml(opts.action)}"><summary${title}>${escapeHtml(opts.label)}</summary><span class="ask" role="alertdialog"><p>${escapeHtml(opts.confirm)}</p>${form(`Yes, ${opts.label.toLowerCase()}`)} <button type="button" data-keep>No, keep it</button></span></details>`;
 }
 
 /** Page numbers around the current one, with the ends, and gaps where pages are left out. */

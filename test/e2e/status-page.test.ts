@@ -149,7 +149,7 @@ describe('status page in headless Chromium (issue 4)', () => {
     }
     expect(new Set(seen.filter((n) => !n.startsWith('.')))).toEqual(new Set(['street-people.avi']));
     expect(readFileSync(join(ws.inbox, 'street-people.avi')).equals(readFileSync(STREET_PEOPLE))).toBe(true);
-    expect(await page.locator('#upload-progress').evaluate((p) => (p as HTMLProgressElement).value)).toBe(1);
+    expect(await page.locator('#upload-list li[data-file="street-people.avi"][data-result="done"] progress').evaluate((p) => (p as HTMLProgressElement).value)).toBe(1);
     const row = page.locator('tr[data-job][data-state="done"]');
     await row.waitFor({ timeout: 150_000 });
     expect(await stillSameDocument(page), 'the list page reloaded instead of updating live').toBe(true);
@@ -252,6 +252,8 @@ describe('status page in headless Chromium (issue 4)', () => {
     await page.goto(`${url}jobs/${id}`);
     // Cancelled while the worker is in the middle of a chunk: the chunk goes back to pending.
     await page.locator(`main[data-job="${id}"][data-state="running"] #chunk-grid [data-chunk][data-state="running"]`).waitFor({ timeout: 30_000 });
+    // Cancel asks first: the button opens a box holding the one that cancels.
+    await page.click('main details.confirm[data-confirm="cancel"] summary');
     await clickAndLoad(page, 'main button[data-action="cancel"]');
     await page.locator(`main[data-job="${id}"][data-state="cancelled"]`).waitFor({ timeout: 30_000 });
     expect(await page.locator('#chunk-grid [data-chunk][data-state="running"]').count()).toBe(0);

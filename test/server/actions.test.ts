@@ -144,24 +144,49 @@ describe('actions', () => {
     for (const back of ['//evil.example/', '/\\evil.example', 'https://evil.example/', 'javascript:alert(1)', '/jobs/1/../../x', '/%0d%0aSet-Cookie:x']) {
       const again = await post(`/api/jobs/${retryable}/cancel`, form, `back=${encodeURIComponent(back)}`);
       // Refused (the job is failed) or not, the way back is never elsewhere.
-      expect(again.status, back).toBe(409);
-      expect(again.body, back).toContain(`href="/jobs/${retryable}"`);
+      expect([again.status, again.headers.location], back).toEqual([303, `/jobs/${retryable}`]);
     }
     const q = queuedJob(h.db);
     const c = await post(`/api/jobs/${q}/cancel`, form, 'back=%2F%2Fevil.example%2F');
     expect([c.status, c.headers.location]).toEqual([303, `/jobs/${q}`]);
   });
 
-  it('shows a refused form action as a readable page with a link back, status 409', async () => {
+  it('explains a refused form action on the page it came from, once, and a bare page only to a form without one', async () => {
     const done = doneJob(h.db, h.config, { chunks: 1 });
     const r = await post(`/api/jobs/${done}/resume`, form, `back=%2Fjobs%2F${done}%3FchunkPage%3D2`);
-    expect(r.status).toBe(409);
-    expect(r.headers['content-type']).toMatch(/^text\/html/);
-    expect(r.headers['content-security-policy']).toContain("default-src 'none'");
-    expect(r.body).toContain(`job ${done} is not failed or cancelled (it is done)`);
-    expect(r.body).toContain(`<a href="/jobs/${done}?chunkPage=2">`);
-    expectInert(r.body, 'error page');
+    expect([r.status, r.headers.location]).toEqual([303, `/jobs/${done}?chunkPage=2`]);
+    const cookie = String(r.headers['set-cookie']);
+    expect(cookie).toMatch(/^posepipe_notice=[^;]+; Max-Age=60; Path=\/; HttpOnly; SameSite=Strict$/);
+    const back = await h.send(`/jobs/${done}?chunkPage=2`, { headers: { cookie: cookie.split(';')[0]! } });
+    expect(back.status).toBe(200);
+    expect(back.body).toContain(`<div id="notice" role="alert">`);
+    expect(back.body).toContain(`Resume did not apply: job ${done} is not failed or cancelled (it is done). The page shows the job as it is now.`);
+    expect(back.body.indexOf('id="notice"')).toBeLessThan(back.body.indexOf('<main'));
+    // Shown once: the same answer clears it; a live-update fragment neither shows nor clears it.
+    expect(String(back.headers['set-cookie'])).toMatch(/^posepipe_notice=; Max-Age=0; Path=\//);
+    const fragment = await h.send(`/jobs/${done}`, { headers: { cookie: cookie.split(';')[0]!, 'x-posepipe-fragment': '1' } });
+    expect([fragment.body.includes('did not apply'), fragment.headers['set-cookie']]).toEqual([false, undefined]);
+    // A notice is text, whatever a cookie says: escaped, and a bad encoding is ignored.
+    const planted = await h.send('/', { headers: { cookie: `posepipe_notice=${encodeURIComponent('<script>alert(1)</script>')}` } });
+    expect(planted.body).toContain('&#60;script&#62;alert(1)&#60;/script&#62;');
+    expectInert(planted.body, 'list with a notice');
+    expect((await h.send('/', { headers: { cookie: 'posepipe_notice=%E0%A4%A' } })).body).not.toContain('id="notice"');
+    // An API client still gets the 409 and its reason as JSON.
+    const api = await post(`/api/jobs/${done}/resume`);
+    expect([api.status, JSON.parse(api.body)]).toEqual([409, { error: `job ${done} is not failed or cancelled (it is done)` }]);
     expect(h.actions).toEqual([]);
+  });
+
+  it('asks before cancelling: the cancel button is a confirmation box holding the real one', async () => {
+    const queued = queuedJob(h.db, 'notes.mp4');
+    for (const path of ['/', `/jobs/${queued}`]) {
+      const html = (await h.send(path)).body;
+      const box = html.slice(html.indexOf(`<details class="confirm" id="confirm-api-jobs-${queued}-cancel"`), html.indexOf('</details>', html.indexOf(`id="confirm-api-jobs-${queued}-cancel"`)));
+      expect(box, path).toContain('data-confirm="cancel"><summary>Cancel</summary>');
+      expect(box, path).toContain(`Cancel job ${queued} (notes.mp4)? It leaves the queue; Resume puts it back.`);
+      expect(box, path).toContain(`<form class="inline" method="post" action="/api/jobs/${queued}/cancel">`);
+      expect(box, path).toContain('<button type="submit" data-action="cancel">Yes, cancel</button>');
+    }
   });
 
   it('puts the right buttons on the page for each state', async () => {

@@ -38,7 +38,8 @@ describe('queue actions on the page', () => {
 
     const page = await h.send(`/jobs/${done}`, { headers: operator });
     expect(page.body).toContain(`action="/api/jobs/${done}/rerun"`);
-    expect(page.body).toMatch(new RegExp(`action="/api/jobs/${done}/delete".*data-action="delete"[^>]*data-confirm="Delete job ${done} \\(walk.mp4\\)`));
+    // Delete asks first: its button is inside the confirmation box with the question.
+    expect(page.body).toMatch(new RegExp(`<details class="confirm"[^>]*data-confirm="delete"><summary[^>]*>Delete</summary><span class="ask"[^>]*><p>Delete job ${done} \\(walk.mp4\\) and its files\\? Its output in the outbox is kept.</p><form class="inline" method="post" action="/api/jobs/${done}/delete">`));
     expect(page.body).toContain('Settings not recorded');
 
     for (const path of [`/api/jobs/${done}/rerun`, `/api/jobs/${done}/delete`, '/api/jobs/resume-failed']) expect((await post(path, viewer)).status, path).toBe(403);
@@ -55,8 +56,13 @@ describe('queue actions on the page', () => {
     expect(rerunPage).not.toContain(`action="/api/jobs/${again.id}/delete"`);
 
     // Queued: cancel first. The done job: its folder feeds the queued re-run.
-    const queued = await post(`/api/jobs/${again.id}/delete`, operator);
-    expect([queued.status, queued.body]).toEqual([409, expect.stringContaining(`job ${again.id} is not finished, failed or cancelled (cancel it first) (it is queued)`)]);
+    const queued = await post(`/api/jobs/${again.id}/delete`, { ...operator, accept: 'application/json' });
+    expect([queued.status, JSON.parse(queued.body).error]).toEqual([409, expect.stringContaining(`job ${again.id} is not finished, failed or cancelled (cancel it first) (it is queued)`)]);
+    // From the page (a form), the refusal comes back as a notice on the page it came from.
+    const fromPage = await post(`/api/jobs/${again.id}/delete`, operator, `back=/jobs/${again.id}`);
+    expect([fromPage.status, fromPage.headers.location]).toEqual([303, `/jobs/${again.id}`]);
+    const shown = await h.send(`/jobs/${again.id}`, { headers: { ...operator, cookie: `${operator.cookie}; ${String(fromPage.headers['set-cookie']).split(';')[0]}` } });
+    expect(shown.body).toMatch(/<div id="notice" role="alert">[^]*cancel it first/);
     const needed = await post(`/api/jobs/${done}/delete`, { ...operator, accept: 'application/json' });
     expect([needed.status, JSON.parse(needed.body).error]).toEqual([409, `job ${done}: job ${again.id} tracks its video again from its folder: delete it after that one is done`]);
 
@@ -84,8 +90,8 @@ describe('queue actions on the page', () => {
 
     const ticked = await post('/api/jobs/bulk', { ...operator, accept: 'application/json' }, `action=resume&job=${a}&job=${b}`);
     expect([ticked.status, JSON.parse(ticked.body)]).toEqual([200, { action: 'resume', jobs: [a, b] }]);
-    const twice = await post('/api/jobs/bulk', operator, `action=resume&job=${a}&job=${c}`);
-    expect([twice.status, twice.body]).toEqual([409, expect.stringContaining(`resume: done for job ${c}; not for the others: job ${a} is not failed or cancelled (it is queued)`)]);
+    const twice = await post('/api/jobs/bulk', { ...operator, accept: 'application/json' }, `action=resume&job=${a}&job=${c}`);
+    expect([twice.status, JSON.parse(twice.body).error]).toEqual([409, expect.stringContaining(`resume: done for job ${c}; not for the others: job ${a} is not failed or cancelled (it is queued)`)]);
     expect((await post('/api/jobs/bulk', operator, 'action=resume')).status).toBe(400);
     expect((await post('/api/jobs/bulk', operator, `action=explode&job=${a}`)).status).toBe(400);
 

@@ -103,35 +103,94 @@
 
 // Upload from the page: videos dropped anywhere on the jobs page (or picked in #upload-file) are
 // sent one at a time to POST /api/upload, which streams them into the inbox under a temporary name
-// and renames them when complete; #upload-progress shows how far the current one is.
+// and renames them when complete. Each file gets its own line in #upload-list: waiting, its
+// progress, then what became of it (uploaded, uploaded under another name, or refused and why).
+// A refused file loses its bar: a full bar beside a refusal would say the opposite of the text.
 (function () {
   'use strict';
   var box = document.getElementById('upload');
   var input = document.getElementById('upload-file');
-  var bar = document.getElementById('upload-progress');
+  var list = document.getElementById('upload-list');
   var status = document.getElementById('upload-status');
-  if (!box || !input || !bar || !status || !('XMLHttpRequest' in window)) return;
+  if (!box || !input || !list || !status || !('XMLHttpRequest' in window)) return;
+  var maxBytes = Number(box.getAttribute('data-max-bytes')) || Infinity;
+  var maxText = box.getAttribute('data-max-text') || '';
+  var extensions = (box.getAttribute('data-extensions') || '').split(' ').filter(Boolean);
   var queue = [];
   var busy = false;
+  var tally = { done: 0, refused: 0 };
 
-  function say(text) {
-    status.textContent = text;
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  function summary() {
+    var parts = [];
+    if (tally.done) parts.push(tally.done + ' uploaded');
+    if (tally.refused) parts.push(tally.refused + ' refused');
+    if (queue.length || busy) parts.push((queue.length + (busy ? 1 : 0)) + ' to go');
+    status.textContent = parts.join(', ');
+  }
+
+  /** One line for one file: its name, a bar while it is sent, and what was said about it. */
+  function line(file) {
+    var li = el('li');
+    li.setAttribute('data-file', file.name);
+    li.setAttribute('data-result', 'waiting');
+    var name = el('span', 'fname', file.name);
+    name.title = file.name;
+    var bar = el('progress');
+    bar.max = 1;
+    bar.value = 0;
+    bar.hidden = true;
+    var said = el('span', 'said', 'waiting');
+    li.append(name, bar, said);
+    list.appendChild(li);
+    return { li: li, bar: bar, said: said };
+  }
+
+  function finish(entry, result, text) {
+    entry.li.setAttribute('data-result', result);
+    entry.said.textContent = text;
+    if (result === 'refused') {
+      entry.bar.remove();
+      tally.refused++;
+    } else {
+      entry.bar.value = 1;
+      tally.done++;
+    }
+  }
+
+  /** Why a file is refused before a byte is sent, or '' when it may go. */
+  function refusal(file) {
+    var dot = file.name.lastIndexOf('.');
+    var ext = dot > 0 ? file.name.slice(dot).toLowerCase() : '';
+    if (extensions.length && extensions.indexOf(ext) < 0) return 'refused: not a video file name (' + (ext ? ext + ' is not one of ' : 'no extension; use ') + extensions.slice(0, 6).join(' ') + ' …)';
+    if (file.size > maxBytes) return 'refused: over ' + maxText + ', the most an upload may be (uploadMaxMb)';
+    return '';
   }
 
   function next() {
+    summary();
     if (busy || queue.length === 0) return;
     busy = true;
-    var file = queue.shift();
+    var item = queue.shift();
+    var file = item.file;
+    var entry = item.entry;
     var xhr = new XMLHttpRequest();
     xhr.open('POST', '/api/upload?name=' + encodeURIComponent(file.name));
     xhr.setRequestHeader('Content-Type', 'application/octet-stream');
     xhr.setRequestHeader('Accept', 'application/json');
-    bar.hidden = false;
-    bar.value = 0;
+    entry.bar.hidden = false;
+    entry.li.setAttribute('data-result', 'uploading');
+    entry.said.textContent = 'uploading…';
     box.setAttribute('data-uploading', file.name);
-    say('Uploading ' + file.name + '…');
     xhr.upload.onprogress = function (event) {
-      if (event.lengthComputable) bar.value = event.loaded / event.total;
+      // Kept short of full until the server has answered: only its answer says the file is in.
+      if (event.lengthComputable) entry.bar.value = Math.min(0.99, event.loaded / event.total);
     };
     xhr.onload = function () {
       var answer = {};
@@ -140,18 +199,19 @@
       } catch (e) {
         answer = {};
       }
-      if (xhr.status === 201) {
-        bar.value = 1;
-        say('Uploaded ' + answer.name + ': it becomes a job in a moment.');
-        box.setAttribute('data-uploaded', answer.name);
+      if (xhr.status === 201 && answer.name === file.name) {
+        finish(entry, 'done', 'uploaded: it becomes a job in a moment');
+      } else if (xhr.status === 201) {
+        finish(entry, 'renamed', 'uploaded as "' + answer.name + '": the inbox already has a file named "' + file.name + '"');
       } else {
-        say('Not uploaded: ' + (answer.error || 'HTTP ' + xhr.status));
-        box.setAttribute('data-upload-error', String(xhr.status));
+        finish(entry, 'refused', 'refused: ' + (answer.error || 'HTTP ' + xhr.status));
       }
+      if (xhr.status === 201) box.setAttribute('data-uploaded', answer.name);
+      else box.setAttribute('data-upload-error', String(xhr.status));
       done();
     };
     xhr.onerror = function () {
-      say('Not uploaded: the connection to posepipe broke off.');
+      finish(entry, 'refused', 'not uploaded: the connection to posepipe broke off');
       box.setAttribute('data-upload-error', 'network');
       done();
     };
@@ -165,7 +225,12 @@
   }
 
   function add(files) {
-    for (var i = 0; i < files.length; i++) queue.push(files[i]);
+    for (var i = 0; i < files.length; i++) {
+      var entry = line(files[i]);
+      var why = refusal(files[i]);
+      if (why) finish(entry, 'refused', why);
+      else queue.push({ file: files[i], entry: entry });
+    }
     next();
   }
 
@@ -186,5 +251,38 @@
     event.preventDefault();
     box.classList.remove('dropping');
     add(event.dataTransfer.files);
+  });
+})();
+
+// Small things the page does without a server round trip: "No, keep it" closes an action's
+// confirmation box (a <details>, which works without this script too), Escape closes any open one,
+// a button with data-confirm (the ticked jobs' Cancel and Delete) asks its question first, and
+// "Dismiss" takes a notice away.
+(function () {
+  'use strict';
+  document.addEventListener('click', function (event) {
+    var target = event.target;
+    if (!(target instanceof Element)) return;
+    var keep = target.closest('details.confirm [data-keep]');
+    if (keep) {
+      keep.closest('details.confirm').open = false;
+      return;
+    }
+    var ask = target.closest('button[data-confirm]');
+    if (ask && !window.confirm(ask.getAttribute('data-confirm'))) {
+      event.preventDefault();
+      return;
+    }
+    var dismiss = target.closest('#notice [data-dismiss]');
+    if (dismiss) {
+      event.preventDefault();
+      dismiss.closest('#notice').remove();
+    }
+  });
+  document.addEventListener('keydown', function (event) {
+    if (event.key !== 'Escape') return;
+    document.querySelectorAll('details.confirm[open]').forEach(function (d) {
+      d.open = false;
+    });
   });
 })();

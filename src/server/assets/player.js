@@ -87,7 +87,8 @@
     var fwd = el('button', { type: 'button', 'data-act': 'next', title: 'One frame forward' }, 'frame ▶');
     this.seek = el('input', { type: 'range', id: 'player-seek', min: '0', max: String(ix.frameCount - 1), step: '1', value: '0', 'aria-label': 'Frame' });
     this.position = el('span', { id: 'player-pos', class: 'mono' });
-    controls.append(this.playButton, back, fwd, this.seek, this.position);
+    var keys = el('span', { class: 'muted', id: 'player-keys', title: 'Keys: Space plays and pauses; ← and → step one frame; with Shift, one second' }, 'Space · ← → · Shift+← →');
+    controls.append(this.playButton, back, fwd, this.seek, this.position, keys);
     s.appendChild(controls);
     this.info = el('p', { id: 'player-selected', class: 'muted' }, 'Click a box or a track to follow one person.');
     s.appendChild(this.info);
@@ -432,6 +433,34 @@
     section.posepipePlayer = player;
     player.start();
   }
+
+  /** Whether a key pressed in `target` is someone typing (a text field, a list, an editable area). */
+  function typing(target) {
+    if (!(target instanceof Element)) return false;
+    if (target.isContentEditable || target.closest('textarea, select')) return true;
+    var input = target.closest('input');
+    return !!input && input.type !== 'range' && input.type !== 'checkbox' && input.type !== 'radio' && input.type !== 'button';
+  }
+
+  // Keys, as in video players: Space plays and pauses, ← and → step one frame, with Shift one
+  // second. Not while typing, not with Ctrl/Alt/Meta (the browser's own shortcuts), and Space is
+  // left to a focused button or link, which it presses.
+  document.addEventListener('keydown', function (event) {
+    var section = document.querySelector('section#player[data-player-state="ready"]');
+    var player = section && section.posepipePlayer;
+    if (!player || event.ctrlKey || event.altKey || event.metaKey || typing(event.target)) return;
+    if (event.key === ' ' || event.key === 'Spacebar') {
+      if (event.target instanceof Element && event.target.closest('button, a, summary')) return;
+      event.preventDefault();
+      player.togglePlay();
+      return;
+    }
+    if (event.key !== 'ArrowLeft' && event.key !== 'ArrowRight') return;
+    event.preventDefault();
+    var step = event.shiftKey ? Math.max(1, Math.round(player.index.fps)) : 1;
+    player.pause();
+    player.show(player.current + (event.key === 'ArrowLeft' ? -step : step));
+  });
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
   else init();
