@@ -105,7 +105,7 @@ async function settle(opts: AfterDoneOptions, jobId: number, file: ReadyFile, ou
  * a name already linked to this very file (a move cut short) only needs the second step. Answers
  * the name used, in bytes when the file's name is not valid UTF-8.
  */
-export async function moveIntoDone(from: string | Buffer, st: Stats, doneDir: string): Promise<string | Buffer | undefined> {
+async function moveIntoDone(from: string | Buffer, st: Stats, doneDir: string): Promise<string | Buffer | undefined> {
   await mkdir(doneDir, { recursive: true });
   const name = typeof from === 'string' ? basename(from) : Buffer.from(basename(from.toString('latin1')), 'latin1');
   for (let n = 1; n <= MAX_SUFFIX; n++) {

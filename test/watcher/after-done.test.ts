@@ -11,10 +11,13 @@ import { workspacesPerTest, type Workspace } from '../helpers/workspace.ts';
 
 const workspace = workspacesPerTest();
 
-/** What the watcher hands over for the file as it is now. */
-function handed(path: string): ReadyFile {
+/** What the watcher hands over for the file as it is now (raw bytes for a name that is not valid UTF-8). */
+function handed(path: string | Buffer): ReadyFile {
   const st = lstatSync(path);
-  return { path, name: path.split('/').at(-1)!, size: st.size, mtimeMs: st.mtimeMs, sha256: 'not checked here', version: versionKey(st) };
+  const text = path.toString();
+  const file: ReadyFile = { path: text, name: text.split('/').at(-1)!, size: st.size, mtimeMs: st.mtimeMs, sha256: 'not checked here', version: versionKey(st) };
+  if (typeof path !== 'string') file.pathBytes = path;
+  return file;
 }
 
 /** An after-done step over `ws` whose jobs are done (with their output in the outbox) once listed in `done`. */
@@ -75,6 +78,21 @@ describe('after a job is done (afterDone)', () => {
     await finish(1, 'clip.json');
     expect(inboxNames(ws)).toEqual(['done']);
     expect(readdirSync(join(ws.inbox, 'done'))).toEqual(['clip.mp4']);
+  });
+
+  it('move: a name that is not valid UTF-8 keeps its bytes, and its number goes before the extension', async () => {
+    const ws = workspace('after-move-bytes');
+    const name = Buffer.concat([Buffer.from('clip-'), Buffer.from([0xff]), Buffer.from('.mp4')]);
+    const inboxPath = Buffer.concat([Buffer.from(`${ws.inbox}/`), name]);
+    mkdirSync(join(ws.inbox, 'done'));
+    writeFileSync(Buffer.concat([Buffer.from(`${ws.inbox}/done/`), name]), 'an earlier clip');
+    writeFileSync(inboxPath, 'video');
+    const { step, finish } = setUp(ws, 'move');
+    step.taken(1, handed(inboxPath));
+    await finish(1, 'clip.json');
+    expect(readdirSync(ws.inbox, { encoding: 'buffer' }).map((n) => n.toString('hex'))).toEqual([Buffer.from('done').toString('hex')]);
+    const done = readdirSync(join(ws.inbox, 'done'), { encoding: 'buffer' }).map((n) => n.toString('latin1')).sort();
+    expect(done).toEqual(['clip-\xff-2.mp4', 'clip-\xff.mp4']);
   });
 
   it('delete: only once the JSON is in the outbox, and never a file replaced or changed since its job took it', async () => {
