@@ -34,6 +34,7 @@ export const CONFIG_SPEC = {
   host: { env: 'POSEPIPE_HOST', flag: '--host', kind: 'string', doc: 'status page address' },
   readySeconds: { env: 'POSEPIPE_READY_SECONDS', flag: '--ready-seconds', kind: 'number', min: 0.05, max: 3600, doc: 'a file is ready when its size and mtime have not changed this long' },
   polling: { env: 'POSEPIPE_POLLING', flag: '--polling', kind: 'enum', values: ['auto', 'always', 'never'], doc: 'watch by polling (auto: on WSL drive mounts and network filesystems)' },
+  afterDone: { env: 'POSEPIPE_AFTER_DONE', flag: '--after-done', kind: 'enum', values: ['keep', 'move', 'delete'], doc: 'what posepipe start does with an inbox file once its job is done: keep it, move it to inbox/done/, or delete it (only once its JSON is in the outbox)' },
   rescanSeconds: { env: 'POSEPIPE_RESCAN_SECONDS', flag: '--rescan-seconds', kind: 'number', min: 1, max: 86400, doc: 'full rescan of the inbox, for events the OS dropped' },
   startupSeconds: { env: 'POSEPIPE_STARTUP_SECONDS', flag: '--startup-seconds', kind: 'number', min: 1, max: 7200, doc: 'deadline for the tracker worker to load its models' },
   heartbeatSeconds: { env: 'POSEPIPE_HEARTBEAT_SECONDS', flag: '--heartbeat-seconds', kind: 'number', min: 1, max: 7200, doc: 'a worker silent this long is killed and the chunk retried' },
@@ -88,6 +89,8 @@ export interface Config {
   readonly host: string;
   readonly readySeconds: number;
   readonly polling: 'auto' | 'always' | 'never';
+  /** What `start` does with an inbox file whose job is done (never with a `run` file). */
+  readonly afterDone: 'keep' | 'move' | 'delete';
   readonly rescanSeconds: number;
   readonly startupSeconds: number;
   readonly heartbeatSeconds: number;
@@ -178,6 +181,7 @@ function defaults(env: NodeJS.ProcessEnv): Record<ConfigKey, string | number> {
     host: '127.0.0.1',
     readySeconds: 3,
     polling: 'auto',
+    afterDone: 'keep',
     rescanSeconds: 30,
     startupSeconds: 300,
     heartbeatSeconds: 60,

@@ -2,9 +2,10 @@
  * Test hook: `POSEPIPE_CRASHPOINT=<name>:<n>` makes posepipe SIGKILL itself the n-th time it
  * reaches the named point, so tests can kill it between any two steps instead of guessing by time.
  * Points: staged, chunked, chunk-done, merged, emitted (each right after its files are in place,
- * before or after the database records it — see the call sites).
+ * before or after the database records it — see the call sites), and finished (a job recorded done,
+ * just before `start` moves or deletes its inbox file).
  */
-export const CRASH_POINTS = ['staged', 'chunked', 'chunk-done', 'merged', 'emitted'] as const;
+export const CRASH_POINTS = ['staged', 'chunked', 'chunk-done', 'merged', 'emitted', 'finished'] as const;
 export type CrashPoint = (typeof CRASH_POINTS)[number];
 
 /** Parse the variable's value; an unknown point is a configuration mistake, said loudly. */

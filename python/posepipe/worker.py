@@ -27,16 +27,40 @@ def check(protocol_fd: int, backend_name: str) -> int:
         from . import backends
         backend = backends.create(backend_name)
         checks.extend(backend.checks())
-        started = time.monotonic()
-        backend.load()
-        checks.append({"name": f"load {backend_name}", "ok": True,
-                       "detail": f"{backend.version} on {device_label(backend.device)} in {time.monotonic() - started:.2f} s"})
+        # The doctor never downloads: a backend whose files are missing is not loaded (its load
+        # would fetch them, or fail on them), and the lines above name each file and its fix.
+        missing = missing_model_files(backend)
+        if missing:
+            checks.append({"name": f"load {backend_name}", "ok": False,
+                           "detail": f"not tried: {len(missing)} model file(s) missing, first {missing[0]} (posepipe doctor never downloads)",
+                           "fix": f"posepipe models pull --tracker {backend_name} (files you supply yourself: see the lines above), then posepipe doctor again"})
+        else:
+            started = time.monotonic()
+            backend.load()
+            checks.append({"name": f"load {backend_name}", "ok": True,
+                           "detail": f"{backend.version} on {device_label(backend.device)} in {time.monotonic() - started:.2f} s"})
     except BaseException as e:  # a check must report, never crash
         checks.append({"name": f"load {backend_name}", "ok": False, "detail": _describe(e)})
     ok = all(c["ok"] for c in checks)
     with os.fdopen(protocol_fd, "w", encoding="utf-8") as out:
         out.write(json.dumps({"ok": ok, "checks": checks}, ensure_ascii=True) + "\n")
     return 0 if ok else 1
+
+
+def missing_model_files(backend: Any) -> List[str]:
+    """Paths of the backend's model files (`--models`: downloads and files supplied by hand) not in
+    place; for an archive, the files it unpacks. Empty when it lists none or cannot say (a bad
+    setting or a missing import: its own check line reports that, and load fails without fetching)."""
+    if not hasattr(backend, "model_files"):
+        return []
+    try:
+        listed = backend.model_files()
+    except Exception:  # noqa: B902  reported by the backend's own checks
+        return []
+    paths: List[str] = []
+    for entry in list(listed.get("files", [])) + list(listed.get("manual", [])):
+        paths += entry["unpack"]["provides"] if "unpack" in entry else [entry["dest"]]
+    return [p for p in paths if not os.path.isfile(p)]
 
 
 def models(protocol_fd: int, backend_name: str) -> int:

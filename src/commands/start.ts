@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { ConfigError, type Config } from '../config.ts';
 import { QUEUE_NAME } from '../scheduler/index.ts';
 import { createProgress, displayName, terminalSafe } from '../progress.ts';
-import { createInboxWatcher } from '../watcher/index.ts';
+import { Crashpoints } from '../crashpoint.ts';
+import { createAfterDone, createInboxWatcher } from '../watcher/index.ts';
 import { isLoopback, loginLines, openPageAuth, startServer } from '../server/index.ts';
 import { readServerTls } from '../tls-files.ts';
 import { settingsRecord, workSettings } from '../work-settings.ts';
@@ -28,8 +29,27 @@ export async function startCommand(config: Config): Promise<number> {
   const onSignal = () => resolveStop();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const engine = openEngine(config, { onEvent: createProgress(process.stdout, Boolean(process.stdout.isTTY)), log });
+  const progress = createProgress(process.stdout, Boolean(process.stdout.isTTY));
   const settings = settingsRecord(workSettings(config));
+  // Inbox files of done jobs: kept, moved to inbox/done/ or deleted (afterDone).
+  const crash = new Crashpoints(config.crashpoint);
+  const afterDone = createAfterDone({
+    mode: config.afterDone,
+    inbox: config.inbox,
+    outputOf: (id) => {
+      const job = engine.db.getJob(id);
+      return job?.state === 'done' ? join(config.outbox, job.output_name) : undefined;
+    },
+    log,
+    beforeAct: () => crash.reach('finished'),
+  });
+  const engine = openEngine(config, {
+    onEvent: (event) => {
+      progress(event);
+      if (event.type === 'job' && event.state === 'done') afterDone.jobDone(event.jobId);
+    },
+    log,
+  });
   const watcher = createInboxWatcher({
     inbox: config.inbox,
     readyMs: config.readySeconds * 1000,
@@ -37,6 +57,7 @@ export async function startCommand(config: Config): Promise<number> {
     rescanMs: config.rescanSeconds * 1000,
     polling: config.polling,
     onWarning: (message) => log(`warning: ${message}`),
+    onIgnored: (message) => log(message),
     onReady: (file) => {
       const { job, created } = engine.db.createJob(
         { sourceName: file.name, sourcePath: file.path, pathBytes: file.pathBytes, sha256: file.sha256, bytes: file.size, format: config.outputFormat, settings },
@@ -45,6 +66,7 @@ export async function startCommand(config: Config): Promise<number> {
       if (created && job.copy_of !== null) log(`job ${job.id}: ${displayName(file.name)} has the same content and settings as job ${job.copy_of}: its JSON is written from that job's result, without tracking again`);
       else if (created) log(`job ${job.id}: ${displayName(file.name)} queued`);
       else if (job.source_name !== file.name || job.source_path !== file.path) log(`${displayName(file.name)} is already job ${job.id} (${displayName(job.source_name)}): not queued again`);
+      afterDone.taken(job.id, file);
       engine.pipeline.wake();
     },
   });
@@ -79,6 +101,7 @@ export async function startCommand(config: Config): Promise<number> {
   await Promise.race([stopped, loop]);
   await loop.catch(() => {});
   await watcher.close();
+  await afterDone.close();
   await server.close();
   await engine.close();
   return 0;

@@ -18,6 +18,8 @@ export interface InboxWatcherOptions {
   onReady: (file: ReadyFile) => void | Promise<void>;
   /** Ignored entries (symlinks, FIFOs, ...), a missing inbox, failed handovers: once per path or episode. */
   onWarning?: (message: string) => void;
+  /** A regular file ignored for its name (not a video extension): once per name while it stays in the inbox. */
+  onIgnored?: (message: string) => void;
   /** Mount table to read for `polling: 'auto'`; default /proc/self/mountinfo. */
   mountTable?: string;
 }
@@ -33,6 +35,8 @@ export interface ReadyFile {
   size: number;
   mtimeMs: number;
   sha256: string;
+  /** dev:ino:size:mtime of the version hashed: checked again before the file is moved or deleted after its job. */
+  version: string;
 }
 
 /** A running inbox watcher. */
@@ -60,5 +64,6 @@ export function resolveOptions(opts: InboxWatcherOptions): Readonly<InboxWatcher
   if (opts.checkEveryMs <= 0 || opts.rescanMs <= 0) bad(opts.checkEveryMs <= 0 ? 'checkEveryMs' : 'rescanMs', 'must be > 0');
   if (!['auto', 'always', 'never'].includes(opts.polling)) bad('polling', "must be 'auto', 'always' or 'never'");
   if (typeof opts.onReady !== 'function') bad('onReady', 'must be a function');
+  if (opts.onIgnored !== undefined && typeof opts.onIgnored !== 'function') bad('onIgnored', 'must be a function');
   return Object.freeze({ ...opts, inbox: resolve(opts.inbox) });
 }

@@ -6,6 +6,9 @@ export const VIDEO_EXTENSIONS: readonly string[] = Object.freeze([
   '.mpg', '.mpeg', '.wmv', '.flv', '.3gp', '.ogv', '.mxf', '.dv',
 ]);
 
+/** The inbox's subfolder that files of finished jobs are moved into (afterDone: move); never watched. */
+export const DONE_FOLDER = 'done';
+
 // Names that browsers, sync tools and copy programs give a file while it is still being written.
 // Their final name arrives by rename, which the watcher sees as a new file.
 const TEMPORARY_SUFFIXES = ['.part', '.partial', '.crdownload', '.download', '.tmp', '.filepart', '.!ut'];

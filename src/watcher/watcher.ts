@@ -1,12 +1,12 @@
 import type { Stats } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
+import { basename, dirname, extname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { watch, type FSWatcher } from 'chokidar';
 import { decidePolling, type PollDecision } from './mounts.ts';
 import { resolveOptions, type InboxWatcher, type InboxWatcherOptions, type ReadyFile } from './options.ts';
 import { describeKind, hashFile, isGone, lstatIfPresent, Slots, versionKey } from './readiness.ts';
-import { isVideoName } from './video-files.ts';
+import { DONE_FOLDER, isHiddenOrTemporaryName, isVideoName, VIDEO_EXTENSIONS } from './video-files.ts';
 
 /** One file being watched until its size and mtime hold still. */
 interface Candidate {
@@ -36,6 +36,8 @@ class Watcher implements InboxWatcher {
   /** path -> version key handed to onReady, so the same version is never handed over twice. */
   readonly #handed = new Map<string, string>();
   readonly #warned = new Set<string>();
+  /** Entries with other names already looked at (and logged, for regular files): once each while they stay. */
+  readonly #ignored = new Set<string>();
   /** Paths to examine at the next check: from chokidar events and rescans. */
   readonly #pending = new Set<string>();
   readonly #hashing = new Set<Promise<void>>();
@@ -218,6 +220,7 @@ class Watcher implements InboxWatcher {
     this.#candidates.clear();
     this.#handed.clear();
     this.#warned.clear();
+    this.#ignored.clear();
     this.#pending.clear();
     if (fsw !== undefined) await fsw.close();
   }
@@ -233,18 +236,39 @@ class Watcher implements InboxWatcher {
   async #queueListing(): Promise<void> {
     const entries = await readdir(this.#inbox, { encoding: 'buffer' });
     const present = new Set<string>();
+    const others = new Set<string>();
     for (const bytes of entries) {
       const name = bytes.toString('utf8');
-      if (!isVideoName(name)) continue;
       // Not valid UTF-8: chokidar cannot report it usefully, so this listing is what finds it.
       const path = Buffer.from(name, 'utf8').equals(bytes) ? resolve(this.#inbox, name) : byteKey(this.#inbox, name, bytes);
+      if (!isVideoName(name)) {
+        // Hidden and temporary names are files on their way in; inbox/done/ holds finished ones.
+        if (this.#opts.onIgnored && !isHiddenOrTemporaryName(name) && name !== DONE_FOLDER) others.add(path);
+        continue;
+      }
       present.add(path);
       this.#pending.add(path);
     }
+    await this.#noteIgnored(others);
     // Entries no longer listed are looked at again (not dropped on the listing's word: a file
     // created after the readdir would be lost); the lstat forgets those really gone.
     for (const path of [...this.#handed.keys(), ...this.#warned]) {
       if (dirname(path) === this.#inbox && !present.has(path)) this.#pending.add(path);
+    }
+  }
+
+  /** Say once why a regular file in the inbox is not taken (a name that leaves and comes back is said again). */
+  async #noteIgnored(listed: ReadonlySet<string>): Promise<void> {
+    for (const path of this.#ignored) if (!listed.has(path)) this.#ignored.delete(path);
+    for (const path of listed) {
+      if (this.#ignored.has(path)) continue;
+      this.#ignored.add(path);
+      const st = await lstatIfPresent(fsPathOf(path)).catch(() => undefined);
+      if (!st?.isFile() || this.#closed) continue;
+      const name = nameOf(path);
+      const ext = extname(name);
+      const why = ext === '' ? 'it has no extension' : `${ext} is not a video extension`;
+      this.#say(this.#opts.onIgnored, `Ignoring "${name}" in the inbox: ${why} (videos: ${VIDEO_EXTENSIONS.join(' ')})`);
     }
   }
 
@@ -308,7 +332,7 @@ class Watcher implements InboxWatcher {
       this.#candidates.delete(path);
       this.#handed.set(path, candidate.key);
       const fsPath = fsPathOf(path);
-      const file: ReadyFile = { path: lossyPathOf(path), name: nameOf(path), size: after.size, mtimeMs: after.mtimeMs, sha256: result.sha256 };
+      const file: ReadyFile = { path: lossyPathOf(path), name: nameOf(path), size: after.size, mtimeMs: after.mtimeMs, sha256: result.sha256, version: candidate.key };
       if (typeof fsPath !== 'string') file.pathBytes = fsPath;
       this.#deliver(file, path, candidate.key);
     } finally {
@@ -343,8 +367,12 @@ class Watcher implements InboxWatcher {
   }
 
   #warn(message: string): void {
+    this.#say(this.#opts.onWarning, message);
+  }
+
+  #say(to: ((message: string) => void) | undefined, message: string): void {
     try {
-      this.#opts.onWarning?.(message);
+      to?.(message);
     } catch {
       // A broken logger must not stop the watcher.
     }

@@ -89,6 +89,8 @@ describe('posepipe start: drop a video, get tracked people as JSON', () => {
     const end = await app.done;
     expect(end.code, end.stdout + end.stderr).toBe(0);
     expect(readdirSync(ws.outbox).sort()).toEqual(['clip again.json', 'clip copy.json', 'clip.json', 'second.json']);
+    // afterDone keep (the default): every dropped file is still in the inbox, the failed one too.
+    expect(readdirSync(ws.inbox).sort()).toEqual(['clip again.mp4', 'clip copy.mov', 'clip.mov', 'notes.mp4', 'second.mp4']);
   });
 
   it('completes from the staged copy when the source leaves the inbox after staging', async () => {

@@ -164,16 +164,30 @@ describe.concurrent.each(['never', 'always'] as const)('inbox watcher, polling %
     expect(h.warnings).toEqual([]);
   });
 
-  it('ignores hidden, temporary and non-video names silently; accepts upper-case extensions', async ({ onTestFinished }) => {
-    const h = await startWatcher(onTestFinished, polling);
+  it('ignores hidden, temporary and non-video names, saying so once per other file; accepts upper-case extensions; never looks into inbox/done/', async ({ onTestFinished }) => {
+    const ignoredLines: string[] = [];
+    const h = await startWatcher(onTestFinished, polling, { onIgnored: (line) => ignoredLines.push(line) });
     const ignored = ['.hidden.mp4', 'notes.txt', 'x.crdownload', 'y.mp4.partial', '~$lock.mp4', 'backup.mp4~', 'a.MP4.TMP', 'noext', 'z.mp4.download', 'w.mov.filepart', 'v.avi.!ut'];
     for (const name of ignored) writeFileSync(join(h.ws.inbox, name), name);
+    mkdirSync(join(h.ws.inbox, 'done'));
+    writeFileSync(join(h.ws.inbox, 'done', 'finished.mp4'), 'moved here after its job');
     writeFileSync(join(h.ws.inbox, 'good.MOV'), 'good');
     await h.waitReady('good.MOV');
+    await h.watcher.rescan();
     await h.watcher.rescan();
     await h.settle();
     expect(withoutSentinels(h.ready).map((f) => f.name)).toEqual(['good.MOV']);
     expect(h.warnings).toEqual([]);
+    expect(ignoredLines.sort()).toEqual([
+      expect.stringMatching(/^Ignoring "noext" in the inbox: it has no extension \(videos: \.mp4 \.mov /),
+      expect.stringMatching(/^Ignoring "notes.txt" in the inbox: \.txt is not a video extension \(videos: \.mp4 /),
+    ]);
+    // Gone and back: said again.
+    rmSync(join(h.ws.inbox, 'notes.txt'));
+    await h.watcher.rescan();
+    writeFileSync(join(h.ws.inbox, 'notes.txt'), 'again');
+    await h.watcher.rescan();
+    expect(ignoredLines.filter((l) => l.includes('"notes.txt"'))).toHaveLength(2);
   });
 
   it('warns once per symlink, FIFO, socket or folder, never reads through them, and keeps working', async ({ onTestFinished }) => {

@@ -238,6 +238,7 @@ def _weights_check(settings: Settings, hub_dir: str) -> Dict[str, Any]:
     path = km.cache_path(hub_dir)
     if os.path.isfile(path):
         return {"name": name, "ok": True, "detail": path}
-    # Not a failure yet: load() (the next check) downloads it where the internet is reachable.
-    return {"name": name, "ok": True, "detail": f"not downloaded yet: the first load fetches {km.COCO_URL} to {path}; "
-                                                f"offline, put the file there or set {PREFIX}WEIGHTS"}
+    # The doctor never fetches it (nor does its load check: worker.check skips load without it).
+    return {"name": name, "ok": False, "detail": f"missing: {path}",
+            "fix": f"posepipe models pull --tracker keypoints (or download {km.COCO_URL} to {path}, "
+                   f"or set {PREFIX}WEIGHTS to a state-dict .pth file)"}
