@@ -76,7 +76,7 @@ describe('posepipe start: drop a video, get tracked people as JSON', () => {
       // The same content under another name is a copy: its own JSON, from job 1's result, without tracking again.
       copyFileSync(fixture('small.mp4'), join(ws.inbox, 'clip again.mp4'));
       await waitFor('outbox/clip again.json', () => (readdirSync(ws.outbox).includes('clip again.json') ? true : undefined), 30_000, 200);
-      expect(app.output()).toContain('same content as job 1');
+      expect(app.output()).toContain('same content and settings as job 1');
       const jobs = (await status(env)).jobs;
       expect(jobs).toHaveLength(5);
       const original = JSON.parse(readFileSync(join(ws.outbox, 'clip.json'), 'utf8')) as { source: { name: string } };
