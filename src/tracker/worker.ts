@@ -46,9 +46,6 @@ export class TrackerWorker {
   /** A failed request waiting for its traceback on stderr (failureMark), and the marks seen. */
   #awaitingMark: { mark: string; settle: () => void; timer: NodeJS.Timeout } | undefined;
   #marksSeen = new Set<string>();
-  /** stderr lines this process wrote, and how many before the request in flight: its tail is its own. */
-  #stderrSeen = 0;
-  #stderrFrom = 0;
   #closed: Promise<void> = Promise.resolve();
 
   constructor(opts: TrackerWorkerOptions) {
@@ -101,7 +98,6 @@ export class TrackerWorker {
     const line = formatRequest({ type: 'track', ...req }); // a bad request throws here, before we are busy
     return new Promise<DoneEvent>((resolve, reject) => {
       const { heartbeatMs, advanceMs } = this.#opts;
-      this.#stderrFrom = this.#stderrSeen;
       this.#pending = new InFlight({ id: req.id, output: req.output, resolve, reject, onProgress, heartbeatMs, advanceMs, onHang: (p, why) => this.#hang(p, why) });
       child.stdin.write(line);
     });
@@ -159,8 +155,6 @@ export class TrackerWorker {
     this.#child = child;
     this.#ready = undefined;
     this.#stderr = [];
-    this.#stderrSeen = 0;
-    this.#stderrFrom = 0;
     this.#marksSeen.clear();
     const closed = new Promise<void>((resolveClosed) => {
       let exitCode: number | null = null;
@@ -271,7 +265,6 @@ export class TrackerWorker {
   }
 
   #onStderr(line: string): void {
-    this.#stderrSeen += 1;
     this.#stderr.push(line);
     if (this.#stderr.length > STDERR_KEEP) this.#stderr.splice(0, this.#stderr.length - STDERR_KEEP);
     this.#log(line);
@@ -348,8 +341,7 @@ export class TrackerWorker {
   }
 
   #failure(exitCode: number | null, signal: string | null): TrackerFailure {
-    const own = Math.min(STDERR_TAIL, this.#stderrSeen - this.#stderrFrom);
-    return { exitCode, signal, stderrTail: own > 0 ? this.#stderr.slice(-own).join('\n') : '' };
+    return { exitCode, signal, stderrTail: this.#stderr.slice(-STDERR_TAIL).join('\n') };
   }
 
   #log(line: string): void {
