@@ -78,12 +78,12 @@ export function firstLine(text: string, max = 160): string {
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
 
-/** A readable error: kind as a badge, the message, the advice, and the stderr tail folded away. */
-export function errorBlock(error: { kind: string; text: string; stderrTail?: string | null; exitCode?: number | null; signal?: string | null }, id: string): string {
+/** A readable error: kind as a badge, the message, the advice, and the stderr tail (folded away unless `open`). */
+export function errorBlock(error: { kind: string; text: string; stderrTail?: string | null; exitCode?: number | null; signal?: string | null }, id: string, opts: { open?: boolean } = {}): string {
   const how = error.signal ? ` (signal ${escapeHtml(error.signal)})` : error.exitCode != null ? ` (exit code ${escapeHtml(error.exitCode)})` : '';
   const tip = advice(error);
   const tail = error.stderrTail
-    ? `<details id="${escapeHtml(id)}-stderr"><summary>stderr, last lines</summary><pre>${escapeHtml(error.stderrTail)}</pre></details>`
+    ? `<details id="${escapeHtml(id)}-stderr"${opts.open ? ' open' : ''}><summary>stderr, last lines</summary><pre>${escapeHtml(error.stderrTail)}</pre></details>`
     : '';
   return `<div class="err"><div><span class="kind">${escapeHtml(error.kind)}</span><span class="text">${escapeHtml(error.text)}</span>${how}</div>${tip ? `<div class="advice">${escapeHtml(tip)}</div>` : ''}${tail}</div>`;
 }

@@ -115,7 +115,7 @@ describe('a failure carries its cause', () => {
     expect(job).not.toContain('A bug in posepipe');
     expect(job).toContain('data-action="resume"');
     const failed = (await tracker.page('/jobs/1?chunkState=failed')).body;
-    expect(failed).toMatch(/<details id="chunk-0-stderr"><summary>[^<]*<\/summary><pre>Traceback \(most recent call last\):\n[^<]*RuntimeError: test fixture: failing while/);
+    expect(failed).toMatch(/<details id="chunk-0-stderr" open><summary>[^<]*<\/summary><pre>Traceback \(most recent call last\):\n[^<]*RuntimeError: test fixture: failing while/);
     const served = await tracker.page('/jobs/1/chunks/0/log');
     expect([served.status, served.body]).toEqual([200, log]);
   });
