@@ -11,12 +11,20 @@ class EnvironmentProblem(Exception):
     """The machine is not set up for this backend (import error, missing weights): run posepipe doctor."""
 
 
+class BackendError(Exception):
+    """The backend returned something unusable (columns of different lengths, frames outside the
+    chunk): its fault, reported as kind "tracker" like an exception it raised itself."""
+
+
 class RequestError(Exception):
     """A request line we cannot understand: reported as kind "internal", quoting the line."""
 
 
-def kind_of(error: BaseException) -> str:
-    """The protocol kind for an exception raised while serving a request."""
+def kind_of(error: BaseException, in_backend: bool = False) -> str:
+    """The protocol kind for an exception raised while serving a request. `in_backend`: it came out
+    of the backend's own code (load or track), so an unclassified one is the backend's error
+    ("tracker"), not posepipe's bug ("internal"); an exception posepipe's frame reader raised on the
+    backend's behalf is marked `posepipe_own` and stays posepipe's."""
     if isinstance(error, InputError):
         return "input"
     if isinstance(error, (EnvironmentProblem, ImportError)):
@@ -25,6 +33,8 @@ def kind_of(error: BaseException) -> str:
         return "disk"
     if is_oom(error):
         return "oom"
+    if isinstance(error, BackendError) or (in_backend and not getattr(error, "posepipe_own", False)):
+        return "tracker"
     return "internal"
 
 

@@ -11,7 +11,12 @@ Events (the protocol fd, one JSON object per line, flushed):
   {"type":"ready","backend":str,"version":str,"device":str,"pid":int,"loadSeconds":float}
   {"type":"progress","id":str,"frame":int,"frames":int}
   {"type":"done","id":str,"output":str,"frames":int,"detections":int,"seconds":float}
-  {"type":"error","id"?:str,"kind":"oom"|"input"|"internal"|"environment"|"disk","message":str}
+  {"type":"error","id"?:str,"kind":"oom"|"input"|"tracker"|"internal"|"environment"|"disk","message":str}
+
+stderr is free-form, with one fixed line: a failed request's traceback is followed on stderr by
+  [posepipe] request <id as JSON> failed: <kind>
+written before its error event, so the pipeline, which reads the two pipes separately, can wait
+for it and keep the whole traceback in the chunk's log and on its row.
 """
 
 import json
@@ -21,7 +26,7 @@ from typing import Any, Dict, List, Optional
 
 from .errors import RequestError
 
-ERROR_KINDS = ("oom", "input", "internal", "environment", "disk")
+ERROR_KINDS = ("oom", "input", "tracker", "internal", "environment", "disk")
 
 
 # What a backend may add to `ready` (its ready_info()); mirrored in src/tracker/protocol.ts.
@@ -66,6 +71,11 @@ class EventWriter:
             event["id"] = request_id
         event.update({"kind": kind if kind in ERROR_KINDS else "internal", "message": message})
         self.emit(event)
+
+
+def failure_mark(request_id: str, kind: str) -> str:
+    """The stderr line that ends a failed request's traceback (src/tracker/worker.ts waits for it)."""
+    return f"[posepipe] request {json.dumps(request_id, ensure_ascii=True)} failed: {kind}"
 
 
 def quote(line: str, limit: int = 200) -> str:

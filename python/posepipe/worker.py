@@ -13,8 +13,8 @@ import traceback
 from typing import Any, Callable, Dict, List
 
 from . import CHUNK_SCHEMA, pinning
-from .errors import EnvironmentProblem, InputError, RequestError, kind_of
-from .protocol import EventWriter, parse_request, quote, request_id_of
+from .errors import BackendError, EnvironmentProblem, InputError, RequestError, kind_of
+from .protocol import EventWriter, failure_mark, parse_request, quote, request_id_of
 
 PROGRESS_SECONDS = 0.5  # half the promised 1 s, so one slow frame does not break the promise
 
@@ -97,8 +97,9 @@ def serve(protocol_fd: int, backend_name: str) -> int:
         from . import video  # noqa: F401
     except BaseException as e:  # noqa: B902  nothing may escape before the error event is written
         traceback.print_exc()
-        kind = "environment" if isinstance(e, (ImportError, EnvironmentProblem)) else kind_of(e)
-        writer.error(kind, f"{_describe(e)} (run posepipe doctor)")
+        kind = "environment" if isinstance(e, (ImportError, EnvironmentProblem)) else kind_of(e, in_backend=True)
+        what = f"the {backend_name} backend raised {_describe(e)}" if kind == "tracker" else _describe(e)
+        writer.error(kind, f"{what} (run posepipe doctor)")
         return 3
     # The pipeline writes UTF-8 whatever this machine's locale says.
     sys.stdin.reconfigure(encoding="utf-8", errors="replace")
@@ -152,7 +153,15 @@ class Frames:
         return self
 
     def __next__(self) -> Any:
-        frame = next(self._frames)
+        try:
+            frame = next(self._frames)
+        except StopIteration:
+            raise
+        except Exception as e:
+            # Raised by posepipe's frame reader, though it surfaces inside the backend's track():
+            # classified as ours (input, internal), never blamed on the backend.
+            e.posepipe_own = True  # type: ignore[attr-defined]
+            raise
         self._tick(self._source.tracked - 1)  # the backend has finished the frames before this one
         return frame
 
@@ -174,13 +183,18 @@ def _track(writer: EventWriter, backend: Any, request: Dict[str, Any]) -> None:
 
     # Our pid in the temp name: a worker orphaned mid-chunk can never write over its successor's file.
     temp = f"{output}.tmp-{os.getpid()}"
+    in_backend = False
     try:
         from .video import ChunkFrames  # ImportError here is an "environment" error event, not a crash
         source = ChunkFrames(request["inputs"], frames_wanted, tick)
         writer.progress(request_id, 0, frames_wanted)
+        in_backend = True
         frame, track, bbox, score, extras = backend.track(Frames(source, tick))
+        in_backend = False
         source.finish()
+        in_backend = True  # what it returned is checked here: output that does not fit is its error too
         chunk = _chunk(backend, request, source, frame, track, bbox, score, extras)
+        in_backend = False
         with open(temp, "wb") as f:
             pickle.dump(chunk, f, protocol=5)
             f.flush()
@@ -194,8 +208,15 @@ def _track(writer: EventWriter, backend: Any, request: Dict[str, Any]) -> None:
             os.unlink(temp)
         except OSError:
             pass
-        kind = kind_of(e)
-        writer.error(kind, str(e) if kind == "input" else _describe(e), request_id)
+        kind = kind_of(e, in_backend)
+        if kind == "input":
+            message = str(e)
+        elif kind == "tracker":
+            message = f"the {backend.name} backend {e}" if isinstance(e, BackendError) else f"the {backend.name} backend raised {_describe(e)}"
+        else:
+            message = _describe(e)
+        print(failure_mark(request_id, kind), file=sys.stderr, flush=True)
+        writer.error(kind, message, request_id)
 
 
 def _chunk(backend: Any, request: Dict[str, Any], source: Any, frame: Any, track: Any, bbox: Any,
@@ -208,14 +229,14 @@ def _chunk(backend: Any, request: Dict[str, Any], source: Any, frame: Any, track
     bbox = np.asarray(bbox, dtype=np.float32).reshape(-1, 4)
     score = np.asarray(score, dtype=np.float32).reshape(-1)
     if len(track) != m or len(bbox) != m or len(score) != m:
-        raise RuntimeError(f"backend returned columns of different lengths ({m}, {len(track)}, {len(bbox)}, {len(score)})")
+        raise BackendError(f"returned columns of different lengths ({m}, {len(track)}, {len(bbox)}, {len(score)})")
     if m and (frame.min() < 0 or frame.max() >= request["frameCount"] or track.min() < 1):
-        raise RuntimeError("backend returned a frame index outside the chunk or a track id below 1")
+        raise BackendError("returned a frame index outside the chunk or a track id below 1")
     order = np.lexsort((track, frame))
     columns = {name: np.ascontiguousarray(np.asarray(value)[order]) for name, value in sorted(extras.items())}
     for name, value in columns.items():
         if value.shape[:1] != (m,):
-            raise RuntimeError(f"backend extra {name!r} has shape {value.shape}, expected first dimension {m}")
+            raise BackendError(f"extra {name!r} has shape {value.shape}, expected first dimension {m}")
     return {
         "schema": CHUNK_SCHEMA,
         "backend": backend.name,

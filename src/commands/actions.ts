@@ -3,10 +3,13 @@
  * write the database (no lock needed: each is one checked transition); a running `posepipe start`
  * sees the change within a second. Exit 2 when an action does not apply, with the reason.
  */
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
-import { openDb, StateConflictError, type Db } from '../db/index.ts';
+import { openDb, StateConflictError, type Db, type JobRow } from '../db/index.ts';
+import { resumeHelps } from '../errors.ts';
+import { displayName, terminalSafe } from '../progress.ts';
 
 function withDb(config: Config, fn: (db: Db) => number): number {
   if (!existsSync(join(config.home, 'posepipe.db'))) {
@@ -45,16 +48,32 @@ function attempt(action: () => string): number {
 
 /**
  * `posepipe resume <job>…|--all-failed`: failed or cancelled → queued at the first unfinished stage
- * and chunk; a running `posepipe start` picks the job up within a second.
+ * and chunk; a running `posepipe start` picks the job up within a second. `--all-failed` leaves out
+ * a job that failed on its input while its file is what it was (it would only fail again).
  */
-export function resumeCommand(config: Config, opts: { all: boolean; jobIds: string[] }): number {
+export async function resumeCommand(config: Config, opts: { all: boolean; jobIds: string[] }): Promise<number> {
   if (opts.all === (opts.jobIds.length > 0)) {
     console.error('posepipe: resume takes job ids or --all-failed (not both)');
     return 2;
   }
-  return withDb(config, (db) => {
-    const ids = opts.all ? db.listJobs('failed').map((j) => j.id).reverse() : opts.jobIds.map((arg) => jobIdArg(db, arg));
-    if (opts.all && ids.length === 0) console.log('no failed jobs');
+  if (!existsSync(join(config.home, 'posepipe.db'))) {
+    console.error(`posepipe: no jobs yet in ${config.home}`);
+    return 2;
+  }
+  const db = openDb(config.home);
+  try {
+    let ids: (number | undefined)[];
+    if (opts.all) {
+      ids = [];
+      const failed = db.listJobs('failed').reverse();
+      if (failed.length === 0) console.log('no failed jobs');
+      for (const job of failed) {
+        if (await sameBadInput(job)) console.log(`job ${job.id} (${terminalSafe(displayName(job.source_name))}) left failed: its file is unchanged since it failed on its input (\`posepipe resume ${job.id}\` tries anyway)`);
+        else ids.push(job.id);
+      }
+    } else {
+      ids = opts.jobIds.map((arg) => jobIdArg(db, arg));
+    }
     let code = 0;
     for (const id of ids) {
       if (id === undefined) {
@@ -70,7 +89,32 @@ export function resumeCommand(config: Config, opts: { all: boolean; jobIds: stri
       );
     }
     return code;
-  });
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * A job failed on its input (not over a limit a setting can raise) and its file is the same: gone
+ * from the inbox (the staged copy is then what a resume reads), or the same size and hash.
+ */
+async function sameBadInput(job: JobRow): Promise<boolean> {
+  if (job.error_kind !== 'input' || resumeHelps({ kind: job.error_kind, text: job.error_text ?? '' })) return false;
+  const path = job.source_path_bytes ?? job.source_path; // the raw bytes of a name that is not UTF-8
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch {
+    return true;
+  }
+  if (size !== job.source_bytes) return false;
+  const hash = createHash('sha256');
+  try {
+    for await (const piece of createReadStream(path)) hash.update(piece as Buffer);
+  } catch {
+    return true;
+  }
+  return hash.digest('hex') === job.source_sha256;
 }
 
 /** `posepipe cancel <job>…`: a queued job is cancelled at once, a running one stops within a second. */

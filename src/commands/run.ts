@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Config } from '../config.ts';
 import type { NewJob } from '../db/index.ts';
+import { failureAdvice, resumeHelps } from '../errors.ts';
 import { createProgress, displayName, terminalSafe } from '../progress.ts';
 import { hashFile } from '../stages/stage.ts';
 import { settingsRecord, workSettings } from '../work-settings.ts';
@@ -78,7 +79,9 @@ export async function runCommand(config: Config, video: string): Promise<number>
       return 1;
     }
     const failed = engine.db.getJob(job.id)!;
-    console.error(`posepipe: job ${job.id} failed (${failed.error_kind}): ${terminalSafe(failed.error_text ?? '')}\n  details: posepipe status ${job.id}; after fixing the cause: posepipe resume ${job.id}`);
+    const error = { kind: failed.error_kind ?? 'internal', text: failed.error_text ?? '' };
+    // The page's advice, word for word; no resume where resuming would read the same bad bytes.
+    console.error(`posepipe: job ${job.id} failed (${error.kind}): ${terminalSafe(error.text)}\n  ${failureAdvice(error)}\n  details: posepipe status ${job.id}${resumeHelps(error) ? `; to resume: posepipe resume ${job.id}` : ''}`);
     return 1;
   } finally {
     process.off('SIGINT', onSignal);

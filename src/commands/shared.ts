@@ -56,8 +56,9 @@ export function openEngine(config: Config, opts: { onEvent?: (e: PipelineEvent) 
   const slotNames = slots.map((slot, i) => `slot ${i + 1}${slot.device ? ` (${slot.device})` : ''}`);
   const trackers = slots.map((slot, i) =>
     slotTracker(config, slot, (line) => {
-      workerLog.write(slots.length > 1 ? `[slot ${i + 1}${slot.device ? ` ${slot.device}` : ''}] ${line}\n` : `${line}\n`);
-      pipeline?.workerLog(line, i);
+      // Each line says when, which slot, and which attempt it belongs to (none while loading).
+      const about = pipeline?.workerLog(line, i);
+      workerLog.write(`${new Date().toISOString()} [slot ${i + 1}${slot.device ? ` ${slot.device}` : ''}]${about ? ` ${about}` : ''} ${line}\n`);
     }),
   );
   let webhook: Webhook | undefined;

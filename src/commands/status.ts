@@ -2,8 +2,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import { openDb } from '../db/index.ts';
+import { failureAdvice, resumeHelps } from '../errors.ts';
+import { jobDir } from '../paths.ts';
 import { displayName, terminalSafe } from '../progress.ts';
 import { describeSettings } from '../work-settings.ts';
+import { chunkLogFile } from '../stages/track.ts';
 import { jobSummaryView, jobView, workerViews, type JobSummaryView, type JobView, type WorkerView } from '../views.ts';
 
 function duration(seconds: number | null): string {
@@ -43,14 +46,21 @@ function workerTable(workers: WorkerView[]): string {
   return table(rows);
 }
 
-function jobDetail(j: JobView): string {
+/** Where the output is, or will be: none for a job that cannot finish without a new file. */
+function outputLine(j: JobView): string[] {
+  if (j.state === 'done') return [`  output: ${displayName(j.outputPath)}`];
+  if (j.state === 'failed' && !resumeHelps(j.error)) return ['  output: none (the file itself is the problem; see below)'];
+  return [`  output, once done: ${displayName(j.outputPath)}`];
+}
+
+function jobDetail(j: JobView, config: Config): string {
   const lines = [
     `job ${j.id}: ${displayName(j.name)} — ${j.state}${j.stage ? ` at ${j.stage}` : ''}`,
-    `  output: ${displayName(j.outputPath)}`,
+    ...outputLine(j),
     `  backend: ${j.settings ? describeSettings(j.settings) : 'not recorded (the job was made before posepipe recorded its settings)'}`,
     ...(j.rerunOf !== null ? [`  tracked again from job ${j.rerunOf}, with the settings of its day`] : []),
     ...(j.copyOf !== null ? [`  same content as job ${j.copyOf}, with the same settings: written from its result, without tracking again`] : []),
-    ...(j.error ? [`  error (${j.error.kind}): ${j.error.text}`] : []),
+    ...(j.error ? [`  error (${j.error.kind}): ${j.error.text}`, `  ${failureAdvice(j.error)}`] : []),
     '',
     table([['STAGE', 'STATE', 'ATTEMPTS', 'TIME', 'ERROR'], ...j.stages.map((s) => [s.name, s.state, String(s.attempts), duration(s.seconds), s.error ? `${s.error.kind}: ${s.error.text}` : ''])]),
   ];
@@ -71,7 +81,7 @@ function jobDetail(j: JobView): string {
       ]),
     );
     const failed = j.chunkList.find((c) => c.state === 'failed' && c.error?.stderrTail);
-    if (failed) lines.push('', `stderr of chunk ${failed.index} (last lines):`, failed.error!.stderrTail!.replace(/^/gm, '  '));
+    if (failed) lines.push('', `stderr of chunk ${failed.index} (last lines; all of it: ${join(jobDir(config, j.id), chunkLogFile({ first_frame: failed.firstFrame, frame_count: failed.frameCount }))}):`, failed.error!.stderrTail!.replace(/^/gm, '  '));
   }
   return lines.join('\n');
 }
@@ -93,7 +103,7 @@ export function statusCommand(config: Config, opts: { json: boolean; jobId?: str
         return 2;
       }
       const view = jobView(db, config, job);
-      console.log(opts.json ? JSON.stringify(view, null, 2) : terminalSafe(jobDetail(view)));
+      console.log(opts.json ? JSON.stringify(view, null, 2) : terminalSafe(jobDetail(view, config)));
       return 0;
     }
     if (opts.json) {

@@ -6,6 +6,7 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ChunkRow, Db } from '../db/index.ts';
+import { classify, TrackerError } from '../errors.ts';
 import { chunkLogFile, type ChunkResult } from '../stages/track.ts';
 import type { ReadyEvent } from '../tracker/index.ts';
 import type { ChunkRunner } from './types.ts';
@@ -39,6 +40,8 @@ export class ChunkFlight {
   readonly runner: ChunkRunner;
   readonly done: Promise<FlightEnd>;
   #log: WriteStream | undefined;
+  #logged = 0;
+  #label: string | undefined;
 
   constructor(opts: { slot: number; where: string; runner: ChunkRunner; db: Db; jobId: number; dir: string; firstFrame: number; hooks: FlightHooks }) {
     this.slot = opts.slot;
@@ -48,9 +51,16 @@ export class ChunkFlight {
     this.done = this.#fly(opts).finally(() => this.#closeLog());
   }
 
-  /** A line this slot's worker wrote on stderr: kept in the log of the chunk it tracks. */
-  workerLog(line: string): void {
-    this.#log?.write(`${line}\n`);
+  /**
+   * A line this slot's worker wrote on stderr: kept in the log of the chunk it tracks. Returns
+   * what the line is about (`job 3 chunk 2 attempt 1`) once the attempt has started.
+   */
+  workerLog(line: string): string | undefined {
+    if (this.#log) {
+      this.#log.write(`${line}\n`);
+      this.#logged += 1;
+    }
+    return this.#label;
   }
 
   async #fly(o: { runner: ChunkRunner; db: Db; jobId: number; dir: string; firstFrame: number; hooks: FlightHooks }): Promise<FlightEnd> {
@@ -67,6 +77,7 @@ export class ChunkFlight {
     if (!row || row.state !== 'pending') return { type: 'gone' };
     o.db.startChunk(o.jobId, row.idx, this.where);
     const attempt = row.attempts + 1;
+    this.#label = `job ${o.jobId} chunk ${row.idx} attempt ${attempt}`;
     this.#openLog(o.dir, row, attempt);
     o.hooks.started(row, attempt);
     // The slot's row says what it tracks and how fast (written at most once a second).
@@ -89,6 +100,7 @@ export class ChunkFlight {
       });
       return { type: 'done', row, attempt, result, ready };
     } catch (error) {
+      this.#logFailure(error);
       return { type: 'failed', row, attempt, error, ready };
     } finally {
       o.db.workerChunk(this.where, undefined);
@@ -107,6 +119,18 @@ export class ChunkFlight {
     stream.on('error', () => {});
     stream.write(`--- chunk ${c.idx} (frames ${c.first_frame}-${c.first_frame + c.frame_count - 1}), attempt ${attempt}, ${this.where}, ${new Date().toISOString()} ---\n`);
     this.#log = stream;
+  }
+
+  /**
+   * How the attempt failed, at the end of its log. A remote worker's stderr never passes through
+   * workerLog: its tail, sent with the failure, is written here instead.
+   */
+  #logFailure(error: unknown): void {
+    if (!this.#log) return;
+    const tail = error instanceof TrackerError ? error.details.stderrTail : undefined;
+    if (this.#logged === 0 && tail) this.#log.write(`${tail}\n`);
+    const { kind, message } = classify(error);
+    this.#log.write(`--- attempt failed (${kind}): ${message} ---\n`);
   }
 
   #closeLog(): void {

@@ -184,9 +184,9 @@ export class Pipeline {
     }
   }
 
-  /** A line slot `slot`'s worker wrote on stderr: kept in the log of the chunk it tracks. */
-  workerLog(line: string, slot = 0): void {
-    this.#tracking.workerLog(line, slot);
+  /** A line slot `slot`'s worker wrote on stderr: kept in the log of the chunk it tracks (`job 3 chunk 2 attempt 1`, returned). */
+  workerLog(line: string, slot = 0): string | undefined {
+    return this.#tracking.workerLog(line, slot);
   }
 
   /** Finish the current steps, then stop taking jobs. */

@@ -98,9 +98,9 @@ export class TrackLoop implements ChunkTracking {
     this.#onSlot = deps.runners.map(() => undefined);
   }
 
-  /** A line slot `slot`'s worker wrote on stderr: kept in the log of the chunk it tracks. */
-  workerLog(line: string, slot = 0): void {
-    this.#onSlot[slot]?.workerLog(line);
+  /** A line slot `slot`'s worker wrote on stderr: kept in the log of the chunk it tracks, whose name it returns. */
+  workerLog(line: string, slot = 0): string | undefined {
+    return this.#onSlot[slot]?.workerLog(line);
   }
 
   /** Stop the attempts of `jobId` in flight (a cancel); its round then ends at its next look. */

@@ -24,10 +24,10 @@ export function chunkGrid(v: JobPageView): string {
   return `<div class="legend">${legend}</div><div id="chunk-grid">${cells}</div>${more}`;
 }
 
-function chunkRow(jobId: number, jobState: string, c: ChunkView, back: string): string {
+function chunkRow(jobId: number, jobState: string, c: ChunkView, back: string, openStderr: boolean): string {
   const last = c.firstFrame + c.frameCount - 1;
   let error = '';
-  if (c.error && c.state === 'failed') error = errorBlock(c.error, `chunk-${c.index}`);
+  if (c.error && c.state === 'failed') error = errorBlock(c.error, `chunk-${c.index}`, { open: openStderr });
   else if (c.error) error = `<span class="muted" title="${escapeHtml(c.error.text)}">earlier attempt: ${escapeHtml(c.error.kind)}</span>`;
   const retry = c.state === 'failed' && jobState === 'failed' ? actionButton({ action: 'retry', url: `/api/jobs/${jobId}/chunks/${c.index}/retry`, label: 'Retry', back }) : '';
   const log = c.attempts > 0 ? `<a data-log="${c.index}" href="/jobs/${jobId}/chunks/${c.index}/log">log</a>` : '<span class="muted">–</span>';
@@ -47,7 +47,8 @@ export function chunkTable(v: JobPageView, back: string): string {
     return `<a data-chunk-filter="${s}" href="${escapeHtml(href(s === 'all' ? undefined : s, 1))}"${current ? ' aria-current="page"' : ''}>${s}<span class="n">${n.toLocaleString('en')}</span></a>`;
   };
   const tabs = `<nav class="tabs">${tab('all', all)}${STEP_STATES.map((s) => tab(s, v.chunkCounts[s])).join('')}</nav>`;
-  const rows = t.rows.map((c) => chunkRow(v.job.id, v.job.state, c, back)).join('\n') || `<tr><td colspan="9" class="muted">No ${escapeHtml(t.state ?? '')} chunks.</td></tr>`;
+  // Filtered to the failed ones (where "Show the failed chunk with its stderr" leads): their stderr unfolded.
+  const rows = t.rows.map((c) => chunkRow(v.job.id, v.job.state, c, back, t.state === 'failed')).join('\n') || `<tr><td colspan="9" class="muted">No ${escapeHtml(t.state ?? '')} chunks.</td></tr>`;
   const nav = t.pages > 1 ? pager({ page: t.page, pages: t.pages, total: t.total, noun: 'chunks', href: (p) => href(t.state, p), className: 'pager chunk-pager' }) : '';
   return `${tabs}<div class="scroll"><table id="chunks"><thead><tr><th class="num">#</th><th>State</th><th class="num">Attempts</th><th class="num">Frames</th><th class="num">Done</th><th class="num">Tracker</th><th>Ran on</th><th>Error</th><th>Log</th><th></th></tr></thead>
 <tbody>${rows}</tbody></table></div>${nav}`;

@@ -3,6 +3,7 @@
  * runs, the stage timeline, the source's facts, pictures once done, and its chunks.
  */
 import { STAGE_NAMES } from '../db/index.ts';
+import { resumeHelps } from '../errors.ts';
 import type { JobPageView, StageView } from '../views.ts';
 import type { Who } from './auth/role.ts';
 import { adminButtons, settingsLine } from './admin-markup.ts';
@@ -20,7 +21,8 @@ export interface JobPageExtras {
 function actions(v: JobPageView, back: string): string {
   const j = v.job;
   const out: string[] = [];
-  if (j.state === 'failed' || j.state === 'cancelled') out.push(actionButton({ action: 'resume', url: `/api/jobs/${j.id}/resume`, label: 'Resume', back, title: 'Queue it again at the first unfinished stage and chunk' }));
+  // Bad input resumed reads the same bytes: no Resume, unless a limit setting refused it.
+  if (j.state === 'cancelled' || (j.state === 'failed' && resumeHelps(j.error))) out.push(actionButton({ action: 'resume', url: `/api/jobs/${j.id}/resume`, label: 'Resume', back, title: 'Queue it again at the first unfinished stage and chunk' }));
   if ((j.state === 'queued' || j.state === 'running') && !j.cancelRequested) out.push(actionButton({ action: 'cancel', url: `/api/jobs/${j.id}/cancel`, label: 'Cancel', back, confirm: cancelQuestion(j) }));
   if (j.state === 'queued' || j.state === 'running') out.push(actionButton({ action: 'priority', url: `/api/jobs/${j.id}/priority`, label: 'To front', back, title: 'Run this job before every other: its chunks get the next free slot' }));
   if (j.cancelRequested) out.push('<span class="muted">cancel requested; it stops within a few seconds</span>');

@@ -3,6 +3,7 @@
  * rows are read), a pager, and the intake switch.
  */
 import { JOB_STATES, type JobState } from '../db/index.ts';
+import { resumeHelps } from '../errors.ts';
 import type { JobSummaryView, WorkerView } from '../views.ts';
 import type { Who } from './auth/role.ts';
 import { actionButton, badge, cancelQuestion, duration, escapeHtml, fileName, firstLine, layout, pager, progressBar, stageText } from './page.ts';
@@ -65,7 +66,8 @@ function intake(d: JobsPageData, back: string): string {
 
 function row(j: JobSummaryView, back: string): string {
   const actions: string[] = [];
-  if (j.state === 'failed' || j.state === 'cancelled') actions.push(actionButton({ action: 'resume', url: `/api/jobs/${j.id}/resume`, label: 'Resume', back }));
+  // Bad input resumed reads the same bytes: no Resume, unless a limit setting refused it.
+  if (j.state === 'cancelled' || (j.state === 'failed' && resumeHelps(j.error))) actions.push(actionButton({ action: 'resume', url: `/api/jobs/${j.id}/resume`, label: 'Resume', back }));
   if ((j.state === 'queued' || j.state === 'running') && !j.cancelRequested) actions.push(actionButton({ action: 'cancel', url: `/api/jobs/${j.id}/cancel`, label: 'Cancel', back, confirm: cancelQuestion(j) }));
   if (j.state === 'queued' || j.state === 'running') actions.push(actionButton({ action: 'priority', url: `/api/jobs/${j.id}/priority`, label: 'To front', back, title: 'Run this job before every other: its chunks get the next free slot' }));
   const priority = j.priority !== 0 && (j.state === 'queued' || j.state === 'running') ? ` <span class="muted" data-priority="${j.priority}">priority ${j.priority}</span>` : '';

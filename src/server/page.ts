@@ -2,7 +2,7 @@
  * The pieces every page is made of: escaping, the layout, badges, bars, error blocks, action
  * buttons and pagers. Every value from a job (names, errors, stderr) goes through escapeHtml here.
  */
-import { FAILURE_KINDS, type FailureKind } from '../errors.ts';
+import { failureAdvice } from '../errors.ts';
 import type { Who } from './auth/role.ts';
 import { STYLE } from './style.ts';
 
@@ -96,19 +96,9 @@ export function progressBar(done: number, total: number | null, opts: { id?: str
   return `<span class="bar"><progress${id}${cls ? ` class="${cls}"` : ''} value="${done}" max="${total}">${pct}%</progress><span class="mono">${done.toLocaleString('en')}/${total.toLocaleString('en')}</span></span>`;
 }
 
-const ADVICE: Record<FailureKind, string> = {
-  input: 'The video itself is the problem (not decodable, empty or over a limit). Fix or re-export it and drop it in the inbox again.',
-  oom: 'The tracker ran out of memory even on the smallest chunk. Free the GPU or lower the chunk length, then Resume.',
-  crash: 'The tracker process died, more often than the attempt budget allows. Its stderr below says why; Resume tries again.',
-  stall: 'The tracker stopped reporting progress and was stopped. Check the machine (GPU busy, swapping), then Resume.',
-  environment: 'The machine is not set up for tracking. Run `posepipe doctor`, fix what it reports, then Resume.',
-  internal: 'A bug in posepipe. Please report it with the text below; Resume tries again.',
-  disk: 'The disk is full. Free space on the posepipe home filesystem, then Resume.',
-};
-
-/** What to do about a failure of this kind. */
-export function advice(kind: string): string {
-  return (FAILURE_KINDS as readonly string[]).includes(kind) ? ADVICE[kind as FailureKind] : '';
+/** What to do about a failure of this kind (the CLI says the same). */
+export function advice(error: { kind: string; text: string }): string {
+  return failureAdvice(error);
 }
 
 /** The first line of an error, short, for lists (the full text is on the job page). */
@@ -117,12 +107,12 @@ export function firstLine(text: string, max = 160): string {
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
 
-/** A readable error: kind as a badge, the message, the advice, and the stderr tail folded away. */
-export function errorBlock(error: { kind: string; text: string; stderrTail?: string | null; exitCode?: number | null; signal?: string | null }, id: string): string {
+/** A readable error: kind as a badge, the message, the advice, and the stderr tail (folded away unless `open`). */
+export function errorBlock(error: { kind: string; text: string; stderrTail?: string | null; exitCode?: number | null; signal?: string | null }, id: string, opts: { open?: boolean } = {}): string {
   const how = error.signal ? ` (signal ${escapeHtml(error.signal)})` : error.exitCode != null ? ` (exit code ${escapeHtml(error.exitCode)})` : '';
-  const tip = advice(error.kind);
+  const tip = advice(error);
   const tail = error.stderrTail
-    ? `<details id="${escapeHtml(id)}-stderr"><summary>stderr, last lines</summary><pre>${escapeHtml(error.stderrTail)}</pre></details>`
+    ? `<details id="${escapeHtml(id)}-stderr"${opts.open ? ' open' : ''}><summary>stderr, last lines</summary><pre>${escapeHtml(error.stderrTail)}</pre></details>`
     : '';
   return `<div class="err"><div><span class="kind">${escapeHtml(error.kind)}</span><span class="text">${escapeHtml(error.text)}</span>${how}</div>${tip ? `<div class="advice">${escapeHtml(tip)}</div>` : ''}${tail}</div>`;
 }

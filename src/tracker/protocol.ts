@@ -7,7 +7,7 @@ import { isAbsolute } from 'node:path';
 import { TrackerError } from '../errors.ts';
 
 /** Error kinds the worker itself reports (crash and stall are decided on this side). */
-export const WORKER_ERROR_KINDS = ['oom', 'input', 'internal', 'environment', 'disk'] as const;
+export const WORKER_ERROR_KINDS = ['oom', 'input', 'tracker', 'internal', 'environment', 'disk'] as const;
 /** One of WORKER_ERROR_KINDS. */
 export type WorkerErrorKind = (typeof WORKER_ERROR_KINDS)[number];
 
@@ -121,6 +121,15 @@ function fits(value: unknown, field: Field): boolean {
 /** Quote a line for an error message, cut short so one huge line cannot flood a log. */
 export function quoteLine(line: string, limit = 300): string {
   return JSON.stringify(line.length > limit ? `${line.slice(0, limit)}...` : line);
+}
+
+/**
+ * The stderr line that ends a failed request's traceback, written before its error event
+ * (failure_mark in python/posepipe/protocol.py): the two pipes are read separately, so the
+ * pipeline waits for it to have the whole traceback in the chunk's log and on its row.
+ */
+export function failureMark(id: string): string {
+  return `[posepipe] request ${JSON.stringify(id)} failed: `;
 }
 
 /** Parse one stdout line into an event; throws TrackerError kind 'internal' quoting the line. */

@@ -10,7 +10,7 @@ import { TrackerError, type FailureKind, type TrackerFailure } from '../errors.t
 import { InFlight } from './in-flight.ts';
 import { workerSettings, type TrackerWorkerOptions, type WorkerSettings } from './options.ts';
 import { readLines, readRssBytes } from './process-io.ts';
-import { formatRequest, parseEvent, type DoneEvent, type ProgressEvent, type ReadyEvent, type TrackRequest, type WorkerEvent } from './protocol.ts';
+import { failureMark, formatRequest, parseEvent, type DoneEvent, type ProgressEvent, type ReadyEvent, type TrackRequest, type WorkerEvent } from './protocol.ts';
 
 const STDERR_KEEP = 200; // lines kept in memory
 const STDERR_TAIL = 40; // lines attached to an error
@@ -18,6 +18,7 @@ const LINE_LIMIT = 4000; // characters kept of one stderr line
 const STDOUT_LIMIT = 16 * 1024 * 1024; // a stdout "line" longer than this is garbage, not an event
 const STOP_GRACE_MS = 3000;
 const KILL_WAIT_MS = 5000; // after SIGKILL the group, how long to wait for the pipes to close
+const MARK_WAIT_MS = 2000; // after an error event, how long to wait for stderr to catch up
 
 interface Starting {
   resolve: (ready: ReadyEvent) => void;
@@ -42,6 +43,9 @@ export class TrackerWorker {
   #lastRssBytes: number | undefined;
   #stopping: Promise<void> | undefined;
   #stderr: string[] = [];
+  /** A failed request waiting for its traceback on stderr (failureMark), and the marks seen. */
+  #awaitingMark: { mark: string; settle: () => void; timer: NodeJS.Timeout } | undefined;
+  #marksSeen = new Set<string>();
   #closed: Promise<void> = Promise.resolve();
 
   constructor(opts: TrackerWorkerOptions) {
@@ -151,6 +155,7 @@ export class TrackerWorker {
     this.#child = child;
     this.#ready = undefined;
     this.#stderr = [];
+    this.#marksSeen.clear();
     const closed = new Promise<void>((resolveClosed) => {
       let exitCode: number | null = null;
       let signal: NodeJS.Signals | null = null;
@@ -168,6 +173,7 @@ export class TrackerWorker {
       // 'close' comes after the pipes are drained, so a `done` written just before exiting is seen.
       child.on('close', () => {
         // A process replaced by a newer one (see below) must not settle the newer one's work.
+        this.#markArrived(); // the pipes are drained: no more stderr will come
         if (this.#child === child) {
           this.#child = undefined;
           this.#ready = undefined;
@@ -236,14 +242,36 @@ export class TrackerWorker {
       }
     } else if (event.type === 'error') {
       this.#settle(pending);
-      pending.reject(new TrackerError(event.kind, event.message, this.#failure(null, null)));
+      const reject = () => pending.reject(new TrackerError(event.kind, event.message, this.#failure(null, null)));
+      // The traceback comes on the other pipe: wait for its end (marked for a track request) before taking the tail.
+      if (event.id === pending.id) this.#afterMark(failureMark(pending.id), reject);
+      else reject();
     }
+  }
+
+  /** Run `settle` once stderr has shown `mark` (at once if it has), or after MARK_WAIT_MS, or at exit. */
+  #afterMark(mark: string, settle: () => void): void {
+    if (this.#marksSeen.delete(mark)) return settle();
+    this.#markArrived(); // never two waiting: the older one settles now
+    this.#awaitingMark = { mark, settle, timer: setTimeout(() => this.#markArrived(), MARK_WAIT_MS) };
+  }
+
+  #markArrived(): void {
+    const waiting = this.#awaitingMark;
+    if (!waiting) return;
+    this.#awaitingMark = undefined;
+    clearTimeout(waiting.timer);
+    waiting.settle();
   }
 
   #onStderr(line: string): void {
     this.#stderr.push(line);
     if (this.#stderr.length > STDERR_KEEP) this.#stderr.splice(0, this.#stderr.length - STDERR_KEEP);
     this.#log(line);
+    const mark = /^\[posepipe\] request "(?:[^"\\]|\\.)*" failed: /.exec(line)?.[0];
+    if (mark === undefined) return;
+    if (this.#awaitingMark?.mark === mark) this.#markArrived();
+    else this.#marksSeen.add(mark);
   }
 
   #onExit(exitCode: number | null, signal: NodeJS.Signals | null): void {

@@ -9,7 +9,7 @@ CREATE TABLE chunk_attempts (
   finished_ms INTEGER,
   outcome TEXT CHECK (outcome IN ('done', 'failed', 'released'))
 );
-CREATE TABLE chunks (
+CREATE TABLE "chunks" (
   job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
   idx INTEGER NOT NULL,
   file TEXT NOT NULL,
@@ -24,12 +24,15 @@ CREATE TABLE chunks (
   tracker_ms INTEGER,
   exit_code INTEGER,
   signal TEXT,
-  error_kind TEXT CHECK (error_kind IN ('input', 'oom', 'crash', 'stall', 'environment', 'internal', 'disk')),
+  error_kind TEXT CHECK (error_kind IN ('input', 'oom', 'crash', 'stall', 'environment', 'internal', 'disk', 'tracker')),
   error_text TEXT,
   stderr_tail TEXT,
   result_file TEXT,
   result_bytes INTEGER,
-  result_sha256 TEXT, file_start INTEGER NOT NULL DEFAULT 0, splits INTEGER NOT NULL DEFAULT 0, ran_on TEXT,
+  result_sha256 TEXT,
+  file_start INTEGER NOT NULL DEFAULT 0,
+  splits INTEGER NOT NULL DEFAULT 0,
+  ran_on TEXT,
   PRIMARY KEY (job_id, idx)
 );
 CREATE TABLE counters (
@@ -47,7 +50,7 @@ CREATE TABLE "jobs" (
   output_name TEXT NOT NULL UNIQUE,
   state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'running', 'done', 'failed', 'cancelled')),
   stage TEXT CHECK (stage IN ('stage', 'probe', 'chunk', 'track', 'merge', 'emit', 'preview')),
-  error_kind TEXT CHECK (error_kind IN ('input', 'oom', 'crash', 'stall', 'environment', 'internal', 'disk')),
+  error_kind TEXT CHECK (error_kind IN ('input', 'oom', 'crash', 'stall', 'environment', 'internal', 'disk', 'tracker')),
   error_text TEXT,
   created_ms INTEGER NOT NULL,
   started_ms INTEGER,
@@ -56,8 +59,11 @@ CREATE TABLE "jobs" (
   source_path_bytes BLOB,
   cancel_requested_ms INTEGER,
   priority INTEGER NOT NULL DEFAULT 0,
-  copy_of INTEGER
-, settings_json TEXT, settings_key TEXT, rerun_of INTEGER);
+  copy_of INTEGER,
+  settings_json TEXT,
+  settings_key TEXT,
+  rerun_of INTEGER
+);
 CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL);
 CREATE TABLE settings (
   name TEXT PRIMARY KEY,
@@ -71,7 +77,7 @@ CREATE TABLE "stages" (
   started_ms INTEGER,
   finished_ms INTEGER,
   duration_ms INTEGER,
-  error_kind TEXT CHECK (error_kind IN ('input', 'oom', 'crash', 'stall', 'environment', 'internal', 'disk')),
+  error_kind TEXT CHECK (error_kind IN ('input', 'oom', 'crash', 'stall', 'environment', 'internal', 'disk', 'tracker')),
   error_text TEXT,
   output_json TEXT,
   PRIMARY KEY (job_id, name)

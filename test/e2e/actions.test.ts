@@ -123,7 +123,7 @@ describe('actions from the CLI on a running posepipe', () => {
     expect(failed.chunkList.slice(1).every((c) => c.state === 'pending')).toBe(true);
     await waitFor('the failure webhook', () => (received.length >= 1 ? true : undefined), 10_000);
     expect(received[0]!.headers['content-type']).toBe('application/json');
-    expect(received[0]!.body).toMatchObject({ event: 'job.failed', job: { id: 1, name: 'clip.mp4', state: 'failed', output: null, error: { kind: 'internal' } } });
+    expect(received[0]!.body).toMatchObject({ event: 'job.failed', job: { id: 1, name: 'clip.mp4', state: 'failed', output: null, error: { kind: 'tracker' } } });
     expect((received[0]!.body as { job: { error: { text: string } } }).job.error.text).toContain('failing while');
 
     const notFailed = await runCli(['retry', '1', '1'], env);

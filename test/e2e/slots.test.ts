@@ -44,7 +44,7 @@ describe('tracker slots (--workers)', () => {
     expect(chunks.every((c) => c.state === 'done' && c.attempts === 1)).toBe(true);
     expect(loads).toHaveLength(2);
     const worker = readFileSync(join(run.ws.home, 'worker.log'), 'utf8');
-    expect(worker).toMatch(/^\[slot 2 cuda:1\] .*no backend on cuda:1/m);
+    expect(worker).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z \[slot 2 cuda:1\] .*no backend on cuda:1/m);
     // status --json shows the slots: the one that cannot load as unhealthy, with its error.
     const st = JSON.parse((await runCli(['status', '--json'], cliEnv(run.ws))).stdout) as { workers: { name: string; health: string; error: string | null; device: string | null; current: unknown }[] };
     expect(st.workers.map((w) => [w.name, w.health])).toEqual([

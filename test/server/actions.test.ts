@@ -191,9 +191,12 @@ describe('actions', () => {
 
   it('puts the right buttons on the page for each state', async () => {
     const queued = queuedJob(h.db);
+    const crashed = failedJob(h.db, 'crashed.mp4', { kind: 'crash', text: 'The tracker worker exited with code 1' });
     const list = (await h.send('/')).body;
     const row = (id: number) => list.slice(list.indexOf(`<tr data-job="${id}"`), list.indexOf('</tr>', list.indexOf(`<tr data-job="${id}"`)));
-    expect(row(failed)).toContain('data-action="resume"');
+    expect(row(crashed)).toContain('data-action="resume"');
+    // Bad input resumed would read the same bytes: no Resume for it.
+    expect(row(failed)).not.toContain('data-action="resume"');
     expect(row(queued)).toContain('data-action="cancel"');
     expect(row(queued)).not.toContain('data-action="resume"');
     const job = (await h.send(`/jobs/${retryable}`)).body;

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { TrackerError } from '../../src/errors.ts';
-import { DEFAULT_WORKER_SCRIPT, formatRequest, parseEvent, type WorkerEvent } from '../../src/tracker/index.ts';
+import { FAILURE_KINDS, TrackerError } from '../../src/errors.ts';
+import { DEFAULT_WORKER_SCRIPT, formatRequest, parseEvent, WORKER_ERROR_KINDS, type WorkerEvent } from '../../src/tracker/index.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { makeWorkspace } from '../helpers/workspace.ts';
 
@@ -113,6 +113,12 @@ describe('tracker protocol', () => {
     expect(parseEvent(`${ready},"precision":"bf16","batch":8,"memoryTotalMb":81559,"memoryFreeMb":80000}`)).toMatchObject({ precision: 'bf16', batch: 8, memoryTotalMb: 81559 });
     expect(() => parseEvent(`${ready},"batch":-1}`)).toThrow(/batch/);
     expect(() => parseEvent(`${ready},"precision":16}`)).toThrow(/precision/);
+  });
+
+  it('spells the error kinds as the Python worker does, each one a failure kind', () => {
+    const r = spawnSync(PYTHON, ['-c', 'import json; from posepipe.protocol import ERROR_KINDS; print(json.dumps(ERROR_KINDS))'], { cwd: 'python', encoding: 'utf8' });
+    expect([...(JSON.parse(r.stdout) as string[])].sort()).toEqual([...WORKER_ERROR_KINDS].sort());
+    for (const kind of WORKER_ERROR_KINDS) expect(FAILURE_KINDS).toContain(kind);
   });
 
   it('accepts an error without id, as sent before ready', () => {

@@ -41,9 +41,9 @@ Knobs, all off by default; frame numbers n count the frames handed to the backen
                                          (an exception swallowed by library code that then exits)
   POSEPIPE_TEST_FIXTURE_LEAK_MB=n        allocate n MB per request and keep it for the life of the
                                          process, so resident memory grows chunk after chunk
-  POSEPIPE_TEST_FIXTURE_FAIL_WHILE=path  raise RuntimeError (an `internal` error: no retry) at the
-                                         first frame of every request while `path` exists, so a
-                                         test can fail a job and then let its resume succeed
+  POSEPIPE_TEST_FIXTURE_FAIL_WHILE=path  raise RuntimeError (a `tracker` error: the backend's own)
+                                         at the first frame of every request while `path` exists,
+                                         so a test can fail a job and then let its resume succeed
 """
 
 import os
