@@ -1,14 +1,17 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Config } from '../config.ts';
+import type { Db } from '../db/index.ts';
 import { createProgress, displayName, terminalSafe } from '../progress.ts';
 import { hashFile } from '../stages/stage.ts';
-import { openEngine } from './shared.ts';
+import { onOutputClosed } from './closed-output.ts';
+import { forceStop, openEngine, type Engine } from './shared.ts';
 
 /**
  * `posepipe run <video>`: one file through the same pipeline, in the foreground, with progress.
  * The same content again is the same job: done → prints where its JSON is; failed → resumed. Under
- * another name it is a copy, written from the first job's result.
+ * another name it is a copy, written from the first job's result. Ctrl-C stops tracking at once and
+ * exits 130 (the same command again resumes); a second Ctrl-C does not wait for the shutdown.
  */
 export async function runCommand(config: Config, video: string): Promise<number> {
   const path = resolve(video);
@@ -22,17 +25,29 @@ export async function runCommand(config: Config, video: string): Promise<number>
     return 2;
   }
   const progress = createProgress(process.stderr, Boolean(process.stderr.isTTY));
-  const engine = openEngine(config, { onEvent: progress, log: (line) => console.error(terminalSafe(line)) });
+  // A job's failure is told once, by the message below with its advice, not by the progress lines too.
+  const onEvent: typeof progress = (event) => {
+    if (event.type !== 'job' || event.state !== 'failed') progress(event);
+  };
+  let engine: Engine | undefined;
+  let interrupted = false;
   let stopping = false;
-  const onSignal = () => {
+  const stop = () => {
     if (stopping) return;
     stopping = true;
     console.error('posepipe: stopping; run the same command again to resume');
-    engine.pipeline.stop();
-    for (const tracker of engine.trackers) void tracker.stop();
+    engine?.pipeline.stop();
+    for (const tracker of engine?.trackers ?? []) void tracker.stop();
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const onInt = () => {
+    if (interrupted) forceStop(engine);
+    interrupted = true;
+    stop();
+  };
+  engine = openEngine(config, { onEvent, log: (line) => console.error(terminalSafe(line)) });
+  process.on('SIGINT', onInt);
+  process.once('SIGTERM', stop);
+  const unwatchOutput = onOutputClosed(stop);
   try {
     const { job } = engine.db.createJob({ sourceName: basename(path), sourcePath: path, sha256: await hashFile(path), bytes, format: config.outputFormat }, (n) => existsSync(join(config.outbox, n)));
     const outputPath = join(config.outbox, job.output_name);
@@ -50,6 +65,11 @@ export async function runCommand(config: Config, video: string): Promise<number>
       console.error(`posepipe: ${displayName(basename(path))} has the same content as job ${original.id}: running that one first`);
       if (original.state === 'failed' || original.state === 'cancelled') engine.db.resumeJob(original.id);
       const first = await engine.pipeline.runJob(original.id);
+      if (first === 'stopped') return interrupted ? 130 : 1;
+      if (first === 'failed') {
+        failedMessage(engine.db, original.id);
+        return 1;
+      }
       if (first !== 'done') {
         console.error(`posepipe: job ${original.id} (the same content) did not finish (${first}); posepipe status ${original.id}`);
         return 1;
@@ -60,17 +80,23 @@ export async function runCommand(config: Config, video: string): Promise<number>
       console.log(outputPath);
       return 0;
     }
-    if (outcome === 'stopped') return 1;
+    if (outcome === 'stopped') return interrupted ? 130 : 1;
     if (outcome === 'cancelled') {
       console.error(`posepipe: job ${job.id} was cancelled; posepipe resume ${job.id} (or this command again) continues it`);
       return 1;
     }
-    const failed = engine.db.getJob(job.id)!;
-    console.error(`posepipe: job ${job.id} failed (${failed.error_kind}): ${terminalSafe(failed.error_text ?? '')}\n  details: posepipe status ${job.id}; after fixing the cause: posepipe resume ${job.id}`);
+    failedMessage(engine.db, job.id);
     return 1;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', stop);
+    unwatchOutput();
     await engine.close();
   }
+}
+
+/** The one message of a failed job: its cause, then where to look and what to do. */
+function failedMessage(db: Db, id: number): void {
+  const failed = db.getJob(id)!;
+  console.error(`posepipe: job ${id} failed (${failed.error_kind}): ${terminalSafe(failed.error_text ?? '')}\n  details: posepipe status ${id}; after fixing the cause: posepipe resume ${id}`);
 }
