@@ -53,6 +53,7 @@ describe('Ctrl-C in posepipe start', () => {
     const stopped = await first.done;
     const seconds = (Date.now() - sent) / 1000;
     expect(stopped.code, stopped.stdout + stopped.stderr).toBe(130);
+    console.log(`Ctrl-C during tracking: posepipe exited ${seconds.toFixed(2)} s after the signal`);
     expect(seconds).toBeLessThan(5);
     expect(stopped.stderr).not.toMatch(/\n\s+at /);
     expect(alive(load!.pid), `tracker pid ${load!.pid} still running after the stop`).toBe(false);
