@@ -2,9 +2,12 @@
  * posepipe's command line: argv → command. Exit codes: 0 success, 1 a job failed,
  * 2 bad usage or configuration (including "another posepipe holds this folder").
  */
-import { ConfigError, flagToKey, loadConfig, type Config, type ConfigKey } from './config.ts';
+import { readFileSync } from 'node:fs';
+import { CONFIG_SPEC, ConfigError, flagToKey, loadConfig, type Config, type ConfigKey } from './config.ts';
 import { DatabaseTooNewError, InstanceLockedError } from './db/index.ts';
 import { parseMirror } from './models/index.ts';
+import { repoPath } from './repo-root.ts';
+import { quietOnClosedOutput } from './commands/closed-output.ts';
 
 /** A command-line mistake: printed with the usage hint, exit 2. */
 export class UsageError extends Error {
@@ -14,12 +17,12 @@ export class UsageError extends Error {
   }
 }
 
-const USAGE = `usage: posepipe <command> [options]
+const USAGE = `usage: posepipe <command> [options]   (posepipe --version prints the version)
 
 commands:
   start                    watch the inbox, run the pipeline, serve the status page
   run <video>              push one video through the pipeline in the foreground
-  status [<job>] [--json]  list jobs, stages and chunks
+  status [<job>] [--json]  list jobs, stages and chunks (a <job> is its id or its file name)
   resume <job>|--all-failed  queue failed (or cancelled) jobs again at their first unfinished step
   retry <job> <chunk>      track one failed chunk again (fresh attempts) and queue its job
   cancel <job>...          cancel queued or running jobs (resume continues them)
@@ -54,7 +57,36 @@ export interface ParsedArgs {
   mirror?: string;
 }
 
-const SWITCHES = new Set(['--json', '--all-failed', '--list', '--front', '--viewer', '--rotate', '--output', '--help', '-h']);
+const SWITCHES = new Set(['--json', '--all-failed', '--list', '--front', '--viewer', '--rotate', '--output', '--help', '-h', '--version', '-V']);
+/** Options that take a value but are not configuration keys. */
+const VALUE_OPTIONS = new Set(['--config', '--mirror']);
+
+/** The option closest to a misspelt one (at most two edits away), for "did you mean". */
+function closestOption(name: string): string | undefined {
+  const known = [...SWITCHES, ...VALUE_OPTIONS, ...Object.values(CONFIG_SPEC).map((s) => s.flag)].filter((o) => o.startsWith('--'));
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const option of known) {
+    const d = editDistance(name, option);
+    if (d < bestDistance) [best, bestDistance] = [option, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next.push(Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    row = next;
+  }
+  return row[b.length]!;
+}
+
+function unknownOption(name: string): UsageError {
+  const near = closestOption(name);
+  return new UsageError(`Unknown option ${name}${near ? ` (did you mean ${near}?)` : ''}`);
+}
 
 /** Split argv into command, positional arguments, config flags and switches. */
 export function parseArgs(argv: string[]): ParsedArgs {
@@ -71,24 +103,20 @@ export function parseArgs(argv: string[]): ParsedArgs {
       continue;
     }
     if (SWITCHES.has(arg)) {
-      parsed.switches.add(arg === '-h' ? '--help' : arg);
+      parsed.switches.add(arg === '-h' ? '--help' : arg === '-V' ? '--version' : arg);
       continue;
     }
     const eq = arg.indexOf('=');
     const name = eq > 0 ? arg.slice(0, eq) : arg;
-    const value = eq > 0 ? arg.slice(eq + 1) : rest[++i];
-    if (value === undefined) throw new UsageError(`Option ${name} needs a value`);
-    if (name === '--config') {
-      parsed.configFile = value;
-      continue;
-    }
-    if (name === '--mirror') {
-      parsed.mirror = value;
-      continue;
-    }
+    // The name is checked before a value is read: a misspelt switch must not swallow the next word.
+    if (SWITCHES.has(name)) throw new UsageError(`Option ${name} takes no value`);
     const key = flagToKey(name);
-    if (!key) throw new UsageError(`Unknown option ${name}`);
-    parsed.flags[key] = value;
+    if (!key && !VALUE_OPTIONS.has(name)) throw unknownOption(name);
+    const value = eq > 0 ? arg.slice(eq + 1) : rest[++i];
+    if (value === undefined) throw new UsageError(`Option ${name} needs a value (${name} VALUE or ${name}=VALUE)`);
+    if (name === '--config') parsed.configFile = value;
+    else if (name === '--mirror') parsed.mirror = value;
+    else parsed.flags[key!] = value;
   }
   return parsed;
 }
@@ -101,10 +129,20 @@ function modelsArgs(args: ParsedArgs): { list: boolean; mirror?: string } {
   return { list: args.switches.has('--list'), mirror };
 }
 
+/** posepipe's version, from its package.json. */
+export function version(): string {
+  return (JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as { version: string }).version;
+}
+
 /** Run the CLI; resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
+  quietOnClosedOutput();
   try {
     const args = parseArgs(argv);
+    if (args.command === '--version' || args.command === '-V' || args.switches.has('--version')) {
+      console.log(`posepipe ${version()}`);
+      return 0;
+    }
     if (args.command === 'help' || args.command === '--help' || args.command === '-h' || args.switches.has('--help')) {
       console.log(USAGE);
       return 0;
@@ -150,17 +188,33 @@ export async function main(argv: string[]): Promise<number> {
       case 'models':
         return await (await import('./commands/models.ts')).modelsCommand(config(), modelsArgs(args));
       default:
+        if (args.command.startsWith('-')) throw new UsageError(`${args.command} is not a command: the command comes first, then its options (posepipe status --json)`);
         throw new UsageError(`Unknown command "${args.command}"`);
     }
   } catch (error) {
-    if (error instanceof UsageError) {
-      console.error(`posepipe: ${error.message}\n\n${USAGE}`);
-      return 2;
-    }
-    if (error instanceof ConfigError || error instanceof InstanceLockedError || error instanceof DatabaseTooNewError) {
-      console.error(`posepipe: ${error.message}`);
-      return 2;
-    }
-    throw error;
+    return failure(error);
   }
+}
+
+/**
+ * One line for whatever stopped a command: a usage or configuration error (exit 2), a file or
+ * folder the system refused (exit 2: the message names the path), and only for posepipe's own bug a
+ * stack (exit 1), which is what a report needs.
+ */
+function failure(error: unknown): number {
+  if (error instanceof UsageError) {
+    console.error(`posepipe: ${error.message}; posepipe --help lists the commands and options`);
+    return 2;
+  }
+  if (error instanceof ConfigError || error instanceof InstanceLockedError || error instanceof DatabaseTooNewError) {
+    console.error(`posepipe: ${error.message}`);
+    return 2;
+  }
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (error instanceof Error && typeof code === 'string' && /^E[A-Z]+$/.test(code)) {
+    console.error(`posepipe: ${error.message}`);
+    return 2;
+  }
+  console.error(`posepipe: unexpected error (a bug in posepipe: please report it with these lines): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  return 1;
 }

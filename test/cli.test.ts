@@ -15,7 +15,7 @@ describe('posepipe CLI', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('Unknown command "frobnicate"');
     const badFlag = await runCli(['status', '--chunk-size', '3'], cliEnv(ws));
-    expect([badFlag.code, badFlag.stderr.split('\n')[0]]).toEqual([2, 'posepipe: Unknown option --chunk-size']);
+    expect([badFlag.code, badFlag.stderr]).toEqual([2, 'posepipe: Unknown option --chunk-size; posepipe --help lists the commands and options\n']);
     const badEnv = await runCli(['status'], cliEnv(ws, { POSEPIPE_CHUNK_SECONDS: '-1' }));
     expect(badEnv.code).toBe(2);
     expect(badEnv.stderr).toContain('Invalid chunkSeconds (from POSEPIPE_CHUNK_SECONDS): -1 is below the minimum 0.1');
@@ -32,6 +32,9 @@ describe('posepipe CLI', () => {
     const r = await runCli(['run', bad], env);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('Cannot probe "holiday; $(touch pwned).mp4"');
+    // One failure, one message (the progress lines and the pipeline's log do not repeat it).
+    expect(r.stderr.split('Cannot probe').length - 1, r.stderr).toBe(1);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
 
     const table = await runCli(['status'], env);
     expect(table.stdout).toMatch(/^JOB\s+STATE\s+STAGE/);
@@ -44,7 +47,7 @@ describe('posepipe CLI', () => {
     const twice = await runCli(['resume', '1'], env);
     expect([twice.code, twice.stderr.trim()]).toEqual([2, 'posepipe: job 1 is not failed or cancelled (it is queued)']);
     const none = await runCli(['resume', '42'], env);
-    expect([none.code, none.stderr.trim()]).toEqual([2, 'posepipe: no job "42"']);
+    expect([none.code, none.stderr.trim()]).toEqual([2, "posepipe: no job 42: give a job's id or its file name (posepipe status lists them)"]);
   });
 
   it('refuses a second instance on the same data folder, naming the holder', async () => {

@@ -10,6 +10,7 @@ import type { Config } from '../config.ts';
 import { openDb, StateConflictError, type Db, type JobRow } from '../db/index.ts';
 import { resumeHelps } from '../errors.ts';
 import { displayName, terminalSafe } from '../progress.ts';
+import { resolveJobArg } from './job-arg.ts';
 
 function withDb(config: Config, fn: (db: Db) => number): number {
   if (!existsSync(join(config.home, 'posepipe.db'))) {
@@ -24,14 +25,11 @@ function withDb(config: Config, fn: (db: Db) => number): number {
   }
 }
 
-/** A job id from the command line, or undefined (after saying why). */
+/** The job an argument names (its id or its file name), or undefined (after saying why). */
 function jobIdArg(db: Db, arg: string): number | undefined {
-  const id = /^\d{1,15}$/.test(arg) ? Number(arg) : NaN;
-  if (Number.isNaN(id) || !db.getJob(id)) {
-    console.error(`posepipe: no job ${JSON.stringify(arg)}`);
-    return undefined;
-  }
-  return id;
+  const job = resolveJobArg(db, arg);
+  if (job.error !== undefined) console.error(`posepipe: ${job.error}`);
+  return job.id;
 }
 
 /** Run one action; a StateConflictError is the "does not apply" answer. */
@@ -120,7 +118,7 @@ async function sameBadInput(job: JobRow): Promise<boolean> {
 /** `posepipe cancel <job>…`: a queued job is cancelled at once, a running one stops within a second. */
 export function cancelCommand(config: Config, jobIds: string[]): number {
   if (jobIds.length === 0) {
-    console.error('posepipe: cancel takes one or more job ids');
+    console.error('posepipe: cancel takes one or more jobs (ids or file names)');
     return 2;
   }
   return withDb(config, (db) => {

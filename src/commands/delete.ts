@@ -12,14 +12,14 @@ import { jobIdsArg } from './rerun.ts';
 
 /** `posepipe delete <job>… [--output]`: exit 0 when every job was deleted, 2 when one was refused (with the reason). */
 export function deleteCommand(config: Config, opts: { args: readonly string[]; output: boolean }): number {
-  const ids = jobIdsArg('delete', opts.args);
-  if (ids === undefined) return 2;
   if (!existsSync(join(config.home, 'posepipe.db'))) {
     console.error(`posepipe: no jobs yet in ${config.home}`);
     return 2;
   }
   const db = openDb(config.home);
   try {
+    const ids = jobIdsArg(db, 'delete', opts.args);
+    if (ids === undefined) return 2;
     const { deleted, refused } = deleteJobs(db, config, ids, { output: opts.output });
     for (const d of deleted) {
       const output = d.removedOutput !== null ? `; its output ${displayName(d.removedOutput)} removed` : opts.output ? '' : '; its output (if any) is kept in the outbox';

@@ -5,35 +5,40 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
-import { openDb } from '../db/index.ts';
+import { openDb, type Db } from '../db/index.ts';
 import { ActionRefusedError, rerunJob } from '../job-admin.ts';
 import { displayName } from '../progress.ts';
 import { describeSettings, workSettings } from '../work-settings.ts';
+import { resolveJobArg } from './job-arg.ts';
 
-/** Job ids from the command line; undefined (after saying which) when one is not a number. */
-export function jobIdsArg(command: string, args: readonly string[]): number[] | undefined {
+/** The jobs named on the command line (ids or file names); undefined (after saying which) when one names none or several. */
+export function jobIdsArg(db: Db, command: string, args: readonly string[]): number[] | undefined {
   if (args.length === 0) {
-    console.error(`posepipe: ${command} takes one or more job ids, e.g. posepipe ${command} 12`);
+    console.error(`posepipe: ${command} takes one or more jobs (an id or a file name), e.g. posepipe ${command} 12`);
     return undefined;
   }
-  const bad = args.find((a) => !/^\d{1,15}$/.test(a));
-  if (bad !== undefined) {
-    console.error(`posepipe: no job ${JSON.stringify(bad)} (a job is named by its number, as posepipe status lists them)`);
-    return undefined;
+  const ids: number[] = [];
+  for (const arg of args) {
+    const job = resolveJobArg(db, arg);
+    if (job.error !== undefined) {
+      console.error(`posepipe: ${job.error}`);
+      return undefined;
+    }
+    ids.push(job.id);
   }
-  return args.map(Number);
+  return ids;
 }
 
 /** `posepipe rerun <job>…`: exit 0 when every job was queued again, 2 when one was refused (with the reason). */
 export function rerunCommand(config: Config, args: readonly string[]): number {
-  const ids = jobIdsArg('rerun', args);
-  if (ids === undefined) return 2;
   if (!existsSync(join(config.home, 'posepipe.db'))) {
     console.error(`posepipe: no jobs yet in ${config.home}`);
     return 2;
   }
   const db = openDb(config.home);
   try {
+    const ids = jobIdsArg(db, 'rerun', args);
+    if (ids === undefined) return 2;
     let code = 0;
     for (const id of ids) {
       try {

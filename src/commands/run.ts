@@ -1,18 +1,21 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Config } from '../config.ts';
-import type { NewJob } from '../db/index.ts';
+import type { Db, NewJob } from '../db/index.ts';
 import { failureAdvice, resumeHelps } from '../errors.ts';
 import { createProgress, displayName, terminalSafe } from '../progress.ts';
 import { hashFile } from '../stages/stage.ts';
 import { settingsRecord, workSettings } from '../work-settings.ts';
-import { openEngine } from './shared.ts';
+import { onOutputClosed } from './closed-output.ts';
+import { forceStop, openEngine, type Engine } from './shared.ts';
 
 /**
  * `posepipe run <video>`: one file through the same pipeline, in the foreground, with progress.
  * The same file again is the same job: done → prints where its JSON is; failed → resumed; made with
  * other settings → tracked again as a new job. The same content under another name is a copy,
- * written from the first job's result, when that job was made with the same settings.
+ * written from the first job's result, when that job was made with the same settings. Ctrl-C stops
+ * tracking at once and exits 130 (the same command again resumes); a second Ctrl-C does not wait
+ * for the shutdown.
  */
 export async function runCommand(config: Config, video: string): Promise<number> {
   const path = resolve(video);
@@ -26,17 +29,29 @@ export async function runCommand(config: Config, video: string): Promise<number>
     return 2;
   }
   const progress = createProgress(process.stderr, Boolean(process.stderr.isTTY));
-  const engine = openEngine(config, { onEvent: progress, log: (line) => console.error(terminalSafe(line)) });
+  // A job's failure is told once, by the message below with its advice, not by the progress lines too.
+  const onEvent: typeof progress = (event) => {
+    if (event.type !== 'job' || event.state !== 'failed') progress(event);
+  };
+  let engine: Engine | undefined;
+  let interrupted = false;
   let stopping = false;
-  const onSignal = () => {
+  const stop = () => {
     if (stopping) return;
     stopping = true;
     console.error('posepipe: stopping; run the same command again to resume');
-    engine.pipeline.stop();
-    for (const tracker of engine.trackers) void tracker.stop();
+    engine?.pipeline.stop();
+    for (const tracker of engine?.trackers ?? []) void tracker.stop();
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const onInt = () => {
+    if (interrupted) forceStop(engine);
+    interrupted = true;
+    stop();
+  };
+  engine = openEngine(config, { onEvent, log: (line) => console.error(terminalSafe(line)) });
+  process.on('SIGINT', onInt);
+  process.once('SIGTERM', stop);
+  const unwatchOutput = onOutputClosed(stop);
   try {
     const settings = settingsRecord(workSettings(config));
     const made: NewJob = { sourceName: basename(path), sourcePath: path, sha256: await hashFile(path), bytes, format: config.outputFormat, settings };
@@ -63,6 +78,11 @@ export async function runCommand(config: Config, video: string): Promise<number>
       console.error(`posepipe: ${displayName(basename(path))} has the same content as job ${original.id}: running that one first`);
       if (original.state === 'failed' || original.state === 'cancelled') engine.db.resumeJob(original.id);
       const first = await engine.pipeline.runJob(original.id);
+      if (first === 'stopped') return interrupted ? 130 : 1;
+      if (first === 'failed') {
+        failedMessage(engine.db, original.id);
+        return 1;
+      }
       if (first !== 'done') {
         console.error(`posepipe: job ${original.id} (the same content) did not finish (${first}); posepipe status ${original.id}`);
         return 1;
@@ -73,19 +93,24 @@ export async function runCommand(config: Config, video: string): Promise<number>
       console.log(outputPath);
       return 0;
     }
-    if (outcome === 'stopped') return 1;
+    if (outcome === 'stopped') return interrupted ? 130 : 1;
     if (outcome === 'cancelled') {
       console.error(`posepipe: job ${job.id} was cancelled; posepipe resume ${job.id} (or this command again) continues it`);
       return 1;
     }
-    const failed = engine.db.getJob(job.id)!;
-    const error = { kind: failed.error_kind ?? 'internal', text: failed.error_text ?? '' };
-    // The page's advice, word for word; no resume where resuming would read the same bad bytes.
-    console.error(`posepipe: job ${job.id} failed (${error.kind}): ${terminalSafe(error.text)}\n  ${failureAdvice(error)}\n  details: posepipe status ${job.id}${resumeHelps(error) ? `; to resume: posepipe resume ${job.id}` : ''}`);
+    failedMessage(engine.db, job.id);
     return 1;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', stop);
+    unwatchOutput();
     await engine.close();
   }
+}
+
+/** The one message of a failed job: its cause, the page's advice word for word, where to look, and resume only where it can help. */
+function failedMessage(db: Db, id: number): void {
+  const failed = db.getJob(id)!;
+  const error = { kind: failed.error_kind ?? 'internal', text: failed.error_text ?? '' };
+  console.error(`posepipe: job ${id} failed (${error.kind}): ${terminalSafe(error.text)}\n  ${failureAdvice(error)}\n  details: posepipe status ${id}${resumeHelps(error) ? `; to resume: posepipe resume ${id}` : ''}`);
 }

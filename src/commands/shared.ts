@@ -1,7 +1,7 @@
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { accessSync, constants, createWriteStream, mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { Config } from '../config.ts';
+import { CONFIG_SPEC, ConfigError, type Config } from '../config.ts';
 import { acquireLock, openDb, type Db } from '../db/index.ts';
 import { deviceVariable, Pipeline, planSlots, type PipelineEvent, type SlotPlan } from '../scheduler/index.ts';
 import { closeMergePool } from '../stages/merge.ts';
@@ -36,9 +36,51 @@ export function slotTracker(config: Config, slot: SlotPlan, onLog: (line: string
   });
 }
 
+const CAUSES: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the filesystem is read-only',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EEXIST: 'it is a file, not a folder',
+  ENOSPC: 'no space left on the device',
+  ENOENT: 'a part of the path does not exist',
+};
+
+/**
+ * Make a folder posepipe works in (home, inbox, outbox) if missing and check that it may be used
+ * (written, for home and outbox); otherwise a ConfigError naming the setting, the cause and the fix.
+ */
+export function ensureFolder(config: Config, key: 'home' | 'inbox' | 'outbox'): void {
+  const dir = config[key];
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.R_OK | constants.X_OK | (key === 'inbox' ? 0 : constants.W_OK));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    const cause = CAUSES[code] ?? (error as Error).message;
+    throw new ConfigError(`Cannot use the ${key} folder ${dir} (from ${config.sources[key]}): ${cause}; make it a folder this user may ${key === 'inbox' ? 'read' : 'write'}, or choose another with ${CONFIG_SPEC[key].flag} DIR`);
+  }
+}
+
+/**
+ * A second Ctrl-C: kill the tracker workers' process groups and exit 130 without waiting for the
+ * rest of the shutdown. Nothing is lost: the next start resumes, as after a crash.
+ */
+export function forceStop(engine: Engine | undefined): never {
+  for (const tracker of engine?.trackers ?? []) {
+    if (tracker.pid === undefined) continue;
+    try {
+      process.kill(-tracker.pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+  process.exit(130);
+}
+
 /** Take the data folder (one instance per folder), open the database and reconcile it. */
 export function openEngine(config: Config, opts: { onEvent?: (e: PipelineEvent) => void; log: (line: string) => void }): Engine {
-  for (const dir of [config.home, config.inbox, config.outbox]) mkdirSync(dir, { recursive: true });
+  for (const key of ['home', 'inbox', 'outbox'] as const) ensureFolder(config, key);
   const lock = acquireLock(config.home);
   let db: Db;
   try {

@@ -8,9 +8,17 @@ import { createAfterDone, createInboxWatcher } from '../watcher/index.ts';
 import { isLoopback, loginLines, openPageAuth, startServer } from '../server/index.ts';
 import { readServerTls } from '../tls-files.ts';
 import { settingsRecord, workSettings } from '../work-settings.ts';
-import { openEngine } from './shared.ts';
+import { onOutputClosed } from './closed-output.ts';
+import { openEngine, forceStop, type Engine } from './shared.ts';
 
-/** `posepipe start`: watch the inbox, run queued jobs one at a time, serve the status page; stops on SIGINT/SIGTERM. */
+type AfterDone = ReturnType<typeof createAfterDone>;
+
+/**
+ * `posepipe start`: watch the inbox, run queued jobs, serve the status page. SIGTERM (and a reader
+ * of its output going away) stops it with exit 0, Ctrl-C (SIGINT) with 130; either way tracking
+ * stops at once and the interrupted chunk is tracked again at the next start. A second Ctrl-C
+ * does not wait for the rest of the shutdown.
+ */
 export async function startCommand(config: Config): Promise<number> {
   const log = (line: string) => console.log(terminalSafe(line));
   // A PEM file, a login or a Redis that is refused stops us before anything is opened.
@@ -26,30 +34,50 @@ export async function startCommand(config: Config): Promise<number> {
   // Signals are taken from the first moment: one that arrives while starting up stops us once ready.
   let resolveStop!: () => void;
   const stopped = new Promise<void>((r) => (resolveStop = r));
-  const onSignal = () => resolveStop();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  let code = 0;
+  let engine: Engine | undefined;
+  const onTerm = () => resolveStop();
+  const onInt = () => {
+    if (code === 130) forceStop(engine);
+    code = 130;
+    resolveStop();
+  };
+  process.on('SIGINT', onInt);
+  process.once('SIGTERM', onTerm);
+  const unwatchOutput = onOutputClosed(onTerm);
   const progress = createProgress(process.stdout, Boolean(process.stdout.isTTY));
-  const settings = settingsRecord(workSettings(config));
   // Inbox files of done jobs: kept, moved to inbox/done/ or deleted (afterDone).
   const crash = new Crashpoints(config.crashpoint);
   const afterDone = createAfterDone({
     mode: config.afterDone,
     inbox: config.inbox,
     outputOf: (id) => {
-      const job = engine.db.getJob(id);
+      const job = engine?.db.getJob(id);
       return job?.state === 'done' ? join(config.outbox, job.output_name) : undefined;
     },
     log,
     beforeAct: () => crash.reach('finished'),
   });
-  const engine = openEngine(config, {
-    onEvent: (event) => {
-      progress(event);
-      if (event.type === 'job' && event.state === 'done') afterDone.jobDone(event.jobId);
-    },
-    log,
-  });
+  try {
+    engine = openEngine(config, {
+      onEvent: (event) => {
+        progress(event);
+        if (event.type === 'job' && event.state === 'done') afterDone.jobDone(event.jobId);
+      },
+      log,
+    });
+    await serveUntilStopped(config, engine, { auth, log, stopped, afterDone });
+  } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+    unwatchOutput();
+  }
+  return code;
+}
+
+async function serveUntilStopped(config: Config, engine: Engine, opts: { auth: ReturnType<typeof openPageAuth>; log: (line: string) => void; stopped: Promise<void>; afterDone: AfterDone }): Promise<void> {
+  const { auth, log, stopped, afterDone } = opts;
+  const settings = settingsRecord(workSettings(config));
   const watcher = createInboxWatcher({
     inbox: config.inbox,
     readyMs: config.readySeconds * 1000,
@@ -72,16 +100,22 @@ export async function startCommand(config: Config): Promise<number> {
   });
   // Actions from the page: a resumed or retried job may be waiting, a cancel is carried out at once.
   const remote = config.redisUrl ? engine.pipeline.startRemote() : undefined;
-  const server = await startServer({
-    db: engine.db,
-    config,
-    remote,
-    auth,
-    onAction: () => {
-      engine.pipeline.checkCancel();
-      engine.pipeline.wake();
-    },
-  });
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer({
+      db: engine.db,
+      config,
+      remote,
+      auth,
+      onAction: () => {
+        engine.pipeline.checkCancel();
+        engine.pipeline.wake();
+      },
+    });
+  } catch (error) {
+    await engine.close();
+    throw listenError(config, error);
+  }
   await watcher.start();
   log(`posepipe: watching ${config.inbox}${watcher.usingPolling ? ' (polling)' : ''}; results go to ${config.outbox}`);
   const exposed = !isLoopback(config.host);
@@ -93,7 +127,7 @@ export async function startCommand(config: Config): Promise<number> {
   if (engine.slots.length > 1) log(`posepipe: ${engine.slots.length} tracker slots${engine.slots.some((s) => s.device) ? ` (${engine.slots.map((s) => s.device ?? 'default').join(', ')})` : ''}`);
 
   void stopped.then(() => {
-    log('posepipe: stopping (the current chunk is interrupted and resumes on the next start)');
+    log('posepipe: stopping (the current chunk is interrupted and resumes on the next start; Ctrl-C again: at once)');
     engine.pipeline.stop();
     for (const tracker of engine.trackers) void tracker.stop();
   });
@@ -104,7 +138,16 @@ export async function startCommand(config: Config): Promise<number> {
   await afterDone.close();
   await server.close();
   await engine.close();
-  return 0;
+}
+
+/** A listen that failed, as one line naming the address and what to do (exit 2); anything else unchanged. */
+function listenError(config: Config, error: unknown): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  const where = `${config.host}:${config.port} (port from ${config.sources.port})`;
+  if (code === 'EADDRINUSE') return new ConfigError(`Cannot serve the status page on ${where}: the port is in use (another posepipe, or another program); stop it, or choose another port with --port N (0: any free port)`);
+  if (code === 'EACCES') return new ConfigError(`Cannot serve the status page on ${where}: this user may not listen on ports below 1024; choose another port with --port N, such as 8765`);
+  if (code === 'EADDRNOTAVAIL') return new ConfigError(`Cannot serve the status page on ${where}: ${config.host} is not an address of this machine; choose one it has with --host ADDR (127.0.0.1: this machine only)`);
+  return error;
 }
 
 /** A URL without its password, for logs. */

@@ -7,6 +7,7 @@ import { jobDir } from '../paths.ts';
 import { displayName, terminalSafe } from '../progress.ts';
 import { describeSettings } from '../work-settings.ts';
 import { chunkLogFile } from '../stages/track.ts';
+import { resolveJobArg } from './job-arg.ts';
 import { jobSummaryView, jobView, workerViews, type JobSummaryView, type JobView, type WorkerView } from '../views.ts';
 
 function duration(seconds: number | null): string {
@@ -90,31 +91,33 @@ function jobDetail(j: JobView, config: Config): string {
 export function statusCommand(config: Config, opts: { json: boolean; jobId?: string }): number {
   const file = join(config.home, 'posepipe.db');
   if (!existsSync(file)) {
-    if (opts.json) console.log(JSON.stringify({ jobs: [], trackerLoads: 0, workers: [] }));
+    if (opts.json) console.log(JSON.stringify({ jobs: [], intakePaused: false, trackerLoads: 0, workers: [] }));
     else console.log(`no jobs yet (no database at ${file})`);
     return 0;
   }
   const db = openDb(config.home, { readonly: true });
   try {
     if (opts.jobId !== undefined) {
-      const job = /^\d+$/.test(opts.jobId) ? db.getJob(Number(opts.jobId)) : undefined;
-      if (!job) {
-        console.error(`posepipe: no job ${JSON.stringify(opts.jobId)}`);
+      const named = resolveJobArg(db, opts.jobId);
+      if (named.error !== undefined) {
+        console.error(`posepipe: ${named.error}`);
         return 2;
       }
-      const view = jobView(db, config, job);
+      const view = jobView(db, config, db.getJob(named.id)!);
       console.log(opts.json ? JSON.stringify(view, null, 2) : terminalSafe(jobDetail(view, config)));
       return 0;
     }
     if (opts.json) {
       // Machines get every job whole (stages, chunks and their tracker seconds).
       const views = db.listJobs().map((j) => jobView(db, config, j));
-      console.log(JSON.stringify({ jobs: views, trackerLoads: db.listTrackerLoads().length, workers: workerViews(db), redisDownSince: db.redisDownSince() ?? null, queuePausedSince: db.queuePausedSince() ?? null }, null, 2));
+      console.log(JSON.stringify({ jobs: views, intakePaused: db.intakePaused(), trackerLoads: db.listTrackerLoads().length, workers: workerViews(db), redisDownSince: db.redisDownSince() ?? null, queuePausedSince: db.queuePausedSince() ?? null }, null, 2));
       return 0;
     }
     // The table needs only sums: one grouped query, however many chunk rows there are.
     const rows = db.listJobSummaries({ limit: -1, offset: 0 }).map((r) => jobSummaryView(r));
-    console.log(rows.length ? `${terminalSafe(jobTable(rows))}\n\n\`posepipe status <job>\` shows a job's stages and chunks` : 'no jobs yet');
+    // Said first: a paused intake is why queued jobs do not move.
+    if (db.intakePaused()) console.log('intake is paused: no queued job starts until `posepipe unpause` (running jobs go on)\n');
+    console.log(rows.length ? `${terminalSafe(jobTable(rows))}\n\n\`posepipe status <job>\` shows a job's stages and chunks (<job>: its id or file name)` : 'no jobs yet');
     const workers = workerViews(db);
     if (workers.length) console.log(`\n${terminalSafe(workerTable(workers))}`);
     return 0;

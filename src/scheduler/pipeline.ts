@@ -189,9 +189,10 @@ export class Pipeline {
     return this.#tracking.workerLog(line, slot);
   }
 
-  /** Finish the current steps, then stop taking jobs. */
+  /** Stop tracking at once (the chunks resume at the next start), finish the other current steps, then stop taking jobs. */
   stop(): void {
     this.#stopping = true;
+    this.#tracking.stopAll();
     this.wake();
   }
 
@@ -310,7 +311,7 @@ export class Pipeline {
     const text = c.kind === 'internal' && !(error instanceof PipelineError) ? `posepipe bug in stage ${name}: ${c.message}` : c.message;
     this.#db.failStage(job.id, name, { kind: c.kind, text });
     this.#db.failJob(job.id, { kind: c.kind, text });
-    this.#log(`job ${job.id} "${job.source_name}" failed in ${name}: ${text}`);
+    // Told once, by the event: start's progress prints it, run its own message with the advice.
     this.#emit({ type: 'stage', jobId: job.id, stage: name, state: 'failed' });
     this.#emit({ type: 'job', jobId: job.id, name: job.source_name, state: 'failed', message: text });
     return 'failed';

@@ -89,6 +89,8 @@ export class TrackLoop implements ChunkTracking {
   /** The flight on each slot (undefined: free). */
   readonly #onSlot: (ChunkFlight | undefined)[];
   readonly #rounds = new Set<Round>();
+  /** posepipe is stopping: no attempt starts any more. */
+  #stopping = false;
   /** The latest tracker facts any attempt reported (what a job tracked before a restart is described with, when no local slot exists). */
   #lastReady: ReadyEvent | undefined;
 
@@ -107,6 +109,18 @@ export class TrackLoop implements ChunkTracking {
   stopJob(jobId: number): void {
     for (const round of this.#rounds) {
       if (round.job.id !== jobId) continue;
+      for (const f of round.flights.values()) void f.runner.stop();
+      round.wake.fire();
+    }
+  }
+
+  /**
+   * posepipe is stopping: stop every attempt in flight and start no other, so that a slot freed by
+   * the stop is not handed another job's chunk. The chunks stay running; the next start resumes them.
+   */
+  stopAll(): void {
+    this.#stopping = true;
+    for (const round of this.#rounds) {
       for (const f of round.flights.values()) void f.runner.stop();
       round.wake.fire();
     }
@@ -173,7 +187,7 @@ export class TrackLoop implements ChunkTracking {
    */
   async claimRemote(jobId: number, firstFrame: number, runner: RemoteRunner): Promise<ChunkAttempt | undefined> {
     const round = [...this.#rounds].find((r) => r.job.id === jobId);
-    if (!round || round.ending || round.flights.has(firstFrame) || (round.notBefore.get(firstFrame) ?? 0) > Date.now()) return undefined;
+    if (!round || round.ending || this.#stopping || round.flights.has(firstFrame) || (round.notBefore.get(firstFrame) ?? 0) > Date.now()) return undefined;
     const row = this.#deps.db.listChunks(jobId).find((r) => r.first_frame === firstFrame);
     if (!row || row.state !== 'pending') return undefined;
     const flight = new ChunkFlight({ slot: -1, where: runner.where, runner, db: this.#deps.db, jobId, dir: round.dir, firstFrame, hooks: this.#hooks(round) });
@@ -205,7 +219,7 @@ export class TrackLoop implements ChunkTracking {
 
   /** Give each free slot the first chunk ready to start of the first-ranked job that can use that slot. */
   #grant(): void {
-    if (!this.#onSlot.includes(undefined) || this.#rounds.size === 0) return;
+    if (this.#stopping || !this.#onSlot.includes(undefined) || this.#rounds.size === 0) return;
     const ranked = this.#ranked();
     const rows = new Map<Round, ChunkRow[]>();
     for (const [slot, runner] of this.#deps.runners.entries()) {
@@ -250,6 +264,8 @@ export class TrackLoop implements ChunkTracking {
   async #settle(round: Round, f: ChunkFlight, end: FlightEnd, control: TrackControl): Promise<void> {
     const { db } = this.#deps;
     if (end.type === 'gone') return;
+    // A worker stopped while it loaded (posepipe is stopping) says nothing about the slot.
+    if (end.type === 'unready' && control.stopping()) return;
     if (end.type === 'unready') {
       // One slot's backend failing to load (a wrong device, a broken venv there) leaves the others.
       round.unready.set(f.slot, end.error);
@@ -372,7 +388,8 @@ export class TrackLoop implements ChunkTracking {
     const retried = retry && attempt < config.maxAttempts;
     const text = `${range}, attempt ${attempt}: ${adviceFor(kind, message, c.frame_count, split)}`;
     db.failChunk(job.id, c.idx, { kind, text, exitCode: details.exitCode, signal: details.signal, stderrTail: details.stderrTail }, split || retried);
-    this.#deps.log(`job ${job.id} ${text}${split ? ' — splitting it in two' : retried ? ' — retrying' : ''}`);
+    // A last failure is told once, as the job's own failure (the same text), not here as well.
+    if (split || retried) this.#deps.log(`job ${job.id} ${text}${split ? ' — splitting it in two' : ' — retrying'}`);
     return { kind, text, split, again: split || retried };
   }
 }

@@ -132,6 +132,9 @@ export class TrackerWorker {
     const closed = this.#closed;
     this.#ready = undefined; // from now on, track() waits for this stop and starts a fresh process
     child.stdin.end();
+    // A worker loading its models or tracking a chunk reads stdin only when that is over: whatever it
+    // was doing is given up anyway, so it is killed now rather than after the grace.
+    if (this.#pending || this.#starting) this.#killGroupOf(child.pid);
     const exited = await Promise.race([closed.then(() => true), sleep(STOP_GRACE_MS, undefined, { ref: false }).then(() => false)]);
     this.#killGroupOf(child.pid);
     if (!exited) await Promise.race([closed, sleep(KILL_WAIT_MS, undefined, { ref: false })]);
