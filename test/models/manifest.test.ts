@@ -85,9 +85,9 @@ describe('the models manifest', () => {
       spy.mockRestore();
     }
     expect(errors.map((e) => e.split('\n')[0])).toEqual([
-      'posepipe: posepipe models takes one subcommand: pull',
-      'posepipe: --mirror needs an http:// or https:// URL, got "ftp://x"',
-      'posepipe: --list and --mirror belong to posepipe models pull',
+      'posepipe: posepipe models takes one subcommand: pull; posepipe --help lists the commands and options',
+      'posepipe: --mirror needs an http:// or https:// URL, got "ftp://x"; posepipe --help lists the commands and options',
+      'posepipe: --list and --mirror belong to posepipe models pull; posepipe --help lists the commands and options',
     ]);
   });
 });
