@@ -1,4 +1,5 @@
 import { configDefaults, defineConfig } from 'vitest/config';
+import SlowFirst from './test/helpers/slow-first.ts';
 
 /**
  * Files that assert how soon something happens (a deadline, a heartbeat, an idle cut-off, a rate,
@@ -29,6 +30,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 180_000,
     pool: 'forks',
+    sequence: { sequencer: SlowFirst },
     reporters: ['default', './test/helpers/summary-reporter.ts'],
     projects: [
       { extends: true, test: { name: 'busy', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, ...TIMING, ...ALONE], maxWorkers: 2, sequence: { groupOrder: 0 } } },

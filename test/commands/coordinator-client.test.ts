@@ -59,16 +59,13 @@ describe('CoordinatorClient', () => {
     let seen: { lease: string | undefined; auth: string | undefined; bytes: number } | undefined;
     handler = (req, res) => {
       let bytes = 0;
-      let sincePause = 0;
-      // Read 128 KiB, then wait 100 ms: about 3 s for 4 MiB. /stall reads 128 KiB, then nothing.
+      // Wait 50 ms after every piece read: Node reads a socket 64 KiB at most at a time, so 4 MiB
+      // take at least 64 pieces, over 3.2 s. /stall reads one piece, then nothing.
       const stall = req.url === '/stall';
       req.on('data', (part: Buffer) => {
         bytes += part.length;
-        sincePause += part.length;
-        if (sincePause < 128 * 1024) return;
-        sincePause = 0;
         req.pause();
-        if (!stall) setTimeout(() => req.resume(), 100);
+        if (!stall) setTimeout(() => req.resume(), 50);
       });
       req.on('end', () => {
         seen = { lease: req.headers['x-posepipe-lease'] as string | undefined, auth: req.headers.authorization, bytes };
