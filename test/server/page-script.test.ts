@@ -63,7 +63,8 @@ describe('page script', () => {
     const fetches = await page.evaluate(() => performance.getEntriesByType('resource').filter((e) => (e as PerformanceResourceTiming).initiatorType === 'fetch' && e.name === location.href).map((e) => e.startTime));
     expect(fetches.length).toBeGreaterThanOrEqual(2);
     const gaps = fetches.slice(1).map((t, i) => Math.round(t - fetches[i]!));
-    // The script waits 500 ms from the start of one fetch to the start of the next.
-    for (const gap of gaps) expect(gap, `fetch gaps ${gaps.join(', ')}`).toBeGreaterThanOrEqual(495);
+    // The script waits 500 ms from one fetch's call to the next's; the browser records each a few
+    // ms after its call (494 ms was seen), so allow that much, far from a fetch per change (25 ms).
+    for (const gap of gaps) expect(gap, `fetch gaps ${gaps.join(', ')}`).toBeGreaterThanOrEqual(450);
   });
 });
