@@ -8,7 +8,7 @@ import type { Config } from '../config.ts';
 import { openDb } from '../db/index.ts';
 import { deleteJobs } from '../job-admin.ts';
 import { displayName } from '../progress.ts';
-import { jobIdsArg } from './rerun.ts';
+import { jobIdsArg } from './job-arg.ts';
 
 /** `posepipe delete <job>… [--output]`: exit 0 when every job was deleted, 2 when one was refused (with the reason). */
 export function deleteCommand(config: Config, opts: { args: readonly string[]; output: boolean }): number {

@@ -30,3 +30,21 @@ function listed(jobs: JobRow[]): string {
     .map((j) => `${j.id} (${j.state}${j.source_path ? `, ${displayName(j.source_path)}` : ''})`)
     .join(', ');
 }
+
+/** The jobs named on the command line (ids or file names); undefined (after saying which) when one names none or several. */
+export function jobIdsArg(db: Db, command: string, args: readonly string[]): number[] | undefined {
+  if (args.length === 0) {
+    console.error(`posepipe: ${command} takes one or more jobs (an id or a file name), e.g. posepipe ${command} 12`);
+    return undefined;
+  }
+  const ids: number[] = [];
+  for (const arg of args) {
+    const job = resolveJobArg(db, arg);
+    if (job.error !== undefined) {
+      console.error(`posepipe: ${job.error}`);
+      return undefined;
+    }
+    ids.push(job.id);
+  }
+  return ids;
+}

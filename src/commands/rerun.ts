@@ -5,29 +5,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
-import { openDb, type Db } from '../db/index.ts';
+import { openDb } from '../db/index.ts';
 import { ActionRefusedError, rerunJob } from '../job-admin.ts';
 import { displayName } from '../progress.ts';
 import { describeSettings, workSettings } from '../work-settings.ts';
-import { resolveJobArg } from './job-arg.ts';
-
-/** The jobs named on the command line (ids or file names); undefined (after saying which) when one names none or several. */
-export function jobIdsArg(db: Db, command: string, args: readonly string[]): number[] | undefined {
-  if (args.length === 0) {
-    console.error(`posepipe: ${command} takes one or more jobs (an id or a file name), e.g. posepipe ${command} 12`);
-    return undefined;
-  }
-  const ids: number[] = [];
-  for (const arg of args) {
-    const job = resolveJobArg(db, arg);
-    if (job.error !== undefined) {
-      console.error(`posepipe: ${job.error}`);
-      return undefined;
-    }
-    ids.push(job.id);
-  }
-  return ids;
-}
+import { jobIdsArg } from './job-arg.ts';
 
 /** `posepipe rerun <job>…`: exit 0 when every job was queued again, 2 when one was refused (with the reason). */
 export function rerunCommand(config: Config, args: readonly string[]): number {
