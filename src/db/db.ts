@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { OutputFormat } from '../config.ts';
@@ -61,6 +61,34 @@ export function outputFormatOf(outputName: string): OutputFormat {
 }
 
 /**
+ * Make a new database file whole: migrate it under a private name, then link it into place, so that
+ * a reader (`posepipe status` beside a first `posepipe start`) finds no file or every table, never an
+ * empty schema. When another process got there first, its file stands and this one is dropped.
+ */
+function createMigrated(file: string): void {
+  const draft = `${file}.new-${process.pid}`;
+  rmSync(draft, { force: true });
+  const db = new Database(draft);
+  try {
+    db.pragma('foreign_keys = OFF');
+    migrate(db, file);
+  } finally {
+    db.close();
+  }
+  try {
+    linkSync(draft, file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // A file system without hard links (EPERM, ENOTSUP): a rename is whole too, only not exclusive.
+    if (code === 'EPERM' || code === 'ENOTSUP') {
+      if (!existsSync(file)) renameSync(draft, file);
+    } else if (code !== 'EEXIST') throw err;
+  } finally {
+    rmSync(draft, { force: true });
+  }
+}
+
+/**
  * The database: SQLite in WAL mode with synchronous=FULL, migrated on open.
  * Every query posepipe runs is a named method here; no SQL lives elsewhere.
  */
@@ -70,7 +98,10 @@ export class Db {
 
   constructor(file: string, options: { readonly?: boolean } = {}) {
     this.file = file;
-    if (!options.readonly) mkdirSync(dirname(file), { recursive: true });
+    if (!options.readonly) {
+      mkdirSync(dirname(file), { recursive: true });
+      if (!existsSync(file)) createMigrated(file);
+    }
     this.#db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
     this.#db.pragma('busy_timeout = 5000');
     if (!options.readonly) {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -435,5 +435,43 @@ describe('instance lock', () => {
     expect(readFileSync(join(ws.home, 'posepipe.lock'), 'utf8').trim()).toBe(String(process.pid));
     lock.release();
     expect(existsSync(join(ws.home, 'posepipe.lock'))).toBe(false);
+  });
+});
+
+describe('a new database', () => {
+  it('appears whole: a reader polling while another process makes it finds no file or every table', async () => {
+    ws = makeWorkspace('db-new');
+    const homes = [1, 2, 3, 4, 5].map((i) => join(ws.root, `home-${i}`));
+    const script = `const { openDb } = await import('./src/db/index.ts'); for (const h of ${JSON.stringify(homes)}) openDb(h).close();`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    let running = true;
+    void exited.then(() => (running = false));
+    const seen: string[] = [];
+    let found = 0;
+    while (running) {
+      for (const home of homes) {
+        const file = join(home, 'posepipe.db');
+        if (!existsSync(file)) continue;
+        found++;
+        try {
+          const db = new Database(file, { readonly: true, fileMustExist: true });
+          try {
+            db.prepare('SELECT count(*) FROM jobs').get();
+          } finally {
+            db.close();
+          }
+        } catch (err) {
+          seen.push(`${file}: ${(err as Error).message}`);
+        }
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(await exited, stderr).toBe(0);
+    expect(found).toBeGreaterThan(0);
+    expect(seen).toEqual([]);
+    for (const home of homes) expect(readdirSync(home).filter((f) => f.includes('.new-'))).toEqual([]);
   });
 });
