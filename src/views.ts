@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import type { Config } from './config.ts';
 import type { ChunkRow, Db, JobRow, JobSummaryRow, StageRow, StepState, WorkerRow } from './db/index.ts';
+import { resumeHelps } from './errors.ts';
 import type { VideoFacts } from './media/index.ts';
 import { parseSettings, type WorkSettings } from './work-settings.ts';
 
@@ -73,7 +74,8 @@ export interface JobView extends JobHead {
   sha256: string;
   bytes: number;
   output: string;
-  outputPath: string;
+  /** Where the JSON is, or will be once done; null for a job that cannot finish without a new file. */
+  outputPath: string | null;
   stages: StageView[];
   chunkList: ChunkView[];
 }
@@ -192,12 +194,14 @@ function stageOutput<T>(stages: StageRow[], name: string): T | undefined {
 function jobWithoutChunks(config: Config, job: JobRow, stages: StageRow[], t: ChunkTotals): Omit<JobView, 'chunkList'> {
   // Where the job really wrote its JSON (the outbox may have been configured differently then).
   const emitted = stageOutput<{ file: string }>(stages, 'emit')?.file;
+  const error = job.error_kind ? { kind: job.error_kind, text: job.error_text ?? '' } : null;
+  const hopeless = job.state === 'failed' && !resumeHelps(error);
   return {
     ...head(job, t, Date.now()),
     sha256: job.source_sha256,
     bytes: job.source_bytes,
     output: job.output_name,
-    outputPath: emitted ?? join(config.outbox, job.output_name),
+    outputPath: hopeless ? null : (emitted ?? join(config.outbox, job.output_name)),
     stages: stages.map(stageView),
   };
 }

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import { openDb } from '../db/index.ts';
-import { failureAdvice, resumeHelps } from '../errors.ts';
+import { failureAdvice } from '../errors.ts';
 import { jobDir } from '../paths.ts';
 import { displayName, terminalSafe } from '../progress.ts';
 import { describeSettings } from '../work-settings.ts';
@@ -49,8 +49,8 @@ function workerTable(workers: WorkerView[]): string {
 
 /** Where the output is, or will be: none for a job that cannot finish without a new file. */
 function outputLine(j: JobView): string[] {
+  if (j.outputPath === null) return ['  output: none (the file itself is the problem; see below)'];
   if (j.state === 'done') return [`  output: ${displayName(j.outputPath)}`];
-  if (j.state === 'failed' && !resumeHelps(j.error)) return ['  output: none (the file itself is the problem; see below)'];
   return [`  output, once done: ${displayName(j.outputPath)}`];
 }
 

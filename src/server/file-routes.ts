@@ -32,7 +32,7 @@ export function registerFiles(app: Hono<ServerEnv>, deps: AppDeps): void {
     const job = jobOr404(db, c.req.param('id'));
     if (job.state !== 'done') throw new HTTPException(404, { message: `Job ${job.id} has no output yet (it is ${job.state})` });
     // The outbox file the emit stage recorded; never through a symlink someone put in its place.
-    const file = await openRegular(jobView(db, config, job).outputPath, `The output of job ${job.id}`);
+    const file = await openRegular(jobView(db, config, job).outputPath!, `The output of job ${job.id}`);
     const encoded = encodeURIComponent(job.output_name).replace(/['()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
     c.header('Content-Disposition', `inline; filename*=UTF-8''${encoded}`);
     // JSON Lines has no registered type; application/x-ndjson is the one streaming readers know.

@@ -139,6 +139,8 @@ describe('a failure carries its cause', () => {
     expect(status.stdout).toContain(`  ${advice}\n`);
     expect(status.stdout).toContain('output: none');
     expect(status.stdout).not.toContain('text.json');
+    const json = await command(() => statusCommand(input.config, { json: true, jobId: '1' }));
+    expect((JSON.parse(json.stdout) as { outputPath: string | null }).outputPath).toBeNull();
   });
 
   it('resume --all-failed leaves the broken file until it changes', async () => {
