@@ -60,7 +60,7 @@ header.top .sub{color:var(--head-sub);font-size:13px}
 header.top .who{margin-left:auto;color:var(--head-sub);font-size:13px}
 header.top form.logout button{padding:.15rem .7rem;background:transparent;color:#fff;border-color:#4a5468}
 header.top form.logout button:hover{background:#2c3445}
-body[data-role=viewer] form.inline,body[data-role=viewer] details.confirm{display:none}
+body[data-role=viewer] form.inline,body[data-role=viewer] details.confirm,body[data-role=viewer] #bulk-bar,body[data-role=viewer] input[data-select]{display:none}
 .card.login{max-width:26rem;margin:3rem auto}
 .login code{white-space:nowrap}
 .login label{display:block;font-weight:600;margin:.8rem 0 .3rem}

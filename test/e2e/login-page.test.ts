@@ -77,6 +77,8 @@ describe('the login page in headless Chromium', () => {
     expect(await page.locator('header .who').textContent()).toBe('read-only');
     expect(await page.locator('#intake button[data-action=unpause]').isVisible()).toBe(false);
     expect(await page.locator('#upload').count()).toBe(0);
+    expect(await page.locator('tr[data-job="1"] input[data-select]').isVisible()).toBe(false);
+    expect(await page.locator('#bulk-bar').isVisible()).toBe(false);
     await screenshot(page, 'viewer');
     // Her browser cannot act even by sending the form itself.
     const forced = await page.evaluate(() => fetch('/api/intake/unpause', { method: 'POST' }).then((r) => r.status));
