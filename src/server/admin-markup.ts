@@ -2,11 +2,13 @@
  * The markup of the queue-managing actions: "Track again" and "Delete" on a job's page, the
  * settings a job was made with, and the list's bulk selection and "Resume all failed". Forms that
  * post to src/server/admin-routes.ts; a destructive one asks first (a confirmation box on a job's
- * page; the page script's confirm() for the ticked jobs, whose buttons share one form).
+ * page; for the ticked jobs, whose buttons share one form, the page script's confirm(), or without
+ * the script a page that asks before anything is done).
  */
 import type { JobSummaryView, JobView } from '../views.ts';
 import { describeSettings } from '../work-settings.ts';
-import { actionButton, escapeHtml } from './page.ts';
+import type { Who } from './auth/role.ts';
+import { actionButton, escapeHtml, layout } from './page.ts';
 
 function form(opts: { url: string; action: string; label: string; back: string; title: string; confirm?: string; extra?: string }): string {
   const confirm = opts.confirm ? ` data-confirm="${escapeHtml(opts.confirm)}"` : '';
@@ -52,5 +54,26 @@ export function bulkBar(opts: { back: string; failed: number; any: boolean }): s
   if (!opts.any) return failed ? `<div class="row" id="bulk-bar">${failed}</div>` : '';
   const button = (action: string, label: string, confirm?: string) =>
     `<button type="submit" name="action" value="${action}" data-action="bulk-${action}"${confirm ? ` data-confirm="${escapeHtml(confirm)}"` : ''}>${escapeHtml(label)}</button>`;
-  return `<div class="row" id="bulk-bar"><form id="bulk" class="inline" method="post" action="/api/jobs/bulk"><input type="hidden" name="back" value="${escapeHtml(opts.back)}"><span class="muted">Ticked jobs:</span> ${button('resume', 'Resume')} ${button('cancel', 'Cancel', 'Cancel the ticked jobs?')} ${button('delete', 'Delete', 'Delete the ticked jobs and their files? Their outputs in the outbox are kept.')}</form>${failed}</div>`;
+  return `<div class="row" id="bulk-bar"><form id="bulk" class="inline" method="post" action="/api/jobs/bulk"><input type="hidden" name="back" value="${escapeHtml(opts.back)}"><input type="hidden" name="confirmed" value="" data-confirmed><span class="muted">Ticked jobs:</span> ${button('resume', 'Resume')} ${button('cancel', 'Cancel', BULK_QUESTIONS.cancel)} ${button('delete', 'Delete', BULK_QUESTIONS.delete)}</form>${failed}</div>`;
+}
+
+/** The question a bulk cancel or delete asks, the page script's and the no-script page's alike. */
+export const BULK_QUESTIONS = {
+  cancel: 'Cancel the ticked jobs?',
+  delete: 'Delete the ticked jobs and their files? Their outputs in the outbox are kept.',
+} as const;
+
+/**
+ * A bulk cancel or delete sent without its answer (the page script did not ask: it is off): the
+ * question, the jobs it names, and the same form again with the answer, or back without acting.
+ */
+export function bulkConfirmPage(opts: { action: 'cancel' | 'delete'; jobs: { id: number; name: string }[]; back: string; output: boolean; who?: Who }): string {
+  const hidden = (name: string, value: string) => `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`;
+  const fields = [hidden('action', opts.action), hidden('back', opts.back), hidden('confirmed', '1'), ...(opts.output ? [hidden('output', '1')] : []), ...opts.jobs.map((j) => hidden('job', String(j.id)))].join('');
+  const items = opts.jobs.map((j) => `<li>job ${j.id} <span class="name">${escapeHtml(j.name)}</span></li>`).join('');
+  const verb = opts.action === 'cancel' ? 'Cancel' : 'Delete';
+  const main = `<main data-page="confirm"><h1>${verb} ${opts.jobs.length === 1 ? '1 job' : `${opts.jobs.length} jobs`}?</h1>
+<p>${escapeHtml(BULK_QUESTIONS[opts.action])}</p><ul id="confirm-jobs">${items}</ul>
+<form class="row" method="post" action="/api/jobs/bulk">${fields}<button type="submit" data-action="bulk-${opts.action}-confirmed">Yes, ${verb.toLowerCase()} ${opts.jobs.length === 1 ? 'it' : 'them'}</button> <a href="${escapeHtml(opts.back)}" data-keep>No, go back</a></form></main>`;
+  return layout(`${verb} jobs? · posepipe`, main, '', { who: opts.who });
 }

@@ -8,6 +8,7 @@ import type { Context, Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { StateConflictError } from '../db/index.ts';
 import { ActionRefusedError, deleteJobs, rerunJob } from '../job-admin.ts';
+import { bulkConfirmPage } from './admin-markup.ts';
 import { wantsHtml } from './api-routes.ts';
 import type { AppDeps, ServerEnv } from './deps.ts';
 import { jobOr404 } from './page-routes.ts';
@@ -98,6 +99,14 @@ export function registerAdminRoutes(app: Hono<ServerEnv>, deps: AppDeps): void {
     const ids = [...new Set(texts.map(Number))];
     if (ids.length === 0) throw new HTTPException(400, { message: 'No job selected: tick the jobs to act on first' });
     if (ids.length > MAX_BULK) throw new HTTPException(400, { message: `At most ${MAX_BULK} jobs at once` });
+    // From a page whose script did not ask (it is off): ask on a page of its own, act on its answer.
+    if (action !== 'resume' && wantsHtml(c) && !yes(f.confirmed)) {
+      const jobs = ids.flatMap((id) => {
+        const job = db.getJob(id);
+        return job ? [{ id, name: job.source_name }] : [];
+      });
+      if (jobs.length > 0) return c.html(bulkConfirmPage({ action, jobs, back: c.get('back') ?? '/', output: yes(f.output), who: c.get('who') }));
+    }
     let did: number[] = [];
     let refused: { id: number; reason: string }[] = [];
     if (action === 'delete') {

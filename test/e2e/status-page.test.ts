@@ -279,6 +279,17 @@ describe('status page in headless Chromium (issue 4)', () => {
     await clickAndLoad(page, `tr[data-job="${newest}"] button[data-action="priority"]`);
     await page.locator(`tr[data-job="${newest}"] [data-priority="1"]`).waitFor({ timeout: 15_000 });
     expect(await page.locator('[data-priority]').count()).toBe(1);
+    // The ticked jobs' Cancel asks in a dialog; accepted, the answer goes along and the server acts at once.
+    const other = (await page.locator(`tr[data-job][data-state="queued"]:not([data-job="${newest}"])`).getAttribute('data-job'))!;
+    const asked: string[] = [];
+    page.once('dialog', (d) => {
+      asked.push(d.message());
+      void d.accept();
+    });
+    await page.check(`tr[data-job="${other}"] input[data-select]`);
+    await clickAndLoad(page, 'button[data-action="bulk-cancel"]');
+    expect(asked).toEqual(['Cancel the ticked jobs?']);
+    await page.locator(`tr[data-job="${other}"][data-state="cancelled"]`).waitFor({ timeout: 15_000 });
     await clickAndLoad(page, 'button[data-action="unpause"]');
     await page.locator('button[data-action="pause"]').waitFor({ timeout: 15_000 });
 

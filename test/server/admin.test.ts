@@ -67,7 +67,15 @@ describe('queue actions on the page', () => {
     expect([needed.status, JSON.parse(needed.body).error]).toEqual([409, `job ${done}: job ${again.id} tracks its video again from its folder: delete it after that one is done`]);
 
     // Ticked together: cancel the re-run, then delete both; the output stays in the outbox.
-    expect((await post('/api/jobs/bulk', operator, `back=%2F&action=cancel&job=${again.id}`)).headers.location).toBe('/');
+    // Sent by a page whose script is off (no answer along): a page asks first, and nothing is done yet.
+    const asked = await post('/api/jobs/bulk', operator, `back=%2F&action=cancel&job=${again.id}&job=999999`);
+    expect(asked.status).toBe(200);
+    expect(asked.body).toContain('<h1>Cancel 1 job?</h1>');
+    expect(asked.body).toContain(`<li>job ${again.id} <span class="name">walk.mp4</span></li>`);
+    expect(asked.body).toContain(`<input type="hidden" name="confirmed" value="1"><input type="hidden" name="job" value="${again.id}">`);
+    expect(asked.body).toContain('<a href="/" data-keep>No, go back</a>');
+    expect(h.db.getJob(again.id)!.state).toBe('queued');
+    expect((await post('/api/jobs/bulk', operator, `back=%2F&action=cancel&confirmed=1&job=${again.id}`)).headers.location).toBe('/');
     expect(h.db.getJob(again.id)!.state).toBe('cancelled');
     const gone = await post('/api/jobs/bulk', { ...operator, accept: 'application/json' }, `action=delete&job=${done}&job=${again.id}`);
     expect([gone.status, JSON.parse(gone.body)]).toEqual([200, { action: 'delete', jobs: [done, again.id] }]);

@@ -256,8 +256,9 @@
 
 // Small things the page does without a server round trip: "No, keep it" closes an action's
 // confirmation box (a <details>, which works without this script too), Escape closes any open one,
-// a button with data-confirm (the ticked jobs' Cancel and Delete) asks its question first, and
-// "Dismiss" takes a notice away.
+// a button with data-confirm (the ticked jobs' Cancel and Delete) asks its question first and
+// sends the answer along (without it, the server asks on a page of its own), and "Dismiss" takes a
+// notice away.
 (function () {
   'use strict';
   document.addEventListener('click', function (event) {
@@ -269,9 +270,13 @@
       return;
     }
     var ask = target.closest('button[data-confirm]');
-    if (ask && !window.confirm(ask.getAttribute('data-confirm'))) {
-      event.preventDefault();
-      return;
+    if (ask) {
+      if (!window.confirm(ask.getAttribute('data-confirm'))) {
+        event.preventDefault();
+        return;
+      }
+      var answer = ask.form && ask.form.querySelector('input[data-confirmed]');
+      if (answer) answer.value = '1';
     }
     var dismiss = target.closest('#notice [data-dismiss]');
     if (dismiss) {
