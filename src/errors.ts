@@ -71,6 +71,13 @@ export function classify(error: unknown): { kind: FailureKind; message: string; 
   return { kind: 'internal', message, retry: false };
 }
 
+/** A failure's message with the tracker's last stderr lines (its traceback) under it, when it has them. */
+export function withStderr(error: unknown): string {
+  const { message } = classify(error);
+  const tail = error instanceof TrackerError ? error.details.stderrTail?.trim() : undefined;
+  return tail ? `${message}\n${tail}` : message;
+}
+
 const ADVICE: Record<FailureKind, string> = {
   input: 'The file itself is the problem (not a video, empty, damaged or over a limit): resuming reads the same bytes and fails again. Fix or re-export it and drop it in the inbox again.',
   oom: 'The tracker ran out of memory even on the smallest chunk. Free the GPU or lower the chunk length, then resume.',

@@ -42,9 +42,11 @@ function jobTable(jobs: JobSummaryView[]): string {
 function workerTable(workers: WorkerView[]): string {
   const rows = [['SLOT', 'HOST', 'HEALTH', 'DEVICE', 'TRACKING', 'FRAMES/S', 'ERROR']];
   for (const w of workers) {
-    rows.push([w.name, w.host, w.health, w.device ?? '-', w.current ? `job ${w.current.jobId} chunk ${w.current.chunk}` : '-', w.framesPerSecond === null ? '-' : String(w.framesPerSecond), w.error ?? '']);
+    rows.push([w.name, w.host, w.health, w.device ?? '-', w.current ? `job ${w.current.jobId} chunk ${w.current.chunk}` : '-', w.framesPerSecond === null ? '-' : String(w.framesPerSecond), w.error?.split('\n')[0] ?? '']);
   }
-  return table(rows);
+  // A load error's backend stderr (its traceback) under the table, where its lines can be read.
+  const tails = workers.filter((w) => w.error?.includes('\n')).map((w) => `\n${w.name} cannot load its backend:\n${w.error!.replace(/^/gm, '  ')}`);
+  return table(rows) + tails.join('');
 }
 
 /** Where the output is, or will be: none for a job that cannot finish without a new file. */

@@ -3,7 +3,7 @@
  * loaded once and reused for every chunk of every job. Every load of the backend is recorded.
  */
 import type { Db } from '../db/index.ts';
-import { classify } from '../errors.ts';
+import { withStderr } from '../errors.ts';
 import { trackChunk, type ChunkResult } from '../stages/track.ts';
 import type { ReadyEvent, TrackerWorker } from '../tracker/index.ts';
 import type { ChunkAttempt, ChunkRunner } from './types.ts';
@@ -28,8 +28,8 @@ export class LocalRunner implements ChunkRunner {
     try {
       ready = await this.#tracker.start();
     } catch (error) {
-      // Shown on the page and in `status --json` until a later start succeeds.
-      this.#db.workerHealth(this.where, 'unhealthy', { error: classify(error).message });
+      // Shown on the page and in `status` (with the backend's traceback) until a later start succeeds.
+      this.#db.workerHealth(this.where, 'unhealthy', { error: withStderr(error) });
       throw error;
     }
     this.#db.workerHealth(this.where, 'ready', { device: ready.device });

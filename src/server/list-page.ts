@@ -30,11 +30,20 @@ export interface JobsPageData {
 
 const utc = (ms: number) => `${new Date(ms).toISOString().replace('T', ' ').slice(0, 19)} UTC`;
 
+/** A slot's load error: its first line, and the backend's stderr (its traceback) folded under it. */
+function slotError(error: string | null): string {
+  if (!error) return '';
+  const head = firstLine(error);
+  const rest = error.slice(error.indexOf('\n') + 1);
+  if (rest === error) return ` <span class="muted">${escapeHtml(head)}</span>`;
+  return ` <details class="slot-error"><summary class="muted">${escapeHtml(head)}</summary><pre>${escapeHtml(rest)}</pre></details>`;
+}
+
 /** The tracker slots: health (with the load error of an unhealthy one), the chunk each tracks, frames/s. */
 function workersTable(workers: WorkerView[]): string {
   if (workers.length === 0) return '';
   const rows = workers.map((w) => {
-    const health = `<span class="badge s-${w.health === 'unhealthy' ? 'failed' : w.health === 'ready' ? 'done' : 'pending'}">${escapeHtml(w.health)}</span>${w.error ? ` <span class="muted">${escapeHtml(firstLine(w.error))}</span>` : ''}`;
+    const health = `<span class="badge s-${w.health === 'unhealthy' ? 'failed' : w.health === 'ready' ? 'done' : 'pending'}">${escapeHtml(w.health)}</span>${slotError(w.error)}`;
     const current = w.current ? `<a href="/jobs/${w.current.jobId}#chunk-${w.current.chunk}">job ${w.current.jobId}, chunk ${w.current.chunk}</a>` : '<span class="muted">–</span>';
     const seen = new Date(w.lastSeenMs).toISOString().replace('T', ' ').slice(0, 19);
     return `<tr data-worker="${escapeHtml(w.name)}" data-health="${escapeHtml(w.health)}"><td>${escapeHtml(w.name)}</td><td>${escapeHtml(w.host)}</td><td>${escapeHtml(w.device ?? '–')}</td><td>${health}</td><td>${current}</td><td class="num">${w.framesPerSecond ?? '–'}</td><td class="muted">${seen} UTC</td></tr>`;

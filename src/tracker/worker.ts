@@ -25,6 +25,8 @@ interface Starting {
   reject: (error: TrackerError) => void;
   timer: NodeJS.Timeout;
   failure?: TrackerError;
+  /** What its error event said: the rejection waits for the exit, so that stderr (the traceback) is in. */
+  said?: { kind: FailureKind; message: string };
 }
 
 /**
@@ -218,10 +220,12 @@ export class TrackerWorker {
         this.#loads += 1;
         starting.resolve(event);
       } else if (event.type === 'error') {
-        // The worker exits by itself after this; reject now, the exit only reaps it.
+        // The worker exits by itself after this, its traceback written: the exit rejects, once the
+        // pipes are drained. One that lingers (a child holding stderr) is killed after a grace period.
+        starting.said = { kind: event.kind, message: event.message };
         clearTimeout(starting.timer);
-        this.#starting = undefined;
-        starting.reject(new TrackerError(event.kind, `Tracker worker could not start: ${event.message}`, this.#failure(null, null)));
+        const pid = this.#child?.pid;
+        starting.timer = setTimeout(() => this.#killGroupOf(pid), MARK_WAIT_MS);
       } else {
         this.#log(`[tracker] unexpected ${event.type} event before ready`);
       }
@@ -285,7 +289,9 @@ export class TrackerWorker {
       this.#starting = undefined;
       // Exiting before ready without saying why is a broken setup, unless a signal killed it.
       const kind: FailureKind = signal ? 'crash' : 'environment';
-      starting.reject(starting.failure ?? new TrackerError(kind, `Tracker worker ${how} before it was ready (run posepipe doctor)`, this.#failure(exitCode, signal)));
+      const said = starting.said;
+      if (said) starting.reject(new TrackerError(said.kind, `Tracker worker could not start: ${said.message}`, this.#failure(exitCode, signal)));
+      else starting.reject(starting.failure ?? new TrackerError(kind, `Tracker worker ${how} before it was ready (run posepipe doctor)`, this.#failure(exitCode, signal)));
     }
     const pending = this.#pending;
     if (pending) {

@@ -53,6 +53,10 @@ describe('tracker slots (--workers)', () => {
       ['slot 3 (cpu)', 'stopped'],
     ]);
     expect(st.workers[1]!.error).toMatch(/no backend on cuda:1/);
+    // The backend's traceback comes with its error, not only in worker.log.
+    expect(st.workers[1]!.error).toMatch(/\nTraceback \(most recent call last\):\n[^]*no backend on cuda:1/);
+    const text = (await runCli(['status'], cliEnv(run.ws))).stdout;
+    expect(text).toMatch(/\nslot 2 \(cuda:1\) cannot load its backend:\n {2}[^\n]*no backend on cuda:1[^\n]*\n {2}Traceback \(most recent call last\):\n/);
     expect(st.workers[0]!.device).toMatch(/^cpu/);
     expect(st.workers.every((w) => w.current === null)).toBe(true);
   }, 120_000);

@@ -19,18 +19,19 @@ describe('jobs list', () => {
     h.db.registerWorkers('gpu-box', ['slot 1 (cuda:0)', 'slot 2 (cuda:1)']);
     h.db.workerHealth('slot 1 (cuda:0)', 'ready', { device: 'cuda:0 (NVIDIA H200)' });
     h.db.workerChunk('slot 1 (cuda:0)', { jobId: job, idx: 1, framesPerSecond: 12.5 });
-    h.db.workerHealth('slot 2 (cuda:1)', 'unhealthy', { error: 'CUDA error: <no device>' });
+    h.db.workerHealth('slot 2 (cuda:1)', 'unhealthy', { error: 'CUDA error: <no device>\nTraceback (most recent call last):\n  File "load.py", line 1' });
     const page = (await h.send('/')).body;
     const slots = tags(page).filter((t) => t.name === 'tr' && t.attrs.has('data-worker')).map((t) => [t.attrs.get('data-worker'), t.attrs.get('data-health')]);
     expect(slots).toEqual([['slot 1 (cuda:0)', 'ready'], ['slot 2 (cuda:1)', 'unhealthy']]);
     expect(page).toContain(`<a href="/jobs/${job}#chunk-1">job ${job}, chunk 1</a>`);
-    expect(page).toContain('CUDA error: &#60;no device&#62;');
+    // The load error's first line, with the backend's traceback folded under it.
+    expect(page).toContain('<details class="slot-error"><summary class="muted">CUDA error: &#60;no device&#62;</summary><pre>Traceback (most recent call last):\n  File &#34;load.py&#34;, line 1</pre></details>');
     expect(page).not.toContain('id="redis-down"');
     h.db.setRedisDownSince(Date.UTC(2026, 11, 3, 6, 0, 0));
     expect((await h.send('/')).body).toContain('Redis has not answered since 2026-12-03 06:00:00 UTC');
     const api = JSON.parse((await h.send('/api/jobs')).body) as { workers: { name: string; health: string; error: string | null; current: unknown; framesPerSecond: number | null }[] };
     expect(api.workers[0]).toMatchObject({ name: 'slot 1 (cuda:0)', health: 'ready', current: { jobId: job, chunk: 1 }, framesPerSecond: 12.5 });
-    expect(api.workers[1]).toMatchObject({ health: 'unhealthy', error: 'CUDA error: <no device>', current: null });
+    expect(api.workers[1]).toMatchObject({ health: 'unhealthy', error: 'CUDA error: <no device>\nTraceback (most recent call last):\n  File "load.py", line 1', current: null });
   });
 
   it('pages 50 jobs at a time, newest first, with a pager that knows the totals', async () => {
