@@ -739,11 +739,19 @@ export class Db {
       .run(health, detail.device ?? null, detail.error ?? null, Date.now(), name);
   }
 
-  /** The chunk a slot has started (or none: it is free), and how fast it goes (frames/s). */
-  workerChunk(name: string, chunk: { jobId: number; idx: number; framesPerSecond?: number } | undefined): void {
+  /**
+   * The chunk a slot tracks (or none: it is free), and how fast it tracks that chunk (frames/s; null
+   * until measured, and while free: a rate is only ever the current chunk's); seen now.
+   */
+  workerChunk(name: string, chunk: { jobId: number; idx: number; framesPerSecond?: number | null } | undefined): void {
     this.#db
-      .prepare('UPDATE workers SET job_id = ?, chunk_idx = ?, frames_per_second = coalesce(?, frames_per_second), last_seen_ms = ? WHERE name = ?')
+      .prepare('UPDATE workers SET job_id = ?, chunk_idx = ?, frames_per_second = ?, last_seen_ms = ? WHERE name = ?')
       .run(chunk?.jobId ?? null, chunk?.idx ?? null, chunk?.framesPerSecond ?? null, Date.now(), name);
+  }
+
+  /** A slot was heard from (a heartbeat, progress that did not advance, a piece of an upload): only its last seen moves. */
+  workerSeen(name: string): void {
+    this.#db.prepare('UPDATE workers SET last_seen_ms = ? WHERE name = ?').run(Date.now(), name);
   }
 
   /** A remote worker's slot was heard from: its row (made on first contact) says what it tracks now, and its health. */
