@@ -18,11 +18,23 @@ export interface ChunkView {
   frameCount: number;
   overlapFrames: number;
   framesDone: number;
-  /** Seconds the tracker worker spent on this chunk (its busy time), null until done. */
+  /** Seconds the tracker worker spent on this chunk (its busy time) once done; while running, its time so far; else null. */
   trackerSeconds: number | null;
   /** Where its latest attempt ran (`slot 2 (cuda:1)`), null before the first. */
   ranOn: string | null;
-  error: { kind: string; text: string; exitCode: number | null; signal: string | null; stderrTail: string | null } | null;
+  /** Why its latest attempt failed: only while it is failed, or pending for a retry after that failure. */
+  error: ChunkError | null;
+  /** An earlier attempt's failure, kept as history once a later attempt runs or has succeeded (its log has every attempt). */
+  earlierError: ChunkError | null;
+}
+
+/** A chunk attempt's failure as recorded. */
+export interface ChunkError {
+  kind: string;
+  text: string;
+  exitCode: number | null;
+  signal: string | null;
+  stderrTail: string | null;
 }
 
 /** One stage as shown; the times place it on the job page's timeline. */
@@ -30,7 +42,9 @@ export interface StageView {
   name: string;
   state: string;
   attempts: number;
+  /** Time worked over all its attempts (a resume adds to it; a running one counts its time so far). */
   seconds: number | null;
+  /** When its latest attempt started and ended (null while running). */
   startedMs: number | null;
   finishedMs: number | null;
   error: { kind: string; text: string } | null;
@@ -56,7 +70,9 @@ interface JobHead {
   frames: number | null;
   chunksDone: number;
   chunks: number;
+  /** Tracker time of its done chunks plus its running chunks' time so far. */
   trackerSeconds: number;
+  /** Time worked: the sum of its stages' seconds over every attempt and resume; null before any stage started. */
   seconds: number | null;
   createdMs: number;
   startedMs: number | null;
@@ -110,8 +126,11 @@ export interface JobPageView {
 
 const secs = (ms: number | null) => (ms === null ? null : Math.round(ms) / 1000);
 
-/** One chunk row as shown (the page's grid and table, and the job view's chunk list). */
-export function chunkView(c: ChunkRow): ChunkView {
+/** One chunk row as shown (the page's grid and table, and the job view's chunk list), times as of `now`. */
+export function chunkView(c: ChunkRow, now = Date.now()): ChunkView {
+  const error = c.error_kind ? { kind: c.error_kind, text: c.error_text ?? '', exitCode: c.exit_code, signal: c.signal, stderrTail: c.stderr_tail } : null;
+  // A row keeps its last failure after a later attempt starts or succeeds: then it is history.
+  const current = c.state === 'failed' || c.state === 'pending';
   return {
     index: c.idx,
     state: c.state,
@@ -120,20 +139,29 @@ export function chunkView(c: ChunkRow): ChunkView {
     frameCount: c.frame_count,
     overlapFrames: c.overlap_frames,
     framesDone: c.frames_done,
-    trackerSeconds: secs(c.tracker_ms),
+    trackerSeconds: c.state === 'running' && c.started_ms !== null ? secs(Math.max(0, now - c.started_ms)) : secs(c.tracker_ms),
     ranOn: c.ran_on,
-    error: c.error_kind ? { kind: c.error_kind, text: c.error_text ?? '', exitCode: c.exit_code, signal: c.signal, stderrTail: c.stderr_tail } : null,
+    error: current ? error : null,
+    earlierError: current ? null : error,
   };
 }
 
-function stageView(s: StageRow): StageView {
+/** A stage's time worked in ms: its finished attempts' (duration_ms) plus, while running, this attempt's so far. */
+function workedMs(s: StageRow, now: number): number | null {
+  if (s.started_ms === null) return s.duration_ms;
+  // A running row with an end was stopped with its process: it worked until then.
+  const live = s.state === 'running' ? Math.max(0, (s.finished_ms ?? now) - s.started_ms) : 0;
+  return (s.duration_ms ?? 0) + live;
+}
+
+function stageView(s: StageRow, now: number): StageView {
   return {
     name: s.name,
     state: s.state,
     attempts: s.attempts,
-    seconds: secs(s.duration_ms),
+    seconds: secs(workedMs(s, now)),
     startedMs: s.started_ms,
-    finishedMs: s.finished_ms,
+    finishedMs: s.state === 'running' ? null : s.finished_ms,
     error: s.error_kind ? { kind: s.error_kind, text: s.error_text ?? '' } : null,
   };
 }
@@ -144,20 +172,23 @@ interface ChunkTotals {
   frames: number | null;
   framesDone: number;
   trackerMs: number;
+  /** The job's time worked over its stages; null before any started. */
+  workedMs: number | null;
 }
 
-function totalsOf(chunks: ChunkRow[]): ChunkTotals {
+function totalsOf(chunks: ChunkRow[], stages: StageRow[], now: number): ChunkTotals {
+  const started = stages.filter((s) => s.started_ms !== null);
   return {
     chunks: chunks.length,
     chunksDone: chunks.filter((c) => c.state === 'done').length,
     frames: chunks.length ? chunks.reduce((n, c) => n + c.frame_count, 0) : null,
     framesDone: chunks.reduce((n, c) => n + (c.state === 'done' ? c.frame_count : c.frames_done), 0),
-    trackerMs: chunks.reduce((n, c) => n + (c.tracker_ms ?? 0), 0),
+    trackerMs: chunks.reduce((n, c) => n + (c.state === 'running' && c.started_ms !== null ? Math.max(0, now - c.started_ms) : (c.tracker_ms ?? 0)), 0),
+    workedMs: started.length ? started.reduce((n, s) => n + (workedMs(s, now) ?? 0), 0) : null,
   };
 }
 
 function head(job: JobRow, t: ChunkTotals, now: number): JobHead {
-  const end = job.finished_ms ?? (job.state === 'running' ? now : null);
   return {
     id: job.id,
     name: job.source_name,
@@ -173,7 +204,7 @@ function head(job: JobRow, t: ChunkTotals, now: number): JobHead {
     chunksDone: t.chunksDone,
     chunks: t.chunks,
     trackerSeconds: secs(t.trackerMs)!,
-    seconds: job.started_ms !== null && end !== null ? secs(end - job.started_ms) : null,
+    seconds: secs(t.workedMs),
     createdMs: job.created_ms,
     startedMs: job.started_ms,
     finishedMs: job.finished_ms,
@@ -191,29 +222,30 @@ function stageOutput<T>(stages: StageRow[], name: string): T | undefined {
   }
 }
 
-function jobWithoutChunks(config: Config, job: JobRow, stages: StageRow[], t: ChunkTotals): Omit<JobView, 'chunkList'> {
+function jobWithoutChunks(config: Config, job: JobRow, stages: StageRow[], t: ChunkTotals, now: number): Omit<JobView, 'chunkList'> {
   // Where the job really wrote its JSON (the outbox may have been configured differently then).
   const emitted = stageOutput<{ file: string }>(stages, 'emit')?.file;
   const error = job.error_kind ? { kind: job.error_kind, text: job.error_text ?? '' } : null;
   const hopeless = job.state === 'failed' && !resumeHelps(error);
   return {
-    ...head(job, t, Date.now()),
+    ...head(job, t, now),
     sha256: job.source_sha256,
     bytes: job.source_bytes,
     output: job.output_name,
     outputPath: hopeless ? null : (emitted ?? join(config.outbox, job.output_name)),
-    stages: stages.map(stageView),
+    stages: stages.map((s) => stageView(s, now)),
   };
 }
 
 /** The full view of one job. */
-export function jobView(db: Db, config: Config, job: JobRow): JobView {
+export function jobView(db: Db, config: Config, job: JobRow, now = Date.now()): JobView {
   const chunks = db.listChunks(job.id);
-  return { ...jobWithoutChunks(config, job, db.listStages(job.id), totalsOf(chunks)), chunkList: chunks.map(chunkView) };
+  const stages = db.listStages(job.id);
+  return { ...jobWithoutChunks(config, job, stages, totalsOf(chunks, stages, now), now), chunkList: chunks.map((c) => chunkView(c, now)) };
 }
 
 function summaryTotals(row: JobSummaryRow): ChunkTotals {
-  return { chunks: row.chunks, chunksDone: row.chunks_done, frames: row.frames, framesDone: row.frames_done, trackerMs: row.tracker_ms };
+  return { chunks: row.chunks, chunksDone: row.chunks_done, frames: row.frames, framesDone: row.frames_done, trackerMs: row.tracker_ms, workedMs: row.worked_ms };
 }
 
 /** One row of a job list, from a summary row (chunks already summed by the database). */
@@ -251,26 +283,27 @@ export function sourceView(db: Db, jobId: number): { facts: SourceFacts | null; 
  * The job page's view: the chunk grid (first `gridMax` chunks) and one page of the chunk table,
  * each read with a paged query, so a job with thousands of chunks costs what the page shows.
  */
-export function jobPageView(db: Db, config: Config, job: JobRow, opts: { chunkState?: StepState; chunkPage: number; perPage: number; gridMax: number }): JobPageView {
+export function jobPageView(db: Db, config: Config, job: JobRow, opts: { chunkState?: StepState; chunkPage: number; perPage: number; gridMax: number; now?: number }): JobPageView {
+  const now = opts.now ?? Date.now();
   const stages = db.listStages(job.id);
   const chunkCounts = db.countChunksByState(job.id);
   const all = Object.values(chunkCounts).reduce((a, b) => a + b, 0);
   const gridRows = db.listChunksPage(job.id, { limit: opts.gridMax, offset: 0 });
   // Summed by the database, so a job longer than the grid costs no more.
-  const summary = db.getJobSummary(job.id);
-  const totals = summary ? summaryTotals(summary) : totalsOf([]);
+  const summary = db.getJobSummary(job.id, now);
+  const totals = summary ? summaryTotals(summary) : totalsOf([], stages, now);
   const total = opts.chunkState ? chunkCounts[opts.chunkState] : all;
   const pages = Math.max(1, Math.ceil(total / opts.perPage));
   const page = Math.min(Math.max(1, opts.chunkPage), pages);
   const rows = db.listChunksPage(job.id, { state: opts.chunkState, limit: opts.perPage, offset: (page - 1) * opts.perPage });
   const running = chunkCounts.running ? db.listChunksPage(job.id, { state: 'running', limit: 8, offset: 0 }) : [];
   return {
-    job: jobWithoutChunks(config, job, stages, totals),
+    job: jobWithoutChunks(config, job, stages, totals, now),
     ...sourceOf(job.copy_of === null ? stages : db.listStages(job.copy_of)),
     chunkCounts,
-    grid: gridRows.map(chunkView),
-    table: { rows: rows.map(chunkView), state: opts.chunkState, page, pages, total },
-    running: running.map(chunkView),
+    grid: gridRows.map((c) => chunkView(c, now)),
+    table: { rows: rows.map((c) => chunkView(c, now)), state: opts.chunkState, page, pages, total },
+    running: running.map((c) => chunkView(c, now)),
   };
 }
 

@@ -79,7 +79,7 @@ function jobDetail(j: JobView, config: Config): string {
           `${c.firstFrame}-${c.firstFrame + c.frameCount - 1}`,
           `${c.framesDone}/${c.frameCount}`,
           duration(c.trackerSeconds),
-          c.error ? `${c.error.kind}: ${c.error.text}${c.error.signal ? ` (${c.error.signal})` : c.error.exitCode !== null ? ` (exit ${c.error.exitCode})` : ''}` : '',
+          c.error ? `${c.error.kind}: ${c.error.text}${c.error.signal ? ` (${c.error.signal})` : c.error.exitCode !== null ? ` (exit ${c.error.exitCode})` : ''}` : c.earlierError ? `(an earlier attempt: ${c.earlierError.kind})` : '',
         ]),
       ]),
     );

@@ -19,6 +19,9 @@ export class StateConflictError extends Error {
   }
 }
 
+/** A running stage's time worked once this attempt ends at `?` (bound to now): its earlier attempts' plus this one's. */
+const WORKED_SQL = 'coalesce(duration_ms, 0) + max(0, coalesce(? - started_ms, 0))';
+
 /** What a cancel did: a queued job is cancelled at once; a running one is asked to stop. */
 export type CancelResult = 'cancelled' | 'requested';
 
@@ -220,32 +223,43 @@ export class Db {
     return (this.#db.prepare("SELECT id FROM jobs WHERE state IN ('queued', 'running') AND substr(source_path, 1, length(?)) = ? ORDER BY id").all(prefix, prefix) as { id: number }[]).map((r) => r.id);
   }
 
-  /** A page of jobs, newest first, with their chunks summed up in one grouped query. */
-  listJobSummaries(opts: { state?: JobState; limit: number; offset: number }): JobSummaryRow[] {
+  /** A page of jobs, newest first, with their chunks and stages summed up in grouped queries (times as of `now`). */
+  listJobSummaries(opts: { state?: JobState; limit: number; offset: number; now?: number }): JobSummaryRow[] {
     const where = opts.state ? 'WHERE state = @state' : '';
-    return this.#summaries(`SELECT * FROM jobs ${where} ORDER BY id DESC LIMIT @limit OFFSET @offset`, { state: opts.state, limit: opts.limit, offset: opts.offset });
+    return this.#summaries(`SELECT * FROM jobs ${where} ORDER BY id DESC LIMIT @limit OFFSET @offset`, { state: opts.state, limit: opts.limit, offset: opts.offset }, opts.now);
   }
 
-  /** One job with its chunks summed up (the job page's totals, however many chunks it has). */
-  getJobSummary(id: number): JobSummaryRow | undefined {
-    return this.#summaries('SELECT * FROM jobs WHERE id = @id', { id })[0];
+  /** One job with its chunks and stages summed up (the job page's totals, however many chunks it has), times as of `now`. */
+  getJobSummary(id: number, now?: number): JobSummaryRow | undefined {
+    return this.#summaries('SELECT * FROM jobs WHERE id = @id', { id }, now)[0];
   }
 
-  /** The jobs `jobsSql` selects, each with its chunks summed up by one grouped query over just those jobs. */
-  #summaries(jobsSql: string, params: Record<string, unknown>): JobSummaryRow[] {
+  /**
+   * The jobs `jobsSql` selects, each with its chunks and stages summed up by grouped queries over
+   * just those jobs. Running chunks count their time so far as tracker time, and running stages
+   * theirs as time worked, up to `now`.
+   */
+  #summaries(jobsSql: string, params: Record<string, unknown>, now = Date.now()): JobSummaryRow[] {
     return this.#db
       .prepare(
         `SELECT j.*, coalesce(c.chunks, 0) AS chunks, coalesce(c.chunks_done, 0) AS chunks_done, coalesce(c.chunks_failed, 0) AS chunks_failed,
-                c.frames AS frames, coalesce(c.frames_done, 0) AS frames_done, coalesce(c.tracker_ms, 0) AS tracker_ms
+                c.frames AS frames, coalesce(c.frames_done, 0) AS frames_done, coalesce(c.tracker_ms, 0) AS tracker_ms,
+                s.worked_ms AS worked_ms
          FROM (${jobsSql}) AS j
          LEFT JOIN (
            SELECT job_id, count(*) AS chunks, sum(state = 'done') AS chunks_done, sum(state = 'failed') AS chunks_failed, sum(frame_count) AS frames,
-                  sum(CASE WHEN state = 'done' THEN frame_count ELSE frames_done END) AS frames_done, sum(coalesce(tracker_ms, 0)) AS tracker_ms
+                  sum(CASE WHEN state = 'done' THEN frame_count ELSE frames_done END) AS frames_done,
+                  sum(CASE WHEN state = 'running' AND started_ms IS NOT NULL THEN max(0, @now - started_ms) ELSE coalesce(tracker_ms, 0) END) AS tracker_ms
            FROM chunks WHERE job_id IN (SELECT id FROM (${jobsSql})) GROUP BY job_id
          ) AS c ON c.job_id = j.id
+         LEFT JOIN (
+           SELECT job_id, CASE WHEN count(started_ms) = 0 THEN NULL
+                  ELSE sum(coalesce(duration_ms, 0) + CASE WHEN state = 'running' AND started_ms IS NOT NULL THEN max(0, coalesce(finished_ms, @now) - started_ms) ELSE 0 END) END AS worked_ms
+           FROM stages WHERE job_id IN (SELECT id FROM (${jobsSql})) GROUP BY job_id
+         ) AS s ON s.job_id = j.id
          ORDER BY j.id DESC`,
       )
-      .all(params) as JobSummaryRow[];
+      .all({ ...params, now }) as JobSummaryRow[];
   }
 
   /** How many jobs are in each state (every state present, zeros included). */
@@ -342,12 +356,12 @@ export class Db {
 
   /**
    * failed or cancelled → queued at the first unfinished stage and chunk; failed chunks get a fresh
-   * attempt budget.
+   * attempt budget. A stage keeps its count of attempts and its time worked: they add up over resumes.
    */
   resumeJob(id: number): void {
     this.transaction(() => {
       this.#transitionJob(id, ['failed', 'cancelled'], 'queued', { finished_ms: null, cancel_requested_ms: null });
-      this.#db.prepare("UPDATE stages SET state = 'pending', attempts = 0 WHERE job_id = ? AND state IN ('failed', 'running')").run(id);
+      this.#db.prepare("UPDATE stages SET state = 'pending' WHERE job_id = ? AND state IN ('failed', 'running')").run(id);
       this.#db.prepare("UPDATE chunks SET state = 'pending', attempts = 0 WHERE job_id = ? AND state IN ('failed', 'running')").run(id);
       // Its copies follow it; a resumed copy resumes its original.
       for (const copy of this.#db.prepare("SELECT id FROM jobs WHERE copy_of = ? AND state IN ('failed', 'cancelled')").all(id) as { id: number }[]) this.resumeJob(copy.id);
@@ -371,7 +385,7 @@ export class Db {
       if (job.state !== 'failed') throw new StateConflictError(`job ${jobId}`, 'failed', job.state);
       this.#transitionJob(jobId, 'failed', 'queued', { finished_ms: null, stage: 'track' });
       this.#db.prepare("UPDATE chunks SET state = 'pending', attempts = 0 WHERE job_id = ? AND idx = ?").run(jobId, idx);
-      this.#db.prepare("UPDATE stages SET state = 'pending', attempts = 0 WHERE job_id = ? AND name = 'track' AND state = 'failed'").run(jobId);
+      this.#db.prepare("UPDATE stages SET state = 'pending' WHERE job_id = ? AND name = 'track' AND state = 'failed'").run(jobId);
       for (const copy of this.#db.prepare("SELECT id FROM jobs WHERE copy_of = ? AND state = 'failed'").all(jobId) as { id: number }[]) this.resumeJob(copy.id);
     });
   }
@@ -406,7 +420,8 @@ export class Db {
     this.transaction(() => {
       this.#transitionJob(id, 'running', 'cancelled', { finished_ms: Date.now(), cancel_requested_ms: null });
       this.#failCopies(id, 'internal', 'was cancelled');
-      this.#db.prepare("UPDATE stages SET state = 'pending' WHERE job_id = ? AND state = 'running'").run(id);
+      const now = Date.now();
+      this.#db.prepare(`UPDATE stages SET state = 'pending', finished_ms = ?, duration_ms = ${WORKED_SQL} WHERE job_id = ? AND state = 'running'`).run(now, now, id);
       // The interrupted chunk's frames will be tracked again: progress does not count them.
       this.#db.prepare("UPDATE chunks SET state = 'pending', frames_done = 0 WHERE job_id = ? AND state = 'running'").run(id);
       this.#endAttempts(id, undefined, 'released');
@@ -431,6 +446,16 @@ export class Db {
         .prepare("UPDATE jobs SET state = 'cancelled', cancel_requested_ms = NULL, finished_ms = ?, updated_ms = ? WHERE state = 'running' AND cancel_requested_ms IS NOT NULL")
         .run(now, now);
       const n = this.#db.prepare("UPDATE jobs SET state = 'queued', updated_ms = ? WHERE state = 'running'").run(now).changes;
+      // An interrupted stage keeps the time it worked: up to its noted stop (stopStage), else up to
+      // the last trace its job left (a chunk attempt begun or ended) before the process went away.
+      this.#db
+        .prepare(
+          `UPDATE stages SET state = 'pending', duration_ms = coalesce(duration_ms, 0) + max(0, coalesce(finished_ms,
+             (SELECT max(max(a.started_ms, coalesce(a.finished_ms, 0))) FROM chunk_attempts a WHERE a.job_id = stages.job_id AND a.started_ms >= stages.started_ms),
+             started_ms) - started_ms)
+           WHERE state = 'running' AND started_ms IS NOT NULL`,
+        )
+        .run();
       this.#db.prepare("UPDATE stages SET state = 'pending' WHERE state = 'running'").run();
       this.#db.prepare("UPDATE chunks SET state = 'pending' WHERE state = 'running'").run();
       this.#db.prepare("UPDATE chunk_attempts SET finished_ms = ?, outcome = 'released' WHERE finished_ms IS NULL").run(now);
@@ -457,12 +482,15 @@ export class Db {
     });
   }
 
-  /** running → done with the stage's output; `extra` runs in the same transaction (e.g. chunk rows). */
+  /**
+   * running → done with the stage's output; `extra` runs in the same transaction (e.g. chunk rows).
+   * duration_ms is the time worked over every attempt: this one's is added to the earlier ones'.
+   */
   finishStage(jobId: number, name: StageName, output: unknown, extra?: () => void): void {
     this.transaction(() => {
       const now = Date.now();
       const info = this.#db
-        .prepare("UPDATE stages SET state = 'done', finished_ms = ?, duration_ms = ? - started_ms, output_json = ? WHERE job_id = ? AND name = ? AND state = 'running'")
+        .prepare(`UPDATE stages SET state = 'done', finished_ms = ?, duration_ms = ${WORKED_SQL}, output_json = ? WHERE job_id = ? AND name = ? AND state = 'running'`)
         .run(now, now, JSON.stringify(output), jobId, name);
       if (info.changes !== 1) throw new StateConflictError(`stage ${name} of job ${jobId}`, 'running');
       extra?.();
@@ -475,12 +503,20 @@ export class Db {
     if (info.changes !== 1) throw new StateConflictError(`stage ${name} of job ${jobId}`, 'done');
   }
 
-  /** running → failed with the reason. */
+  /** running → failed with the reason (the attempt's time added to the stage's time worked). */
   failStage(jobId: number, name: StageName, failure: FailureRecord): void {
     const now = Date.now();
     this.#db
-      .prepare("UPDATE stages SET state = 'failed', finished_ms = ?, duration_ms = ? - started_ms, error_kind = ?, error_text = ? WHERE job_id = ? AND name = ? AND state = 'running'")
+      .prepare(`UPDATE stages SET state = 'failed', finished_ms = ?, duration_ms = ${WORKED_SQL}, error_kind = ?, error_text = ? WHERE job_id = ? AND name = ? AND state = 'running'`)
       .run(now, now, failure.kind, failure.text, jobId, name);
+  }
+
+  /**
+   * A graceful stop interrupted this running stage: it stays running (the next start requeues it,
+   * as after a crash), but its end is noted so that requeueing adds the time it worked.
+   */
+  stopStage(jobId: number, name: StageName): void {
+    this.#db.prepare("UPDATE stages SET finished_ms = ? WHERE job_id = ? AND name = ? AND state = 'running'").run(Date.now(), jobId, name);
   }
 
   /** Send a done stage (and the ones after it) back to pending: its output is missing or damaged. */
@@ -739,11 +775,19 @@ export class Db {
       .run(health, detail.device ?? null, detail.error ?? null, Date.now(), name);
   }
 
-  /** The chunk a slot has started (or none: it is free), and how fast it goes (frames/s). */
-  workerChunk(name: string, chunk: { jobId: number; idx: number; framesPerSecond?: number } | undefined): void {
+  /**
+   * The chunk a slot tracks (or none: it is free), and how fast it tracks that chunk (frames/s; null
+   * until measured, and while free: a rate is only ever the current chunk's); seen now.
+   */
+  workerChunk(name: string, chunk: { jobId: number; idx: number; framesPerSecond?: number | null } | undefined): void {
     this.#db
-      .prepare('UPDATE workers SET job_id = ?, chunk_idx = ?, frames_per_second = coalesce(?, frames_per_second), last_seen_ms = ? WHERE name = ?')
+      .prepare('UPDATE workers SET job_id = ?, chunk_idx = ?, frames_per_second = ?, last_seen_ms = ? WHERE name = ?')
       .run(chunk?.jobId ?? null, chunk?.idx ?? null, chunk?.framesPerSecond ?? null, Date.now(), name);
+  }
+
+  /** A slot was heard from (a heartbeat, progress that did not advance, a piece of an upload): only its last seen moves. */
+  workerSeen(name: string): void {
+    this.#db.prepare('UPDATE workers SET last_seen_ms = ? WHERE name = ?').run(Date.now(), name);
   }
 
   /** A remote worker's slot was heard from: its row (made on first contact) says what it tracks now, and its health. */

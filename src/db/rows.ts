@@ -41,7 +41,10 @@ export interface JobSummaryRow extends JobRow {
   /** Total frames over the job's chunks; null before the chunk stage. */
   frames: number | null;
   frames_done: number;
+  /** Done chunks' tracker time plus running chunks' time so far. */
   tracker_ms: number;
+  /** Time worked over its stages and their attempts (running ones so far); null before any stage started. */
+  worked_ms: number | null;
 }
 
 /** A durable counter for /metrics (only ever grows). */

@@ -9,6 +9,7 @@ import type { ChunkRow, Db } from '../db/index.ts';
 import { classify, TrackerError } from '../errors.ts';
 import { chunkLogFile, type ChunkResult } from '../stages/track.ts';
 import type { ReadyEvent } from '../tracker/index.ts';
+import { ChunkPace } from './chunk-pace.ts';
 import type { ChunkRunner } from './types.ts';
 
 /** How a flight ended. */
@@ -80,10 +81,12 @@ export class ChunkFlight {
     this.#label = `job ${o.jobId} chunk ${row.idx} attempt ${attempt}`;
     this.#openLog(o.dir, row, attempt);
     o.hooks.started(row, attempt);
-    // The slot's row says what it tracks and how fast (written at most once a second).
-    const startedMs = Date.now();
-    let seenMs = 0;
-    o.db.workerChunk(this.where, { jobId: o.jobId, idx: row.idx });
+    // The slot's row says what it tracks, how fast, and when it was last heard from: every progress
+    // report (a heartbeat that does not advance included) counts, written at most once a second.
+    const pace = new ChunkPace();
+    let seenMs = Date.now();
+    let rate: number | null = null;
+    o.db.workerChunk(this.where, { jobId: o.jobId, idx: row.idx, framesPerSecond: null });
     try {
       const result = await o.runner.run({
         jobDir: o.dir,
@@ -93,9 +96,10 @@ export class ChunkFlight {
         onProgress: (tracked) => {
           o.hooks.progress(row, Math.max(0, tracked - row.overlap_frames));
           const now = Date.now();
-          if (now - seenMs < 1000 || now <= startedMs) return;
+          rate = pace.report(tracked, now) ?? rate;
+          if (now - seenMs < 1000) return;
           seenMs = now;
-          o.db.workerChunk(this.where, { jobId: o.jobId, idx: row.idx, framesPerSecond: Math.round((tracked * 10_000) / (now - startedMs)) / 10 });
+          o.db.workerChunk(this.where, { jobId: o.jobId, idx: row.idx, framesPerSecond: rate });
         },
       });
       return { type: 'done', row, attempt, result, ready };

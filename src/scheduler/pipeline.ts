@@ -277,8 +277,11 @@ export class Pipeline {
           return undefined;
         } catch (error) {
           // A graceful stop interrupts the work without failing it: the rows stay running and the
-          // next start requeues them, exactly as after a crash.
-          if (this.#stopping) return 'stopped' as const;
+          // next start requeues them, exactly as after a crash, adding the time the stage worked.
+          if (this.#stopping) {
+            this.#db.stopStage(job.id, name);
+            return 'stopped' as const;
+          }
           if (walk.cancelled) return this.#cancelled(job);
           // Damaged chunk results were sent back to pending: track them again, then merge again.
           if (error instanceof RedoChunks && ++redoRounds <= this.#config.maxAttempts) return 'redo' as const;

@@ -54,6 +54,8 @@ interface Held {
   worker: string;
   framesSeen: number;
   advancedMs: number;
+  /** When its worker's row was last marked seen from here (at most once a second). */
+  seenMs?: number;
   /** Its result is being received. */
   uploading?: boolean;
   /** Its result is being checked (bounded by the check's own time limit): the lease waits. */
@@ -227,8 +229,11 @@ export class RemoteDispatch {
     if (full) return { status: 429, body: { error: full } };
     const held = new Set([...this.#held.values()].map((h) => h.worker));
     for (const s of said) {
-      // A slot the coordinator holds an attempt for keeps its chunk: the hello may have crossed the claim.
-      if (held.has(s.name) && s.health === 'ready') continue;
+      // A slot the coordinator holds an attempt for keeps its chunk (the hello may have crossed the claim); it was heard from all the same.
+      if (held.has(s.name) && s.health === 'ready') {
+        this.#db.workerSeen(`worker ${s.name}`);
+        continue;
+      }
       const error = typeof s.error === 'string' ? s.error.slice(0, 2000) : undefined;
       this.#db.seenWorker(`worker ${s.name}`, s.host, s.device, undefined, { state: s.health, error });
     }
@@ -264,8 +269,19 @@ export class RemoteDispatch {
       held.advancedMs = Date.now();
       // The flight writes the worker's row (chunk, frames/s, last seen) from here, at most once a second.
       held.attempt.onProgress(frames);
+    } else {
+      // Progress that did not advance (seeking, a slow batch) renews no lease, but its worker was heard from.
+      this.#seen(held);
     }
     return { status: 200, body: { ok: true } };
+  }
+
+  /** The held attempt's worker was heard from: its row's last seen moves (at most once a second). */
+  #seen(held: Held): void {
+    const now = Date.now();
+    if (now - (held.seenMs ?? 0) < 1000) return;
+    held.seenMs = now;
+    this.#db.workerSeen(`worker ${held.worker}`);
   }
 
   /** The worker's tracker failed the attempt: recorded as a local failure would be (retry, split, fail). */
@@ -319,7 +335,10 @@ export class RemoteDispatch {
           capBytes: cap,
           idleSeconds: this.#config.idleSeconds,
           // Bytes arriving are work advancing: a slow upload keeps its lease.
-          onBytes: () => (held.advancedMs = Date.now()),
+          onBytes: () => {
+            held.advancedMs = Date.now();
+            this.#seen(held);
+          },
         });
       } catch (error) {
         if (error instanceof UploadTooLarge) return tooLarge();

@@ -11,6 +11,7 @@ function cellTitle(c: ChunkView): string {
   const parts = [`chunk ${c.index}: ${c.state}`, `${c.attempts} attempt${c.attempts === 1 ? '' : 's'}`, `frames ${c.firstFrame}–${c.firstFrame + c.frameCount - 1} (${c.framesDone}/${c.frameCount} done)`];
   if (c.trackerSeconds !== null) parts.push(`tracker ${c.trackerSeconds} s`);
   if (c.error) parts.push(`error: ${c.error.kind}`);
+  else if (c.earlierError) parts.push(`an earlier attempt failed: ${c.earlierError.kind}`);
   return parts.join(' · ');
 }
 
@@ -27,8 +28,11 @@ export function chunkGrid(v: JobPageView): string {
 function chunkRow(jobId: number, jobState: string, c: ChunkView, back: string, openStderr: boolean): string {
   const last = c.firstFrame + c.frameCount - 1;
   let error = '';
+  // Its error while the latest attempt failed (a pending one is waiting to be tried again); an
+  // earlier attempt's failure, after a later one ran or succeeded, is only history.
   if (c.error && c.state === 'failed') error = errorBlock(c.error, `chunk-${c.index}`, { open: openStderr });
-  else if (c.error) error = `<span class="muted" title="${escapeHtml(c.error.text)}">earlier attempt: ${escapeHtml(c.error.kind)}</span>`;
+  else if (c.error) error = `<span class="muted">it will be tried again</span>${errorBlock(c.error, `chunk-${c.index}`)}`;
+  else if (c.earlierError) error = `<span class="muted" title="${escapeHtml(c.earlierError.text)}">earlier attempt: ${escapeHtml(c.earlierError.kind)}</span>`;
   const retry = c.state === 'failed' && jobState === 'failed' ? actionButton({ action: 'retry', url: `/api/jobs/${jobId}/chunks/${c.index}/retry`, label: 'Retry', back }) : '';
   const log = c.attempts > 0 ? `<a data-log="${c.index}" href="/jobs/${jobId}/chunks/${c.index}/log">log</a>` : '<span class="muted">–</span>';
   return `<tr id="chunk-${c.index}" data-chunk="${c.index}" data-state="${escapeHtml(c.state)}"><td class="num">${c.index}</td><td><span class="badge s-${escapeHtml(c.state)}">${escapeHtml(c.state)}</span></td>

@@ -74,11 +74,11 @@ function timeline(stages: StageView[], now: number, jobError: string | undefined
       const width = ((end - s.startedMs) / span) * 100;
       seg = `<span class="seg s-${escapeHtml(s.state)}" style="left:${left.toFixed(2)}%;width:${width.toFixed(2)}%"></span>`;
     }
-    const secs = s.state === 'running' && s.startedMs !== null ? (now - s.startedMs) / 1000 : s.seconds;
-    const time = s.startedMs === null ? '<span class="muted">–</span>' : `${duration(secs)}${s.attempts > 1 ? ` <span class="muted">×${s.attempts}</span>` : ''}`;
+    // The bar places the latest attempt on the clock; the time is what every attempt worked together.
+    const time = s.startedMs === null ? '<span class="muted">–</span>' : `${duration(s.seconds)}${s.attempts > 1 ? ` <span class="muted" title="${s.attempts} attempts in all">×${s.attempts}</span>` : ''}`;
     // The job's own error is shown above; a stage's is repeated only when it says something else.
     const error = s.error && s.state === 'failed' && s.error.text !== jobError ? `<div class="lane-error">${errorBlock(s.error, `stage-${s.name}`)}</div>` : '';
-    return `<div data-stage="${escapeHtml(s.name)}" data-state="${escapeHtml(s.state)}"><div class="lane"><span>${escapeHtml(s.name)}</span><span class="track" title="${escapeHtml(`${s.name}: ${s.state}`)}">${seg}</span><span class="t">${time}</span></div>${error}</div>`;
+    return `<div data-stage="${escapeHtml(s.name)}" data-state="${escapeHtml(s.state)}"><div class="lane"><span>${escapeHtml(s.name)}</span><span class="track" title="${escapeHtml(`${s.name}: ${s.state}${s.attempts > 1 ? ' (its latest attempt)' : ''}`)}">${seg}</span><span class="t">${time}</span></div>${error}</div>`;
   });
   return `<section id="stages" class="card">${lanes.join('\n')}</section>`;
 }

@@ -191,7 +191,8 @@ describe('database', () => {
     db.resumeJob(j.id);
     expect(() => db.resumeJob(j.id)).toThrow(/job 1 is not failed or cancelled \(it is queued\)/);
     expect(db.getJob(j.id)!.state).toBe('queued');
-    expect(db.listStages(j.id)[0]).toMatchObject({ state: 'pending', attempts: 0 });
+    // A stage counts every attempt over resumes (its time worked adds up the same way).
+    expect(db.listStages(j.id)[0]).toMatchObject({ state: 'pending', attempts: 1 });
     db.close();
   });
 
@@ -385,13 +386,15 @@ describe('database', () => {
     db.finishChunk(2, 0, { file: 'r0', bytes: 1, sha256: 'h', trackerMs: 1200 });
     db.startChunk(2, 1);
     db.chunkProgress(2, 1, 3);
-    const page = db.listJobSummaries({ limit: 2, offset: 0 });
+    // The running chunk counts its time so far as tracker time: 1200 ms done, 500 ms running.
+    const now = db.getChunk(2, 1)!.started_ms! + 500;
+    const page = db.listJobSummaries({ limit: 2, offset: 0, now });
     expect(page.map((j) => j.id)).toEqual([3, 2]);
     expect(page[0]).toMatchObject({ chunks: 0, frames: null, frames_done: 0 });
-    expect(page[1]).toMatchObject({ chunks: 2, chunks_done: 1, chunks_failed: 0, frames: 17, frames_done: 13, tracker_ms: 1200 });
+    expect(page[1]).toMatchObject({ chunks: 2, chunks_done: 1, chunks_failed: 0, frames: 17, frames_done: 13, tracker_ms: 1700 });
     expect(db.listJobSummaries({ state: 'running', limit: 10, offset: 0 }).map((j) => j.id)).toEqual([2]);
     expect(db.listJobSummaries({ limit: 10, offset: 2 }).map((j) => j.id)).toEqual([1]);
-    expect(db.getJobSummary(2)).toMatchObject({ id: 2, chunks: 2, chunks_done: 1, frames: 17, frames_done: 13, tracker_ms: 1200 });
+    expect(db.getJobSummary(2, now + 1000)).toMatchObject({ id: 2, chunks: 2, chunks_done: 1, frames: 17, frames_done: 13, tracker_ms: 2700 });
     expect(db.getJobSummary(99)).toBeUndefined();
     expect(db.countJobsByState()).toEqual({ queued: 2, running: 1, done: 0, failed: 0, cancelled: 0 });
     expect(db.countChunksByState(2)).toEqual({ pending: 0, running: 1, done: 1, failed: 0 });
