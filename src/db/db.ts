@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import type { OutputFormat } from '../config.ts';
 import { migrate } from './migrate.ts';
 import type { ChunkAttemptRow, ChunkRow, CounterRow, FailureRecord, JobRow, JobSummaryRow, NewChunk, StageRow, TrackerLoadRow, WorkerRow } from './rows.ts';
-import { STAGE_NAMES, STEP_STATES, type JobState, type StageName, type StepState } from './states.ts';
+import { STAGE_NAMES, STEP_STATES, type JobSort, type JobState, type StageName, type StepState } from './states.ts';
 
 /**
  * A transition that found its row in another state: the caller lost a race or has a bug, or (from
@@ -21,6 +21,45 @@ export class StateConflictError extends Error {
 
 /** What a cancel did: a queued job is cancelled at once; a running one is asked to stop. */
 export type CancelResult = 'cancelled' | 'requested';
+
+/** How a job list is narrowed and ordered (the list page and GET /api/jobs). */
+export interface JobListQuery {
+  state?: JobState;
+  /** Part of the file name, any case (ASCII letters); `%` and `_` are plain characters here. */
+  search?: string;
+  /** Created (the default) is the id's order: ids are given in the order jobs are made. */
+  sort?: JobSort;
+  dir?: 'asc' | 'desc';
+}
+
+/** The file name filter, with its pattern bound as @like. */
+const NAME_MATCHES = "source_name LIKE @like ESCAPE '\\'";
+
+/** A LIKE pattern matching `search` anywhere, its own `%`, `_` and `\` taken literally; null for no search. */
+function likePattern(search: string | undefined): string | null {
+  return search ? `%${search.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%` : null;
+}
+
+/** The live jobs first, then those that need a person, then the finished ones. */
+const STATE_RANK = "CASE state WHEN 'running' THEN 0 WHEN 'queued' THEN 1 WHEN 'failed' THEN 2 WHEN 'cancelled' THEN 3 ELSE 4 END";
+
+/**
+ * The ORDER BY of a list sort: fixed text per allow-listed key, never built from a request. Jobs
+ * not finished have no finish time and come last either way; equals keep newest first.
+ */
+function jobOrder(sort: JobSort, dir: 'asc' | 'desc'): string {
+  const d = dir === 'asc' ? 'ASC' : 'DESC';
+  switch (sort) {
+    case 'created':
+      return `id ${d}`;
+    case 'finished':
+      return `finished_ms IS NULL, finished_ms ${d}, id DESC`;
+    case 'name':
+      return `source_name COLLATE NOCASE ${d}, id DESC`;
+    case 'state':
+      return `${STATE_RANK} ${d}, id DESC`;
+  }
+}
 
 /** A job to create from a ready inbox file. */
 export interface NewJob {
@@ -220,19 +259,21 @@ export class Db {
     return (this.#db.prepare("SELECT id FROM jobs WHERE state IN ('queued', 'running') AND substr(source_path, 1, length(?)) = ? ORDER BY id").all(prefix, prefix) as { id: number }[]).map((r) => r.id);
   }
 
-  /** A page of jobs, newest first, with their chunks summed up in one grouped query. */
-  listJobSummaries(opts: { state?: JobState; limit: number; offset: number }): JobSummaryRow[] {
-    const where = opts.state ? 'WHERE state = @state' : '';
-    return this.#summaries(`SELECT * FROM jobs ${where} ORDER BY id DESC LIMIT @limit OFFSET @offset`, { state: opts.state, limit: opts.limit, offset: opts.offset });
+  /** A page of jobs (newest first unless sorted otherwise; narrowed by state and file name) with their chunks summed up, in one query. */
+  listJobSummaries(opts: JobListQuery & { limit: number; offset: number }): JobSummaryRow[] {
+    const order = jobOrder(opts.sort ?? 'created', opts.dir ?? 'desc');
+    const where = [opts.state ? 'state = @state' : '', opts.search ? NAME_MATCHES : ''].filter(Boolean);
+    const jobsSql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT @limit OFFSET @offset`;
+    return this.#summaries(jobsSql, { state: opts.state, like: likePattern(opts.search), limit: opts.limit, offset: opts.offset }, order);
   }
 
   /** One job with its chunks summed up (the job page's totals, however many chunks it has). */
   getJobSummary(id: number): JobSummaryRow | undefined {
-    return this.#summaries('SELECT * FROM jobs WHERE id = @id', { id })[0];
+    return this.#summaries('SELECT * FROM jobs WHERE id = @id', { id }, 'id DESC')[0];
   }
 
-  /** The jobs `jobsSql` selects, each with its chunks summed up by one grouped query over just those jobs. */
-  #summaries(jobsSql: string, params: Record<string, unknown>): JobSummaryRow[] {
+  /** The jobs `jobsSql` selects, each with its chunks summed up by one grouped query over just those jobs, in `order` (one of jobOrder's: its columns are the jobs table's, which no chunk total shares). */
+  #summaries(jobsSql: string, params: Record<string, unknown>, order: string): JobSummaryRow[] {
     return this.#db
       .prepare(
         `SELECT j.*, coalesce(c.chunks, 0) AS chunks, coalesce(c.chunks_done, 0) AS chunks_done, coalesce(c.chunks_failed, 0) AS chunks_failed,
@@ -243,14 +284,18 @@ export class Db {
                   sum(CASE WHEN state = 'done' THEN frame_count ELSE frames_done END) AS frames_done, sum(coalesce(tracker_ms, 0)) AS tracker_ms
            FROM chunks WHERE job_id IN (SELECT id FROM (${jobsSql})) GROUP BY job_id
          ) AS c ON c.job_id = j.id
-         ORDER BY j.id DESC`,
+         ORDER BY ${order}`,
       )
       .all(params) as JobSummaryRow[];
   }
 
   /** How many jobs are in each state (every state present, zeros included). */
-  countJobsByState(): Record<JobState, number> {
-    const rows = this.#db.prepare('SELECT state, count(*) AS n FROM jobs GROUP BY state').all() as { state: JobState; n: number }[];
+  countJobsByState(search?: string): Record<JobState, number> {
+    const rows = (
+      search
+        ? this.#db.prepare(`SELECT state, count(*) AS n FROM jobs WHERE ${NAME_MATCHES} GROUP BY state`).all({ like: likePattern(search) })
+        : this.#db.prepare('SELECT state, count(*) AS n FROM jobs GROUP BY state').all()
+    ) as { state: JobState; n: number }[];
     const counts = { queued: 0, running: 0, done: 0, failed: 0, cancelled: 0 } satisfies Record<JobState, number>;
     for (const r of rows) counts[r.state] = r.n;
     return counts;

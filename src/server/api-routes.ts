@@ -8,7 +8,7 @@ import { HTTPException } from 'hono/http-exception';
 import { StateConflictError } from '../db/index.ts';
 import { jobView } from '../views.ts';
 import type { AppDeps, ServerAction, ServerEnv } from './deps.ts';
-import { jobOr404, JOBS_PER_PAGE, readJobsPage } from './page-routes.ts';
+import { jobOr404, JOBS_PER_PAGE, listQueryOf, readJobsPage } from './page-routes.ts';
 import { parseIndex, parseLimit, safeBack } from './params.ts';
 
 /** Whether the client is a browser form (it gets redirects and HTML error pages). */
@@ -70,8 +70,9 @@ export function registerApi(app: Hono<ServerEnv>, deps: AppDeps): void {
 
   app.get('/api/jobs', (c) => {
     const limit = parseLimit(c.req.query('limit'), JOBS_PER_PAGE, 500);
-    const d = readJobsPage(db, { state: c.req.query('state'), page: c.req.query('page'), limit });
-    return c.json({ jobs: d.jobs, total: d.total, page: d.page, pages: d.pages, counts: d.counts, intakePaused: d.intakePaused, workers: d.workers });
+    const d = readJobsPage(db, listQueryOf(c, limit));
+    // `counts` is every job's; `matching` only those the search `q` matches (the same without one).
+    return c.json({ jobs: d.jobs, total: d.total, page: d.page, pages: d.pages, sort: d.sort, dir: d.dir, q: d.search ?? '', counts: d.counts, matching: d.matching, intakePaused: d.intakePaused, workers: d.workers });
   });
   app.get('/api/jobs/:id', (c) => c.json(jobView(db, deps.config, jobOr404(db, c.req.param('id')))));
 
