@@ -2,6 +2,7 @@ import { existsSync, linkSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { OutputFormat } from '../config.ts';
+import { chunkNumber } from '../chunk-number.ts';
 import { migrate } from './migrate.ts';
 import type { ChunkAttemptRow, ChunkRow, CounterRow, FailureRecord, JobRow, JobSummaryRow, NewChunk, StageRow, TrackerLoadRow, WorkerRow } from './rows.ts';
 import { STAGE_NAMES, STEP_STATES, type JobSort, type JobState, type StageName, type StepState } from './states.ts';
@@ -411,8 +412,8 @@ export class Db {
       const job = this.getJob(jobId);
       if (!job) throw new StateConflictError(`job ${jobId}`, 'known');
       const chunk = this.getChunk(jobId, idx);
-      if (!chunk) throw new StateConflictError(`chunk ${idx} of job ${jobId}`, 'known');
-      if (chunk.state !== 'failed') throw new StateConflictError(`chunk ${idx} of job ${jobId}`, 'failed', chunk.state);
+      if (!chunk) throw new StateConflictError(`chunk ${chunkNumber(idx)} of job ${jobId}`, 'known');
+      if (chunk.state !== 'failed') throw new StateConflictError(`chunk ${chunkNumber(idx)} of job ${jobId}`, 'failed', chunk.state);
       if (job.state !== 'failed') throw new StateConflictError(`job ${jobId}`, 'failed', job.state);
       this.#transitionJob(jobId, 'failed', 'queued', { finished_ms: null, stage: 'track' });
       this.#db.prepare("UPDATE chunks SET state = 'pending', attempts = 0 WHERE job_id = ? AND idx = ?").run(jobId, idx);
@@ -576,7 +577,7 @@ export class Db {
       const info = this.#db
         .prepare("UPDATE chunks SET state = 'running', attempts = attempts + 1, frames_done = 0, started_ms = ?, finished_ms = NULL, ran_on = ? WHERE job_id = ? AND idx = ? AND state = 'pending'")
         .run(now, ranOn, jobId, idx);
-      if (info.changes !== 1) throw new StateConflictError(`chunk ${idx} of job ${jobId}`, 'pending');
+      if (info.changes !== 1) throw new StateConflictError(`chunk ${chunkNumber(idx)} of job ${jobId}`, 'pending');
       const c = this.getChunk(jobId, idx)!;
       this.#db
         .prepare('INSERT INTO chunk_attempts (job_id, first_frame, frame_count, attempt, ran_on, started_ms) VALUES (?, ?, ?, ?, ?, ?)')
@@ -621,7 +622,7 @@ export class Db {
            WHERE job_id = ? AND idx = ? AND state = 'running'`,
         )
         .run(Date.now(), result.trackerMs, result.file, result.bytes, result.sha256, jobId, idx);
-      if (info.changes !== 1) throw new StateConflictError(`chunk ${idx} of job ${jobId}`, 'running');
+      if (info.changes !== 1) throw new StateConflictError(`chunk ${chunkNumber(idx)} of job ${jobId}`, 'running');
       this.#endAttempts(jobId, this.#firstFrame(jobId, idx), 'done');
       this.#count('chunks_processed', '', 1);
       this.#count('tracker_seconds', '', result.trackerMs / 1000);
@@ -664,7 +665,7 @@ export class Db {
   splitChunk(jobId: number, idx: number, overlapFrames: number): void {
     this.transaction(() => {
       const c = this.#db.prepare('SELECT * FROM chunks WHERE job_id = ? AND idx = ?').get(jobId, idx) as ChunkRow | undefined;
-      if (!c || c.frame_count < 2) throw new StateConflictError(`chunk ${idx} of job ${jobId}`, 'splittable');
+      if (!c || c.frame_count < 2) throw new StateConflictError(`chunk ${chunkNumber(idx)} of job ${jobId}`, 'splittable');
       const head = Math.floor(c.frame_count / 2);
       // Two steps, so no intermediate index collides with an existing row's primary key.
       this.#db.prepare('UPDATE chunks SET idx = -(idx + 1) WHERE job_id = ? AND idx > ?').run(jobId, idx);

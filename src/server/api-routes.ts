@@ -10,6 +10,7 @@ import { jobView } from '../views.ts';
 import type { AppDeps, ServerAction, ServerEnv } from './deps.ts';
 import { jobOr404, JOBS_PER_PAGE, listQueryOf, readJobsPage } from './page-routes.ts';
 import { parseIndex, parseLimit, safeBack } from './params.ts';
+import { chunkNumber } from '../chunk-number.ts';
 
 /** Whether the client is a browser form (it gets redirects and HTML error pages). */
 export function wantsHtml(c: Context): boolean {
@@ -95,7 +96,7 @@ export function registerApi(app: Hono<ServerEnv>, deps: AppDeps): void {
   app.post('/api/jobs/:id/chunks/:idx/retry', async (c) => {
     const job = jobOr404(db, c.req.param('id'));
     const idx = parseIndex(c.req.param('idx'), 'chunk');
-    if (!db.getChunk(job.id, idx)) throw new HTTPException(404, { message: `Job ${job.id} has no chunk ${idx}` });
+    if (!db.getChunk(job.id, idx)) throw new HTTPException(404, { message: `Job ${job.id} has no chunk of index ${idx}` });
     await rememberBack(c, `/jobs/${job.id}`);
     apply(() => db.retryChunk(job.id, idx));
     tell({ type: 'retry', jobId: job.id, chunk: idx });

@@ -11,6 +11,7 @@ import { actionButton, badge, cancelQuestion, duration, escapeHtml, fileName, fi
 import { bulkBar, selectBox } from './admin-markup.ts';
 import { VIDEO_EXTENSIONS } from '../watcher/index.ts';
 import { defaultDir, query, SEARCH_MAX } from './params.ts';
+import { chunkNumber } from '../chunk-number.ts';
 
 /** One page of the list, as the route read it. */
 export interface JobsPageData {
@@ -43,7 +44,7 @@ function workersTable(workers: WorkerView[]): string {
   if (workers.length === 0) return '';
   const rows = workers.map((w) => {
     const health = `<span class="badge s-${w.health === 'unhealthy' ? 'failed' : w.health === 'ready' ? 'done' : 'pending'}">${escapeHtml(w.health)}</span>${w.error ? ` <span class="muted">${escapeHtml(firstLine(w.error))}</span>` : ''}`;
-    const current = w.current ? `<a href="/jobs/${w.current.jobId}#chunk-${w.current.chunk}">job ${w.current.jobId}, chunk ${w.current.chunk}</a>` : '<span class="muted">–</span>';
+    const current = w.current ? `<a href="/jobs/${w.current.jobId}#chunk-${w.current.chunk}">job ${w.current.jobId}, chunk ${chunkNumber(w.current.chunk)}</a>` : '<span class="muted">–</span>';
     const seen = new Date(w.lastSeenMs).toISOString().replace('T', ' ').slice(0, 19);
     return `<tr data-worker="${escapeHtml(w.name)}" data-health="${escapeHtml(w.health)}"><td>${escapeHtml(w.name)}</td><td>${escapeHtml(w.host)}</td><td>${escapeHtml(w.device ?? '–')}</td><td>${health}</td><td>${current}</td><td class="num">${w.framesPerSecond ?? '–'}</td><td class="muted">${seen} UTC</td></tr>`;
   });

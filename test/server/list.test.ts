@@ -23,7 +23,7 @@ describe('jobs list', () => {
     const page = (await h.send('/')).body;
     const slots = tags(page).filter((t) => t.name === 'tr' && t.attrs.has('data-worker')).map((t) => [t.attrs.get('data-worker'), t.attrs.get('data-health')]);
     expect(slots).toEqual([['slot 1 (cuda:0)', 'ready'], ['slot 2 (cuda:1)', 'unhealthy']]);
-    expect(page).toContain(`<a href="/jobs/${job}#chunk-1">job ${job}, chunk 1</a>`);
+    expect(page).toContain(`<a href="/jobs/${job}#chunk-1">job ${job}, chunk 2</a>`);
     expect(page).toContain('CUDA error: &#60;no device&#62;');
     expect(page).not.toContain('id="redis-down"');
     h.db.setRedisDownSince(Date.UTC(2026, 11, 3, 6, 0, 0));
