@@ -54,11 +54,12 @@ function workersTable(workers: WorkerView[]): string {
 }
 
 /** A link to the list as `d` shows it, with some of it changed; defaults are left out of the URL. */
-function listHref(d: JobsPageData, change: { state?: JobState | undefined; sort?: JobSort; dir?: 'asc' | 'desc'; page?: number } = {}): string {
+function listHref(d: JobsPageData, change: { state?: JobState | undefined; search?: undefined; sort?: JobSort; dir?: 'asc' | 'desc'; page?: number } = {}): string {
   const state = 'state' in change ? change.state : d.state;
+  const q = 'search' in change ? undefined : d.search;
   const sort = change.sort ?? d.sort;
   const dir = change.dir ?? (change.sort ? defaultDir(change.sort) : d.dir);
-  return `/${query({ state, q: d.search, sort: sort === 'created' ? undefined : sort, dir: dir === defaultDir(sort) ? undefined : dir, page: change.page })}`;
+  return `/${query({ state, q, sort: sort === 'created' ? undefined : sort, dir: dir === defaultDir(sort) ? undefined : dir, page: change.page })}`;
 }
 
 function tabs(d: JobsPageData): string {
@@ -80,7 +81,7 @@ const SORT_LABELS: Record<JobSort, string> = { created: 'Created', finished: 'Fi
 function searchForm(d: JobsPageData): string {
   const options = JOB_SORTS.map((s) => `<option value="${s}"${s === d.sort ? ' selected' : ''}>${SORT_LABELS[s]}</option>`).join('');
   const dirs = (['desc', 'asc'] as const).map((x) => `<option value="${x}"${x === d.dir ? ' selected' : ''}>${x === 'desc' ? 'descending' : 'ascending'}</option>`).join('');
-  const clear = d.search ? ` <a href="${escapeHtml(`/${query({ state: d.state, sort: d.sort === 'created' ? undefined : d.sort, dir: d.dir === defaultDir(d.sort) ? undefined : d.dir })}`)}" id="search-clear">Clear search</a>` : '';
+  const clear = d.search ? ` <a href="${escapeHtml(listHref(d, { search: undefined }))}" id="search-clear">Clear search</a>` : '';
   const state = d.state ? `<input type="hidden" name="state" value="${escapeHtml(d.state)}">` : '';
   return `<form id="list-search" data-keep="list-search" class="row" method="get" action="/" role="search">${state}<input type="search" name="q" value="${escapeHtml(d.search ?? '')}" maxlength="${SEARCH_MAX}" placeholder="Search file names" aria-label="Search file names">
 <label>Sort by <select name="sort">${options}</select></label> <select name="dir" aria-label="Sort direction">${dirs}</select> <button type="submit">Search</button>${clear}</form>`;

@@ -44,7 +44,6 @@ table#jobs td[data-label]:not(.name):not(.id)::before{content:attr(data-label);f
 table#jobs td[data-label]{text-align:left;white-space:normal}
 table#jobs td.blank[data-label]:not(.name):not(.id){display:none}
 table#jobs td .bar{flex:1;min-width:0}
-table#jobs td.when{min-width:0}
 #stages .lane{grid-template-columns:4.5rem minmax(0,1fr) 4.5rem}
 dl.facts{grid-template-columns:repeat(auto-fill,minmax(8rem,1fr))}
 .player-controls input[type=range]{min-width:8rem}
@@ -86,7 +85,7 @@ table#jobs td[data-label=Stage],table#jobs td[data-label=Actions]{white-space:no
 #list-search input[type=search]{flex:1 1 14rem;min-width:0;max-width:28rem}
 #list-search input[type=search],#list-search select{font:inherit;padding:.3rem .5rem;border:1px solid var(--btn-line);border-radius:6px;background:var(--btn);color:var(--fg)}
 th[data-sort] a{color:inherit;text-decoration:none}th[aria-sort] a{color:var(--fg)}
-td.when{font-size:13px;color:var(--muted);font-variant-numeric:tabular-nums;min-width:6.5rem}
+td.when{font-size:12px;color:var(--muted);font-variant-numeric:tabular-nums}
 #chunks tr.detail .err{position:sticky;left:.6rem;max-width:calc(100vw - 6rem)}
 .fname{overflow-wrap:break-word}
 .scroll{overflow-x:auto;max-width:100%}

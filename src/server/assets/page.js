@@ -42,15 +42,15 @@
     next.querySelectorAll('input[data-select]').forEach(function (box) {
       if (box.value in picked) box.checked = picked[box.value];
     });
+    // A kept field being typed in keeps its focus and caret (moving a node drops its focus).
+    var focused = document.activeElement;
+    var caret = focused && current.contains(focused) && typeof focused.selectionStart === 'number' ? [focused.selectionStart, focused.selectionEnd] : null;
     // What a script built and keeps running (the player, its video and where it is) stays as it is,
     // in the place the new <main> gives it (the same data-keep key: the same job).
     current.querySelectorAll('[data-keep][id]').forEach(function (kept) {
       var slot = next.querySelector('#' + CSS.escape(kept.id));
       if (slot && slot.getAttribute('data-keep') === kept.getAttribute('data-keep')) slot.replaceWith(kept);
     });
-    // A kept field being typed in keeps its focus and caret (moving a node drops its focus).
-    var focused = document.activeElement;
-    var caret = focused && current.contains(focused) && typeof focused.selectionStart === 'number' ? [focused.selectionStart, focused.selectionEnd] : null;
     var x = window.scrollX;
     var y = window.scrollY;
     current.replaceWith(next);
@@ -113,13 +113,13 @@
 // their form at once (without the script, its button does).
 (function () {
   'use strict';
-  var format = { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' };
+  var format = { month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' };
   var thisYear = new Date().getFullYear();
   function localize() {
     document.querySelectorAll('time[data-local][datetime]').forEach(function (t) {
       var d = new Date(t.getAttribute('datetime'));
       if (isNaN(d.getTime())) return;
-      var f = d.getFullYear() === thisYear ? format : { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' };
+      var f = d.getFullYear() === thisYear ? format : { year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' };
       t.textContent = d.toLocaleString(undefined, f);
       t.title = d.toLocaleString(undefined, { dateStyle: 'full', timeStyle: 'long' });
     });
