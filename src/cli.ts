@@ -24,7 +24,8 @@ commands:
   run <video>              push one video through the pipeline in the foreground
   status [<job>] [--json]  list jobs, stages and chunks (a <job> is its id or its file name)
   resume <job>|--all-failed  queue failed (or cancelled) jobs again at their first unfinished step
-  retry <job> <chunk>      track one failed chunk again (fresh attempts) and queue its job
+  retry <job> <chunk>      track one failed chunk again (fresh attempts) and queue its job;
+                           <chunk> as status shows it (from 1)
   cancel <job>...          cancel queued or running jobs (resume continues them)
   priority <job> <n>|--front  higher runs first (default 0); --front: ahead of every other job
   rerun <job>...           track a job's video again with today's settings, as a new job (the old one kept)

@@ -1,4 +1,5 @@
 import type { PipelineEvent } from './scheduler/index.ts';
+import { chunkNumber } from './chunk-number.ts';
 
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufffd"\\]/;
 const UNSAFE_ALL = /[\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufffd]/g;
@@ -66,7 +67,7 @@ export function createProgress(out: { write(s: string): unknown }, isTTY: boolea
         else if (e.state === 'running' && isTTY) draw([`${job} ${names.get(e.jobId) ?? ''} ${e.stage}…`]);
         return;
       case 'chunk': {
-        const label = `chunk ${e.idx + 1}/${e.chunks}`;
+        const label = `chunk ${chunkNumber(e.idx)}/${e.chunks}`;
         if (e.state === 'running' || (e.state === 'done' && isTTY)) {
           if (!isTTY) return;
           draw([

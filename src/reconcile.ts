@@ -13,6 +13,7 @@ import type { ChunkOutput } from './stages/chunk.ts';
 import type { EmitOutput } from './stages/emit.ts';
 import type { MergeOutput } from './stages/merge.ts';
 import type { StageOutput } from './stages/stage.ts';
+import { chunkNumber } from './chunk-number.ts';
 
 /** What the repair reads and writes. */
 export interface RepairDeps {
@@ -167,5 +168,5 @@ export function redoChunk(deps: RepairDeps, jobId: number, c: ChunkRow, reason: 
     deps.db.redoChunk(jobId, c.idx, reason);
     deps.db.redoFromStage(jobId, 'track');
   });
-  deps.log(`job ${jobId} chunk ${c.idx}: ${reason}; it will be tracked again`);
+  deps.log(`job ${jobId} chunk ${chunkNumber(c.idx)}: ${reason}; it will be tracked again`);
 }

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { chunkNumber } from '../chunk-number.ts';
 import type { Config } from '../config.ts';
 import { openDb, StateConflictError, type Db, type JobRow } from '../db/index.ts';
 import { resumeHelps } from '../errors.ts';
@@ -142,23 +143,26 @@ export function cancelCommand(config: Config, jobIds: string[]): number {
   });
 }
 
-/** `posepipe retry <job> <chunk>`: one failed chunk again, with a fresh attempt budget. */
+/** `posepipe retry <job> <chunk>`: one failed chunk again, with a fresh attempt budget; the chunk by the number `status` shows (from 1). */
 export function retryCommand(config: Config, args: string[]): number {
   if (args.length !== 2) {
-    console.error('posepipe: retry takes a job id and a chunk index, e.g. posepipe retry 12 3');
+    console.error('posepipe: retry takes a job (id or file name) and a chunk number as `posepipe status <job>` shows it (from 1), e.g. posepipe retry 12 3');
     return 2;
   }
   return withDb(config, (db) => {
     const id = jobIdArg(db, args[0]!);
     if (id === undefined) return 2;
-    const idx = /^\d{1,9}$/.test(args[1]!) ? Number(args[1]) : NaN;
-    if (Number.isNaN(idx) || !db.getChunk(id, idx)) {
-      console.error(`posepipe: job ${id} has no chunk ${JSON.stringify(args[1])}`);
+    const n = /^[1-9]\d{0,8}$/.test(args[1]!) ? Number(args[1]) : NaN;
+    const idx = n - 1;
+    if (Number.isNaN(n) || !db.getChunk(id, idx)) {
+      const chunks = Object.values(db.countChunksByState(id)).reduce((a, b) => a + b, 0);
+      const range = chunks === 0 ? 'no chunks yet' : chunks === 1 ? 'one chunk: 1' : `chunks 1 to ${chunks}`;
+      console.error(`posepipe: job ${id} has no chunk ${JSON.stringify(args[1])} (it has ${range}; chunks are numbered from 1, as \`posepipe status ${id}\` shows them)`);
       return 2;
     }
     return attempt(() => {
       db.retryChunk(id, idx);
-      return `job ${id} queued again: chunk ${idx} will be tracked again`;
+      return `job ${id} queued again: chunk ${chunkNumber(idx)} will be tracked again`;
     });
   });
 }

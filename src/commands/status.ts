@@ -9,6 +9,7 @@ import { describeSettings } from '../work-settings.ts';
 import { chunkLogFile } from '../stages/track.ts';
 import { resolveJobArg } from './job-arg.ts';
 import { jobSummaryView, jobView, workerViews, type JobSummaryView, type JobView, type WorkerView } from '../views.ts';
+import { chunkNumber } from '../chunk-number.ts';
 
 function duration(seconds: number | null): string {
   if (seconds === null) return '-';
@@ -42,7 +43,7 @@ function jobTable(jobs: JobSummaryView[]): string {
 function workerTable(workers: WorkerView[]): string {
   const rows = [['SLOT', 'HOST', 'HEALTH', 'DEVICE', 'TRACKING', 'FRAMES/S', 'ERROR']];
   for (const w of workers) {
-    rows.push([w.name, w.host, w.health, w.device ?? '-', w.current ? `job ${w.current.jobId} chunk ${w.current.chunk}` : '-', w.framesPerSecond === null ? '-' : String(w.framesPerSecond), w.error?.split('\n')[0] ?? '']);
+    rows.push([w.name, w.host, w.health, w.device ?? '-', w.current ? `job ${w.current.jobId} chunk ${chunkNumber(w.current.chunk)}` : '-', w.framesPerSecond === null ? '-' : String(w.framesPerSecond), w.error?.split('\n')[0] ?? '']);
   }
   // A load error's backend stderr (its traceback) under the table, where its lines can be read.
   const tails = workers.filter((w) => w.error?.includes('\n')).map((w) => `\n${w.name} cannot load its backend:\n${w.error!.replace(/^/gm, '  ')}`);
@@ -73,7 +74,7 @@ function jobDetail(j: JobView, config: Config): string {
       table([
         ['CHUNK', 'STATE', 'ATTEMPTS', 'FRAMES', 'DONE', 'TRACKER', 'ERROR'],
         ...j.chunkList.map((c) => [
-          String(c.index),
+          String(chunkNumber(c.index)),
           c.state,
           String(c.attempts),
           `${c.firstFrame}-${c.firstFrame + c.frameCount - 1}`,
@@ -84,7 +85,7 @@ function jobDetail(j: JobView, config: Config): string {
       ]),
     );
     const failed = j.chunkList.find((c) => c.state === 'failed' && c.error?.stderrTail);
-    if (failed) lines.push('', `stderr of chunk ${failed.index} (last lines; all of it: ${join(jobDir(config, j.id), chunkLogFile({ first_frame: failed.firstFrame, frame_count: failed.frameCount }))}):`, failed.error!.stderrTail!.replace(/^/gm, '  '));
+    if (failed) lines.push('', `stderr of chunk ${chunkNumber(failed.index)} (last lines; all of it: ${join(jobDir(config, j.id), chunkLogFile({ first_frame: failed.firstFrame, frame_count: failed.frameCount }))}):`, failed.error!.stderrTail!.replace(/^/gm, '  '));
   }
   return lines.join('\n');
 }

@@ -28,6 +28,7 @@ import { CoordinatorClient, CoordinatorTrustError, HttpError, type CoordinatorAn
 import { redactUrl } from './start.ts';
 import { slotTracker } from './shared.ts';
 import { localInputName, localRows, parseClaim, type Claim } from './claim-reply.ts';
+import { chunkNumber } from '../chunk-number.ts';
 
 /** How long a finished result's upload is retried while the coordinator cannot be reached. */
 const UPLOAD_RETRY_MS = 10 * 60_000;
@@ -191,7 +192,7 @@ export async function workerCommand(config: Config): Promise<number> {
         await coordinator.download(`${base}/files/${i}`, join(dir, localInputName(claim, i)), lease);
         renew();
       }
-      log(`job ${claim.jobId} chunk ${claim.chunk.idx} (attempt ${claim.number}, offer ${offerId}) on slot ${slot + 1}`);
+      log(`job ${claim.jobId} chunk ${chunkNumber(claim.chunk.idx)} (attempt ${claim.number}, offer ${offerId}) on slot ${slot + 1}`);
       let sentMs = 0;
       let renewedMs = 0;
       let framesSeen = 0;
@@ -217,7 +218,7 @@ export async function workerCommand(config: Config): Promise<number> {
               // 403: the coordinator no longer knows the lease (it restarted): the attempt is gone as surely as with 409.
               if ((r.status === 409 || r.status === 403) && !lost) {
                 lost = true;
-                log(`job ${claim.jobId} chunk ${claim.chunk.idx}: the coordinator took the attempt back; abandoning it`);
+                log(`job ${claim.jobId} chunk ${chunkNumber(claim.chunk.idx)}: the coordinator took the attempt back; abandoning it`);
                 void tracker.stop();
               }
             },
@@ -265,11 +266,11 @@ export async function workerCommand(config: Config): Promise<number> {
         answer = await coordinator.upload(path, file, headers);
       } catch (error) {
         answer = undefined;
-        if (Date.now() > until) throw new Error(`the coordinator could not be reached for ${UPLOAD_RETRY_MS / 60_000} minutes; the result of job ${claim.jobId} chunk ${claim.chunk.idx} is dropped (${(error as Error).message})`);
+        if (Date.now() > until) throw new Error(`the coordinator could not be reached for ${UPLOAD_RETRY_MS / 60_000} minutes; the result of job ${claim.jobId} chunk ${chunkNumber(claim.chunk.idx)} is dropped (${(error as Error).message})`);
       }
       // 429: the coordinator takes a few results at a time; this one is sent again after the backoff.
       if (answer && answer.status < 500 && answer.status !== 429) {
-        if (answer.status !== 200) log(`job ${claim.jobId} chunk ${claim.chunk.idx}: result not taken (HTTP ${answer.status}: ${String(answer.body.error ?? '')})`);
+        if (answer.status !== 200) log(`job ${claim.jobId} chunk ${chunkNumber(claim.chunk.idx)}: result not taken (HTTP ${answer.status}: ${String(answer.body.error ?? '')})`);
         break;
       }
       if (retrying++ === 0) await worker.pause(true);

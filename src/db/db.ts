@@ -2,9 +2,10 @@ import { existsSync, linkSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { OutputFormat } from '../config.ts';
+import { chunkNumber } from '../chunk-number.ts';
 import { migrate } from './migrate.ts';
 import type { ChunkAttemptRow, ChunkRow, CounterRow, FailureRecord, JobRow, JobSummaryRow, NewChunk, StageRow, TrackerLoadRow, WorkerRow } from './rows.ts';
-import { STAGE_NAMES, STEP_STATES, type JobState, type StageName, type StepState } from './states.ts';
+import { STAGE_NAMES, STEP_STATES, type JobSort, type JobState, type StageName, type StepState } from './states.ts';
 
 /**
  * A transition that found its row in another state: the caller lost a race or has a bug, or (from
@@ -24,6 +25,45 @@ const WORKED_SQL = 'coalesce(duration_ms, 0) + max(0, coalesce(? - started_ms, 0
 
 /** What a cancel did: a queued job is cancelled at once; a running one is asked to stop. */
 export type CancelResult = 'cancelled' | 'requested';
+
+/** How a job list is narrowed and ordered (the list page and GET /api/jobs). */
+export interface JobListQuery {
+  state?: JobState;
+  /** Part of the file name, any case (ASCII letters); `%` and `_` are plain characters here. */
+  search?: string;
+  /** Created (the default) is the id's order: ids are given in the order jobs are made. */
+  sort?: JobSort;
+  dir?: 'asc' | 'desc';
+}
+
+/** The file name filter, with its pattern bound as @like. */
+const NAME_MATCHES = "source_name LIKE @like ESCAPE '\\'";
+
+/** A LIKE pattern matching `search` anywhere, its own `%`, `_` and `\` taken literally; null for no search. */
+function likePattern(search: string | undefined): string | null {
+  return search ? `%${search.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%` : null;
+}
+
+/** The live jobs first, then those that need a person, then the finished ones. */
+const STATE_RANK = "CASE state WHEN 'running' THEN 0 WHEN 'queued' THEN 1 WHEN 'failed' THEN 2 WHEN 'cancelled' THEN 3 ELSE 4 END";
+
+/**
+ * The ORDER BY of a list sort: fixed text per allow-listed key, never built from a request. Jobs
+ * not finished have no finish time and come last either way; equals keep newest first.
+ */
+function jobOrder(sort: JobSort, dir: 'asc' | 'desc'): string {
+  const d = dir === 'asc' ? 'ASC' : 'DESC';
+  switch (sort) {
+    case 'created':
+      return `id ${d}`;
+    case 'finished':
+      return `finished_ms IS NULL, finished_ms ${d}, id DESC`;
+    case 'name':
+      return `source_name COLLATE NOCASE ${d}, id DESC`;
+    case 'state':
+      return `${STATE_RANK} ${d}, id DESC`;
+  }
+}
 
 /** A job to create from a ready inbox file. */
 export interface NewJob {
@@ -223,23 +263,26 @@ export class Db {
     return (this.#db.prepare("SELECT id FROM jobs WHERE state IN ('queued', 'running') AND substr(source_path, 1, length(?)) = ? ORDER BY id").all(prefix, prefix) as { id: number }[]).map((r) => r.id);
   }
 
-  /** A page of jobs, newest first, with their chunks and stages summed up in grouped queries (times as of `now`). */
-  listJobSummaries(opts: { state?: JobState; limit: number; offset: number; now?: number }): JobSummaryRow[] {
-    const where = opts.state ? 'WHERE state = @state' : '';
-    return this.#summaries(`SELECT * FROM jobs ${where} ORDER BY id DESC LIMIT @limit OFFSET @offset`, { state: opts.state, limit: opts.limit, offset: opts.offset }, opts.now);
+  /** A page of jobs (newest first unless sorted otherwise; narrowed by state and file name) with their chunks and stages summed up, times as of `now`. */
+  listJobSummaries(opts: JobListQuery & { limit: number; offset: number; now?: number }): JobSummaryRow[] {
+    const order = jobOrder(opts.sort ?? 'created', opts.dir ?? 'desc');
+    const where = [opts.state ? 'state = @state' : '', opts.search ? NAME_MATCHES : ''].filter(Boolean);
+    const jobsSql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT @limit OFFSET @offset`;
+    return this.#summaries(jobsSql, { state: opts.state, like: likePattern(opts.search), limit: opts.limit, offset: opts.offset }, order, opts.now);
   }
 
   /** One job with its chunks and stages summed up (the job page's totals, however many chunks it has), times as of `now`. */
   getJobSummary(id: number, now?: number): JobSummaryRow | undefined {
-    return this.#summaries('SELECT * FROM jobs WHERE id = @id', { id }, now)[0];
+    return this.#summaries('SELECT * FROM jobs WHERE id = @id', { id }, 'id DESC', now)[0];
   }
 
   /**
    * The jobs `jobsSql` selects, each with its chunks and stages summed up by grouped queries over
-   * just those jobs. Running chunks count their time so far as tracker time, and running stages
-   * theirs as time worked, up to `now`.
+   * just those jobs, in `order` (one of jobOrder's: its columns are the jobs table's, which no total
+   * shares). Running chunks count their time so far as tracker time, and running stages theirs as
+   * time worked, up to `now`.
    */
-  #summaries(jobsSql: string, params: Record<string, unknown>, now = Date.now()): JobSummaryRow[] {
+  #summaries(jobsSql: string, params: Record<string, unknown>, order: string, now = Date.now()): JobSummaryRow[] {
     return this.#db
       .prepare(
         `SELECT j.*, coalesce(c.chunks, 0) AS chunks, coalesce(c.chunks_done, 0) AS chunks_done, coalesce(c.chunks_failed, 0) AS chunks_failed,
@@ -257,14 +300,18 @@ export class Db {
                   ELSE sum(coalesce(duration_ms, 0) + CASE WHEN state = 'running' AND started_ms IS NOT NULL THEN max(0, coalesce(finished_ms, @now) - started_ms) ELSE 0 END) END AS worked_ms
            FROM stages WHERE job_id IN (SELECT id FROM (${jobsSql})) GROUP BY job_id
          ) AS s ON s.job_id = j.id
-         ORDER BY j.id DESC`,
+         ORDER BY ${order}`,
       )
       .all({ ...params, now }) as JobSummaryRow[];
   }
 
   /** How many jobs are in each state (every state present, zeros included). */
-  countJobsByState(): Record<JobState, number> {
-    const rows = this.#db.prepare('SELECT state, count(*) AS n FROM jobs GROUP BY state').all() as { state: JobState; n: number }[];
+  countJobsByState(search?: string): Record<JobState, number> {
+    const rows = (
+      search
+        ? this.#db.prepare(`SELECT state, count(*) AS n FROM jobs WHERE ${NAME_MATCHES} GROUP BY state`).all({ like: likePattern(search) })
+        : this.#db.prepare('SELECT state, count(*) AS n FROM jobs GROUP BY state').all()
+    ) as { state: JobState; n: number }[];
     const counts = { queued: 0, running: 0, done: 0, failed: 0, cancelled: 0 } satisfies Record<JobState, number>;
     for (const r of rows) counts[r.state] = r.n;
     return counts;
@@ -380,8 +427,8 @@ export class Db {
       const job = this.getJob(jobId);
       if (!job) throw new StateConflictError(`job ${jobId}`, 'known');
       const chunk = this.getChunk(jobId, idx);
-      if (!chunk) throw new StateConflictError(`chunk ${idx} of job ${jobId}`, 'known');
-      if (chunk.state !== 'failed') throw new StateConflictError(`chunk ${idx} of job ${jobId}`, 'failed', chunk.state);
+      if (!chunk) throw new StateConflictError(`chunk ${chunkNumber(idx)} of job ${jobId}`, 'known');
+      if (chunk.state !== 'failed') throw new StateConflictError(`chunk ${chunkNumber(idx)} of job ${jobId}`, 'failed', chunk.state);
       if (job.state !== 'failed') throw new StateConflictError(`job ${jobId}`, 'failed', job.state);
       this.#transitionJob(jobId, 'failed', 'queued', { finished_ms: null, stage: 'track' });
       this.#db.prepare("UPDATE chunks SET state = 'pending', attempts = 0 WHERE job_id = ? AND idx = ?").run(jobId, idx);
@@ -567,7 +614,7 @@ export class Db {
       const info = this.#db
         .prepare("UPDATE chunks SET state = 'running', attempts = attempts + 1, frames_done = 0, started_ms = ?, finished_ms = NULL, ran_on = ? WHERE job_id = ? AND idx = ? AND state = 'pending'")
         .run(now, ranOn, jobId, idx);
-      if (info.changes !== 1) throw new StateConflictError(`chunk ${idx} of job ${jobId}`, 'pending');
+      if (info.changes !== 1) throw new StateConflictError(`chunk ${chunkNumber(idx)} of job ${jobId}`, 'pending');
       const c = this.getChunk(jobId, idx)!;
       this.#db
         .prepare('INSERT INTO chunk_attempts (job_id, first_frame, frame_count, attempt, ran_on, started_ms) VALUES (?, ?, ?, ?, ?, ?)')
@@ -612,7 +659,7 @@ export class Db {
            WHERE job_id = ? AND idx = ? AND state = 'running'`,
         )
         .run(Date.now(), result.trackerMs, result.file, result.bytes, result.sha256, jobId, idx);
-      if (info.changes !== 1) throw new StateConflictError(`chunk ${idx} of job ${jobId}`, 'running');
+      if (info.changes !== 1) throw new StateConflictError(`chunk ${chunkNumber(idx)} of job ${jobId}`, 'running');
       this.#endAttempts(jobId, this.#firstFrame(jobId, idx), 'done');
       this.#count('chunks_processed', '', 1);
       this.#count('tracker_seconds', '', result.trackerMs / 1000);
@@ -655,7 +702,7 @@ export class Db {
   splitChunk(jobId: number, idx: number, overlapFrames: number): void {
     this.transaction(() => {
       const c = this.#db.prepare('SELECT * FROM chunks WHERE job_id = ? AND idx = ?').get(jobId, idx) as ChunkRow | undefined;
-      if (!c || c.frame_count < 2) throw new StateConflictError(`chunk ${idx} of job ${jobId}`, 'splittable');
+      if (!c || c.frame_count < 2) throw new StateConflictError(`chunk ${chunkNumber(idx)} of job ${jobId}`, 'splittable');
       const head = Math.floor(c.frame_count / 2);
       // Two steps, so no intermediate index collides with an existing row's primary key.
       this.#db.prepare('UPDATE chunks SET idx = -(idx + 1) WHERE job_id = ? AND idx > ?').run(jobId, idx);

@@ -7,6 +7,7 @@
 import { PipelineError } from '../errors.ts';
 import { type OverlapBox, joinTracks } from './join-tracks.ts';
 import { type ChunkResult, ChunkResultError } from './read-chunk-pickle.ts';
+import { chunkNumber } from '../chunk-number.ts';
 
 /** Where one chunk sits in the video, as the chunk stage recorded it. */
 export interface MergeChunk {
@@ -51,7 +52,7 @@ export function checkLayout(chunks: readonly MergeChunk[], totalFrames: number):
   let previous: MergeChunk | undefined;
   for (const c of sorted) {
     const fail = (problem: string): never => {
-      throw new PipelineError('internal', `Cannot merge: chunk ${c.index} ${problem}`);
+      throw new PipelineError('internal', `Cannot merge: chunk ${chunkNumber(c.index)} ${problem}`);
     };
     if (c.firstFrame !== next) fail(`starts at frame ${c.firstFrame}, expected ${next}`);
     if (!Number.isSafeInteger(c.frameCount) || c.frameCount < 1) fail(`has ${c.frameCount} frames`);

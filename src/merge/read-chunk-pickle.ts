@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { PipelineError } from '../errors.ts';
 import { PICKLE_LIMITS, PickleLimitError, type PickleLimits } from './pickle-limits.ts';
 import { NdArray, UnexpectedGlobalError, unpickleNumpy } from './unpickle-numpy.ts';
+import { chunkNumber } from '../chunk-number.ts';
 
 /** The schema string the Python worker writes; one spelling on both sides. */
 export const CHUNK_SCHEMA = 'posepipe.chunk/1';
@@ -42,7 +43,7 @@ export class ChunkResultError extends PipelineError {
   readonly problem: string;
   readonly chunkIndex: number | undefined;
   constructor(file: string, problem: string, options?: { chunkIndex?: number; cause?: unknown }) {
-    const prefix = options?.chunkIndex === undefined ? '' : `chunk ${options.chunkIndex}: `;
+    const prefix = options?.chunkIndex === undefined ? '' : `chunk ${chunkNumber(options.chunkIndex)}: `;
     super('internal', `${prefix}${problem} in ${file}`, { cause: options?.cause });
     this.name = 'ChunkResultError';
     this.file = file;

@@ -11,6 +11,7 @@ import { chunkLogFile, type ChunkResult } from '../stages/track.ts';
 import type { ReadyEvent } from '../tracker/index.ts';
 import { ChunkPace } from './chunk-pace.ts';
 import type { ChunkRunner } from './types.ts';
+import { chunkNumber } from '../chunk-number.ts';
 
 /** How a flight ended. */
 export type FlightEnd =
@@ -78,7 +79,7 @@ export class ChunkFlight {
     if (!row || row.state !== 'pending') return { type: 'gone' };
     o.db.startChunk(o.jobId, row.idx, this.where);
     const attempt = row.attempts + 1;
-    this.#label = `job ${o.jobId} chunk ${row.idx} attempt ${attempt}`;
+    this.#label = `job ${o.jobId} chunk ${chunkNumber(row.idx)} attempt ${attempt}`;
     this.#openLog(o.dir, row, attempt);
     o.hooks.started(row, attempt);
     // The slot's row says what it tracks, how fast, and when it was last heard from: every progress
@@ -121,7 +122,7 @@ export class ChunkFlight {
     }
     const stream = createWriteStream(file, { flags: 'a' });
     stream.on('error', () => {});
-    stream.write(`--- chunk ${c.idx} (frames ${c.first_frame}-${c.first_frame + c.frame_count - 1}), attempt ${attempt}, ${this.where}, ${new Date().toISOString()} ---\n`);
+    stream.write(`--- chunk ${chunkNumber(c.idx)} (frames ${c.first_frame}-${c.first_frame + c.frame_count - 1}), attempt ${attempt}, ${this.where}, ${new Date().toISOString()} ---\n`);
     this.#log = stream;
   }
 

@@ -30,6 +30,7 @@ import { receiveUpload, RESULT_BYTES_PER_FRAME, resultCap, UploadIdle, UploadToo
 import { QUEUE_NAME, redisConnection, type Offer } from './redis-queue.ts';
 import { RemoteRunner } from './remote-runner.ts';
 import type { ChunkAttempt } from './types.ts';
+import { chunkNumber } from '../chunk-number.ts';
 
 export { QUEUE_NAME, redisConnection, type Offer } from './redis-queue.ts';
 export { RemoteRunner } from './remote-runner.ts';
@@ -318,7 +319,7 @@ export class RemoteDispatch {
     const cap = resultCap(frames, this.#config.maxResultMb);
     const tooLarge = (): WorkerAnswer => {
       const limit = `${cap} bytes, the limit for ${frames} frames (${RESULT_BYTES_PER_FRAME} a frame, at most maxResultMb ${this.#config.maxResultMb} MiB)`;
-      if (this.#held.get(attemptId) === held) this.#release(held, new TrackerError('crash', `${held.runner.where}: the result of chunk ${chunk.idx} was refused: it is over ${limit}`));
+      if (this.#held.get(attemptId) === held) this.#release(held, new TrackerError('crash', `${held.runner.where}: the result of chunk ${chunkNumber(chunk.idx)} was refused: it is over ${limit}`));
       return { status: 413, body: { error: `result refused: it is over ${limit}; the chunk is tracked again` } };
     };
     if (announcedBytes !== undefined && announcedBytes > cap) return tooLarge();
@@ -353,7 +354,7 @@ export class RemoteDispatch {
       held.checking = false;
       if (this.#held.get(attemptId) !== held) return { status: 409, body: { error: `attempt ${attemptId} is not current; its result is discarded` } };
       if (problem) {
-        this.#release(held, new TrackerError('crash', `${held.runner.where}: the result of chunk ${chunk.idx} was refused: ${problem}`));
+        this.#release(held, new TrackerError('crash', `${held.runner.where}: the result of chunk ${chunkNumber(chunk.idx)} was refused: ${problem}`));
         return { status: 422, body: { error: `result refused: ${problem}; the chunk is tracked again` } };
       }
       await renameDurably(part, join(jobDir, file));
@@ -378,7 +379,7 @@ export class RemoteDispatch {
     const leaseMs = this.#config.leaseSeconds * 1000;
     for (const held of [...this.#held.values()]) {
       if (held.checking || Date.now() - held.advancedMs <= leaseMs) continue;
-      this.#log(`job ${held.attempt.jobId}: ${held.runner.where} tracked no frame of chunk ${held.attempt.chunk.idx} for ${this.#config.leaseSeconds} s: its lease is lost and the chunk is tracked again`);
+      this.#log(`job ${held.attempt.jobId}: ${held.runner.where} tracked no frame of chunk ${chunkNumber(held.attempt.chunk.idx)} for ${this.#config.leaseSeconds} s: its lease is lost and the chunk is tracked again`);
       this.#release(held, new TrackerError('stall', `${held.runner.where} lost its lease: no frame advanced for ${this.#config.leaseSeconds} s (a frozen, killed or unreachable worker)`));
     }
   }

@@ -18,6 +18,7 @@ import type { ReadyEvent } from '../tracker/index.ts';
 import { ChunkFlight, sameRange, type FlightEnd, type FlightHooks } from './chunk-flight.ts';
 import type { RemoteRunner } from './remote.ts';
 import type { ChunkAttempt, ChunkRunner, ChunkTracking, PipelineEvent, TrackControl } from './types.ts';
+import { chunkNumber } from '../chunk-number.ts';
 
 type ChunkEventState = Extract<PipelineEvent, { type: 'chunk' }>['state'];
 
@@ -383,7 +384,7 @@ export class TrackLoop implements ChunkTracking {
     const { db, config } = this.#deps;
     const { kind, message, retry } = classify(error);
     const details = error instanceof TrackerError ? error.details : {};
-    const range = `chunk ${c.idx} (frames ${c.first_frame}–${c.first_frame + c.frame_count - 1})`;
+    const range = `chunk ${chunkNumber(c.idx)} (frames ${c.first_frame}–${c.first_frame + c.frame_count - 1})`;
     const split = kind === 'oom' && Math.floor(c.frame_count / 2) >= config.minChunkFrames;
     const retried = retry && attempt < config.maxAttempts;
     const text = `${range}, attempt ${attempt}: ${adviceFor(kind, message, c.frame_count, split)}`;

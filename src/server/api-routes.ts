@@ -8,8 +8,9 @@ import { HTTPException } from 'hono/http-exception';
 import { StateConflictError } from '../db/index.ts';
 import { jobView } from '../views.ts';
 import type { AppDeps, ServerAction, ServerEnv } from './deps.ts';
-import { jobOr404, JOBS_PER_PAGE, readJobsPage } from './page-routes.ts';
+import { jobOr404, JOBS_PER_PAGE, listQueryOf, readJobsPage } from './page-routes.ts';
 import { parseIndex, parseLimit, safeBack } from './params.ts';
+import { chunkNumber } from '../chunk-number.ts';
 
 /** Whether the client is a browser form (it gets redirects and HTML error pages). */
 export function wantsHtml(c: Context): boolean {
@@ -70,8 +71,9 @@ export function registerApi(app: Hono<ServerEnv>, deps: AppDeps): void {
 
   app.get('/api/jobs', (c) => {
     const limit = parseLimit(c.req.query('limit'), JOBS_PER_PAGE, 500);
-    const d = readJobsPage(db, { state: c.req.query('state'), page: c.req.query('page'), limit });
-    return c.json({ jobs: d.jobs, total: d.total, page: d.page, pages: d.pages, counts: d.counts, intakePaused: d.intakePaused, workers: d.workers });
+    const d = readJobsPage(db, listQueryOf(c, limit));
+    // `counts` is every job's; `matching` only those the search `q` matches (the same without one).
+    return c.json({ jobs: d.jobs, total: d.total, page: d.page, pages: d.pages, sort: d.sort, dir: d.dir, q: d.search ?? '', counts: d.counts, matching: d.matching, intakePaused: d.intakePaused, workers: d.workers });
   });
   app.get('/api/jobs/:id', (c) => c.json(jobView(db, deps.config, jobOr404(db, c.req.param('id')))));
 
@@ -94,7 +96,7 @@ export function registerApi(app: Hono<ServerEnv>, deps: AppDeps): void {
   app.post('/api/jobs/:id/chunks/:idx/retry', async (c) => {
     const job = jobOr404(db, c.req.param('id'));
     const idx = parseIndex(c.req.param('idx'), 'chunk');
-    if (!db.getChunk(job.id, idx)) throw new HTTPException(404, { message: `Job ${job.id} has no chunk ${idx}` });
+    if (!db.getChunk(job.id, idx)) throw new HTTPException(404, { message: `Job ${job.id} has no chunk of index ${idx}` });
     await rememberBack(c, `/jobs/${job.id}`);
     apply(() => db.retryChunk(job.id, idx));
     tell({ type: 'retry', jobId: job.id, chunk: idx });

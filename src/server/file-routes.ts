@@ -16,6 +16,7 @@ import { openInside, openRegular, type OpenedFile } from './job-files.ts';
 import { jobPictures } from './job-pictures.ts';
 import { jobOr404 } from './page-routes.ts';
 import { parseIndex } from './params.ts';
+import { chunkNumber } from '../chunk-number.ts';
 
 function send(c: Context<ServerEnv>, file: OpenedFile, type: string): Response {
   c.header('Content-Type', type);
@@ -43,8 +44,8 @@ export function registerFiles(app: Hono<ServerEnv>, deps: AppDeps): void {
     const job = jobOr404(db, c.req.param('id'));
     const idx = parseIndex(c.req.param('idx'), 'chunk');
     const chunk = db.getChunk(job.id, idx);
-    if (!chunk) throw new HTTPException(404, { message: `Job ${job.id} has no chunk ${idx}` });
-    const what = `The log of chunk ${idx} of job ${job.id}`;
+    if (!chunk) throw new HTTPException(404, { message: `Job ${job.id} has no chunk of index ${idx}` });
+    const what = `The log of chunk ${chunkNumber(idx)} of job ${job.id}`;
     return send(c, await openInside(jobDir(config, job.id), chunkLogFile(chunk), what), 'text/plain; charset=utf-8');
   });
 

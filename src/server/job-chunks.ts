@@ -6,9 +6,10 @@ import { STEP_STATES } from '../db/index.ts';
 import type { ChunkView, JobPageView } from '../views.ts';
 import { actionButton, duration, errorBlock, escapeHtml, pager } from './page.ts';
 import { query } from './params.ts';
+import { chunkNumber } from '../chunk-number.ts';
 
 function cellTitle(c: ChunkView): string {
-  const parts = [`chunk ${c.index}: ${c.state}`, `${c.attempts} attempt${c.attempts === 1 ? '' : 's'}`, `frames ${c.firstFrame}–${c.firstFrame + c.frameCount - 1} (${c.framesDone}/${c.frameCount} done)`];
+  const parts = [`chunk ${chunkNumber(c.index)}: ${c.state}`, `${c.attempts} attempt${c.attempts === 1 ? '' : 's'}`, `frames ${c.firstFrame}–${c.firstFrame + c.frameCount - 1} (${c.framesDone}/${c.frameCount} done)`];
   if (c.trackerSeconds !== null) parts.push(`tracker ${c.trackerSeconds} s`);
   if (c.error) parts.push(`error: ${c.error.kind}`);
   else if (c.earlierError) parts.push(`an earlier attempt failed: ${c.earlierError.kind}`);
@@ -35,7 +36,7 @@ function chunkRow(jobId: number, jobState: string, c: ChunkView, back: string, o
   else if (c.earlierError) error = `<span class="muted" title="${escapeHtml(c.earlierError.text)}">earlier attempt: ${escapeHtml(c.earlierError.kind)}</span>`;
   const retry = c.state === 'failed' && jobState === 'failed' ? actionButton({ action: 'retry', url: `/api/jobs/${jobId}/chunks/${c.index}/retry`, label: 'Retry', back }) : '';
   const log = c.attempts > 0 ? `<a data-log="${c.index}" href="/jobs/${jobId}/chunks/${c.index}/log">log</a>` : '<span class="muted">–</span>';
-  return `<tr id="chunk-${c.index}" data-chunk="${c.index}" data-state="${escapeHtml(c.state)}"><td class="num">${c.index}</td><td><span class="badge s-${escapeHtml(c.state)}">${escapeHtml(c.state)}</span></td>
+  return `<tr id="chunk-${c.index}" data-chunk="${c.index}" data-state="${escapeHtml(c.state)}"><td class="num">${chunkNumber(c.index)}</td><td><span class="badge s-${escapeHtml(c.state)}">${escapeHtml(c.state)}</span></td>
 <td class="num">${c.attempts}</td><td class="num mono">${c.firstFrame}–${last}</td><td class="num mono">${c.framesDone}/${c.frameCount}</td><td class="num">${duration(c.trackerSeconds)}</td><td class="ran-on">${c.ranOn ? escapeHtml(c.ranOn) : '<span class="muted">–</span>'}</td>
 <td>${c.error ? `<span class="kind">${escapeHtml(c.error.kind)}</span>` : ''}</td><td>${log}</td><td>${retry}</td></tr>${error ? `\n<tr class="detail"><td></td><td colspan="9">${error}</td></tr>` : ''}`;
 }

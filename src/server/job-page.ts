@@ -10,6 +10,7 @@ import { adminButtons, settingsLine } from './admin-markup.ts';
 import { chunkGrid, chunkTable } from './job-chunks.ts';
 import { actionButton, badge, cancelQuestion, duration, errorBlock, escapeHtml, fileName, layout, progressBar, size } from './page.ts';
 import { query } from './params.ts';
+import { chunkNumber } from '../chunk-number.ts';
 
 /** What the job page shows besides the view: the pictures (done jobs) and the current time. */
 export interface JobPageExtras {
@@ -52,7 +53,7 @@ function live(v: JobPageView, now: number): string {
   const j = v.job;
   if (j.state !== 'running') return '';
   const parts = [`Running <strong>${escapeHtml(j.stage ?? '')}</strong>`];
-  for (const c of v.running) parts.push(`chunk ${c.index + 1} of ${j.chunks}: frame ${c.framesDone}/${c.frameCount}`);
+  for (const c of v.running) parts.push(`chunk ${chunkNumber(c.index)} of ${j.chunks}: frame ${c.framesDone}/${c.frameCount}`);
   if (j.chunks) parts.push(`${j.chunksDone}/${j.chunks} chunks done`);
   if (j.startedMs !== null) parts.push(`running for ${duration((now - j.startedMs) / 1000)}`);
   // The tracker's own pace so far (its busy seconds per frame of finished chunks) gives an estimate.

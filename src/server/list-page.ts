@@ -1,24 +1,33 @@
 /**
- * The jobs list (`/`): filter tabs with counts, one row per job from the summary view (no chunk
- * rows are read), a pager, and the intake switch.
+ * The jobs list (`/`): filter tabs with counts, a file name search and a sort (plain GET links and
+ * a form, so they work without the script), one row per job from the summary view (no chunk rows
+ * are read), a pager, and the intake switch.
  */
-import { JOB_STATES, type JobState } from '../db/index.ts';
+import { JOB_SORTS, JOB_STATES, type JobSort, type JobState } from '../db/index.ts';
 import { resumeHelps } from '../errors.ts';
 import type { JobSummaryView, WorkerView } from '../views.ts';
 import type { Who } from './auth/role.ts';
 import { actionButton, badge, cancelQuestion, duration, escapeHtml, fileName, firstLine, layout, pager, progressBar, stageText } from './page.ts';
 import { bulkBar, selectBox } from './admin-markup.ts';
 import { VIDEO_EXTENSIONS } from '../watcher/index.ts';
-import { query } from './params.ts';
+import { defaultDir, query, SEARCH_MAX } from './params.ts';
+import { chunkNumber } from '../chunk-number.ts';
 
 /** One page of the list, as the route read it. */
 export interface JobsPageData {
   jobs: JobSummaryView[];
   state: JobState | undefined;
+  /** The file name search (undefined: none). */
+  search: string | undefined;
+  sort: JobSort;
+  dir: 'asc' | 'desc';
   page: number;
   pages: number;
   total: number;
+  /** Every job, by state. */
   counts: Record<JobState, number>;
+  /** The jobs the search matches, by state (the same as counts without a search): the tabs' numbers. */
+  matching: Record<JobState, number>;
   intakePaused: boolean;
   /** The tracker slots, with their health and what each tracks. */
   workers: WorkerView[];
@@ -44,7 +53,7 @@ function workersTable(workers: WorkerView[]): string {
   if (workers.length === 0) return '';
   const rows = workers.map((w) => {
     const health = `<span class="badge s-${w.health === 'unhealthy' ? 'failed' : w.health === 'ready' ? 'done' : 'pending'}">${escapeHtml(w.health)}</span>${slotError(w.error)}`;
-    const current = w.current ? `<a href="/jobs/${w.current.jobId}#chunk-${w.current.chunk}">job ${w.current.jobId}, chunk ${w.current.chunk}</a>` : '<span class="muted">–</span>';
+    const current = w.current ? `<a href="/jobs/${w.current.jobId}#chunk-${w.current.chunk}">job ${w.current.jobId}, chunk ${chunkNumber(w.current.chunk)}</a>` : '<span class="muted">–</span>';
     const seen = new Date(w.lastSeenMs).toISOString().replace('T', ' ').slice(0, 19);
     return `<tr data-worker="${escapeHtml(w.name)}" data-health="${escapeHtml(w.health)}"><td>${escapeHtml(w.name)}</td><td>${escapeHtml(w.host)}</td><td>${escapeHtml(w.device ?? '–')}</td><td>${health}</td><td>${current}</td><td class="num">${w.framesPerSecond ?? '–'}</td><td class="muted">${seen} UTC</td></tr>`;
   });
@@ -53,14 +62,53 @@ function workersTable(workers: WorkerView[]): string {
 <tbody>${rows.join('\n')}</tbody></table></div>`;
 }
 
+/** A link to the list as `d` shows it, with some of it changed; defaults are left out of the URL. */
+function listHref(d: JobsPageData, change: { state?: JobState | undefined; search?: undefined; sort?: JobSort; dir?: 'asc' | 'desc'; page?: number } = {}): string {
+  const state = 'state' in change ? change.state : d.state;
+  const q = 'search' in change ? undefined : d.search;
+  const sort = change.sort ?? d.sort;
+  const dir = change.dir ?? (change.sort ? defaultDir(change.sort) : d.dir);
+  return `/${query({ state, q, sort: sort === 'created' ? undefined : sort, dir: dir === defaultDir(sort) ? undefined : dir, page: change.page })}`;
+}
+
 function tabs(d: JobsPageData): string {
-  const all = Object.values(d.counts).reduce((a, b) => a + b, 0);
+  const all = Object.values(d.matching).reduce((a, b) => a + b, 0);
   const tab = (filter: string, label: string, n: number) => {
     const current = (filter === 'all' && !d.state) || filter === d.state;
-    const href = `/${query({ state: filter === 'all' ? undefined : filter })}`;
+    const href = listHref(d, { state: filter === 'all' ? undefined : (filter as JobState) });
     return `<a data-filter="${filter}" class="s-${filter}" href="${escapeHtml(href)}"${current ? ' aria-current="page"' : ''}>${label}<span class="n">${n.toLocaleString('en')}</span></a>`;
   };
-  return `<nav class="tabs">${tab('all', 'All', all)}${JOB_STATES.map((s) => tab(s, s[0]!.toUpperCase() + s.slice(1), d.counts[s])).join('')}</nav>`;
+  return `<nav class="tabs">${tab('all', 'All', all)}${JOB_STATES.map((s) => tab(s, s[0]!.toUpperCase() + s.slice(1), d.matching[s])).join('')}</nav>`;
+}
+
+const SORT_LABELS: Record<JobSort, string> = { created: 'Created', finished: 'Finished', name: 'File name', state: 'State' };
+
+/**
+ * Search by file name and sort, as a GET form (the page script submits it when a select changes).
+ * It keeps its node across live updates (data-keep), so what is being typed is never replaced.
+ */
+function searchForm(d: JobsPageData): string {
+  const options = JOB_SORTS.map((s) => `<option value="${s}"${s === d.sort ? ' selected' : ''}>${SORT_LABELS[s]}</option>`).join('');
+  const dirs = (['desc', 'asc'] as const).map((x) => `<option value="${x}"${x === d.dir ? ' selected' : ''}>${x === 'desc' ? 'descending' : 'ascending'}</option>`).join('');
+  const clear = d.search ? ` <a href="${escapeHtml(listHref(d, { search: undefined }))}" id="search-clear">Clear search</a>` : '';
+  const state = d.state ? `<input type="hidden" name="state" value="${escapeHtml(d.state)}">` : '';
+  return `<form id="list-search" data-keep="list-search" class="row" method="get" action="/" role="search">${state}<input type="search" name="q" value="${escapeHtml(d.search ?? '')}" maxlength="${SEARCH_MAX}" placeholder="Search file names" aria-label="Search file names">
+<label>Sort by <select name="sort">${options}</select></label> <select name="dir" aria-label="Sort direction">${dirs}</select> <button type="submit">Search</button>${clear}</form>`;
+}
+
+/** A column heading that sorts by `sort`: first its own direction, then the other way at each click. */
+function sortHeading(d: JobsPageData, sort: JobSort, label: string): string {
+  const current = d.sort === sort;
+  const dir = current ? (d.dir === 'asc' ? 'desc' : 'asc') : defaultDir(sort);
+  const mark = current ? (d.dir === 'asc' ? ' ▲' : ' ▼') : '';
+  return `<th data-sort="${sort}"${current ? ` aria-sort="${d.dir === 'asc' ? 'ascending' : 'descending'}"` : ''}><a href="${escapeHtml(listHref(d, { sort, dir }))}">${label}${mark}</a></th>`;
+}
+
+/** A time as `YYYY-MM-DD HH:MM UTC`; the page script rewrites it in the reader's own time zone. */
+function when(ms: number | null): string {
+  if (ms === null) return '';
+  const iso = new Date(ms).toISOString();
+  return `<time datetime="${iso}" data-local title="${iso.replace('T', ' ').slice(0, 19)} UTC">${iso.replace('T', ' ').slice(0, 16)} UTC</time>`;
 }
 
 function intake(d: JobsPageData, back: string): string {
@@ -87,21 +135,23 @@ function row(j: JobSummaryView, back: string): string {
   // data-label names each cell where a narrow screen stacks them (the header row is hidden there).
   return `<tr data-job="${j.id}" data-state="${escapeHtml(j.state)}"><td class="num id">${selectBox(j)} <a href="/jobs/${j.id}">${j.id}</a></td>
 <td class="name"><a href="/jobs/${j.id}">${fileName(j.name)}</a></td><td data-label="State">${state}</td><td data-label="Stage">${escapeHtml(stageText(j))}</td>
-<td data-label="Frames">${progressBar(j.framesDone, j.frames, { state: j.state })}${chunks}</td><td class="num" data-label="Time">${duration(j.seconds)}</td><td data-label="Error"${error ? '' : ' class="blank"'}>${error}</td><td data-label="Actions"${actions.length ? '' : ' class="blank"'}>${actions.join(' ')}</td></tr>`;
+<td data-label="Frames">${progressBar(j.framesDone, j.frames, { state: j.state })}${chunks}</td><td class="num" data-label="Time">${duration(j.seconds)}</td><td class="when" data-label="Created">${when(j.createdMs)}</td><td class="when${j.finishedMs === null ? ' blank' : ''}" data-label="Finished">${when(j.finishedMs)}</td><td data-label="Error"${error ? '' : ' class="blank"'}>${error}</td><td data-label="Actions"${actions.length ? '' : ' class="blank"'}>${actions.join(' ')}</td></tr>`;
 }
 
 /** The list's `<main>` element: what the live update swaps in. */
 export function jobsMain(d: JobsPageData): string {
-  const back = `/${query({ state: d.state, page: d.page })}`;
-  const empty = d.total === 0 && !d.state ? 'No jobs yet: drop a video into the inbox.' : `No ${escapeHtml(d.state ?? '')} jobs.`;
-  const rows = d.jobs.map((j) => row(j, back)).join('\n') || `<tr><td colspan="8" class="muted">${empty}</td></tr>`;
-  const nav = pager({ page: d.page, pages: d.pages, total: d.total, noun: d.total === 1 ? 'job' : 'jobs', href: (p) => `/${query({ state: d.state, page: p })}` });
+  const back = listHref(d, { page: d.page });
+  const none = `No ${d.state ? `${d.state} ` : ''}jobs`;
+  const empty = d.search ? `${none} with “${escapeHtml(d.search)}” in the file name.` : d.total === 0 && !d.state ? 'No jobs yet: drop a video into the inbox.' : `${none}.`;
+  const rows = d.jobs.map((j) => row(j, back)).join('\n') || `<tr><td colspan="10" class="muted">${empty}</td></tr>`;
+  const nav = pager({ page: d.page, pages: d.pages, total: d.total, noun: d.total === 1 ? 'job' : 'jobs', href: (p) => listHref(d, { page: p }) });
   return `<main data-page="jobs"${d.state ? ` data-filter="${d.state}"` : ''}>
 ${intake(d, back)}
 ${d.redisDownSince === undefined ? '' : `<div class="banner row paused" id="redis-down"><span class="grow"><strong>Remote workers wait:</strong> Redis has not answered since ${utc(d.redisDownSince)}. Local slots go on; pending chunks are offered again when it is back.</span></div>`}
 ${d.queuePausedSince === undefined ? '' : `<div class="banner row paused" id="queue-paused"><span class="grow"><strong>Remote workers wait:</strong> the queue posepipe-chunks has been paused in Redis since ${utc(d.queuePausedSince)}, not by posepipe (someone with access to Redis did it). Local slots go on; remote workers take chunks again once it is resumed (BullMQ's queue.resume(), or restart posepipe start, which resumes it).</span></div>`}
 <h1>Jobs</h1>${tabs(d)}
-<div class="scroll"><table id="jobs"><thead><tr><th class="num">#</th><th>File</th><th>State</th><th>Stage</th><th>Frames</th><th class="num">Time</th><th>Error</th><th></th></tr></thead>
+${searchForm(d)}
+<div class="scroll"><table id="jobs"${d.search ? ` data-search="${escapeHtml(d.search)}"` : ''} data-sort="${d.sort}" data-dir="${d.dir}"><thead><tr><th class="num">#</th>${sortHeading(d, 'name', 'File')}${sortHeading(d, 'state', 'State')}<th>Stage</th><th>Frames</th><th class="num">Time</th>${sortHeading(d, 'created', 'Created')}${sortHeading(d, 'finished', 'Finished')}<th>Error</th><th></th></tr></thead>
 <tbody>${rows}</tbody></table></div>
 ${bulkBar({ back, failed: d.counts.failed, any: d.jobs.length > 0 })}
 ${nav}

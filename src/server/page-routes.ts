@@ -11,7 +11,7 @@ import { jobMain, jobPage } from './job-page.ts';
 import { picturesHtml } from './job-pictures.ts';
 import { jobsMain, jobsPage, type JobsPageData } from './list-page.ts';
 import { takeNotice } from './notice.ts';
-import { parseChunkState, parseIndex, parseJobState, parsePage } from './params.ts';
+import { parseChunkState, parseDir, parseIndex, parseJobState, parsePage, parseSearch, parseSort } from './params.ts';
 
 /** Jobs per list page. */
 export const JOBS_PER_PAGE = 50;
@@ -28,16 +28,36 @@ export function jobOr404(db: Db, raw: string | undefined): JobRow {
   return job;
 }
 
+/** What a list request asks for, as it came in the URL (each checked by readJobsPage). */
+export interface JobsPageQuery {
+  state: string | undefined;
+  page: string | undefined;
+  q?: string | undefined;
+  sort?: string | undefined;
+  dir?: string | undefined;
+  limit: number;
+}
+
 /** One page of the jobs list, read with one grouped query (never a job's chunk rows). */
-export function readJobsPage(db: Db, opts: { state: string | undefined; page: string | undefined; limit: number }): JobsPageData {
+export function readJobsPage(db: Db, opts: JobsPageQuery): JobsPageData {
   const state = parseJobState(opts.state);
+  const search = parseSearch(opts.q);
+  const sort = parseSort(opts.sort);
+  const dir = parseDir(opts.dir, sort);
   const counts = db.countJobsByState();
-  const total = state ? counts[state] : Object.values(counts).reduce((a, b) => a + b, 0);
+  // The tabs count what the search matches; `counts` stays every job's (the title, "Resume all failed").
+  const matching = search ? db.countJobsByState(search) : counts;
+  const total = state ? matching[state] : Object.values(matching).reduce((a, b) => a + b, 0);
   const pages = Math.max(1, Math.ceil(total / opts.limit));
   const page = Math.min(parsePage(opts.page), pages);
   const now = Date.now();
-  const jobs = db.listJobSummaries({ state, limit: opts.limit, offset: (page - 1) * opts.limit, now }).map((r) => jobSummaryView(r, now));
-  return { jobs, state, page, pages, total, counts, intakePaused: db.intakePaused(), workers: workerViews(db), redisDownSince: db.redisDownSince(), queuePausedSince: db.queuePausedSince() };
+  const jobs = db.listJobSummaries({ state, search, sort, dir, limit: opts.limit, offset: (page - 1) * opts.limit, now }).map((r) => jobSummaryView(r, now));
+  return { jobs, state, search, sort, dir, page, pages, total, counts, matching, intakePaused: db.intakePaused(), workers: workerViews(db), redisDownSince: db.redisDownSince(), queuePausedSince: db.queuePausedSince() };
+}
+
+/** The list parameters of a request's URL. */
+export function listQueryOf(c: Context<ServerEnv>, limit: number): JobsPageQuery {
+  return { state: c.req.query('state'), page: c.req.query('page'), q: c.req.query('q'), sort: c.req.query('sort'), dir: c.req.query('dir'), limit };
 }
 
 /** The whole page, or only its `<main>` for the live update; never cached, since it is live. */
@@ -56,7 +76,7 @@ export function registerPages(app: Hono<ServerEnv>, deps: AppDeps): void {
   app.get('/', (c) => {
     // The stamp is read first: a change made while the page is read shows up as a later change.
     const stamp = deps.db.changeStamp();
-    const data = readJobsPage(deps.db, { state: c.req.query('state'), page: c.req.query('page'), limit: JOBS_PER_PAGE });
+    const data = readJobsPage(deps.db, listQueryOf(c, JOBS_PER_PAGE));
     const who = c.get('who');
     // A viewer cannot upload: no drop box for them.
     return respond(c, stamp, () => jobsMain(data), () => jobsPage(data, stamp, who?.role === 'viewer' ? 0 : deps.config.uploadMaxMb, who, takeNotice(c)));

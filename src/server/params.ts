@@ -3,7 +3,7 @@
  * Everything is checked against a strict pattern here, so routes never see a path-like value.
  */
 import { HTTPException } from 'hono/http-exception';
-import { JOB_STATES, STEP_STATES, type JobState, type StepState } from '../db/index.ts';
+import { JOB_SORTS, JOB_STATES, STEP_STATES, type JobSort, type JobState, type StepState } from '../db/index.ts';
 
 /** A plain decimal integer without sign, leading zeros, dots or slashes, small enough to be exact. */
 const DECIMAL = /^(0|[1-9][0-9]{0,14})$/;
@@ -40,12 +40,44 @@ export function parseChunkState(raw: string | undefined): StepState | undefined 
   return raw as StepState;
 }
 
+/** The longest file-name search taken from a URL. */
+export const SEARCH_MAX = 100;
+
+/** A list's `sort` (missing or empty: created, the default); anything else is a 400 naming the parameter. */
+export function parseSort(raw: string | undefined): JobSort {
+  if (raw === undefined || raw === '') return 'created';
+  if (!(JOB_SORTS as readonly string[]).includes(raw)) throw new HTTPException(400, { message: `sort must be one of ${JOB_SORTS.join(', ')}, not ${JSON.stringify(raw.slice(0, 40))}` });
+  return raw as JobSort;
+}
+
+/** A list's `dir`, asc or desc (missing or empty: the sort's own default). */
+export function parseDir(raw: string | undefined, sort: JobSort): 'asc' | 'desc' {
+  if (raw === undefined || raw === '') return defaultDir(sort);
+  if (raw !== 'asc' && raw !== 'desc') throw new HTTPException(400, { message: `dir must be asc or desc, not ${JSON.stringify(raw.slice(0, 40))}` });
+  return raw;
+}
+
+/** Which way a sort first goes: the newest (or latest finished) first, names and states from the top. */
+export function defaultDir(sort: JobSort): 'asc' | 'desc' {
+  return sort === 'name' || sort === 'state' ? 'asc' : 'desc';
+}
+
+/** A list's `q` (part of a file name): trimmed, at most SEARCH_MAX characters, no control characters; empty means none. */
+export function parseSearch(raw: string | undefined): string | undefined {
+  const q = (raw ?? '').trim();
+  if (q === '') return undefined;
+  if (q.length > SEARCH_MAX) throw new HTTPException(400, { message: `q (the file name search) must be at most ${SEARCH_MAX} characters, not ${q.length}` });
+  if (/[\u0000-\u001f\u007f]/.test(q)) throw new HTTPException(400, { message: 'q (the file name search) must not hold control characters' });
+  return q;
+}
+
 /**
  * Where a form goes back to after an action: only this site's list or job pages with a plain
  * query, so a redirect can never lead elsewhere (`//evil`, `/\evil`, `javascript:`).
  */
 export function safeBack(raw: unknown, fallback: string): string {
-  return typeof raw === 'string' && raw.length <= 200 && /^\/(jobs\/[0-9]{1,15})?(\?[A-Za-z0-9=&_-]*)?$/.test(raw) ? raw : fallback;
+  // A query may carry a percent-encoded search; it stays encoded in the Location header.
+  return typeof raw === 'string' && raw.length <= 2000 && /^\/(jobs\/[0-9]{1,15})?(\?[A-Za-z0-9=&_.~%+-]*)?$/.test(raw) ? raw : fallback;
 }
 
 /** A query string from parameters, leaving out empty ones and page 1. */

@@ -81,6 +81,11 @@ th{font-size:12px;text-transform:uppercase;letter-spacing:.03em;color:var(--mute
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 td.name{min-width:11rem;max-width:28rem;overflow-wrap:break-word}
 table#jobs td[data-label=Stage],table#jobs td[data-label=Actions]{white-space:nowrap}
+#list-search{margin:0 0 .8rem;gap:.4rem}
+#list-search input[type=search]{flex:1 1 14rem;min-width:0;max-width:28rem}
+#list-search input[type=search],#list-search select{font:inherit;padding:.3rem .5rem;border:1px solid var(--btn-line);border-radius:6px;background:var(--btn);color:var(--fg)}
+th[data-sort] a{color:inherit;text-decoration:none}th[aria-sort] a{color:var(--fg)}
+td.when{font-size:12px;color:var(--muted);font-variant-numeric:tabular-nums}
 #chunks tr.detail .err{position:sticky;left:.6rem;max-width:calc(100vw - 6rem)}
 .fname{overflow-wrap:break-word}
 .scroll{overflow-x:auto;max-width:100%}

@@ -6,6 +6,7 @@ import { checkFreeSpace, diskFullError } from '../disk.ts';
 import { InputError, PipelineError } from '../errors.ts';
 import { MAX_CHUNK_RATIO, segmentVideo, type SegmentMethod, type VideoFacts } from '../media/index.ts';
 import { FRAME_TIMES_FILE } from '../paths.ts';
+import { chunkNumber } from '../chunk-number.ts';
 
 /** One chunk as later stages see it. */
 export interface ChunkFile {
@@ -44,7 +45,7 @@ function countProblem(method: SegmentMethod, counts: readonly number[], framesPe
     const ok = method === 'encode' && !isLast ? count === framesPerChunk : count >= 1 && count <= max;
     if (!ok) {
       const expected = method === 'encode' && !isLast ? `${framesPerChunk}` : `1 to ${max}`;
-      return `chunk ${index} of ${counts.length} has ${count} frames, expected ${expected} (${method})`;
+      return `chunk ${chunkNumber(index)} of ${counts.length} has ${count} frames, expected ${expected} (${method})`;
     }
   }
   return null;

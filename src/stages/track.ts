@@ -4,6 +4,7 @@ import type { ChunkRow } from '../db/index.ts';
 import { PipelineError, TrackerError } from '../errors.ts';
 import type { TrackerWorker } from '../tracker/index.ts';
 import { hashFile } from './stage.ts';
+import { chunkNumber } from '../chunk-number.ts';
 
 /** The track stage's recorded output: which backend ran, and its total busy time. */
 export interface TrackerInfo {
@@ -72,9 +73,9 @@ export async function trackChunk(ctx: {
     { id: `${ctx.jobId}:${c.idx}`, inputs, firstFrame: c.first_frame - overlap, frameCount, output },
     (p) => ctx.onProgress?.(p.frame),
   );
-  if (!existsSync(output)) throw new TrackerError('internal', `the tracker reported chunk ${c.idx} done but wrote no result file`);
+  if (!existsSync(output)) throw new TrackerError('internal', `the tracker reported chunk ${chunkNumber(c.idx)} done but wrote no result file`);
   if (done.frames !== frameCount) {
-    throw new PipelineError('internal', `the tracker tracked ${done.frames} frames of chunk ${c.idx}, expected ${frameCount}`);
+    throw new PipelineError('internal', `the tracker tracked ${done.frames} frames of chunk ${chunkNumber(c.idx)}, expected ${frameCount}`);
   }
   return { file, bytes: statSync(output).size, sha256: await hashFile(output), trackerMs: Math.round(done.seconds * 1000) };
 }

@@ -361,13 +361,13 @@ describe('database', () => {
     db.failChunk(j.id, 1, { kind: 'crash', text: 'died' }, false);
     expect(() => db.retryChunk(j.id, 1)).toThrow(/job 1 is not failed \(it is running\)/);
     db.failJob(j.id, { kind: 'crash', text: 'died' });
-    expect(() => db.retryChunk(j.id, 0)).toThrow(/chunk 0 of job 1 is not failed \(it is done\)/);
-    expect(() => db.retryChunk(j.id, 9)).toThrow(/chunk 9 of job 1 is not known/);
+    expect(() => db.retryChunk(j.id, 0)).toThrow(/chunk 1 of job 1 is not failed \(it is done\)/);
+    expect(() => db.retryChunk(j.id, 9)).toThrow(/chunk 10 of job 1 is not known/);
     db.retryChunk(j.id, 1);
     expect(db.getJob(j.id)).toMatchObject({ state: 'queued', stage: 'track' });
     expect(db.getChunk(j.id, 1)).toMatchObject({ state: 'pending', attempts: 0 });
     expect(db.getChunk(j.id, 0)).toMatchObject({ state: 'done', attempts: 1 });
-    expect(() => db.retryChunk(j.id, 1)).toThrow(/chunk 1 of job 1 is not failed \(it is pending\)/);
+    expect(() => db.retryChunk(j.id, 1)).toThrow(/chunk 2 of job 1 is not failed \(it is pending\)/);
     const counters = Object.fromEntries(db.listCounters().map((c) => [`${c.name}{${c.label}}`, c.value]));
     expect(counters).toMatchObject({ 'chunks_processed{}': 1, 'tracker_seconds{}': 2.5, 'chunk_failures{crash}': 1, 'job_failures{crash}': 1 });
     db.close();

@@ -126,19 +126,20 @@ describe('actions from the CLI on a running posepipe', () => {
     expect(received[0]!.body).toMatchObject({ event: 'job.failed', job: { id: 1, name: 'clip.mp4', state: 'failed', output: null, error: { kind: 'tracker' } } });
     expect((received[0]!.body as { job: { error: { text: string } } }).job.error.text).toContain('failing while');
 
-    const notFailed = await runCli(['retry', '1', '1'], env);
-    expect([notFailed.code, notFailed.stderr.trim()]).toEqual([2, 'posepipe: chunk 1 of job 1 is not failed (it is pending)']);
-    const noChunk = await runCli(['retry', '1', '99'], env);
-    expect([noChunk.code, noChunk.stderr.trim()]).toEqual([2, 'posepipe: job 1 has no chunk "99"']);
+    // Chunks are named by the number status shows, from 1: the second is pending, and there is no chunk 0.
+    const notFailed = await runCli(['retry', '1', '2'], env);
+    expect([notFailed.code, notFailed.stderr.trim()]).toEqual([2, 'posepipe: chunk 2 of job 1 is not failed (it is pending)']);
+    const noChunk = await runCli(['retry', '1', '0'], env);
+    expect([noChunk.code, noChunk.stderr.trim()]).toEqual([2, `posepipe: job 1 has no chunk "0" (it has chunks 1 to ${failed.chunkList.length}; chunks are numbered from 1, as \`posepipe status 1\` shows them)`]);
     rmSync(marker);
-    const retry = await runCli(['retry', '1', '0'], env);
-    expect([retry.code, retry.stdout.trim()]).toEqual([0, 'job 1 queued again: chunk 0 will be tracked again']);
+    const retry = await runCli(['retry', '1', '1'], env);
+    expect([retry.code, retry.stdout.trim()]).toEqual([0, 'job 1 queued again: chunk 1 will be tracked again']);
     await waitForState(env, 'done');
     await waitFor('the done webhook', () => (received.length >= 2 ? true : undefined), 10_000);
     expect(received[1]!.body).toMatchObject({ event: 'job.done', job: { id: 1, state: 'done', error: null, output: join(ws.outbox, 'clip.json') } });
     expect(received).toHaveLength(2);
     // The chunk's log has both attempts: the failing one and the retried one.
     const log = readFileSync(join(ws.home, 'jobs', '1', 'logs', '0000000+25.log'), 'utf8');
-    expect(log.match(/^--- chunk 0 .*attempt \d/gm)).toHaveLength(2);
+    expect(log.match(/^--- chunk 1 .*attempt \d/gm)).toHaveLength(2);
   });
 });

@@ -91,23 +91,23 @@ afterAll(async () => {
 describe('a failure carries its cause', () => {
   it("a backend's exception is a tracker error naming the backend, its traceback in the chunk log, on the page and in status", async () => {
     expect(tracker.run.code, tracker.run.stderr).toBe(1);
-    expect(tracker.run.stderr).toContain('job 1 failed (tracker): chunk 0 (frames 0–149), attempt 1: the test-fixture backend raised RuntimeError: test fixture: failing while');
+    expect(tracker.run.stderr).toContain('job 1 failed (tracker): chunk 1 (frames 0–149), attempt 1: the test-fixture backend raised RuntimeError: test fixture: failing while');
     expect(tracker.run.stderr).toContain('to resume: posepipe resume 1');
 
     const status = await command(() => statusCommand(tracker.config, { json: false, jobId: '1' }));
     expect(status.code).toBe(0);
-    expect(status.stdout).toContain('error (tracker): chunk 0');
-    expect(status.stdout).toMatch(/stderr of chunk 0 \(last lines; all of it: .*logs\/0000000\+150\.log\):\n {2}Traceback \(most recent call last\):/);
+    expect(status.stdout).toContain('error (tracker): chunk 1');
+    expect(status.stdout).toMatch(/stderr of chunk 1 \(last lines; all of it: .*logs\/0000000\+150\.log\):\n {2}Traceback \(most recent call last\):/);
     expect(status.stdout).toMatch(/^ {2}RuntimeError: test fixture: failing while .*$/m);
     expect(status.stdout).toContain('output, once done: ');
 
     // The chunk log: its header, the whole traceback, how the attempt ended.
     const logs = join(tracker.ws.home, 'jobs', '1', 'logs');
     const log = readFileSync(join(logs, readdirSync(logs)[0]!), 'utf8');
-    expect(log).toMatch(/^--- chunk 0 \(frames 0-149\), attempt 1, .*---\nTraceback \(most recent call last\):\n/);
+    expect(log).toMatch(/^--- chunk 1 \(frames 0-149\), attempt 1, .*---\nTraceback \(most recent call last\):\n/);
     expect(log).toMatch(/\nRuntimeError: test fixture: failing while .*\n\[posepipe\] request "1:0" failed: tracker\n--- attempt failed \(tracker\): .*the test-fixture backend raised RuntimeError/);
     // worker.log: every line with its time, slot, job, chunk and attempt.
-    expect(readFileSync(join(tracker.ws.home, 'worker.log'), 'utf8')).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z \[slot 1\] job 1 chunk 0 attempt 1 RuntimeError: test fixture: failing while/m);
+    expect(readFileSync(join(tracker.ws.home, 'worker.log'), 'utf8')).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z \[slot 1\] job 1 chunk 1 attempt 1 RuntimeError: test fixture: failing while/m);
 
     // The page: the failed chunk's stderr under the link that promises it, and the same log file.
     const job = (await tracker.page('/jobs/1')).body;

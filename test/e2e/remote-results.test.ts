@@ -166,7 +166,7 @@ describe('results uploaded by a worker are checked off the main thread, within l
     const announced = await hostile(0, floodSha, floodPieces(), floodBytes);
     expect(announced.status).toBe(413);
     expect(JSON.parse(announced.body).error).toContain(`over ${26 * 1024 ** 2} bytes, the limit for 25 frames`);
-    expect(chunkError(0)).toMatch(/worker probe: the result of chunk 0 was refused: it is over 27262976 bytes, the limit for 25 frames \(1048576 a frame, at most maxResultMb 512 MiB\)/);
+    expect(chunkError(0)).toMatch(/worker probe: the result of chunk 1 was refused: it is over 27262976 bytes, the limit for 25 frames \(1048576 a frame, at most maxResultMb 512 MiB\)/);
     // Not announced (chunked): cut off once the stream passes the cap.
     const streamed = await hostile(25, floodSha, floodPieces());
     expect(streamed.status).toBe(413);

@@ -116,7 +116,7 @@ describe('actions', () => {
     expect([r.status, JSON.parse(r.body)]).toEqual([200, { id: retryable, chunk: 1, state: 'queued' }]);
     expect([h.db.getJob(retryable)!.state, h.db.getJob(retryable)!.stage, h.db.getChunk(retryable, 1)!.state, h.db.getChunk(retryable, 1)!.attempts]).toEqual(['queued', 'track', 'pending', 0]);
     const again = await post(`/api/jobs/${retryable}/chunks/1/retry`);
-    expect([again.status, JSON.parse(again.body)]).toEqual([409, { error: `chunk 1 of job ${retryable} is not failed (it is pending)` }]);
+    expect([again.status, JSON.parse(again.body)]).toEqual([409, { error: `chunk 2 of job ${retryable} is not failed (it is pending)` }]);
     expect(h.actions).toEqual([{ type: 'retry', jobId: retryable, chunk: 1 }]);
     for (const path of ['/api/jobs/999/resume', '/api/jobs/999/cancel', `/api/jobs/${retryable}/chunks/9/retry`, `/api/jobs/${retryable}/chunks/-1/retry`, '/api/jobs/1.0/resume', '/api/jobs/01/resume']) {
       expect((await post(path)).status, path).toBe(404);

@@ -44,7 +44,7 @@ describe('files', () => {
     expect([r.status, r.headers['content-type'], r.body]).toEqual([200, 'text/plain; charset=utf-8', 'loading model\ntracked 25 frames\n']);
     expect(r.headers['content-security-policy']).toContain("default-src 'none'");
     const none = await h.send(`/jobs/${id}/chunks/1/log`);
-    expect([none.status, JSON.parse(none.body)]).toEqual([404, { error: `The log of chunk 1 of job ${id} does not exist (yet)` }]);
+    expect([none.status, JSON.parse(none.body)]).toEqual([404, { error: `The log of chunk 2 of job ${id} does not exist (yet)` }]);
     expect((await h.send(`/jobs/${id}/chunks/6/log`)).status).toBe(404);
     // The page links every attempted chunk's log.
     expect((await h.send(`/jobs/${id}`)).body).toContain(`<a data-log="0" href="/jobs/${id}/chunks/0/log">`);
@@ -114,7 +114,7 @@ describe('files', () => {
     mkdirSync(join(dir, 'logs'));
     execFileSync('mkfifo', [logOf0]);
     const fifo = await h.send(path);
-    expect([fifo.status, JSON.parse(fifo.body).error]).toEqual([403, `The log of chunk 0 of job ${id} is not a regular file; it is not served`]);
+    expect([fifo.status, JSON.parse(fifo.body).error]).toEqual([403, `The log of chunk 1 of job ${id} is not a regular file; it is not served`]);
   });
 
   it('refuses an output file swapped for a symlink', async () => {

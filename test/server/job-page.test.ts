@@ -38,7 +38,7 @@ describe('job page', () => {
     expect(html.indexOf('<section id="stages"')).toBeGreaterThan(0);
     expect(gridCells(html)).toEqual([[0, 'done'], [1, 'running'], [2, 'pending']]);
     expect(chunkRows(html)).toEqual([[0, 'done'], [1, 'running'], [2, 'pending']]);
-    expect(html).toContain('title="chunk 0: done · 1 attempt · frames 0–24 (25/25 done) · tracker 1.5 s"');
+    expect(html).toContain('title="chunk 1: done · 1 attempt · frames 0–24 (25/25 done) · tracker 1.5 s"');
     expect(html).toContain('<button type="submit" data-action="cancel">');
     expect(html).not.toContain('data-action="resume"');
     expect(html).not.toContain('data-output');

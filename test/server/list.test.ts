@@ -23,7 +23,7 @@ describe('jobs list', () => {
     const page = (await h.send('/')).body;
     const slots = tags(page).filter((t) => t.name === 'tr' && t.attrs.has('data-worker')).map((t) => [t.attrs.get('data-worker'), t.attrs.get('data-health')]);
     expect(slots).toEqual([['slot 1 (cuda:0)', 'ready'], ['slot 2 (cuda:1)', 'unhealthy']]);
-    expect(page).toContain(`<a href="/jobs/${job}#chunk-1">job ${job}, chunk 1</a>`);
+    expect(page).toContain(`<a href="/jobs/${job}#chunk-1">job ${job}, chunk 2</a>`);
     // The load error's first line, with the backend's traceback folded under it.
     expect(page).toContain('<details class="slot-error"><summary class="muted">CUDA error: &#60;no device&#62;</summary><pre>Traceback (most recent call last):\n  File &#34;load.py&#34;, line 1</pre></details>');
     expect(page).not.toContain('id="redis-down"');

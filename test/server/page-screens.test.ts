@@ -81,6 +81,9 @@ describe('pages on every screen', () => {
     // A queued job that has not started says so, not "stage".
     expect(await page.locator(`tr[data-job="${notes}"] td[data-label="Stage"]`).textContent()).toBe('not started');
     await everyScreen('jobs list', async (screen) => {
+      // With its created and finished columns the table still fits a wide screen, no scrolling in its box.
+      const box = await page.locator('table#jobs').evaluate((t) => ({ scroll: t.parentElement!.scrollWidth, client: t.parentElement!.clientWidth }));
+      expect(box.scroll, `the jobs table at ${screen.width} px`).toBeLessThanOrEqual(box.client);
       expect(await lines(`tr[data-job="${notes}"] .fname`), `notes.mp4 on one line at ${screen.width} px`).toBe(1);
       const fit = await page.locator(`tr[data-job="${long}"] td.name`).evaluate((td) => td.scrollWidth <= td.clientWidth);
       expect(fit, `the long name fits its cell at ${screen.width} px`).toBe(true);

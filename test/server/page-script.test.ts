@@ -43,12 +43,15 @@ describe('page script', () => {
     expect(problems).toEqual([]);
   });
 
-  it('fetches at most about twice a second however often the database changes, and misses no change', async () => {
+  it('fetches at most about twice a second however often the database changes, and misses no change, keeping the search, the sort and what is being typed', async () => {
     h = await startHarness({ pollMs: 10 });
     const harness = h;
+    queuedJob(harness.db, 'other.mp4'); // not found by the search: never shown
     const page = await (await browser()).newPage();
-    await page.goto(harness.server.url);
+    await page.goto(`${harness.server.url}?q=burst&sort=name`);
     await page.locator('table#jobs').waitFor();
+    const field = page.locator('#list-search input[name=q]');
+    await field.fill('burst-3 being typed');
     // Forty new jobs, one every 25 ms: far more changes than fetches.
     let made = 0;
     const burst = setInterval(() => {
@@ -58,6 +61,13 @@ describe('page script', () => {
     }, 25);
     await waitFor('the list to show all 40 jobs', async () => ((await page.locator('tr[data-job]').count()) === 40 ? true : undefined));
     clearInterval(burst);
+    // The live updates kept the URL's search and sort, and the field being typed in, focused.
+    const names = await page.locator('tr[data-job] td.name').allTextContents();
+    expect(names).toEqual(Array.from({ length: 40 }, (_, i) => `burst-${i}.mp4`).sort());
+    expect(await field.inputValue()).toBe('burst-3 being typed');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('name'))).toBe('q');
+    // Times are the reader's own, not the server's UTC text.
+    expect(await page.locator('tr[data-job] time').first().textContent()).not.toContain('UTC');
     // When the page itself started each fetch of its own address (the fragment fetches), read from
     // its resource timings: the browser's own clock, not when the test process heard of them.
     const fetches = await page.evaluate(() => performance.getEntriesByType('resource').filter((e) => (e as PerformanceResourceTiming).initiatorType === 'fetch' && e.name === location.href).map((e) => e.startTime));
@@ -66,5 +76,9 @@ describe('page script', () => {
     // The script waits 500 ms from one fetch's call to the next's; the browser records each a few
     // ms after its call (494 ms was seen), so allow that much, far from a fetch per change (25 ms).
     for (const gap of gaps) expect(gap, `fetch gaps ${gaps.join(', ')}`).toBeGreaterThanOrEqual(450);
+    // A sort select submits its form at once.
+    await page.selectOption('#list-search select[name=dir]', 'desc');
+    await page.waitForURL(/dir=desc/);
+    expect(new URL(page.url()).searchParams.get('q')).toBe('burst-3 being typed');
   });
 });

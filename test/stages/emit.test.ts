@@ -211,7 +211,7 @@ describe('emit stage', () => {
     expect(error).toBeInstanceOf(ChunkResultError);
     expect((error as ChunkResultError).chunkIndex).toBe(1);
     expect((error as ChunkResultError).file).toBe(file);
-    expect((error as Error).message).toMatch(new RegExp(`^chunk 1: the chunk result changed since it was merged \\(${bytes.length} bytes, sha256 [0-9a-f]{12}; merged: ${bytes.length} bytes, [0-9a-f]{12}\\) in ${file}$`));
+    expect((error as Error).message).toMatch(new RegExp(`^chunk 2: the chunk result changed since it was merged \\(${bytes.length} bytes, sha256 [0-9a-f]{12}; merged: ${bytes.length} bytes, [0-9a-f]{12}\\) in ${file}$`));
     expect(readdirSync(ws.outbox)).toEqual([]);
   });
 

@@ -149,7 +149,7 @@ describe('merge stage', () => {
     expect((error as ChunkResultError).chunkIndex).toBe(1);
     expect((error as ChunkResultError).file).toBe(damaged);
     expect((error as ChunkResultError).kind).toBe('internal');
-    expect((error as Error).message).toMatch(new RegExp(`^chunk 1: truncated or corrupt pickle \\(.*\\) in ${damaged}$`));
+    expect((error as Error).message).toMatch(new RegExp(`^chunk 2: truncated or corrupt pickle \\(.*\\) in ${damaged}$`));
     expect(existsSync(join(ws.root, 'merge.json'))).toBe(false);
   });
 
@@ -157,7 +157,7 @@ describe('merge stage', () => {
     const chunks = writeJob(ws.root, (chunk, start) => (chunk === 2 ? start + 1 : start));
     const error = await merge({ jobDir: ws.root, chunks, totalFrames: 50, pool }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ChunkResultError);
-    expect((error as Error).message).toBe(`chunk 2: first_frame is 36, expected 35 (first own frame 40 - overlap 5) in ${chunks[2]!.resultPath}`);
+    expect((error as Error).message).toBe(`chunk 3: first_frame is 36, expected 35 (first own frame 40 - overlap 5) in ${chunks[2]!.resultPath}`);
   });
 
   it('checks the frames the worker reports before writing anything', async () => {
@@ -165,7 +165,7 @@ describe('merge stage', () => {
     const chunk = (index: number, firstFrame: number) => ({ index, result: `${index}.pkl`, bytes: 1, sha256: '', firstFrame, frameCount: 1, overlapFrames: 0, ids: [] });
     const index = { version: 1, frameCount: 2, persons: 0, tracks: [], chunks: [chunk(0, 0), chunk(1, 2)], pictures: { frames: [], tracks: [], moreTracks: 0 } };
     const gappy = { run: async () => ({ ok: true, task: 'merge', index, threadId: 1, peakBytes: 1 }) } as unknown as Piscina;
-    await expect(merge({ jobDir: ws.root, chunks: [], totalFrames: 2, pool: gappy })).rejects.toThrow('Merge produced chunks that do not cover frames 0..1: Cannot merge: chunk 1 starts at frame 2, expected 1');
+    await expect(merge({ jobDir: ws.root, chunks: [], totalFrames: 2, pool: gappy })).rejects.toThrow('Merge produced chunks that do not cover frames 0..1: Cannot merge: chunk 2 starts at frame 2, expected 1');
     await expect(merge({ jobDir: ws.root, chunks: [], totalFrames: 3, pool: gappy })).rejects.toThrow('Merge produced 2 frames, expected 3');
     expect(existsSync(join(ws.root, 'merge.json'))).toBe(false);
   });

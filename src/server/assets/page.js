@@ -42,6 +42,9 @@
     next.querySelectorAll('input[data-select]').forEach(function (box) {
       if (box.value in picked) box.checked = picked[box.value];
     });
+    // A kept field being typed in keeps its focus and caret (moving a node drops its focus).
+    var focused = document.activeElement;
+    var caret = focused && current.contains(focused) && typeof focused.selectionStart === 'number' ? [focused.selectionStart, focused.selectionEnd] : null;
     // What a script built and keeps running (the player, its video and where it is) stays as it is,
     // in the place the new <main> gives it (the same data-keep key: the same job).
     current.querySelectorAll('[data-keep][id]').forEach(function (kept) {
@@ -51,6 +54,10 @@
     var x = window.scrollX;
     var y = window.scrollY;
     current.replaceWith(next);
+    if (focused && focused !== document.activeElement && next.contains(focused)) {
+      focused.focus({ preventScroll: true });
+      if (caret) focused.setSelectionRange(caret[0], caret[1]);
+    }
     window.scrollTo(x, y);
     document.dispatchEvent(new CustomEvent('posepipe:updated'));
   }
@@ -99,6 +106,30 @@
   var events = new EventSource('/api/events');
   events.addEventListener('hello', onStamp);
   events.addEventListener('change', onStamp);
+})();
+
+// Times in the reader's own time zone: the server writes UTC into <time data-local datetime=…>;
+// this rewrites the text (at load and after every live update). The list's sort selects submit
+// their form at once (without the script, its button does).
+(function () {
+  'use strict';
+  var format = { month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' };
+  var thisYear = new Date().getFullYear();
+  function localize() {
+    document.querySelectorAll('time[data-local][datetime]').forEach(function (t) {
+      var d = new Date(t.getAttribute('datetime'));
+      if (isNaN(d.getTime())) return;
+      var f = d.getFullYear() === thisYear ? format : { year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' };
+      t.textContent = d.toLocaleString(undefined, f);
+      t.title = d.toLocaleString(undefined, { dateStyle: 'full', timeStyle: 'long' });
+    });
+  }
+  localize();
+  document.addEventListener('posepipe:updated', localize);
+  document.addEventListener('change', function (event) {
+    var select = event.target;
+    if (select instanceof HTMLSelectElement && select.form && select.form.id === 'list-search') select.form.submit();
+  });
 })();
 
 // Upload from the page: videos dropped anywhere on the jobs page (or picked in #upload-file) are
