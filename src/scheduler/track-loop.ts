@@ -292,7 +292,9 @@ export class TrackLoop implements ChunkTracking {
     if (control.stopping() || control.cancelled()) throw end.error;
     const failure = this.#recordFailure(round.job, current, end.attempt, end.error);
     event(0, failure.again ? 'retry' : 'failed');
-    if (failure.kind === 'oom') await f.runner.reset();
+    // Out of memory, or the backend's own exception (a CUDA fault poisons its context), can leave the
+    // worker in any state: the next attempt gets a fresh process, its models loaded again.
+    if (failure.kind === 'oom' || failure.kind === 'tracker') await f.runner.reset();
     if (failure.split) this.#split(round, current);
     else if (failure.again) round.notBefore.set(f.firstFrame, Date.now() + Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (end.attempt - 1)));
     else throw new PipelineError(failure.kind, failure.text);

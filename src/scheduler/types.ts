@@ -65,7 +65,7 @@ export interface ChunkRunner {
   ready(): Promise<ReadyEvent>;
   /** Track the attempt; the result file it left, verified. Rejects with a classifiable error. */
   run(attempt: ChunkAttempt): Promise<ChunkResult>;
-  /** After an out-of-memory failure: drop whatever state it left, so the next attempt starts afresh. */
+  /** After an out-of-memory failure or the backend's own exception: drop whatever state it left, so the next attempt starts afresh. */
   reset(): Promise<void>;
   /** Abandon the attempt in flight, if any (a cancel); its run() rejects. */
   stop(): Promise<void>;

@@ -80,7 +80,7 @@ beforeAll(async () => {
   const root = makeWorkspace('failures-marker');
   const marker = join(root.root, 'fail-while-this-exists');
   writeFileSync(marker, '');
-  [tracker, input] = await Promise.all([side('failures-tracker', 'small.mp4', { POSEPIPE_TEST_FIXTURE_FAIL_WHILE: marker }), side('failures-input', 'text.mp4', {})]);
+  [tracker, input] = await Promise.all([side('failures-tracker', 'small.mp4', { POSEPIPE_TEST_FIXTURE_FAIL_WHILE: marker, POSEPIPE_MAX_ATTEMPTS: '2' }), side('failures-input', 'text.mp4', {})]);
   root.cleanup();
 }, 60_000);
 
@@ -91,7 +91,13 @@ afterAll(async () => {
 describe('a failure carries its cause', () => {
   it("a backend's exception is a tracker error naming the backend, its traceback in the chunk log, on the page and in status", async () => {
     expect(tracker.run.code, tracker.run.stderr).toBe(1);
-    expect(tracker.run.stderr).toContain('job 1 failed (tracker): chunk 1 (frames 0–149), attempt 1: the test-fixture backend raised RuntimeError: test fixture: failing while');
+    expect(tracker.run.stderr).toContain('job 1 failed (tracker): chunk 1 (frames 0–149), attempt 2: the test-fixture backend raised RuntimeError: test fixture: failing while');
+    // The retry ran in a fresh worker (the backend's exception may have left it in any state): two loads, two processes.
+    const db = openDb(tracker.ws.home, { readonly: true });
+    const pids = db.listTrackerLoads().map((l) => l.pid);
+    db.close();
+    expect(pids).toHaveLength(2);
+    expect(pids[0]).not.toBe(pids[1]);
     expect(tracker.run.stderr).toContain('to resume: posepipe resume 1');
 
     const status = await command(() => statusCommand(tracker.config, { json: false, jobId: '1' }));
