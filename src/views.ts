@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import type { Config } from './config.ts';
-import type { ChunkRow, Db, JobRow, JobSummaryRow, StageRow, StepState, WorkerRow } from './db/index.ts';
+import type { ChunkRow, Db, JobRow, JobState, JobSummaryRow, StageRow, StepState, WorkerRow } from './db/index.ts';
 import type { VideoFacts } from './media/index.ts';
 import { parseSettings, type WorkSettings } from './work-settings.ts';
 
@@ -39,7 +39,15 @@ export interface StageView {
 interface JobHead {
   id: number;
   name: string;
+  /**
+   * The state as shown: a job posepipe has claimed is `queued` until a tracker slot starts one of its
+   * chunks (see src/db/queue-sql.ts), then `running`; the database's own row says `running` from the claim.
+   */
   state: string;
+  /** A queued job that posepipe is copying, probing and chunking (`preparing`), or that waits for a free slot (`ready`); null otherwise. */
+  phase: 'preparing' | 'ready' | null;
+  /** Its place in the queue (1 is served next) while shown queued; null when running or finished, and for a copy whose original is not done. */
+  queuePosition: number | null;
   stage: string | null;
   /** A cancel of this running job was asked for and has not been carried out yet. */
   cancelRequested: boolean;
@@ -56,8 +64,10 @@ interface JobHead {
   chunksDone: number;
   chunks: number;
   trackerSeconds: number;
+  /** Seconds since its clock started (startedMs), to its end or now; null while queued. */
   seconds: number | null;
   createdMs: number;
+  /** When its clock started: a slot's first chunk of its latest run (the claim, for a run that had no chunk to track); null while queued in that run. */
   startedMs: number | null;
   finishedMs: number | null;
   error: { kind: string; text: string } | null;
@@ -154,12 +164,24 @@ function totalsOf(chunks: ChunkRow[]): ChunkTotals {
   };
 }
 
-function head(job: JobRow, t: ChunkTotals, now: number): JobHead {
-  const end = job.finished_ms ?? (job.state === 'running' ? now : null);
+/** Where a job stands in the queue, as the database shows it (src/db/queue-sql.ts). */
+interface QueueFacts {
+  shownState: JobState;
+  trackingMs: number | null;
+  position: number | null;
+}
+
+function head(job: JobRow, t: ChunkTotals, now: number, q: QueueFacts): JobHead {
+  // Claimed, but no slot has started one of its chunks in this run yet.
+  const waiting = job.state === 'running' && q.shownState === 'queued';
+  const startedMs = waiting ? null : (q.trackingMs ?? job.started_ms);
+  const end = job.finished_ms ?? (q.shownState === 'running' ? now : null);
   return {
     id: job.id,
     name: job.source_name,
-    state: job.state,
+    state: q.shownState,
+    phase: waiting ? (job.stage === 'track' ? 'ready' : 'preparing') : null,
+    queuePosition: q.shownState === 'queued' ? q.position : null,
     stage: job.stage,
     cancelRequested: job.cancel_requested_ms !== null,
     priority: job.priority,
@@ -171,9 +193,9 @@ function head(job: JobRow, t: ChunkTotals, now: number): JobHead {
     chunksDone: t.chunksDone,
     chunks: t.chunks,
     trackerSeconds: secs(t.trackerMs)!,
-    seconds: job.started_ms !== null && end !== null ? secs(end - job.started_ms) : null,
+    seconds: startedMs !== null && end !== null ? secs(end - startedMs) : null,
     createdMs: job.created_ms,
-    startedMs: job.started_ms,
+    startedMs,
     finishedMs: job.finished_ms,
     error: job.error_kind ? { kind: job.error_kind, text: job.error_text ?? '' } : null,
   };
@@ -189,11 +211,11 @@ function stageOutput<T>(stages: StageRow[], name: string): T | undefined {
   }
 }
 
-function jobWithoutChunks(config: Config, job: JobRow, stages: StageRow[], t: ChunkTotals): Omit<JobView, 'chunkList'> {
+function jobWithoutChunks(config: Config, job: JobRow, stages: StageRow[], t: ChunkTotals, q: QueueFacts): Omit<JobView, 'chunkList'> {
   // Where the job really wrote its JSON (the outbox may have been configured differently then).
   const emitted = stageOutput<{ file: string }>(stages, 'emit')?.file;
   return {
-    ...head(job, t, Date.now()),
+    ...head(job, t, Date.now(), q),
     sha256: job.source_sha256,
     bytes: job.source_bytes,
     output: job.output_name,
@@ -202,19 +224,28 @@ function jobWithoutChunks(config: Config, job: JobRow, stages: StageRow[], t: Ch
   };
 }
 
-/** The full view of one job. */
-export function jobView(db: Db, config: Config, job: JobRow): JobView {
+/** A job's queue facts: its shown state and clock from its summary row, its place from the queue (read once when absent). */
+function queueFacts(db: Db, job: JobRow, summary: JobSummaryRow | undefined, positions?: ReadonlyMap<number, number>): QueueFacts {
+  const shownState = summary?.shown_state ?? job.state;
+  const position = shownState === 'queued' ? ((positions ?? db.queuePositions()).get(job.id) ?? null) : null;
+  return { shownState, trackingMs: summary?.tracking_ms ?? null, position };
+}
+
+/** The full view of one job; `positions` (db.queuePositions()) spares a caller viewing many jobs reading the queue for each. */
+export function jobView(db: Db, config: Config, job: JobRow, positions?: ReadonlyMap<number, number>): JobView {
   const chunks = db.listChunks(job.id);
-  return { ...jobWithoutChunks(config, job, db.listStages(job.id), totalsOf(chunks)), chunkList: chunks.map(chunkView) };
+  const q = queueFacts(db, job, db.getJobSummary(job.id), positions);
+  return { ...jobWithoutChunks(config, job, db.listStages(job.id), totalsOf(chunks), q), chunkList: chunks.map(chunkView) };
 }
 
 function summaryTotals(row: JobSummaryRow): ChunkTotals {
   return { chunks: row.chunks, chunksDone: row.chunks_done, frames: row.frames, framesDone: row.frames_done, trackerMs: row.tracker_ms };
 }
 
-/** One row of a job list, from a summary row (chunks already summed by the database). */
-export function jobSummaryView(row: JobSummaryRow, now = Date.now()): JobSummaryView {
-  return { ...head(row, summaryTotals(row), now), chunksFailed: row.chunks_failed };
+/** One row of a job list, from a summary row (chunks already summed by the database); `positions` from db.queuePositions(). */
+export function jobSummaryView(row: JobSummaryRow, positions: ReadonlyMap<number, number>, now = Date.now()): JobSummaryView {
+  const q = { shownState: row.shown_state, trackingMs: row.tracking_ms, position: positions.get(row.id) ?? null };
+  return { ...head(row, summaryTotals(row), now, q), chunksFailed: row.chunks_failed };
 }
 
 function sourceFacts(stages: StageRow[]): SourceFacts | null {
@@ -261,7 +292,7 @@ export function jobPageView(db: Db, config: Config, job: JobRow, opts: { chunkSt
   const rows = db.listChunksPage(job.id, { state: opts.chunkState, limit: opts.perPage, offset: (page - 1) * opts.perPage });
   const running = chunkCounts.running ? db.listChunksPage(job.id, { state: 'running', limit: 8, offset: 0 }) : [];
   return {
-    job: jobWithoutChunks(config, job, stages, totals),
+    job: jobWithoutChunks(config, job, stages, totals, queueFacts(db, job, summary)),
     ...sourceOf(job.copy_of === null ? stages : db.listStages(job.copy_of)),
     chunkCounts,
     grid: gridRows.map(chunkView),

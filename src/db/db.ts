@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { OutputFormat } from '../config.ts';
 import { migrate } from './migrate.ts';
+import { QUEUE_ORDER_SQL, shownStateSql, trackingSinceSql } from './queue-sql.ts';
 import type { ChunkAttemptRow, ChunkRow, CounterRow, FailureRecord, JobRow, JobSummaryRow, NewChunk, StageRow, TrackerLoadRow, WorkerRow } from './rows.ts';
 import { STAGE_NAMES, STEP_STATES, type JobState, type StageName, type StepState } from './states.ts';
 
@@ -220,9 +221,9 @@ export class Db {
     return (this.#db.prepare("SELECT id FROM jobs WHERE state IN ('queued', 'running') AND substr(source_path, 1, length(?)) = ? ORDER BY id").all(prefix, prefix) as { id: number }[]).map((r) => r.id);
   }
 
-  /** A page of jobs, newest first, with their chunks summed up in one grouped query. */
+  /** A page of jobs, newest first, with their chunks summed up in one grouped query; `state` filters by the state shown (queue-sql.ts). */
   listJobSummaries(opts: { state?: JobState; limit: number; offset: number }): JobSummaryRow[] {
-    const where = opts.state ? 'WHERE state = @state' : '';
+    const where = opts.state ? `WHERE ${shownStateSql('jobs')} = @state` : '';
     return this.#summaries(`SELECT * FROM jobs ${where} ORDER BY id DESC LIMIT @limit OFFSET @offset`, { state: opts.state, limit: opts.limit, offset: opts.offset });
   }
 
@@ -235,7 +236,7 @@ export class Db {
   #summaries(jobsSql: string, params: Record<string, unknown>): JobSummaryRow[] {
     return this.#db
       .prepare(
-        `SELECT j.*, coalesce(c.chunks, 0) AS chunks, coalesce(c.chunks_done, 0) AS chunks_done, coalesce(c.chunks_failed, 0) AS chunks_failed,
+        `SELECT j.*, ${shownStateSql('j')} AS shown_state, ${trackingSinceSql('j')} AS tracking_ms, coalesce(c.chunks, 0) AS chunks, coalesce(c.chunks_done, 0) AS chunks_done, coalesce(c.chunks_failed, 0) AS chunks_failed,
                 c.frames AS frames, coalesce(c.frames_done, 0) AS frames_done, coalesce(c.tracker_ms, 0) AS tracker_ms
          FROM (${jobsSql}) AS j
          LEFT JOIN (
@@ -248,9 +249,9 @@ export class Db {
       .all(params) as JobSummaryRow[];
   }
 
-  /** How many jobs are in each state (every state present, zeros included). */
+  /** How many jobs are in each state as shown (queue-sql.ts: claimed but not yet tracked is queued); every state present, zeros included. */
   countJobsByState(): Record<JobState, number> {
-    const rows = this.#db.prepare('SELECT state, count(*) AS n FROM jobs GROUP BY state').all() as { state: JobState; n: number }[];
+    const rows = this.#db.prepare(`SELECT ${shownStateSql('jobs')} AS state, count(*) AS n FROM jobs GROUP BY 1`).all() as { state: JobState; n: number }[];
     const counts = { queued: 0, running: 0, done: 0, failed: 0, cancelled: 0 } satisfies Record<JobState, number>;
     for (const r of rows) counts[r.state] = r.n;
     return counts;
@@ -273,6 +274,12 @@ export class Db {
       this.#transitionJob(job.id, 'queued', 'running', { started_ms: Date.now(), error_kind: null, error_text: null });
       return this.getJob(job.id);
     });
+  }
+
+  /** The jobs shown queued, each one's place in the queue (1 is served next) by id; see queue-sql.ts for the order. */
+  queuePositions(): Map<number, number> {
+    const ids = this.#db.prepare(QUEUE_ORDER_SQL).pluck().all() as number[];
+    return new Map(ids.map((id, i) => [id, i + 1]));
   }
 
   /** Claim a specific queued job (the foreground `run`). */

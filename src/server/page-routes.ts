@@ -36,7 +36,8 @@ export function readJobsPage(db: Db, opts: { state: string | undefined; page: st
   const pages = Math.max(1, Math.ceil(total / opts.limit));
   const page = Math.min(parsePage(opts.page), pages);
   const now = Date.now();
-  const jobs = db.listJobSummaries({ state, limit: opts.limit, offset: (page - 1) * opts.limit }).map((r) => jobSummaryView(r, now));
+  const positions = db.queuePositions();
+  const jobs = db.listJobSummaries({ state, limit: opts.limit, offset: (page - 1) * opts.limit }).map((r) => jobSummaryView(r, positions, now));
   return { jobs, state, page, pages, total, counts, intakePaused: db.intakePaused(), workers: workerViews(db), redisDownSince: db.redisDownSince(), queuePausedSince: db.queuePausedSince() };
 }
 
