@@ -223,7 +223,8 @@ export class Db {
 
   /** A page of jobs, newest first, with their chunks summed up in one grouped query; `state` filters by the state shown (queue-sql.ts). */
   listJobSummaries(opts: { state?: JobState; limit: number; offset: number }): JobSummaryRow[] {
-    const where = opts.state ? `WHERE ${shownStateSql('jobs')} = @state` : '';
+    // Only a running row can be shown in another state (queued): the state index narrows the rest.
+    const where = opts.state ? `WHERE state IN (@state, ${opts.state === 'queued' ? "'running'" : '@state'}) AND ${shownStateSql('jobs')} = @state` : '';
     return this.#summaries(`SELECT * FROM jobs ${where} ORDER BY id DESC LIMIT @limit OFFSET @offset`, { state: opts.state, limit: opts.limit, offset: opts.offset });
   }
 
