@@ -6,7 +6,9 @@
  * transitions the pipeline makes, at set times (only Date is faked: the server runs for real).
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { openDb } from '../../src/db/index.ts';
 import { cliEnv, runCli } from '../helpers/cli.ts';
+import { makeWorkspace } from '../helpers/workspace.ts';
 import { startHarness, type Harness } from './harness.ts';
 import { tags } from './inert.ts';
 import { chunkedJob, failAtTrack, queuedJob } from './seed.ts';
@@ -111,5 +113,25 @@ describe('a queue with one slot', () => {
     h.db.startChunk(first, 0, 'slot 1');
     at(12_500);
     expect(shown(JSON.parse((await h.send(`/api/jobs/${first}`)).body))).toEqual({ state: 'running', phase: null, queuePosition: null, startedMs: T0 + 12_000, seconds: 0.5 });
+  });
+
+  it('gives a copy a place only once its original is done, as claimNextJob passes it over until then', () => {
+    const ws = makeWorkspace('queue-copies');
+    const db = openDb(ws.home);
+    try {
+      const make = (name: string, sha: string) => db.createJob({ sourceName: name, sourcePath: `/inbox/${name}`, sha256: sha.repeat(64), bytes: 1 }).job;
+      const original = make('a.mp4', 'a');
+      const copy = make('a again.mp4', 'a');
+      const other = make('b.mp4', 'b');
+      expect(copy.copy_of).toBe(original.id);
+      expect(Object.fromEntries(db.queuePositions())).toEqual({ [original.id]: 1, [other.id]: 2 });
+      db.claimJob(original.id);
+      db.finishJob(original.id);
+      expect(Object.fromEntries(db.queuePositions())).toEqual({ [copy.id]: 1, [other.id]: 2 });
+      expect(db.claimNextJob()?.id).toBe(copy.id);
+    } finally {
+      db.close();
+      ws.cleanup();
+    }
   });
 });
