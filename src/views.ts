@@ -67,7 +67,10 @@ interface JobHead {
   /** Seconds since its clock started (startedMs), to its end or now; null while queued. */
   seconds: number | null;
   createdMs: number;
-  /** When its clock started: a slot's first chunk of its latest run (the claim, for a run that had no chunk to track); null while queued in that run. */
+  /**
+   * When its clock started: a slot's first chunk of its latest run (the claim, for a run that had no
+   * chunk to track); null while it waits in its current run (a job queued again keeps its last run's).
+   */
   startedMs: number | null;
   finishedMs: number | null;
   error: { kind: string; text: string } | null;
@@ -234,8 +237,10 @@ function queueFacts(db: Db, job: JobRow, summary: JobSummaryRow | undefined, pos
 /** The full view of one job; `positions` (db.queuePositions()) spares a caller viewing many jobs reading the queue for each. */
 export function jobView(db: Db, config: Config, job: JobRow, positions?: ReadonlyMap<number, number>): JobView {
   const chunks = db.listChunks(job.id);
-  const q = queueFacts(db, job, db.getJobSummary(job.id), positions);
-  return { ...jobWithoutChunks(config, job, db.listStages(job.id), totalsOf(chunks), q), chunkList: chunks.map(chunkView) };
+  // The summary row is the job as read now, with its shown state: one read, so the two agree.
+  const row = db.getJobSummary(job.id);
+  const q = queueFacts(db, row ?? job, row, positions);
+  return { ...jobWithoutChunks(config, row ?? job, db.listStages(job.id), totalsOf(chunks), q), chunkList: chunks.map(chunkView) };
 }
 
 function summaryTotals(row: JobSummaryRow): ChunkTotals {
@@ -292,7 +297,7 @@ export function jobPageView(db: Db, config: Config, job: JobRow, opts: { chunkSt
   const rows = db.listChunksPage(job.id, { state: opts.chunkState, limit: opts.perPage, offset: (page - 1) * opts.perPage });
   const running = chunkCounts.running ? db.listChunksPage(job.id, { state: 'running', limit: 8, offset: 0 }) : [];
   return {
-    job: jobWithoutChunks(config, job, stages, totals, queueFacts(db, job, summary)),
+    job: jobWithoutChunks(config, summary ?? job, stages, totals, queueFacts(db, summary ?? job, summary)),
     ...sourceOf(job.copy_of === null ? stages : db.listStages(job.copy_of)),
     chunkCounts,
     grid: gridRows.map(chunkView),
