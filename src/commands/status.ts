@@ -60,11 +60,14 @@ function outputLine(j: JobView): string[] {
   return [`  output, once done: ${displayName(j.outputPath)}`];
 }
 
+/** What a job being prepared is doing, in words (the first stage is called "stage"). */
+const PREPARING: Record<string, string> = { stage: 'copying it in', probe: 'probing it', chunk: 'cutting it into chunks' };
+
 /** After the state in `status <job>`: where a queued job is in the queue, or the stage of any other. */
 function queueLine(j: JobView): string {
   const place = j.queuePosition !== null ? `, #${j.queuePosition} in queue` : '';
   if (j.phase === 'ready') return `, ready (copied, probed and chunked; it waits for a free tracker slot)${place}`;
-  if (j.phase === 'preparing') return `, preparing at ${j.stage}${place}`;
+  if (j.phase === 'preparing') return `, preparing ahead of a slot (${PREPARING[j.stage ?? ''] ?? j.stage})${place}`;
   return `${j.stage ? ` at ${j.stage}` : ''}${place}`;
 }
 
