@@ -32,7 +32,7 @@ function known(db: Db, id: number): JobRow {
  */
 export function rerunJob(db: Db, config: Config, id: number): JobRow {
   const job = known(db, id);
-  if (job.state === 'queued' || job.state === 'running') throw new ActionRefusedError(`job ${id} is ${job.state}: it is being tracked now (cancel it first to track it again)`);
+  if (job.state === 'queued' || job.state === 'running') throw new ActionRefusedError(`job ${id} is not finished: it is queued or being tracked (cancel it first to track it again)`);
   const inbox = job.source_path_bytes ?? job.source_path;
   let sourcePath = job.source_path;
   let pathBytes: Buffer | undefined = job.source_path_bytes ?? undefined;

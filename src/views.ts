@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import type { Config } from './config.ts';
-import type { ChunkRow, Db, JobRow, JobSummaryRow, StageRow, StepState, WorkerRow } from './db/index.ts';
+import type { ChunkRow, Db, JobRow, JobState, JobSummaryRow, StageRow, StepState, WorkerRow } from './db/index.ts';
 import { resumeHelps } from './errors.ts';
 import type { VideoFacts } from './media/index.ts';
 import { parseSettings, type WorkSettings } from './work-settings.ts';
@@ -54,7 +54,15 @@ export interface StageView {
 interface JobHead {
   id: number;
   name: string;
+  /**
+   * The state as shown: a job posepipe has claimed is `queued` until a tracker slot starts one of its
+   * chunks (see src/db/queue-sql.ts), then `running`; the database's own row says `running` from the claim.
+   */
   state: string;
+  /** A queued job that posepipe is copying, probing and chunking (`preparing`), or that waits for a free slot (`ready`); null otherwise. */
+  phase: 'preparing' | 'ready' | null;
+  /** Its place in the queue (1 is served next) while shown queued; null when running or finished, and for a copy whose original is not done. */
+  queuePosition: number | null;
   stage: string | null;
   /** A cancel of this running job was asked for and has not been carried out yet. */
   cancelRequested: boolean;
@@ -72,9 +80,13 @@ interface JobHead {
   chunks: number;
   /** Tracker time of its done chunks plus its running chunks' time so far. */
   trackerSeconds: number;
-  /** Time worked: the sum of its stages' seconds over every attempt and resume; null before any stage started. */
+  /** Seconds since its clock started (startedMs), to its end or now; null while queued. */
   seconds: number | null;
   createdMs: number;
+  /**
+   * When its clock started: a slot's first chunk of its latest run (the claim, for a run that had no
+   * chunk to track); null while it waits in its current run (a job queued again keeps its last run's).
+   */
   startedMs: number | null;
   finishedMs: number | null;
   error: { kind: string; text: string } | null;
@@ -172,27 +184,36 @@ interface ChunkTotals {
   frames: number | null;
   framesDone: number;
   trackerMs: number;
-  /** The job's time worked over its stages; null before any started. */
-  workedMs: number | null;
 }
 
-function totalsOf(chunks: ChunkRow[], stages: StageRow[], now: number): ChunkTotals {
-  const started = stages.filter((s) => s.started_ms !== null);
+function totalsOf(chunks: ChunkRow[], now: number): ChunkTotals {
   return {
     chunks: chunks.length,
     chunksDone: chunks.filter((c) => c.state === 'done').length,
     frames: chunks.length ? chunks.reduce((n, c) => n + c.frame_count, 0) : null,
     framesDone: chunks.reduce((n, c) => n + (c.state === 'done' ? c.frame_count : c.frames_done), 0),
     trackerMs: chunks.reduce((n, c) => n + (c.state === 'running' && c.started_ms !== null ? Math.max(0, now - c.started_ms) : (c.tracker_ms ?? 0)), 0),
-    workedMs: started.length ? started.reduce((n, s) => n + (workedMs(s, now) ?? 0), 0) : null,
   };
 }
 
-function head(job: JobRow, t: ChunkTotals, now: number): JobHead {
+/** Where a job stands in the queue, as the database shows it (src/db/queue-sql.ts). */
+interface QueueFacts {
+  shownState: JobState;
+  trackingMs: number | null;
+  position: number | null;
+}
+
+function head(job: JobRow, t: ChunkTotals, now: number, q: QueueFacts): JobHead {
+  // Claimed, but no slot has started one of its chunks in this run yet.
+  const waiting = job.state === 'running' && q.shownState === 'queued';
+  const startedMs = waiting ? null : (q.trackingMs ?? job.started_ms);
+  const end = job.finished_ms ?? (q.shownState === 'running' ? now : null);
   return {
     id: job.id,
     name: job.source_name,
-    state: job.state,
+    state: q.shownState,
+    phase: waiting ? (job.stage === 'track' ? 'ready' : 'preparing') : null,
+    queuePosition: q.shownState === 'queued' ? q.position : null,
     stage: job.stage,
     cancelRequested: job.cancel_requested_ms !== null,
     priority: job.priority,
@@ -204,9 +225,9 @@ function head(job: JobRow, t: ChunkTotals, now: number): JobHead {
     chunksDone: t.chunksDone,
     chunks: t.chunks,
     trackerSeconds: secs(t.trackerMs)!,
-    seconds: secs(t.workedMs),
+    seconds: startedMs !== null && end !== null ? secs(end - startedMs) : null,
     createdMs: job.created_ms,
-    startedMs: job.started_ms,
+    startedMs,
     finishedMs: job.finished_ms,
     error: job.error_kind ? { kind: job.error_kind, text: job.error_text ?? '' } : null,
   };
@@ -222,13 +243,13 @@ function stageOutput<T>(stages: StageRow[], name: string): T | undefined {
   }
 }
 
-function jobWithoutChunks(config: Config, job: JobRow, stages: StageRow[], t: ChunkTotals, now: number): Omit<JobView, 'chunkList'> {
+function jobWithoutChunks(config: Config, job: JobRow, stages: StageRow[], t: ChunkTotals, q: QueueFacts, now: number): Omit<JobView, 'chunkList'> {
   // Where the job really wrote its JSON (the outbox may have been configured differently then).
   const emitted = stageOutput<{ file: string }>(stages, 'emit')?.file;
   const error = job.error_kind ? { kind: job.error_kind, text: job.error_text ?? '' } : null;
   const hopeless = job.state === 'failed' && !resumeHelps(error);
   return {
-    ...head(job, t, now),
+    ...head(job, t, now, q),
     sha256: job.source_sha256,
     bytes: job.source_bytes,
     output: job.output_name,
@@ -237,20 +258,31 @@ function jobWithoutChunks(config: Config, job: JobRow, stages: StageRow[], t: Ch
   };
 }
 
-/** The full view of one job. */
-export function jobView(db: Db, config: Config, job: JobRow, now = Date.now()): JobView {
+/** A job's queue facts: its shown state and clock from its summary row, its place from the queue (read once when absent). */
+function queueFacts(db: Db, job: JobRow, summary: JobSummaryRow | undefined, positions?: ReadonlyMap<number, number>): QueueFacts {
+  const shownState = summary?.shown_state ?? job.state;
+  const position = shownState === 'queued' ? ((positions ?? db.queuePositions()).get(job.id) ?? null) : null;
+  return { shownState, trackingMs: summary?.tracking_ms ?? null, position };
+}
+
+/** The full view of one job, as of `now`; `positions` (db.queuePositions()) spares a caller viewing many jobs reading the queue for each. */
+export function jobView(db: Db, config: Config, job: JobRow, positions?: ReadonlyMap<number, number>, now = Date.now()): JobView {
   const chunks = db.listChunks(job.id);
   const stages = db.listStages(job.id);
-  return { ...jobWithoutChunks(config, job, stages, totalsOf(chunks, stages, now), now), chunkList: chunks.map((c) => chunkView(c, now)) };
+  // The summary row is the job as read now, with its shown state: one read, so the two agree.
+  const row = db.getJobSummary(job.id, now);
+  const q = queueFacts(db, row ?? job, row, positions);
+  return { ...jobWithoutChunks(config, row ?? job, stages, totalsOf(chunks, now), q, now), chunkList: chunks.map((c) => chunkView(c, now)) };
 }
 
 function summaryTotals(row: JobSummaryRow): ChunkTotals {
-  return { chunks: row.chunks, chunksDone: row.chunks_done, frames: row.frames, framesDone: row.frames_done, trackerMs: row.tracker_ms, workedMs: row.worked_ms };
+  return { chunks: row.chunks, chunksDone: row.chunks_done, frames: row.frames, framesDone: row.frames_done, trackerMs: row.tracker_ms };
 }
 
-/** One row of a job list, from a summary row (chunks already summed by the database). */
-export function jobSummaryView(row: JobSummaryRow, now = Date.now()): JobSummaryView {
-  return { ...head(row, summaryTotals(row), now), chunksFailed: row.chunks_failed };
+/** One row of a job list, from a summary row (chunks already summed by the database); `positions` from db.queuePositions(). */
+export function jobSummaryView(row: JobSummaryRow, positions: ReadonlyMap<number, number>, now = Date.now()): JobSummaryView {
+  const q = { shownState: row.shown_state, trackingMs: row.tracking_ms, position: positions.get(row.id) ?? null };
+  return { ...head(row, summaryTotals(row), now, q), chunksFailed: row.chunks_failed };
 }
 
 function sourceFacts(stages: StageRow[]): SourceFacts | null {
@@ -291,14 +323,14 @@ export function jobPageView(db: Db, config: Config, job: JobRow, opts: { chunkSt
   const gridRows = db.listChunksPage(job.id, { limit: opts.gridMax, offset: 0 });
   // Summed by the database, so a job longer than the grid costs no more.
   const summary = db.getJobSummary(job.id, now);
-  const totals = summary ? summaryTotals(summary) : totalsOf([], stages, now);
+  const totals = summary ? summaryTotals(summary) : totalsOf([], now);
   const total = opts.chunkState ? chunkCounts[opts.chunkState] : all;
   const pages = Math.max(1, Math.ceil(total / opts.perPage));
   const page = Math.min(Math.max(1, opts.chunkPage), pages);
   const rows = db.listChunksPage(job.id, { state: opts.chunkState, limit: opts.perPage, offset: (page - 1) * opts.perPage });
   const running = chunkCounts.running ? db.listChunksPage(job.id, { state: 'running', limit: 8, offset: 0 }) : [];
   return {
-    job: jobWithoutChunks(config, job, stages, totals, now),
+    job: jobWithoutChunks(config, summary ?? job, stages, totals, queueFacts(db, summary ?? job, summary), now),
     ...sourceOf(job.copy_of === null ? stages : db.listStages(job.copy_of)),
     chunkCounts,
     grid: gridRows.map((c) => chunkView(c, now)),

@@ -23,13 +23,19 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
 }
 
+/** A job's state with, while queued, its phase and place: `queued (ready, #1)`. */
+function stateText(j: Pick<JobSummaryView, 'state' | 'phase' | 'queuePosition'>): string {
+  const notes = [j.phase, j.queuePosition !== null ? `#${j.queuePosition}` : null].filter((n) => n !== null);
+  return notes.length ? `${j.state} (${notes.join(', ')})` : j.state;
+}
+
 function jobTable(jobs: JobSummaryView[]): string {
   const rows = [['JOB', 'STATE', 'STAGE', 'FRAMES', 'CHUNKS', 'TIME', 'BACKEND', 'FILE']];
   for (const j of jobs) {
     rows.push([
       String(j.id),
-      j.state,
-      j.stage ?? '-',
+      stateText(j),
+      j.phase === 'ready' ? 'waits for a slot' : (j.stage ?? '-'),
       j.frames === null ? '-' : `${j.framesDone}/${j.frames}`,
       j.chunks ? `${j.chunksDone}/${j.chunks}` : '-',
       duration(j.seconds),
@@ -57,9 +63,20 @@ function outputLine(j: JobView): string[] {
   return [`  output, once done: ${displayName(j.outputPath)}`];
 }
 
+/** What a job being prepared is doing, in words (the first stage is called "stage"). */
+const PREPARING: Record<string, string> = { stage: 'copying it in', probe: 'probing it', chunk: 'cutting it into chunks' };
+
+/** After the state in `status <job>`: where a queued job is in the queue, or the stage of any other. */
+function queueLine(j: JobView): string {
+  const place = j.queuePosition !== null ? `, #${j.queuePosition} in queue` : '';
+  if (j.phase === 'ready') return `, ready (copied, probed and chunked; it waits for a free tracker slot)${place}`;
+  if (j.phase === 'preparing') return `, preparing ahead of a slot (${PREPARING[j.stage ?? ''] ?? j.stage})${place}`;
+  return `${j.stage ? ` at ${j.stage}` : ''}${place}`;
+}
+
 function jobDetail(j: JobView, config: Config): string {
   const lines = [
-    `job ${j.id}: ${displayName(j.name)} — ${j.state}${j.stage ? ` at ${j.stage}` : ''}`,
+    `job ${j.id}: ${displayName(j.name)} — ${j.state}${queueLine(j)}`,
     ...outputLine(j),
     `  backend: ${j.settings ? describeSettings(j.settings) : 'not recorded (the job was made before posepipe recorded its settings)'}`,
     ...(j.rerunOf !== null ? [`  tracked again from job ${j.rerunOf}, with the settings of its day`] : []),
@@ -112,12 +129,14 @@ export function statusCommand(config: Config, opts: { json: boolean; jobId?: str
     }
     if (opts.json) {
       // Machines get every job whole (stages, chunks and their tracker seconds).
-      const views = db.listJobs().map((j) => jobView(db, config, j));
+      const positions = db.queuePositions();
+      const views = db.listJobs().map((j) => jobView(db, config, j, positions));
       console.log(JSON.stringify({ jobs: views, intakePaused: db.intakePaused(), trackerLoads: db.listTrackerLoads().length, workers: workerViews(db), redisDownSince: db.redisDownSince() ?? null, queuePausedSince: db.queuePausedSince() ?? null }, null, 2));
       return 0;
     }
     // The table needs only sums: one grouped query, however many chunk rows there are.
-    const rows = db.listJobSummaries({ limit: -1, offset: 0 }).map((r) => jobSummaryView(r));
+    const positions = db.queuePositions();
+    const rows = db.listJobSummaries({ limit: -1, offset: 0 }).map((r) => jobSummaryView(r, positions));
     // Said first: a paused intake is why queued jobs do not move.
     if (db.intakePaused()) console.log('intake is paused: no queued job starts until `posepipe unpause` (running jobs go on)\n');
     console.log(rows.length ? `${terminalSafe(jobTable(rows))}\n\n\`posepipe status <job>\` shows a job's stages and chunks (<job>: its id or file name)` : 'no jobs yet');

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import type { OutputFormat } from '../config.ts';
 import { chunkNumber } from '../chunk-number.ts';
 import { migrate } from './migrate.ts';
+import { QUEUE_ORDER_SQL, shownStateSql, trackingSinceSql } from './queue-sql.ts';
 import type { ChunkAttemptRow, ChunkRow, CounterRow, FailureRecord, JobRow, JobSummaryRow, NewChunk, StageRow, TrackerLoadRow, WorkerRow } from './rows.ts';
 import { STAGE_NAMES, STEP_STATES, type JobSort, type JobState, type StageName, type StepState } from './states.ts';
 
@@ -45,13 +46,13 @@ function likePattern(search: string | undefined): string | null {
 }
 
 /** The live jobs first, then those that need a person, then the finished ones. */
-const STATE_RANK = "CASE state WHEN 'running' THEN 0 WHEN 'queued' THEN 1 WHEN 'failed' THEN 2 WHEN 'cancelled' THEN 3 ELSE 4 END";
+const stateRank = (state: string) => `CASE ${state} WHEN 'running' THEN 0 WHEN 'queued' THEN 1 WHEN 'failed' THEN 2 WHEN 'cancelled' THEN 3 ELSE 4 END`;
 
 /**
  * The ORDER BY of a list sort: fixed text per allow-listed key, never built from a request. Jobs
  * not finished have no finish time and come last either way; equals keep newest first.
  */
-function jobOrder(sort: JobSort, dir: 'asc' | 'desc'): string {
+function jobOrder(sort: JobSort, dir: 'asc' | 'desc', state: string): string {
   const d = dir === 'asc' ? 'ASC' : 'DESC';
   switch (sort) {
     case 'created':
@@ -61,7 +62,7 @@ function jobOrder(sort: JobSort, dir: 'asc' | 'desc'): string {
     case 'name':
       return `source_name COLLATE NOCASE ${d}, id DESC`;
     case 'state':
-      return `${STATE_RANK} ${d}, id DESC`;
+      return `${stateRank(state)} ${d}, id DESC`;
   }
 }
 
@@ -263,31 +264,36 @@ export class Db {
     return (this.#db.prepare("SELECT id FROM jobs WHERE state IN ('queued', 'running') AND substr(source_path, 1, length(?)) = ? ORDER BY id").all(prefix, prefix) as { id: number }[]).map((r) => r.id);
   }
 
-  /** A page of jobs (newest first unless sorted otherwise; narrowed by state and file name) with their chunks and stages summed up, times as of `now`. */
+  /**
+   * A page of jobs (newest first unless sorted otherwise; narrowed by the state shown, queue-sql.ts,
+   * and by file name) with their chunks summed up, times as of `now`.
+   */
   listJobSummaries(opts: JobListQuery & { limit: number; offset: number; now?: number }): JobSummaryRow[] {
-    const order = jobOrder(opts.sort ?? 'created', opts.dir ?? 'desc');
-    const where = [opts.state ? 'state = @state' : '', opts.search ? NAME_MATCHES : ''].filter(Boolean);
-    const jobsSql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT @limit OFFSET @offset`;
-    return this.#summaries(jobsSql, { state: opts.state, like: likePattern(opts.search), limit: opts.limit, offset: opts.offset }, order, opts.now);
+    const sort = opts.sort ?? 'created';
+    const dir = opts.dir ?? 'desc';
+    // Only a running row can be shown in another state (queued): the state index narrows the rest.
+    const shown = opts.state ? `state IN (@state, ${opts.state === 'queued' ? "'running'" : '@state'}) AND ${shownStateSql('jobs')} = @state` : '';
+    const where = [shown, opts.search ? NAME_MATCHES : ''].filter(Boolean);
+    const jobsSql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${jobOrder(sort, dir, shownStateSql('jobs'))} LIMIT @limit OFFSET @offset`;
+    return this.#summaries(jobsSql, { state: opts.state, like: likePattern(opts.search), limit: opts.limit, offset: opts.offset }, jobOrder(sort, dir, 'shown_state'), opts.now);
   }
 
-  /** One job with its chunks and stages summed up (the job page's totals, however many chunks it has), times as of `now`. */
+  /** One job with its chunks summed up (the job page's totals, however many chunks it has), times as of `now`. */
   getJobSummary(id: number, now?: number): JobSummaryRow | undefined {
     return this.#summaries('SELECT * FROM jobs WHERE id = @id', { id }, 'id DESC', now)[0];
   }
 
   /**
-   * The jobs `jobsSql` selects, each with its chunks and stages summed up by grouped queries over
-   * just those jobs, in `order` (one of jobOrder's: its columns are the jobs table's, which no total
-   * shares). Running chunks count their time so far as tracker time, and running stages theirs as
-   * time worked, up to `now`.
+   * The jobs `jobsSql` selects, each with its shown state (queue-sql.ts) and its chunks summed up by
+   * a grouped query over just those jobs, in `order` (one of jobOrder's: its columns are the jobs
+   * table's, which no total shares, or `shown_state`). Running chunks count their time so far as
+   * tracker time, up to `now`.
    */
   #summaries(jobsSql: string, params: Record<string, unknown>, order: string, now = Date.now()): JobSummaryRow[] {
     return this.#db
       .prepare(
-        `SELECT j.*, coalesce(c.chunks, 0) AS chunks, coalesce(c.chunks_done, 0) AS chunks_done, coalesce(c.chunks_failed, 0) AS chunks_failed,
-                c.frames AS frames, coalesce(c.frames_done, 0) AS frames_done, coalesce(c.tracker_ms, 0) AS tracker_ms,
-                s.worked_ms AS worked_ms
+        `SELECT j.*, ${shownStateSql('j')} AS shown_state, ${trackingSinceSql('j')} AS tracking_ms, coalesce(c.chunks, 0) AS chunks, coalesce(c.chunks_done, 0) AS chunks_done, coalesce(c.chunks_failed, 0) AS chunks_failed,
+                c.frames AS frames, coalesce(c.frames_done, 0) AS frames_done, coalesce(c.tracker_ms, 0) AS tracker_ms
          FROM (${jobsSql}) AS j
          LEFT JOIN (
            SELECT job_id, count(*) AS chunks, sum(state = 'done') AS chunks_done, sum(state = 'failed') AS chunks_failed, sum(frame_count) AS frames,
@@ -295,23 +301,15 @@ export class Db {
                   sum(CASE WHEN state = 'running' AND started_ms IS NOT NULL THEN max(0, @now - started_ms) ELSE coalesce(tracker_ms, 0) END) AS tracker_ms
            FROM chunks WHERE job_id IN (SELECT id FROM (${jobsSql})) GROUP BY job_id
          ) AS c ON c.job_id = j.id
-         LEFT JOIN (
-           SELECT job_id, CASE WHEN count(started_ms) = 0 THEN NULL
-                  ELSE sum(coalesce(duration_ms, 0) + CASE WHEN state = 'running' AND started_ms IS NOT NULL THEN max(0, coalesce(finished_ms, @now) - started_ms) ELSE 0 END) END AS worked_ms
-           FROM stages WHERE job_id IN (SELECT id FROM (${jobsSql})) GROUP BY job_id
-         ) AS s ON s.job_id = j.id
          ORDER BY ${order}`,
       )
       .all({ ...params, now }) as JobSummaryRow[];
   }
 
-  /** How many jobs are in each state (every state present, zeros included). */
+  /** How many jobs are in each state as shown (queue-sql.ts: claimed but not yet tracked is queued), of those whose name matches `search` when given; every state present, zeros included. */
   countJobsByState(search?: string): Record<JobState, number> {
-    const rows = (
-      search
-        ? this.#db.prepare(`SELECT state, count(*) AS n FROM jobs WHERE ${NAME_MATCHES} GROUP BY state`).all({ like: likePattern(search) })
-        : this.#db.prepare('SELECT state, count(*) AS n FROM jobs GROUP BY state').all()
-    ) as { state: JobState; n: number }[];
+    const sql = `SELECT ${shownStateSql('jobs')} AS state, count(*) AS n FROM jobs ${search ? `WHERE ${NAME_MATCHES}` : ''} GROUP BY 1`;
+    const rows = (search ? this.#db.prepare(sql).all({ like: likePattern(search) }) : this.#db.prepare(sql).all()) as { state: JobState; n: number }[];
     const counts = { queued: 0, running: 0, done: 0, failed: 0, cancelled: 0 } satisfies Record<JobState, number>;
     for (const r of rows) counts[r.state] = r.n;
     return counts;
@@ -334,6 +332,12 @@ export class Db {
       this.#transitionJob(job.id, 'queued', 'running', { started_ms: Date.now(), error_kind: null, error_text: null });
       return this.getJob(job.id);
     });
+  }
+
+  /** The jobs shown queued, each one's place in the queue (1 is served next) by id; see queue-sql.ts for the order. */
+  queuePositions(): Map<number, number> {
+    const ids = this.#db.prepare(QUEUE_ORDER_SQL).pluck().all() as number[];
+    return new Map(ids.map((id, i) => [id, i + 1]));
   }
 
   /** Claim a specific queued job (the foreground `run`). */

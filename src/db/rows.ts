@@ -35,6 +35,10 @@ export interface JobRow {
 
 /** A job row with its chunks summed up, for lists (one grouped query, not a row per chunk). */
 export interface JobSummaryRow extends JobRow {
+  /** The state the screens show (src/db/queue-sql.ts): a claimed job no slot has tracked yet is queued. */
+  shown_state: JobState;
+  /** When a slot first started a chunk of its current run (its clock's start); null before. */
+  tracking_ms: number | null;
   chunks: number;
   chunks_done: number;
   chunks_failed: number;
@@ -43,8 +47,6 @@ export interface JobSummaryRow extends JobRow {
   frames_done: number;
   /** Done chunks' tracker time plus running chunks' time so far. */
   tracker_ms: number;
-  /** Time worked over its stages and their attempts (running ones so far); null before any stage started. */
-  worked_ms: number | null;
 }
 
 /** A durable counter for /metrics (only ever grows). */

@@ -8,7 +8,7 @@ import type { JobPageView, StageView } from '../views.ts';
 import type { Who } from './auth/role.ts';
 import { adminButtons, settingsLine } from './admin-markup.ts';
 import { chunkGrid, chunkTable } from './job-chunks.ts';
-import { actionButton, badge, cancelQuestion, duration, errorBlock, escapeHtml, fileName, layout, progressBar, size } from './page.ts';
+import { actionButton, badge, cancelQuestion, duration, errorBlock, escapeHtml, fileName, layout, progressBar, queueNote, size } from './page.ts';
 import { query } from './params.ts';
 import { chunkNumber } from '../chunk-number.ts';
 
@@ -36,9 +36,12 @@ function actions(v: JobPageView, back: string): string {
 /** Where the job is in its stages, in words; the stage's name in code type (the first one is called "stage"). */
 function where(j: JobPageView['job']): string {
   if (j.stage === null || j.state === 'done') return '';
-  if (j.startedMs === null) return j.state === 'queued' ? 'waiting to start · ' : 'never started · ';
+  const place = j.queuePosition !== null ? `#${j.queuePosition} in queue · ` : '';
+  if (j.phase === 'ready') return `ready: copied, probed and chunked, it waits for a free tracker slot · ${place}`;
+  if (j.phase === 'preparing') return `preparing ahead of a free slot: at stage <code>${escapeHtml(j.stage)}</code> · ${place}`;
+  if (j.startedMs === null) return j.state === 'queued' ? `waiting to start · ${place}` : 'never started · ';
   const at = j.state === 'running' ? 'at' : j.state === 'queued' ? 'goes on at' : 'stopped at';
-  return `${at} stage <code>${escapeHtml(j.stage)}</code> · `;
+  return `${at} stage <code>${escapeHtml(j.stage)}</code> · ${place}`;
 }
 
 function progress(v: JobPageView): string {
@@ -110,7 +113,7 @@ export function jobMain(v: JobPageView, extras: JobPageExtras): string {
   const player = j.state === 'done' ? `<section id="player" class="card" data-keep="player-${j.id}" data-job="${j.id}"><h2>Player</h2><p class="muted">Loading the player…</p></section>` : '';
   return `<main data-job="${j.id}" data-state="${escapeHtml(j.state)}">
 <p><a href="/">← All jobs</a></p>
-<div class="row"><h1 class="grow">Job ${j.id}: ${fileName(j.name)}</h1>${badge(j.state)}</div>
+<div class="row"><h1 class="grow">Job ${j.id}: ${fileName(j.name)}</h1>${badge(j.state)}${queueNote(j)}</div>
 ${j.copyOf !== null ? `<p class="muted" data-copy-of="${j.copyOf}">Same content and settings as <a href="/jobs/${j.copyOf}">job ${j.copyOf}</a>: its JSON is written from that job's result, without tracking again.</p>` : ''}
 ${settingsLine(j)}
 <div class="card"><div class="row"><div class="grow">${progress(v)}</div><div id="actions">${actions(v, back)}</div></div>${live(v, extras.now)}

@@ -7,7 +7,7 @@ import { JOB_SORTS, JOB_STATES, type JobSort, type JobState } from '../db/index.
 import { resumeHelps } from '../errors.ts';
 import type { JobSummaryView, WorkerView } from '../views.ts';
 import type { Who } from './auth/role.ts';
-import { actionButton, badge, cancelQuestion, duration, escapeHtml, fileName, firstLine, layout, pager, progressBar, stageText } from './page.ts';
+import { actionButton, badge, cancelQuestion, duration, escapeHtml, fileName, firstLine, layout, pager, progressBar, queueNote, stageText } from './page.ts';
 import { bulkBar, selectBox } from './admin-markup.ts';
 import { VIDEO_EXTENSIONS } from '../watcher/index.ts';
 import { defaultDir, query, SEARCH_MAX } from './params.ts';
@@ -129,7 +129,7 @@ function row(j: JobSummaryView, back: string): string {
   if (j.state === 'queued' || j.state === 'running') actions.push(actionButton({ action: 'priority', url: `/api/jobs/${j.id}/priority`, label: 'To front', back, title: 'Run this job before every other: its chunks get the next free slot' }));
   const priority = j.priority !== 0 && (j.state === 'queued' || j.state === 'running') ? ` <span class="muted" data-priority="${j.priority}">priority ${j.priority}</span>` : '';
   const copy = j.copyOf !== null ? ` <span class="muted" data-copy-of="${j.copyOf}">same content as <a href="/jobs/${j.copyOf}">job ${j.copyOf}</a></span>` : '';
-  const state = `${badge(j.state)}${j.cancelRequested ? ' <span class="muted">cancelling…</span>' : ''}${priority}${copy}`;
+  const state = `${badge(j.state)}${queueNote(j)}${j.cancelRequested ? ' <span class="muted">cancelling…</span>' : ''}${priority}${copy}`;
   const error = j.error ? `<span class="kind">${escapeHtml(j.error.kind)}</span>${escapeHtml(firstLine(j.error.text))}` : '';
   const chunks = j.chunks ? `<div class="muted">${j.chunksDone}/${j.chunks} chunks${j.chunksFailed ? `, ${j.chunksFailed} failed` : ''}</div>` : '';
   // data-label names each cell where a narrow screen stacks them (the header row is hidden there).

@@ -51,7 +51,8 @@ export function readJobsPage(db: Db, opts: JobsPageQuery): JobsPageData {
   const pages = Math.max(1, Math.ceil(total / opts.limit));
   const page = Math.min(parsePage(opts.page), pages);
   const now = Date.now();
-  const jobs = db.listJobSummaries({ state, search, sort, dir, limit: opts.limit, offset: (page - 1) * opts.limit, now }).map((r) => jobSummaryView(r, now));
+  const positions = db.queuePositions();
+  const jobs = db.listJobSummaries({ state, search, sort, dir, limit: opts.limit, offset: (page - 1) * opts.limit, now }).map((r) => jobSummaryView(r, positions, now));
   return { jobs, state, search, sort, dir, page, pages, total, counts, matching, intakePaused: db.intakePaused(), workers: workerViews(db), redisDownSince: db.redisDownSince(), queuePausedSince: db.queuePausedSince() };
 }
 

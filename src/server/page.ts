@@ -51,12 +51,28 @@ export function badge(state: string): string {
 
 /**
  * The stage a job is at, for a cell headed "Stage": a queued job that has not started says so
- * (the first stage is itself called "stage", so its name alone would read "stage stage").
+ * (the first stage is itself called "stage", so its name alone would read "stage stage"); one
+ * prepared and waiting for a slot says that.
  */
-export function stageText(j: { state: string; stage: string | null; startedMs: number | null }): string {
+export function stageText(j: { state: string; stage: string | null; startedMs: number | null; phase: string | null }): string {
   if (j.state === 'done' || j.stage === null) return '–';
+  if (j.phase === 'ready') return 'waits for a slot';
+  if (j.phase === 'preparing') return j.stage;
   if (j.startedMs === null) return 'not started';
   return j.stage;
+}
+
+const PHASE_TITLES: Record<string, string> = {
+  preparing: 'Being copied, probed and cut into chunks, ahead of a free tracker slot',
+  ready: 'Copied, probed and cut into chunks: it waits for a free tracker slot',
+};
+
+/** Beside a queued job's badge: whether it is being prepared or ready, and its place in the queue ("ready · #1 in queue"). */
+export function queueNote(j: { phase: string | null; queuePosition: number | null }): string {
+  const parts: string[] = [];
+  if (j.phase) parts.push(`<span data-phase="${escapeHtml(j.phase)}" title="${escapeHtml(PHASE_TITLES[j.phase] ?? '')}">${escapeHtml(j.phase)}</span>`);
+  if (j.queuePosition !== null) parts.push(`<span data-queue-position="${j.queuePosition}" title="Served in this order: highest priority first, then the oldest">#${j.queuePosition} in queue</span>`);
+  return parts.length ? ` <span class="muted queue">${parts.join(' · ')}</span>` : '';
 }
 
 /** What the cancel button asks before it cancels. */

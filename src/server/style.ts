@@ -74,6 +74,7 @@ a{color:var(--accent)}
 .row{display:flex;flex-wrap:wrap;align-items:center;gap:.6rem}
 .grow{flex:1}
 .muted{color:var(--muted)}
+.queue>span{white-space:nowrap}
 .mono,pre,code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px}
 table{border-collapse:collapse;width:100%;background:var(--card)}
 th,td{padding:.45rem .6rem;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}

@@ -103,7 +103,8 @@ describe('job page', () => {
     expect(gridCells(html)).toHaveLength(2000);
     expect(html).toContain('The grid shows the first 2,000 of 2,500 chunks');
     expect(chunkRows(html).map((r) => r[0])).toEqual(range(2400, 2500));
-    expect(html).toMatch(/<progress id="job-progress" class="big s-running" value="0" max="5000">/);
+    // Prepared, with no chunk started: it waits for a slot.
+    expect(html).toMatch(/<progress id="job-progress" class="big s-queued" value="0" max="5000">/);
   });
 
   it('shows a failed chunk readably, with its stderr tail, a log link and Retry', async () => {
@@ -136,12 +137,12 @@ describe('job page', () => {
   it('answers a fragment with <main> and its attributes only, and the JSON view with chunks', async () => {
     const id = chunkedJob(h.db, { chunks: 2 });
     const r = await h.send(`/jobs/${id}?chunkState=pending`, { headers: { 'x-posepipe-fragment': '1' } });
-    expect(r.body.startsWith(`<main data-job="${id}" data-state="running">`)).toBe(true);
+    expect(r.body.startsWith(`<main data-job="${id}" data-state="queued">`)).toBe(true);
     expect(r.body.endsWith('</main>')).toBe(true);
     expect(r.headers['x-posepipe-stamp']).toBe(h.db.changeStamp());
     const api = await h.send(`/api/jobs/${id}`);
     expect(api.headers['content-type']).toMatch(/^application\/json/);
     const view = JSON.parse(api.body);
-    expect([view.id, view.state, view.chunkList.length, view.stages.length, view.frames]).toEqual([id, 'running', 2, 7, 50]);
+    expect([view.id, view.state, view.phase, view.chunkList.length, view.stages.length, view.frames]).toEqual([id, 'queued', 'ready', 2, 7, 50]);
   });
 });

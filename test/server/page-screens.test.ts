@@ -64,7 +64,7 @@ async function everyScreen(label: string, check: (screen: (typeof SCREENS)[numbe
 const lines = (selector: string) => page.locator(selector).evaluate((e) => new Set([...e.getClientRects()].map((r) => Math.round(r.top))).size);
 
 describe('pages on every screen', () => {
-  it('the job list with a queue: names wrap between words, no sideways scroll at 390 px', async () => {
+  it('the job list with a queue (one running, the next ready, one preparing, places in the queue): names wrap between words, no sideways scroll at 390 px', async () => {
     const running = chunkedJob(h.db, { name: 'street.mp4', chunks: 4 });
     chunkDone(h.db, running, 0);
     chunkDone(h.db, running, 1);
@@ -74,12 +74,24 @@ describe('pages on every screen', () => {
     h.db.workerChunk('slot 1', { jobId: running, idx: 2, framesPerSecond: 19.5 });
     failedJob(h.db, 'broken.mp4', { kind: 'input', text: 'Cannot probe "broken.mp4": no video stream found' });
     doneJob(h.db, h.config, { name: 'done.mp4', chunks: 2 });
+    // Claimed ahead of the slot: one chunked and waiting for it, one being probed.
+    const ready = chunkedJob(h.db, { name: 'interview.mp4', chunks: 3 });
+    const preparing = queuedJob(h.db, 'drone flight.mov');
+    h.db.claimJob(preparing);
+    h.db.startStage(preparing, 'stage');
+    h.db.finishStage(preparing, 'stage', { file: 'source.mov', bytes: 123_456, sha256: 'd'.repeat(64) });
+    h.db.startStage(preparing, 'probe');
     const notes = queuedJob(h.db, 'notes.mp4');
     const long = queuedJob(h.db, LONG_NAME);
     await page.goto(h.server.url);
     await page.locator(`tr[data-job="${long}"]`).waitFor();
     // A queued job that has not started says so, not "stage".
     expect(await page.locator(`tr[data-job="${notes}"] td[data-label="Stage"]`).textContent()).toBe('not started');
+    // Only the job the slot tracks runs; the others wait, in the order they will be served.
+    expect(await page.locator('tr[data-job][data-state="running"]').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-job'))))).toEqual([running]);
+    const stateOf = (id: number) => page.locator(`tr[data-job="${id}"] td[data-label="State"]`).innerText();
+    expect(await Promise.all([ready, preparing, notes, long].map(stateOf))).toEqual(['queued ready · #1 in queue', 'queued preparing · #2 in queue', 'queued #3 in queue', 'queued #4 in queue']);
+    expect(await page.locator(`tr[data-job="${ready}"] td[data-label="Stage"]`).textContent()).toBe('waits for a slot');
     await everyScreen('jobs list', async (screen) => {
       // With its created and finished columns the table still fits a wide screen, no scrolling in its box.
       const box = await page.locator('table#jobs').evaluate((t) => ({ scroll: t.parentElement!.scrollWidth, client: t.parentElement!.clientWidth }));
