@@ -81,7 +81,7 @@ th,td{padding:.45rem .6rem;border-bottom:1px solid var(--line);text-align:left;v
 th{font-size:12px;text-transform:uppercase;letter-spacing:.03em;color:var(--muted);background:var(--soft)}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 td.name{min-width:11rem;max-width:28rem;overflow-wrap:break-word}
-table#jobs td[data-label=Stage],table#jobs td[data-label=Actions]{white-space:nowrap}
+table#jobs td[data-label=Actions]{min-width:5.5rem}
 #list-search{margin:0 0 .8rem;gap:.4rem}
 #list-search input[type=search]{flex:1 1 14rem;min-width:0;max-width:28rem}
 #list-search input[type=search],#list-search select{font:inherit;padding:.3rem .5rem;border:1px solid var(--btn-line);border-radius:6px;background:var(--btn);color:var(--fg)}

@@ -70,7 +70,7 @@ describe('tracker time', () => {
 });
 
 describe('stage times', () => {
-  it('add up over a failure and a resume, and the job’s seconds are its stages’ time worked', async () => {
+  it('add up over a failure and a resume; the job’s own clock is its run’s, from its first tracked chunk', async () => {
     const id = chunkedJob(h.db, { chunks: 2 });
     h.db.startChunk(id, 0);
     at(44_000);
@@ -85,8 +85,9 @@ describe('stage times', () => {
     at(86_401_000);
     const running = await jobJson(id);
     expect(stage(running, 'track')).toMatchObject({ state: 'running', attempts: 2, seconds: 45, finishedMs: null });
-    expect(running.seconds).toBe(45);
-    expect((await listed(id)).seconds).toBe(45);
+    // Resumed and waiting for a slot: its clock does not tick.
+    expect([running.state, running.seconds]).toEqual(['queued', null]);
+    expect((await listed(id)).seconds).toBeNull();
     chunkDone(h.db, id, 0);
     chunkDone(h.db, id, 1);
     at(86_402_100);
@@ -94,10 +95,11 @@ describe('stage times', () => {
     finishRest(h.db, id);
     const done = await jobJson(id);
     expect(stage(done, 'track')).toMatchObject({ state: 'done', attempts: 2, seconds: 46.1, startedMs: T0 + 86_400_000, finishedMs: T0 + 86_402_100 });
-    expect(done.seconds).toBe(46.1);
-    expect((await listed(id)).seconds).toBe(46.1);
+    // From its first chunk of this run (tracked at 86,401 s) to its end.
+    expect(done.seconds).toBe(1.1);
+    expect((await listed(id)).seconds).toBe(1.1);
     const html = await page(id);
-    expect(totalsLine(html)).toMatch(/^46 s in all · /);
+    expect(totalsLine(html)).toMatch(/^1\.1 s in all · /);
     // The lane's time is the total; its bar is the latest attempt, inside the timeline.
     const lane = /<div data-stage="track" data-state="done">.*?<span class="seg s-done" style="left:([\d.]+)%;width:([\d.]+)%"><\/span>.*?<span class="t">([^<]+)<span class="muted" title="2 attempts in all">×2<\/span>/.exec(html);
     expect(lane?.[3]).toBe('46 s ');
