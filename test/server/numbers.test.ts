@@ -28,6 +28,7 @@ afterAll(async () => {
 
 interface JobJson {
   id: number;
+  state: string;
   trackerSeconds: number;
   seconds: number | null;
   stages: { name: string; state: string; attempts: number; seconds: number | null; startedMs: number | null; finishedMs: number | null }[];

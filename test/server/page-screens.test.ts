@@ -11,6 +11,7 @@ import { launchBrowser, screenshot, type TestBrowser } from '../helpers/browser.
 import { fixture } from '../helpers/fixtures.ts';
 import { mergedResult } from '../pictures/merged-fixture.ts';
 import { startHarness, type Harness } from './harness.ts';
+import { settingsRecord, workSettings } from '../../src/work-settings.ts';
 import { chunkDone, chunkedJob, chunkFailed, doneJob, failAtTrack, failedJob, playerJob, queuedJob } from './seed.ts';
 
 const LONG_NAME = 'holiday-at-the-beach_day2_camera-B (final cut) take_07.mp4';
@@ -131,6 +132,26 @@ describe('pages on every screen', () => {
     await page.goto(`${h.server.url}jobs/${id}?chunkState=failed#chunks`);
     await page.locator('#chunk-1-stderr summary').click();
     await everyScreen('job page failed chunk');
+  });
+
+  it('the job page of a copy (answered from its original) and of a re-run (its settings, where it came from)', async () => {
+    const original = doneJob(h.db, h.config, { name: 'walk.mp4', chunks: 2 });
+    const row = h.db.getJob(original)!;
+    // The same bytes dropped again under another name, with the same settings: a copy.
+    const copy = h.db.createJob({ sourceName: LONG_NAME, sourcePath: '/inbox/walk again.mp4', sha256: row.source_sha256, bytes: row.source_bytes }).job;
+    expect(copy.copy_of).toBe(original);
+    await page.goto(`${h.server.url}jobs/${copy.id}`);
+    await everyScreen('job page of a copy', async () => {
+      expect(await page.locator(`main p[data-copy-of="${original}"] a[href="/jobs/${original}"]`).isVisible()).toBe(true);
+    });
+    // Tracked again with today's settings: a new original that says where it came from.
+    const again = h.db.createJob({ sourceName: 'walk.mp4', sourcePath: row.source_path, sha256: row.source_sha256, bytes: row.source_bytes, settings: settingsRecord(workSettings(h.config)), rerunOf: original }).job;
+    expect([again.copy_of, again.rerun_of]).toEqual([null, original]);
+    await page.goto(`${h.server.url}jobs/${again.id}`);
+    await everyScreen('job page of a re-run', async () => {
+      expect(await page.locator('#settings [data-backend]').getAttribute('data-backend')).toBe(h.config.tracker);
+      expect(await page.locator(`#settings [data-rerun-of="${original}"] a[href="/jobs/${original}"]`).isVisible()).toBe(true);
+    });
   });
 
   it('asks before cancelling, and a cancel that no longer applies says so on its page', async () => {
