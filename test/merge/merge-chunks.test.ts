@@ -201,9 +201,9 @@ describe('mergeChunks', () => {
     const inputs = await Promise.all(good.map(async (chunk) => ({ chunk, result: await readChunkPickle(chunk.resultPath) })));
     const shifted = inputs.map((x, i) => (i === 1 ? { ...x, result: { ...x.result, firstFrame: 20 } } : x));
     expect(() => mergeChunks(shifted, 40)).toThrow(ChunkResultError);
-    expect(() => mergeChunks(shifted, 40)).toThrow(`chunk 1: first_frame is 20, expected 15 (first own frame 20 - overlap 5) in ${good[1]!.resultPath}`);
+    expect(() => mergeChunks(shifted, 40)).toThrow(`chunk 2: first_frame is 20, expected 15 (first own frame 20 - overlap 5) in ${good[1]!.resultPath}`);
     const short = inputs.map((x, i) => (i === 1 ? { ...x, result: { ...x.result, frameCount: 20 } } : x));
-    expect(() => mergeChunks(short, 40)).toThrow(/chunk 1: frame_count is 20, expected 25/);
+    expect(() => mergeChunks(short, 40)).toThrow(/chunk 2: frame_count is 20, expected 25/);
   });
 
   it('refuses chunk rows that do not tile the video', async () => {
@@ -211,9 +211,9 @@ describe('mergeChunks', () => {
     const inputs = await Promise.all(chunks.map(async (chunk) => ({ chunk, result: await readChunkPickle(chunk.resultPath) })));
     expect(() => mergeChunks(inputs, 41)).toThrow('Cannot merge: chunks cover frames 0..39, expected 0..40');
     const gap = inputs.map((x, i) => (i === 1 ? { ...x, chunk: { ...x.chunk, firstFrame: 21 } } : x));
-    expect(() => mergeChunks(gap, 40)).toThrow('Cannot merge: chunk 1 starts at frame 21, expected 20');
+    expect(() => mergeChunks(gap, 40)).toThrow('Cannot merge: chunk 2 starts at frame 21, expected 20');
     const tooMuch = inputs.map((x, i) => (i === 1 ? { ...x, chunk: { ...x.chunk, overlapFrames: 21 } } : x));
-    expect(() => mergeChunks(tooMuch, 40)).toThrow('Cannot merge: chunk 1 has 21 overlap frames, expected 0..20');
+    expect(() => mergeChunks(tooMuch, 40)).toThrow('Cannot merge: chunk 2 has 21 overlap frames, expected 0..20');
   });
 });
 
