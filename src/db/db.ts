@@ -1,5 +1,5 @@
-import { existsSync, linkSync, mkdirSync, renameSync, rmSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { OutputFormat } from '../config.ts';
 import { chunkNumber } from '../chunk-number.ts';
@@ -104,6 +104,25 @@ export function outputFormatOf(outputName: string): OutputFormat {
   return outputName.endsWith('.jsonl') ? 'jsonl' : 'json';
 }
 
+/** Drafts (and their journals) left by a process killed while it made the database. */
+function removeDeadDrafts(file: string): void {
+  const prefix = `${basename(file)}.new-`;
+  for (const name of readdirSync(dirname(file))) {
+    const pid = Number(/^(\d+)(?:-journal)?$/.exec(name.slice(prefix.length))?.[1]);
+    if (!name.startsWith(prefix) || !pid || pidAlive(pid)) continue;
+    rmSync(join(dirname(file), name), { force: true });
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
  * Make a new database file whole: migrate it under a private name, then link it into place, so that
  * a reader (`posepipe status` beside a first `posepipe start`) finds no file or every table, never an
@@ -111,6 +130,7 @@ export function outputFormatOf(outputName: string): OutputFormat {
  */
 function createMigrated(file: string): void {
   const draft = `${file}.new-${process.pid}`;
+  removeDeadDrafts(file);
   rmSync(draft, { force: true });
   const db = new Database(draft);
   try {
@@ -129,6 +149,7 @@ function createMigrated(file: string): void {
     } else if (code !== 'EEXIST') throw err;
   } finally {
     rmSync(draft, { force: true });
+    rmSync(`${draft}-journal`, { force: true });
   }
 }
 

@@ -477,4 +477,15 @@ describe('a new database', () => {
     expect(seen).toEqual([]);
     for (const home of homes) expect(readdirSync(home).filter((f) => f.includes('.new-'))).toEqual([]);
   });
+
+  it("clears the drafts of a process killed while it made one, and leaves a living one's alone", async () => {
+    ws = makeWorkspace('db-drafts');
+    const gone = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+    await new Promise((r) => gone.once('exit', r));
+    const dead = [`posepipe.db.new-${gone.pid}`, `posepipe.db.new-${gone.pid}-journal`];
+    const living = `posepipe.db.new-${process.ppid}`;
+    for (const name of [...dead, living]) writeFileSync(join(ws.home, name), 'half a database');
+    openDb(ws.home).close();
+    expect(readdirSync(ws.home).filter((f) => f.includes('.new-'))).toEqual([living]);
+  });
 });
