@@ -57,7 +57,7 @@ export function createProgress(out: { write(s: string): unknown }, isTTY: boolea
       case 'job':
         names.set(e.jobId, displayName(e.name));
         if (e.state !== 'running') erase();
-        if (e.state === 'running') line(`${job} ${displayName(e.name)}: started`);
+        if (e.state === 'running') line(`${job} ${displayName(e.name)}: preparing`); // taken from the queue: copied, probed and chunked until a slot tracks it
         else if (e.state === 'done') line(`${job} ${displayName(e.name)}: done`);
         else if (e.state === 'cancelled') line(`${job} ${displayName(e.name)}: cancelled`);
         else line(`${job} ${displayName(e.name)}: FAILED: ${e.message ?? ''}`);

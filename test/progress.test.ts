@@ -69,26 +69,26 @@ describe('progress display', () => {
     const { screens } = run(true, events);
     // Halfway through chunk 1 of 2: the job's bar and the chunk's bar, two lines, nothing else live.
     expect(screens[2]).toEqual([
-      'job 3 "clip\\u202e.mp4": started',
+      'job 3 "clip\\u202e.mp4": preparing',
       'job 3 "clip\\u202e.mp4" [######------------------] 25/100 frames',
       '  chunk 1/2 [############------------] 25/50',
     ]);
     // A retry is printed above the live block, which is redrawn below it.
     expect(screens[5]).toEqual([
-      'job 3 "clip\\u202e.mp4": started',
+      'job 3 "clip\\u202e.mp4": preparing',
       'job 3 track: chunk 2/2 failed, retrying',
       'job 3 "clip\\u202e.mp4" [######################--] 90/100 frames',
       '  chunk 2/2 [###################-----] 40/50',
     ]);
     // At the end, no bar is left behind.
-    expect(screens.at(-1)).toEqual(['job 3 "clip\\u202e.mp4": started', 'job 3 track: chunk 2/2 failed, retrying', 'job 3 track: done', 'job 3 "clip\\u202e.mp4": done']);
+    expect(screens.at(-1)).toEqual(['job 3 "clip\\u202e.mp4": preparing', 'job 3 track: chunk 2/2 failed, retrying', 'job 3 track: done', 'job 3 "clip\\u202e.mp4": done']);
   });
 
   it('writes plain lines without escape codes when not on a terminal', () => {
     const { raw } = run(false, events);
     expect(raw).not.toMatch(/\x1b|\r/);
     expect(raw.split('\n')).toEqual([
-      'job 3 "clip\\u202e.mp4": started',
+      'job 3 "clip\\u202e.mp4": preparing',
       'job 3 track: chunk 1/2 done, 50/100 frames',
       'job 3 track: chunk 2/2 failed, retrying',
       'job 3 track: chunk 2/2 done, 100/100 frames',
