@@ -269,7 +269,7 @@ export class Db {
     return this.transaction(() => {
       const job = this.getJob(id);
       if (!job) throw new StateConflictError(`job ${id}`, 'known');
-      if (job.state === 'queued' || job.state === 'running') throw new StateConflictError(`job ${id}`, 'finished, failed or cancelled (cancel it first)', job.state);
+      if (job.state === 'queued' || job.state === 'running') throw new StateConflictError(`job ${id}`, 'finished, failed or cancelled (cancel it first)', this.#shownState(id));
       const copies = (this.#db.prepare('SELECT id FROM jobs WHERE copy_of = ? ORDER BY id').all(id) as { id: number }[]).map((r) => r.id).filter((c) => !alsoDeleting.has(c));
       if (copies.length) {
         throw new StateConflictError(`job ${id}`, `deletable while ${copies.length === 1 ? 'job' : 'jobs'} ${copies.join(', ')} ${copies.length === 1 ? 'is a copy' : 'are copies'} answered from its files (delete ${copies.length === 1 ? 'it' : 'them'} too)`);
@@ -327,6 +327,11 @@ export class Db {
       .all({ ...params, now }) as JobSummaryRow[];
   }
 
+  /** The state job `id` is shown in (queue-sql.ts), which refusals name: a job taken ahead of a slot reads queued there too. */
+  #shownState(id: number): string {
+    return (this.#db.prepare(`SELECT ${shownStateSql('jobs')} AS s FROM jobs WHERE id = ?`).get(id) as { s: string } | undefined)?.s ?? 'unknown';
+  }
+
   /** How many jobs are in each state as shown (queue-sql.ts: claimed but not yet tracked is queued), of those whose name matches `search` when given; every state present, zeros included. */
   countJobsByState(search?: string): Record<JobState, number> {
     const sql = `SELECT ${shownStateSql('jobs')} AS state, count(*) AS n FROM jobs ${search ? `WHERE ${NAME_MATCHES}` : ''} GROUP BY 1`;
@@ -378,7 +383,7 @@ export class Db {
       .run({ ...patch, ...Object.fromEntries(froms.map((f, i) => [`from${i}`, f])), id, to, now: Date.now() });
     if (info.changes !== 1) {
       const job = this.getJob(id);
-      throw new StateConflictError(`job ${id}`, froms.join(' or '), job ? job.state : 'unknown');
+      throw new StateConflictError(`job ${id}`, froms.join(' or '), job ? this.#shownState(id) : 'unknown');
     }
   }
 
@@ -454,7 +459,7 @@ export class Db {
       const chunk = this.getChunk(jobId, idx);
       if (!chunk) throw new StateConflictError(`chunk ${chunkNumber(idx)} of job ${jobId}`, 'known');
       if (chunk.state !== 'failed') throw new StateConflictError(`chunk ${chunkNumber(idx)} of job ${jobId}`, 'failed', chunk.state);
-      if (job.state !== 'failed') throw new StateConflictError(`job ${jobId}`, 'failed', job.state);
+      if (job.state !== 'failed') throw new StateConflictError(`job ${jobId}`, 'failed', this.#shownState(jobId));
       this.#transitionJob(jobId, 'failed', 'queued', { finished_ms: null, stage: 'track' });
       this.#db.prepare("UPDATE chunks SET state = 'pending', attempts = 0 WHERE job_id = ? AND idx = ?").run(jobId, idx);
       this.#db.prepare("UPDATE stages SET state = 'pending' WHERE job_id = ? AND name = 'track' AND state = 'failed'").run(jobId);

@@ -95,6 +95,10 @@ describe('a queue with one slot', () => {
     h.db.setPriority(fourth, 9);
     expect(Object.fromEntries((await apiJobs('?state=queued')).jobs.map((j) => [j.id, j.queuePosition]))).toEqual({ [third]: 1, [second]: 2, [fourth]: 3 });
 
+    // Refusals name the state shown, not the database's: a job taken ahead of a slot is queued there too.
+    const resume = await post(`/api/jobs/${second}/resume`);
+    expect([resume.status, JSON.parse(resume.body).error]).toEqual([409, expect.stringContaining('(it is queued)')]);
+
     // A claimed job shown queued can be cancelled: the posepipe running it stops it.
     const cancel = await post(`/api/jobs/${second}/cancel`);
     expect([cancel.status, JSON.parse(cancel.body)]).toEqual([202, { id: second, cancel: 'requested' }]);
