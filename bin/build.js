@@ -15,8 +15,14 @@ const dist = join(root, 'dist');
 const next = join(root, `dist.tmp-${process.pid}`);
 rmSync(next, { recursive: true, force: true });
 await build({
-  // The command line, and the modules the worker-thread pools load (src/thread-module.ts).
-  entryPoints: [join(root, 'src', 'cli.ts'), join(root, 'src', 'merge', 'merge-worker.ts'), join(root, 'src', 'merge', 'check-worker.ts')],
+  // The command line, the modules the worker-thread pools load (src/thread-module.ts), and the person
+  // detector the builtin backend's worker starts (src/detector/command.ts).
+  entryPoints: [
+    join(root, 'src', 'cli.ts'),
+    join(root, 'src', 'merge', 'merge-worker.ts'),
+    join(root, 'src', 'merge', 'check-worker.ts'),
+    { in: join(root, 'src', 'detector', 'serve.ts'), out: 'detect-serve' },
+  ],
   entryNames: '[name]',
   outdir: next,
   bundle: true,

@@ -12,10 +12,10 @@ import { repoPath } from './repo-root.ts';
 export type ThreadModuleName = 'merge-worker' | 'check-worker';
 
 /** Whether this code is the build (dist/*.js) rather than the sources (src/*.ts). */
-const FROM_BUILD = import.meta.url.endsWith('.js');
+export const FROM_BUILD = import.meta.url.endsWith('.js');
 
-/** `--import <tsx>` by absolute URL, so threads load .ts files whatever the current folder is. */
-function tsxImport(): string {
+/** `--import <tsx>` by absolute URL, so threads (and helper processes) load .ts files whatever the current folder is. */
+export function tsxImport(): string {
   try {
     return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
   } catch {

@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { detectorCommand } from '../detector/command.ts';
 import { TrackerError, type FailureKind, type TrackerFailure } from '../errors.ts';
 import { InFlight } from './in-flight.ts';
 import { workerSettings, type TrackerWorkerOptions, type WorkerSettings } from './options.ts';
@@ -155,7 +156,8 @@ export class TrackerWorker {
     const child = spawn(python, [script, '--backend', backend], {
       detached: true, // its own process group, so a kill reaches whatever it started
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1', ...this.#opts.env },
+      // The builtin backend's neural detector is a Node helper the worker starts (src/detector/serve.ts).
+      env: { ...process.env, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1', POSEPIPE_DETECTOR_COMMAND: JSON.stringify(detectorCommand()), ...this.#opts.env },
     });
     this.#child = child;
     this.#ready = undefined;

@@ -1,8 +1,18 @@
-"""The builtin backend: OpenCV's HOG people detector (no download) plus a SORT tracker with a
-second pass for weak detections and an appearance cue (posepipe/sort.py).
+"""The builtin backend: a people detector on the CPU, OpenCV's HOG (no download) or CenterNet (a
+neural detector installed with posepipe's npm packages, run by its Node: node_detector.py), plus a
+SORT tracker with a second pass for weak detections and an appearance cue (posepipe/sort.py).
 
 Runs anywhere numpy and OpenCV 4 exist, on the CPU. Configuration, read from the environment
 once at load():
+
+  POSEPIPE_BUILTIN_DETECTOR      hog (default) or centernet
+  POSEPIPE_BUILTIN_MIN_SCORE     centernet: boxes scoring at least this match tracks and start
+                                 them (default 0.35)
+  POSEPIPE_BUILTIN_LOW_SCORE     centernet: boxes from this up to MIN_SCORE are weak detections, as
+                                 LOW_WEIGHT's for HOG (default 0.2). Boxes wider than tall are
+                                 dropped (a person standing or walking is taller than wide)
+
+The HOG detector's settings:
 
   POSEPIPE_BUILTIN_DETECT_WIDTH  frames wider than this are downscaled to it for detection;
                                  boxes are scaled back to full-resolution pixels (default 640)
@@ -113,10 +123,25 @@ class BuiltinBackend:
         cv2.setNumThreads(1)
         self._local = threading.local()
         self.version = f"{VERSION} (opencv {cv2.__version__})"
+        self.detector = os.environ.get("POSEPIPE_BUILTIN_DETECTOR", "") or "hog"
+        if self.detector not in ("hog", "centernet"):
+            raise EnvironmentProblem(f"POSEPIPE_BUILTIN_DETECTOR={self.detector!r} must be hog or centernet")
+        self._node = None
+        if self.detector == "centernet":
+            self.min_score = _env_number("POSEPIPE_BUILTIN_MIN_SCORE", 0.35, 0.0, maximum=1.0)
+            self.low_score = _env_number("POSEPIPE_BUILTIN_LOW_SCORE", 0.2, 0.0, maximum=1.0)
+            from .node_detector import NodeDetector
+            self._node = NodeDetector()
+            # One helper process detects one frame at a time; the next frame is decoded meanwhile.
+            self.threads = 1
+            info = self._node.info
+            self.version = f"{VERSION} (opencv {cv2.__version__}, {info['model']} {info['version']} on {info['backend']})"
 
     def detect(self, frame: Any) -> Tuple[Any, Any, Any, Optional[Any]]:
         """Person boxes (N,4 float64 x,y,w,h in full-resolution pixels), scores (N,), which of them
         are weak (N, bool) and their appearance histograms (N,K; None when APPEARANCE is 0)."""
+        if self._node is not None:
+            return self._detect_centernet(frame)
         cv2, np = self._cv2, self._np
         height, width = frame.shape[:2]
         factor = 1.0
@@ -154,6 +179,21 @@ class BuiltinBackend:
             features = np.array([appearance_histogram(cv2, np, small, box) for box in boxes])
             features = features.reshape(len(boxes), HISTOGRAM_SIZE)
         return boxes * factor, 1.0 - np.exp(-margins), margins < self.min_weight, features
+
+    def _detect_centernet(self, frame: Any) -> Tuple[Any, Any, Any, Optional[Any]]:
+        cv2, np = self._cv2, self._np
+        found, scores = self._node.detect(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+        boxes = np.asarray(found, dtype=np.float64).reshape(-1, 4)
+        scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+        keep = (scores >= min(self.low_score, self.min_score)) & (boxes[:, 2] <= boxes[:, 3])
+        boxes, scores = boxes[keep], scores[keep]
+        kept = _nms(np, boxes, self.nms_iou)  # highest score first, as the helper sends them
+        boxes, scores = boxes[kept], scores[kept]
+        features = None
+        if self.appearance > 0:
+            features = np.array([appearance_histogram(cv2, np, frame, box) for box in boxes])
+            features = features.reshape(len(boxes), HISTOGRAM_SIZE)
+        return boxes, scores, scores < self.min_score, features
 
     def track(self, frames: Iterable[Any]) -> Tuple[Any, Any, Any, Any, Dict[str, Any]]:
         from ..sort import Sort
