@@ -182,7 +182,7 @@ class BuiltinBackend:
 
     def _detect_centernet(self, frame: Any) -> Tuple[Any, Any, Any, Optional[Any]]:
         cv2, np = self._cv2, self._np
-        found, scores = self._node.detect(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+        found, scores = self._node.detect(cv2, frame)
         boxes = np.asarray(found, dtype=np.float64).reshape(-1, 4)
         scores = np.asarray(scores, dtype=np.float64).reshape(-1)
         keep = (scores >= min(self.low_score, self.min_score)) & (boxes[:, 2] <= boxes[:, 3])
