@@ -3,6 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { OutputFormat } from '../config.ts';
 import { chunkNumber } from '../chunk-number.ts';
+import { alive } from './lock.ts';
 import { migrate } from './migrate.ts';
 import { QUEUE_ORDER_SQL, shownStateSql, trackingSinceSql } from './queue-sql.ts';
 import type { ChunkAttemptRow, ChunkRow, CounterRow, FailureRecord, JobRow, JobSummaryRow, NewChunk, StageRow, TrackerLoadRow, WorkerRow } from './rows.ts';
@@ -109,17 +110,8 @@ function removeDeadDrafts(file: string): void {
   const prefix = `${basename(file)}.new-`;
   for (const name of readdirSync(dirname(file))) {
     const pid = Number(/^(\d+)(?:-journal)?$/.exec(name.slice(prefix.length))?.[1]);
-    if (!name.startsWith(prefix) || !pid || pidAlive(pid)) continue;
+    if (!name.startsWith(prefix) || !pid || alive(pid)) continue;
     rmSync(join(dirname(file), name), { force: true });
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

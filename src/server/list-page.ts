@@ -42,10 +42,9 @@ const utc = (ms: number) => `${new Date(ms).toISOString().replace('T', ' ').slic
 /** A slot's load error: its first line, and the backend's stderr (its traceback) folded under it. */
 function slotError(error: string | null): string {
   if (!error) return '';
-  const head = firstLine(error);
-  const rest = error.slice(error.indexOf('\n') + 1);
-  if (rest === error) return ` <span class="muted">${escapeHtml(head)}</span>`;
-  return ` <details class="slot-error"><summary class="muted">${escapeHtml(head)}</summary><pre>${escapeHtml(rest)}</pre></details>`;
+  const at = error.indexOf('\n');
+  if (at < 0) return ` <span class="muted">${escapeHtml(firstLine(error))}</span>`;
+  return ` <details class="slot-error"><summary class="muted">${escapeHtml(firstLine(error))}</summary><pre>${escapeHtml(error.slice(at + 1))}</pre></details>`;
 }
 
 /** The tracker slots: health (with the load error of an unhealthy one), the chunk each tracks, frames/s. */
