@@ -2,7 +2,10 @@
  * How well builtin keeps ids (issue 12, part 4): street-people.avi through the real CLI with the
  * builtin tracker in 1 s chunks (as test/e2e/street-people.test.ts runs it). Prints how many tracks
  * the result has, how many are shorter than 50 and than 10 frames, the longest, and every track's
- * first/last frame.
+ * first/last frame; then, for the people marked by eye in ten frames (bench/truth/street-people.json,
+ * each with a letter that is the same person in every frame), the frames where a track's box
+ * overlaps theirs by IoU ≥ 0.5, and how many ids they had over those frames (one is no switch).
+ * The detector is builtin's default unless POSEPIPE_BUILTIN_DETECTOR says otherwise.
  * Usage: npm run bench:ids [-- --chunk-seconds 1 --video PATH]
  */
 import { spawnSync } from 'node:child_process';
@@ -39,6 +42,7 @@ const wallMs = performance.now() - t0;
 if (run.status !== 0) throw new Error(`posepipe run exited ${run.status}`);
 
 interface Output {
+  frames: { persons: { track: number; bbox: number[] }[] }[];
   source: { frameCount: number };
   chunks: { firstFrame: number }[];
   tracks: { id: number; firstFrame: number; lastFrame: number; frames: number }[];
@@ -61,4 +65,41 @@ whole clip         ${whole.length}   (tracks from frame 0 to the last)
 track  first  last  span  observed`);
 for (const [k, t] of doc.tracks.entries()) {
   console.log(`${String(t.id).padStart(5)}  ${String(t.firstFrame).padStart(5)}  ${String(t.lastFrame).padStart(4)}  ${String(lengths[k]).padStart(4)}  ${String(t.frames).padStart(8)}`);
+}
+
+interface Truth {
+  whoIs: Record<string, string>;
+  frames: Record<string, { people: number[][]; who: string[] }>;
+}
+if (basename(video) === 'street-people.avi') {
+  const truth = JSON.parse(readFileSync(resolve('bench/truth/street-people.json'), 'utf8')) as Truth;
+  const ids = new Map<string, { marked: number; found: number; tracks: Set<number> }>();
+  for (const [frame, marks] of Object.entries(truth.frames)) {
+    const rows = doc.frames[Number(frame)]!.persons.map((p) => ({ track: p.track, box: [p.bbox[0]!, p.bbox[1]!, p.bbox[0]! + p.bbox[2]!, p.bbox[1]! + p.bbox[3]!] }));
+    marks.people.forEach((box, k) => {
+      const who = marks.who[k]!;
+      const entry = ids.get(who) ?? { marked: 0, found: 0, tracks: new Set<number>() };
+      ids.set(who, entry);
+      entry.marked++;
+      const best = rows.map((r) => ({ r, v: iou(r.box, box) })).filter((x) => x.v >= 0.5).sort((a, b) => b.v - a.v)[0];
+      if (best) {
+        entry.found++;
+        entry.tracks.add(best.r.track);
+      }
+    });
+  }
+  let switches = 0;
+  console.log('\nmarked person                                              frames  found  ids');
+  for (const [who, e] of [...ids.entries()].sort()) {
+    switches += Math.max(0, e.tracks.size - 1);
+    console.log(`${who} ${truth.whoIs[who]!.slice(0, 55).padEnd(55)} ${String(e.marked).padStart(6)} ${String(e.found).padStart(6)}  ${[...e.tracks].join(', ') || '-'}`);
+  }
+  const marked = [...ids.values()].reduce((a, e) => a + e.marked, 0);
+  const found = [...ids.values()].reduce((a, e) => a + e.found, 0);
+  console.log(`marked ${marked}, found ${found} (${((100 * found) / marked).toFixed(1)}%), id switches ${switches}`);
+}
+
+function iou(a: number[], b: number[]): number {
+  const inter = Math.max(0, Math.min(a[2]!, b[2]!) - Math.max(a[0]!, b[0]!)) * Math.max(0, Math.min(a[3]!, b[3]!) - Math.max(a[1]!, b[1]!));
+  return inter / ((a[2]! - a[0]!) * (a[3]! - a[1]!) + (b[2]! - b[0]!) * (b[3]! - b[1]!) - inter);
 }

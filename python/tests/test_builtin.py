@@ -16,6 +16,9 @@ from posepipe.sort import appearance_distance  # noqa: E402
 
 
 def loaded(env):
+    """The backend loaded with `env` (HOG unless it names a detector: CenterNet needs posepipe's
+    helper, which test/tracker/builtin-centernet.test.ts starts)."""
+    env = {"POSEPIPE_BUILTIN_DETECTOR": "hog", **env}
     with mock.patch.dict(os.environ, env, clear=False):
         for name in [k for k in os.environ if k.startswith("POSEPIPE_BUILTIN_") and k not in env]:
             del os.environ[name]
@@ -33,15 +36,29 @@ class SettingsTest(unittest.TestCase):
         b = loaded({"POSEPIPE_BUILTIN_LOW_WEIGHT": "0.1", "POSEPIPE_BUILTIN_APPEARANCE": "0"})
         self.assertEqual((b.low_weight, b.appearance), (0.1, 0.0))
 
+    def test_centernet_is_the_default_and_runs_only_under_posepipe(self):
+        with mock.patch.dict(os.environ, {}, clear=False):
+            for name in [k for k in os.environ if k.startswith("POSEPIPE_BUILTIN_") or k == "POSEPIPE_DETECTOR_COMMAND"]:
+                del os.environ[name]
+            backend = BuiltinBackend()
+            with self.assertRaises(EnvironmentProblem) as caught:
+                backend.load()
+        self.assertEqual(backend.detector, "centernet")
+        self.assertIn("POSEPIPE_DETECTOR_COMMAND is not set", str(caught.exception))
+
     def test_bad_values_name_the_variable(self):
         for name, raw, says in (("POSEPIPE_BUILTIN_APPEARANCE", "1.5", "must be at most 1"),
                                 ("POSEPIPE_BUILTIN_APPEARANCE", "-0.1", "must be at least 0"),
                                 ("POSEPIPE_BUILTIN_LOW_WEIGHT", "-1", "must be at least 0"),
                                 ("POSEPIPE_BUILTIN_LOW_WEIGHT", "low", "is not a number"),
-                                ("POSEPIPE_BUILTIN_MAX_AGE", "2.5", "is not a whole number")):
+                                ("POSEPIPE_BUILTIN_MAX_AGE", "2.5", "is not a whole number"),
+                                ("POSEPIPE_BUILTIN_MIN_SCORE", "1.5", "must be at most 1"),
+                                ("POSEPIPE_BUILTIN_TILES", "3", "must be at most 2")):
             with self.subTest(name=name, raw=raw):
+                # CenterNet's own settings are read (and refused) before its helper starts.
+                detector = "centernet" if name in ("POSEPIPE_BUILTIN_MIN_SCORE", "POSEPIPE_BUILTIN_TILES") else "hog"
                 with self.assertRaises(EnvironmentProblem) as caught:
-                    loaded({name: raw})
+                    loaded({name: raw, "POSEPIPE_BUILTIN_DETECTOR": detector})
                 self.assertIn(f"{name}={raw!r}", str(caught.exception))
                 self.assertIn(says, str(caught.exception))
 

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { detectorCommand } from '../detector/command.ts';
 import { DEFAULT_WORKER_SCRIPT } from './options.ts';
 
 /** A finished one-shot run of the worker script (`--check`, `--models`). */
@@ -19,7 +20,8 @@ export function runWorkerOnce(opts: { python: string; args: readonly string[]; s
   return new Promise((resolve) => {
     const child = spawn(opts.python, [opts.script ?? DEFAULT_WORKER_SCRIPT, ...opts.args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+      // --check loads the backend: builtin's loads its detector helper, as a tracking worker does.
+      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', POSEPIPE_DETECTOR_COMMAND: JSON.stringify(detectorCommand()) },
     });
     let stdout = '';
     let stderr = '';

@@ -1,5 +1,6 @@
-import { copyFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { STREET_PEOPLE } from '../helpers/fixtures.ts';
 import { cliEnv, runCli } from '../helpers/cli.ts';
@@ -10,6 +11,7 @@ let ws: Workspace;
 afterEach(() => ws?.cleanup());
 
 describe('real people: street-people.avi in 1-second chunks', () => {
+  // The machinery's detector (HOG, as test/helpers/cli.ts pins it) over the whole clip.
   it('detects people in most frames and keeps their ids across chunk boundaries, misses and crossings', async () => {
     ws = makeWorkspace('street');
     const r = await runCli(['run', STREET_PEOPLE, '--chunk-seconds', '1'], cliEnv(ws));
@@ -67,4 +69,41 @@ describe('real people: street-people.avi in 1-second chunks', () => {
     expect(second).toMatchObject({ copyOf: 1, trackerSeconds: 0, chunkList: [] });
     expect(st.jobs.find((j) => j.id === 1)!.trackerSeconds).toBeGreaterThan(0);
   });
+
+  it('with the default detector (CenterNet), finds the people marked by eye and keeps the ids of those in view all along', async () => {
+    ws = makeWorkspace('street-default');
+    // The clip's first second (frames 0–49): three of its frames are marked by eye.
+    const clip = join(ws.root, 'street second.mkv');
+    const cut = spawnSync('ffmpeg', ['-v', 'error', '-i', STREET_PEOPLE, '-frames:v', '50', '-an', '-c:v', 'copy', clip]);
+    expect(cut.status, cut.stderr.toString()).toBe(0);
+    const r = await runCli(['run', clip, '--chunk-seconds', '0.5'], cliEnv(ws, { POSEPIPE_BUILTIN_DETECTOR: '' }));
+    expect(r.code, r.stderr).toBe(0);
+    const doc = readValidOutput(join(ws.outbox, 'street second.json'));
+    expect(doc.tracker.version).toMatch(/centernet @vladmandic\/human-models 3\.0\.4 on tfjs-wasm/);
+    expect(doc.chunks.length).toBe(2);
+    const truth = JSON.parse(readFileSync(resolve('bench/truth/street-people.json'), 'utf8')) as { frames: Record<string, { people: number[][]; who: string[] }> };
+    const ids = new Map<string, number[]>();
+    for (const frame of [0, 20, 40]) {
+      const marked = truth.frames[frame]!;
+      marked.people.forEach((box, k) => {
+        const rows = doc.frames[frame]!.persons.map((p) => ({ track: p.track, overlap: iou([p.bbox[0]!, p.bbox[1]!, p.bbox[0]! + p.bbox[2]!, p.bbox[1]! + p.bbox[3]!], box) }));
+        const best = rows.sort((a, b) => b.overlap - a.overlap)[0];
+        const who = marked.who[k]!;
+        if (best && best.overlap >= 0.5) ids.set(who, [...(ids.get(who) ?? []), best.track]);
+      });
+    }
+    // The woman in the denim jacket (A), the man with the white bag (C) and the woman in black (D)
+    // are marked in all three frames: each found in each, under one id.
+    for (const who of ['A', 'C', 'D']) {
+      const tracks = ids.get(who) ?? [];
+      expect([who, tracks.length, new Set(tracks).size], `${who}: frames found, ids`).toEqual([who, 3, 1]);
+    }
+    const mean = doc.frames.reduce((n, f) => n + f.persons.length, 0) / doc.frames.length;
+    expect(mean, 'people a frame').toBeGreaterThanOrEqual(5);
+  });
 });
+
+function iou(a: number[], b: number[]): number {
+  const inter = Math.max(0, Math.min(a[2]!, b[2]!) - Math.max(a[0]!, b[0]!)) * Math.max(0, Math.min(a[3]!, b[3]!) - Math.max(a[1]!, b[1]!));
+  return inter / ((a[2]! - a[0]!) * (a[3]! - a[1]!) + (b[2]! - b[0]!) * (b[3]! - b[1]!) - inter);
+}

@@ -21,8 +21,11 @@ export function cliEnv(ws: Workspace, extra: Record<string, string> = {}): NodeJ
     POSEPIPE_PORT: '0',
     POSEPIPE_READY_SECONDS: '0.5',
     POSEPIPE_RESCAN_SECONDS: '5',
-    // The pipeline tests run builtin on 320x240 fixtures: searched as they are (not upscaled for
-    // small people, which is 13x slower), as before. test/tracker checks the upscaling itself.
+    // The pipeline tests run builtin with its HOG detector (a fraction of CenterNet's time a frame,
+    // and the same bytes on any machine), on 320x240 fixtures searched as they are (not upscaled
+    // for small people, which is 13x slower). The default detector, CenterNet, has its own tests
+    // (test/detector, test/tracker/builtin-centernet.test.ts, the street video's second test).
+    POSEPIPE_BUILTIN_DETECTOR: 'hog',
     POSEPIPE_BUILTIN_MIN_PERSON: '0',
     // No preview video (a transcode of every video, ~0.4 s each): the preview stage still writes
     // the player's frames. test/stages/preview.test.ts and the player's page test make previews.

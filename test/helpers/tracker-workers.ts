@@ -14,8 +14,9 @@ export function trackerWorkersPerTest(): (backend?: string, env?: Record<string,
   });
   return (backend = 'builtin', env = {}, heartbeatMs = 20_000) => {
     const logs: string[] = [];
-    // builtin searches the small fixtures as they are (its small-frame upscaling, 13x slower, has its own test).
-    const worker = new TrackerWorker({ python: PYTHON, backend, env: { POSEPIPE_BUILTIN_MIN_PERSON: '0', ...env }, startupMs: 30_000, heartbeatMs, onLog: (l) => logs.push(l) });
+    // builtin with HOG unless a test names its detector (as test/helpers/cli.ts says why), searching
+    // the small fixtures as they are (its small-frame upscaling, 13x slower, has its own test).
+    const worker = new TrackerWorker({ python: PYTHON, backend, env: { POSEPIPE_BUILTIN_DETECTOR: 'hog', POSEPIPE_BUILTIN_MIN_PERSON: '0', ...env }, startupMs: 30_000, heartbeatMs, onLog: (l) => logs.push(l) });
     workers.push(worker);
     return { worker, logs };
   };

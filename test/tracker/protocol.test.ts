@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { detectorCommand } from '../../src/detector/command.ts';
 import { FAILURE_KINDS, TrackerError } from '../../src/errors.ts';
 import { DEFAULT_WORKER_SCRIPT, formatRequest, parseEvent, WORKER_ERROR_KINDS, type WorkerEvent } from '../../src/tracker/index.ts';
 import { fixture } from '../helpers/fixtures.ts';
@@ -130,7 +131,9 @@ describe('tracker protocol', () => {
   });
 
   it('--check reports every import as one JSON object and exits 0 when all is well', () => {
-    const r = spawnSync(PYTHON, [DEFAULT_WORKER_SCRIPT, '--backend', 'builtin', '--check'], { encoding: 'utf8', timeout: 60_000 });
+    // builtin's load starts its detector helper (CenterNet in Node), whose command posepipe hands over.
+    const env = { ...process.env, POSEPIPE_DETECTOR_COMMAND: JSON.stringify(detectorCommand()) };
+    const r = spawnSync(PYTHON, [DEFAULT_WORKER_SCRIPT, '--backend', 'builtin', '--check'], { encoding: 'utf8', timeout: 60_000, env });
     expect(r.status, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as { ok: boolean; checks: { name: string; ok: boolean; detail: string }[] };
     expect(report.ok).toBe(true);

@@ -1,16 +1,19 @@
-"""The builtin backend: a people detector on the CPU, OpenCV's HOG (no download) or CenterNet (a
-neural detector installed with posepipe's npm packages, run by its Node: node_detector.py), plus a
-SORT tracker with a second pass for weak detections and an appearance cue (posepipe/sort.py).
+"""The builtin backend: a people detector on the CPU, CenterNet (a neural detector installed with
+posepipe's npm packages, run by its Node: node_detector.py) or OpenCV's HOG, plus a SORT tracker
+with a second pass for weak detections and an appearance cue (posepipe/sort.py).
 
 Runs anywhere numpy and OpenCV 4 exist, on the CPU. Configuration, read from the environment
 once at load():
 
-  POSEPIPE_BUILTIN_DETECTOR      hog (default) or centernet
+  POSEPIPE_BUILTIN_DETECTOR      centernet (default) or hog
   POSEPIPE_BUILTIN_MIN_SCORE     centernet: boxes scoring at least this match tracks and start
-                                 them (default 0.35)
+                                 them (default 0.3)
   POSEPIPE_BUILTIN_LOW_SCORE     centernet: boxes from this up to MIN_SCORE are weak detections, as
-                                 LOW_WEIGHT's for HOG (default 0.2). Boxes wider than tall are
+                                 LOW_WEIGHT's for HOG (default 0.15). Boxes wider than tall are
                                  dropped (a person standing or walking is taller than wide)
+  POSEPIPE_BUILTIN_TILES         centernet: 1 (default) looks at the whole frame at once; 2 looks at
+                                 its left and right parts (overlapping) one after the other, for
+                                 crowds of small people, at half the speed
 
 The HOG detector's settings:
 
@@ -43,7 +46,8 @@ The HOG detector's settings:
                                  from run to run, while this keeps the output a pure function of the
                                  video whatever the thread count
 
-Boxes are the HOG window (x, y, w, h), which includes a margin of about 1/8 of the width on each
+CenterNet's boxes are tight around the person; its score is the model's (0..1). HOG's boxes are
+the HOG window (x, y, w, h), which includes a margin of about 1/8 of the width on each
 side of the person. score = 1 - exp(-margin): 0 at the SVM's decision boundary, towards 1 for
 confident windows (MIN_WEIGHT 0.3 is a score of 0.26).
 """
@@ -79,7 +83,7 @@ def _env_number(name: str, default: float, minimum: float, integer: bool = False
 
 
 class BuiltinBackend:
-    """HOG detection on a downscaled frame, NMS, then SORT association; CPU only."""
+    """CenterNet (or HOG) detection, NMS, then SORT association; CPU only."""
 
     name = "builtin"
     device = "cpu"
@@ -98,8 +102,10 @@ class BuiltinBackend:
             import cv2
             out.append({"name": "opencv", "ok": True, "detail": cv2.__version__})
             ok = hasattr(cv2, "HOGDescriptor")
-            out.append({"name": "opencv-hog", "ok": ok,
-                        "detail": "HOGDescriptor with the default people detector" if ok else HOG_MISSING})
+            needed = (os.environ.get("POSEPIPE_BUILTIN_DETECTOR", "") or "centernet") == "hog"
+            out.append({"name": "opencv-hog", "ok": ok or not needed,
+                        "detail": "HOGDescriptor with the default people detector" if ok
+                        else HOG_MISSING if needed else "no HOGDescriptor: only POSEPIPE_BUILTIN_DETECTOR=hog needs it"})
         except ImportError as e:
             out.append({"name": "opencv", "ok": False, "detail": f"cannot import cv2: {e}"})
         return out
@@ -107,7 +113,10 @@ class BuiltinBackend:
     def load(self) -> None:
         import cv2  # noqa: F401  ImportError is reported by the worker as an environment error
         import numpy as np
-        if not hasattr(cv2, "HOGDescriptor"):
+        self.detector = os.environ.get("POSEPIPE_BUILTIN_DETECTOR", "") or "centernet"
+        if self.detector not in ("hog", "centernet"):
+            raise EnvironmentProblem(f"POSEPIPE_BUILTIN_DETECTOR={self.detector!r} must be hog or centernet")
+        if self.detector == "hog" and not hasattr(cv2, "HOGDescriptor"):
             raise EnvironmentProblem(f"{HOG_MISSING} (found OpenCV {cv2.__version__})")
         self._cv2, self._np = cv2, np
         self.detect_width = int(_env_number("POSEPIPE_BUILTIN_DETECT_WIDTH", 640, 64, integer=True))
@@ -123,13 +132,11 @@ class BuiltinBackend:
         cv2.setNumThreads(1)
         self._local = threading.local()
         self.version = f"{VERSION} (opencv {cv2.__version__})"
-        self.detector = os.environ.get("POSEPIPE_BUILTIN_DETECTOR", "") or "hog"
-        if self.detector not in ("hog", "centernet"):
-            raise EnvironmentProblem(f"POSEPIPE_BUILTIN_DETECTOR={self.detector!r} must be hog or centernet")
         self._node = None
         if self.detector == "centernet":
-            self.min_score = _env_number("POSEPIPE_BUILTIN_MIN_SCORE", 0.35, 0.0, maximum=1.0)
-            self.low_score = _env_number("POSEPIPE_BUILTIN_LOW_SCORE", 0.2, 0.0, maximum=1.0)
+            self.min_score = _env_number("POSEPIPE_BUILTIN_MIN_SCORE", 0.3, 0.0, maximum=1.0)
+            self.low_score = _env_number("POSEPIPE_BUILTIN_LOW_SCORE", 0.15, 0.0, maximum=1.0)
+            self.tiles = int(_env_number("POSEPIPE_BUILTIN_TILES", 1, 1, integer=True, maximum=2))
             from .node_detector import NodeDetector
             self._node = NodeDetector()
             # One helper process detects one frame at a time; the next frame is decoded meanwhile.
@@ -182,7 +189,7 @@ class BuiltinBackend:
 
     def _detect_centernet(self, frame: Any) -> Tuple[Any, Any, Any, Optional[Any]]:
         cv2, np = self._cv2, self._np
-        found, scores = self._node.detect(cv2, frame)
+        found, scores = self._node.detect(cv2, frame, self.tiles)
         boxes = np.asarray(found, dtype=np.float64).reshape(-1, 4)
         scores = np.asarray(scores, dtype=np.float64).reshape(-1)
         keep = (scores >= min(self.low_score, self.min_score)) & (boxes[:, 2] <= boxes[:, 3])

@@ -49,22 +49,34 @@ class NodeDetector:
             raise RuntimeError(f"the person detector refused a frame: {answer['error']}")
         return answer
 
-    def detect(self, cv2: Any, bgr: Any) -> Tuple[List[List[float]], List[float]]:
+    def detect(self, cv2: Any, bgr: Any, tiles: int = 1) -> Tuple[List[List[float]], List[float]]:
         """Boxes (x, y, w, h in the frame's pixels) and scores of the people in a BGR frame
         (height x width x 3 uint8), highest score first. The frame is resized to the model's input
-        here, with OpenCV, so a quarter or less of its bytes cross the pipe."""
+        here, with OpenCV, so a quarter or less of its bytes cross the pipe. With `tiles` 2 the
+        model looks at the left and the right part of the frame (overlapping by an eighth of its
+        width) one after the other, each with more pixels a person; the caller's NMS merges a
+        person seen in both."""
         height, width = bgr.shape[:2]
         side = INPUT_SIZE
-        rgb = cv2.cvtColor(cv2.resize(bgr, (side, side), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
+        if tiles == 1:
+            parts = [(0, width)]
+        else:
+            part = round(width * 9 / 16)
+            parts = [(0, part), (width - part, width)]
+        found: List[Tuple[float, List[float]]] = []
         with self._lock:
-            assert self._process.stdin is not None
-            self._process.stdin.write(struct.pack("<II", side, side))
-            self._process.stdin.write(rgb.tobytes())
-            self._process.stdin.flush()
-            answer = self._answer()
-        sx, sy = width / side, height / side
-        boxes = [[b[0] * sx, b[1] * sy, (b[2] - b[0]) * sx, (b[3] - b[1]) * sy] for b in answer["boxes"]]
-        return boxes, [b[4] for b in answer["boxes"]]
+            for x0, x1 in parts:
+                crop = bgr[:, x0:x1]
+                rgb = cv2.cvtColor(cv2.resize(crop, (side, side), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
+                assert self._process.stdin is not None
+                self._process.stdin.write(struct.pack("<II", side, side))
+                self._process.stdin.write(rgb.tobytes())
+                self._process.stdin.flush()
+                answer = self._answer()
+                sx, sy = (x1 - x0) / side, height / side
+                found += [(b[4], [x0 + b[0] * sx, b[1] * sy, (b[2] - b[0]) * sx, (b[3] - b[1]) * sy]) for b in answer["boxes"]]
+        found.sort(key=lambda f: -f[0])
+        return [f[1] for f in found], [f[0] for f in found]
 
     def close(self) -> None:
         """Close its stdin (it exits) and reap it."""
