@@ -9,6 +9,8 @@ import { dirname, join } from 'node:path';
 
 /** The detector's model, by its file name in the package's models/ folder. */
 export const MODEL = 'centernet';
+/** The keypoint model, likewise: loaded only when keypoints are asked for. */
+export const POSE_MODEL = 'movenet-lightning';
 
 const require = createRequire(import.meta.url);
 
