@@ -3,13 +3,15 @@
  * backend, src/detector/people.ts) on real footage: frames of street-people.avi as they are
  * (1280×720) and made small in a 768×576 canvas (people about 40–100 px tall, as in a wide shot).
  * Prints the model's load time and, per material, the detector's frames/s on one core and the
- * people it finds a frame at score 0.3 and up.
+ * people it finds a frame at score 0.3 and up; then boxes + keypoints (MoveNet on each person's
+ * crop) through two real tracker workers side by side on the 768×576 material (bench/keypoints-speed.ts).
  * Usage: npm run bench:detect [-- --frames 40 --video PATH]
  */
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { PersonDetector } from '../src/detector/people.ts';
+import { keypointsSpeed } from './keypoints-speed.ts';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -42,3 +44,7 @@ for (const m of MATERIALS) {
   const seconds = (performance.now() - t0) / 1000;
   console.log(`${m.name}: ${rgb.length} frames, ${(rgb.length / seconds).toFixed(2)} frames/s on one core (${((seconds * 1000) / rgb.length).toFixed(0)} ms a frame), ${(people / rgb.length).toFixed(2)} people a frame at score ≥ 0.3`);
 }
+
+const canvas = MATERIALS[1]!;
+const withKeypoints = await keypointsSpeed(video, canvas.filter, frames);
+console.log(`boxes + keypoints, ${canvas.name}, two tracker workers side by side: ${withKeypoints.fps.toFixed(2)} frames/s, ${withKeypoints.rowsPerFrame.toFixed(2)} people a frame with keypoints`);
