@@ -1,5 +1,5 @@
 /**
- * CPU keypoints from video to picture: six frames of the real street video run by the real CLI with
+ * CPU keypoints from video to picture: two frames of the real street video run by the real CLI with
  * the builtin backend's CenterNet and MoveNet (POSEPIPE_BUILTIN_KEYPOINTS=1): the chunk result
  * carries them as the keypoints backend writes them, they lie on the people marked by eye, and the
  * job's player in Chromium draws each person's skeleton over the preview video. The screenshot is
@@ -19,9 +19,9 @@ import { makeWorkspace } from '../helpers/workspace.ts';
 import { jobDir } from '../../src/paths.ts';
 import { startHarness, type Harness } from '../server/harness.ts';
 
-/** The street video's frames 95..100: tracks are kept from their fifth match, so the last, frame 100, has rows. */
-const FIRST = 95;
-const FRAMES = 6;
+/** The street video's frames 99 and 100, tracks kept from their first match (MIN_HITS 1): frame 100 has rows. */
+const FIRST = 99;
+const FRAMES = 2;
 const SHOWN = 100 - FIRST;
 
 /** The keypoints column of a chunk result pickle, read by CPython: its dtype and shape, and the rows. */
@@ -56,7 +56,7 @@ describe('CPU keypoints in the player', () => {
     const clip = join(ws.root, 'street cut.avi');
     const cut = spawnSync('ffmpeg', ['-nostdin', '-v', 'error', '-i', STREET_PEOPLE, '-vf', `select=between(n\\,${FIRST}\\,${FIRST + FRAMES - 1}),setpts=N/FRAME_RATE/TB`, '-frames:v', String(FRAMES), '-c:v', 'mjpeg', '-q:v', '2', clip], { encoding: 'utf8' });
     expect(cut.status, cut.stderr).toBe(0);
-    const run = await runCli(['run', clip], cliEnv(ws, { POSEPIPE_TRACKER: 'builtin', POSEPIPE_BUILTIN_DETECTOR: 'centernet', POSEPIPE_BUILTIN_KEYPOINTS: '1', POSEPIPE_PREVIEW_SIZE: '720' }));
+    const run = await runCli(['run', clip], cliEnv(ws, { POSEPIPE_TRACKER: 'builtin', POSEPIPE_BUILTIN_DETECTOR: 'centernet', POSEPIPE_BUILTIN_KEYPOINTS: '1', POSEPIPE_BUILTIN_MIN_HITS: '1', POSEPIPE_PREVIEW_SIZE: '720' }));
     expect(run.code, run.stderr).toBe(0);
     const doc = readValidOutput(join(ws.outbox, 'street cut.json'));
     expect(doc.tracker.version).toContain('keypoints by movenet-lightning');
