@@ -24,7 +24,7 @@ import { CROP_SIZE, PoseEstimator } from './poses.ts';
 const MIN_SCORE = 0.1;
 /** Frames larger than this are refused (8K is 33 million pixels). */
 const MAX_PIXELS = 40_000_000;
-/** Crops in one request at most (a frame with more people than this is sent in parts). */
+/** Crops in one request at most (CenterNet gives at most 100 boxes a frame). */
 const MAX_CROPS = 1000;
 
 let detector: PersonDetector;
@@ -79,9 +79,13 @@ async function* requests(): AsyncGenerator<Request> {
 
 try {
   detector = await PersonDetector.load();
-  if (process.argv.includes('--keypoints')) poses = await PoseEstimator.load();
 } catch (error) {
   fail(`cannot load the person detector: ${(error as Error).message}`);
+}
+try {
+  if (process.argv.includes('--keypoints')) poses = await PoseEstimator.load();
+} catch (error) {
+  fail(`cannot load the keypoint model: ${(error as Error).message}`);
 }
 say({ ready: { ...detector.info, ...(poses && { keypoints: { ...poses.info, crop: CROP_SIZE } }) } });
 for await (const request of requests()) {
