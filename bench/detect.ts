@@ -4,7 +4,8 @@
  * (1280×720) and made small in a 768×576 canvas (people about 40–100 px tall, as in a wide shot).
  * Prints the model's load time and, per material, the detector's frames/s on one core and the
  * people it finds a frame at score 0.3 and up; then boxes + keypoints (MoveNet on each person's
- * crop) through two real tracker workers side by side on the 768×576 material (bench/keypoints-speed.ts).
+ * crop) through one real tracker worker, then two side by side, on the 768×576 material
+ * (bench/keypoints-speed.ts).
  * Usage: npm run bench:detect [-- --frames 40 --video PATH]
  */
 import { spawnSync } from 'node:child_process';
@@ -46,5 +47,7 @@ for (const m of MATERIALS) {
 }
 
 const canvas = MATERIALS[1]!;
-const withKeypoints = await keypointsSpeed(video, canvas.filter, frames);
-console.log(`boxes + keypoints, ${canvas.name}, two tracker workers side by side: ${withKeypoints.fps.toFixed(2)} frames/s, ${withKeypoints.rowsPerFrame.toFixed(2)} people a frame with keypoints`);
+for (const slots of [1, 2]) {
+  const withKeypoints = await keypointsSpeed(video, canvas.filter, frames, slots);
+  console.log(`boxes + keypoints, ${canvas.name}, ${slots === 1 ? 'one tracker worker' : `${slots} tracker workers side by side`}: ${withKeypoints.fps.toFixed(2)} frames/s, ${withKeypoints.rowsPerFrame.toFixed(2)} people a frame with keypoints`);
+}
