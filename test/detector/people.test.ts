@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { PersonDetector, type PersonBox } from '../../src/detector/people.ts';
 import { STREET_PEOPLE } from '../helpers/fixtures.ts';
+import { STREET_FRAME_100 } from '../helpers/street-marks.ts';
 
 /** Frame `n` of the street video (1280×720) as RGB bytes. */
 function streetFrame(n: number): Uint8Array {
@@ -15,15 +16,7 @@ function streetFrame(n: number): Uint8Array {
   return new Uint8Array(r.stdout);
 }
 
-/** The people in the foreground of frame 100, marked by eye (x1, y1, x2, y2 in pixels). */
-const FRAME_100 = {
-  'at the left edge': [0, 120, 62, 400],
-  'in black, a bag on her arm': [128, 168, 230, 438],
-  'in black, a red bag': [310, 172, 422, 388],
-  'grey, with a backpack': [475, 135, 600, 390],
-  'the couple in the middle': [632, 118, 802, 505],
-  'in navy, on the right': [1078, 142, 1135, 282],
-} as const;
+const FRAME_100 = STREET_FRAME_100;
 
 function iou(b: PersonBox, [x1, y1, x2, y2]: readonly number[]): number {
   const w = Math.max(0, Math.min(b.x2, x2!) - Math.max(b.x1, x1!));

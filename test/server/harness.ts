@@ -47,9 +47,9 @@ export function rawRequest(port: number, path: string, opts: { method?: string; 
   });
 }
 
-/** Start a page on a fresh workspace. */
-export async function startHarness(opts: { env?: Record<string, string>; flags?: Partial<Record<ConfigKey, string>>; heartbeatMs?: number; pollMs?: number } = {}): Promise<Harness> {
-  const ws = makeWorkspace('server');
+/** Start a page on a fresh workspace, or on `ws` (one a CLI run filled), which it then owns. */
+export async function startHarness(opts: { env?: Record<string, string>; flags?: Partial<Record<ConfigKey, string>>; heartbeatMs?: number; pollMs?: number; ws?: Workspace } = {}): Promise<Harness> {
+  const ws = opts.ws ?? makeWorkspace('server');
   const db = openDb(ws.home);
   const config = loadConfig({
     env: { HOME: ws.root, POSEPIPE_HOME: ws.home, POSEPIPE_OUTBOX: ws.outbox, POSEPIPE_INBOX: ws.inbox, POSEPIPE_PORT: '0', ...opts.env },

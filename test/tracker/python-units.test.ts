@@ -2,7 +2,8 @@
  * The worker's own Python unit tests that belong to no single backend: pinning the worker to its GPU
  * (python/tests/test_pinning.py), the model-file manifests (python/tests/test_models*.py), and the
  * tracker builtin and keypoints share (python/tests/test_sort.py) with builtin's settings and
- * appearance histograms (python/tests/test_builtin.py).
+ * appearance histograms (python/tests/test_builtin.py), and its keypoints setting and crops
+ * (python/tests/test_builtin_keypoints.py).
  */
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -25,6 +26,7 @@ const SUITES: [string, string, number][] = [
   ['lists the model files each backend needs (--models), where its library looks for them', 'test_models*.py', 4],
   ['keeps ids through weak detections, hidden frames and crossings (posepipe/sort.py)', 'test_sort.py', 8],
   ["checks builtin's settings and tells clothes apart by their colour histograms", 'test_builtin.py', 6],
+  ["refuses a bad keypoints setting, naming it, and cuts each person's square crop where the keypoints map back", 'test_builtin_keypoints.py', 6],
 ];
 
 describe('worker Python units', () => {

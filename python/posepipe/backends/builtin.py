@@ -14,6 +14,14 @@ once at load():
   POSEPIPE_BUILTIN_TILES         centernet: 1 (default) looks at the whole frame at once; 2 looks at
                                  its left and right parts (overlapping) one after the other, for
                                  crowds of small people, at half the speed
+  POSEPIPE_BUILTIN_KEYPOINTS     1: every person row also gets 17 COCO keypoints, the extra
+                                 `keypoints2d` as the keypoints backend writes it, float32 (17, 3):
+                                 x, y in frame pixels and MoveNet's score, its confidence (0..1)
+                                 that the keypoint is where it says (the player draws a limb when
+                                 both ends score 0.3 or more). MoveNet Lightning, in the detector's
+                                 helper, looks at a square crop of the full frame around each
+                                 detection. Needs the centernet detector (with hog it is an
+                                 environment error). 0: none (default)
 
 The HOG detector's settings:
 
@@ -52,6 +60,7 @@ side of the person. score = 1 - exp(-margin): 0 at the SVM's decision boundary, 
 confident windows (MIN_WEIGHT 0.3 is a score of 0.26).
 """
 
+import functools
 import os
 import threading
 from collections import deque
@@ -80,6 +89,13 @@ def _env_number(name: str, default: float, minimum: float, integer: bool = False
     if maximum is not None and value > maximum:
         raise EnvironmentProblem(f"{name}={raw!r} must be at most {maximum}")
     return value
+
+
+def _env_flag(name: str) -> bool:
+    raw = os.environ.get(name, "")
+    if raw not in ("", "0", "1"):
+        raise EnvironmentProblem(f"{name}={raw!r} must be 0 or 1")
+    return raw == "1"
 
 
 class BuiltinBackend:
@@ -133,16 +149,22 @@ class BuiltinBackend:
         self._local = threading.local()
         self.version = f"{VERSION} (opencv {cv2.__version__})"
         self._node = None
+        self.keypoints = _env_flag("POSEPIPE_BUILTIN_KEYPOINTS")
+        if self.keypoints and self.detector != "centernet":
+            raise EnvironmentProblem(f"POSEPIPE_BUILTIN_KEYPOINTS=1 needs POSEPIPE_BUILTIN_DETECTOR=centernet "
+                                     f"(the keypoint model runs in its helper), not {self.detector}")
         if self.detector == "centernet":
             self.min_score = _env_number("POSEPIPE_BUILTIN_MIN_SCORE", 0.3, 0.0, maximum=1.0)
             self.low_score = _env_number("POSEPIPE_BUILTIN_LOW_SCORE", 0.15, 0.0, maximum=1.0)
             self.tiles = int(_env_number("POSEPIPE_BUILTIN_TILES", 1, 1, integer=True, maximum=2))
             from .node_detector import NodeDetector
-            self._node = NodeDetector()
+            self._node = NodeDetector(keypoints=self.keypoints)
             # One helper process detects one frame at a time; the next frame is decoded meanwhile.
             self.threads = 1
             info = self._node.info
             self.version = f"{VERSION} (opencv {cv2.__version__}, {info['model']} {info['version']} on {info['backend']})"
+            if self.keypoints:
+                self.version = self.version[:-1] + f", keypoints by {info['keypoints']['model']})"
 
     def detect(self, frame: Any) -> Tuple[Any, Any, Any, Optional[Any]]:
         """Person boxes (N,4 float64 x,y,w,h in full-resolution pixels), scores (N,), which of them
@@ -205,20 +227,41 @@ class BuiltinBackend:
     def track(self, frames: Iterable[Any]) -> Tuple[Any, Any, Any, Any, Dict[str, Any]]:
         from ..sort import Sort
         tracker = Sort(self.iou, self.max_age, self.min_hits, self.appearance)
+        step = tracker.step
+        found: Dict[Tuple[int, bytes, bytes], List[Any]] = {}
+        if self.keypoints:
+            step = functools.partial(self._step_with_keypoints, tracker.step, found)
         # Detect several frames at once (HOG releases the GIL), at most 2 per thread in flight so
         # memory stays bounded; the tracker steps through the results in frame order.
         pending: Deque[Tuple[int, Any]] = deque()
         with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="hog") as pool:
             for index, frame in enumerate(frames):
-                pending.append((index, pool.submit(self.detect, frame)))
+                pending.append((index, pool.submit(self._detect_with_keypoints if self.keypoints else self.detect, frame)))
                 if len(pending) >= 2 * self.threads:
                     done_index, future = pending.popleft()
-                    tracker.step(done_index, *future.result())
+                    step(done_index, *future.result())
             while pending:
                 done_index, future = pending.popleft()
-                tracker.step(done_index, *future.result())
+                step(done_index, *future.result())
         frame_idx, track, bbox, score = tracker.rows()
-        return frame_idx, track, bbox, score, {}
+        if not self.keypoints:
+            return frame_idx, track, bbox, score, {}
+        from .keypoints_model import keypoints_for_rows
+        return frame_idx, track, bbox, score, {"keypoints2d": keypoints_for_rows(frame_idx, bbox, score, found)}
+
+    def _detect_with_keypoints(self, frame: Any) -> Tuple[Any, ...]:
+        """detect(), plus every detection's keypoints (N,17,3 float32) from the frame's crops."""
+        boxes, scores, weak, features = self.detect(frame)
+        return boxes, scores, weak, features, self._node.keypoints(self._cv2, self._np, frame, boxes)
+
+    def _step_with_keypoints(self, step: Any, found: Dict[Tuple[int, bytes, bytes], List[Any]], index: int,
+                             boxes: Any, scores: Any, weak: Any, features: Any, points: Any) -> None:
+        """Remember each detection's keypoints by the key its row will have, then track the frame:
+        every row the tracker gives is one of its detections (sort.py keeps real observations only)."""
+        from .keypoints_model import row_key
+        for box, score, one in zip(boxes, scores, points):
+            found.setdefault(row_key(index, box, score), []).append(one)
+        step(index, boxes, scores, weak, features)
 
 
 # Where the clothes are inside a HOG window (fractions of its width and height): the middle 40% of

@@ -16,12 +16,15 @@ from ..errors import EnvironmentProblem
 
 # The side of the square picture CenterNet looks at (src/detector/people.ts INPUT_SIZE).
 INPUT_SIZE = 512
+# A person's crop for the keypoint model is a square this many times the box's longer side, centred
+# on the box: CenterNet's boxes are tight, and MoveNet wants the whole body with some room around it.
+CROP_MARGIN = 1.25
 
 
 class NodeDetector:
     """One detector helper process; `detect` is safe to call from several threads (one at a time)."""
 
-    def __init__(self) -> None:
+    def __init__(self, keypoints: bool = False) -> None:
         raw = os.environ.get("POSEPIPE_DETECTOR_COMMAND", "")
         try:
             command = json.loads(raw)
@@ -31,6 +34,8 @@ class NodeDetector:
             raise EnvironmentProblem(
                 "POSEPIPE_DETECTOR_COMMAND is not set to the detector's command line: the builtin "
                 "backend's centernet detector runs only under posepipe")
+        if keypoints:
+            command = command + ["--keypoints"]
         self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self._lock = threading.Lock()
         hello = self._answer()
@@ -38,6 +43,7 @@ class NodeDetector:
             self.close()
             raise EnvironmentProblem(f"the person detector did not start: {hello.get('error', hello)}")
         self.info = hello["ready"]
+        self.crop_size = int(self.info["keypoints"]["crop"]) if keypoints else 0
 
     def _answer(self) -> Any:
         line = self._process.stdout.readline() if self._process.stdout else b""
@@ -45,8 +51,8 @@ class NodeDetector:
             code = self._process.wait()
             raise EnvironmentProblem(f"the person detector exited with code {code} (its stderr is in worker.log)")
         answer = json.loads(line)
-        if "error" in answer and "ready" not in answer and "boxes" not in answer:
-            raise RuntimeError(f"the person detector refused a frame: {answer['error']}")
+        if "error" in answer and "ready" not in answer and "boxes" not in answer and "keypoints" not in answer:
+            raise RuntimeError(f"the person detector refused a request: {answer['error']}")
         return answer
 
     def detect(self, cv2: Any, bgr: Any, tiles: int = 1) -> Tuple[List[List[float]], List[float]]:
@@ -78,6 +84,34 @@ class NodeDetector:
         found.sort(key=lambda f: -f[0])
         return [f[1] for f in found], [f[0] for f in found]
 
+    def keypoints(self, cv2: Any, np: Any, bgr: Any, boxes: Any) -> Any:
+        """The 17 COCO keypoints of the person in each box (N,4 x, y, w, h in the frame's pixels) of a
+        BGR frame: float32 (N,17,3) of x, y in the frame's pixels and MoveNet's score (0..1)."""
+        out = np.zeros((len(boxes), 17, 3), dtype=np.float32)
+        if len(boxes) == 0:
+            return out
+        side = self.crop_size
+        crops, corners = [], []
+        for box in boxes:
+            crop, corner = square_crop(cv2, np, bgr, box, side)
+            crops.append(crop)
+            corners.append(corner)
+        rgb = np.ascontiguousarray(np.stack(crops)[..., ::-1])
+        with self._lock:
+            assert self._process.stdin is not None
+            self._process.stdin.write(struct.pack("<III", 0, len(boxes), side))
+            self._process.stdin.write(rgb.tobytes())
+            self._process.stdin.flush()
+            answer = self._answer()
+        points = np.asarray(answer["keypoints"], dtype=np.float64).reshape(len(boxes), 17, 3)
+        corner = np.asarray(corners, dtype=np.float64).reshape(len(boxes), 3)
+        # The model's (y, x) run from 0 to 1 across the crop's square, which starts at (x0, y0) and
+        # is `extent` frame pixels wide.
+        out[:, :, 0] = corner[:, 0:1] + points[:, :, 1] * corner[:, 2:3]
+        out[:, :, 1] = corner[:, 1:2] + points[:, :, 0] * corner[:, 2:3]
+        out[:, :, 2] = points[:, :, 2]
+        return out
+
     def close(self) -> None:
         """Close its stdin (it exits) and reap it."""
         process: Optional[subprocess.Popen] = getattr(self, "_process", None)
@@ -93,3 +127,24 @@ class NodeDetector:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def square_crop(cv2: Any, np: Any, bgr: Any, box: Any, side: int) -> Tuple[Any, Tuple[int, int, int]]:
+    """A side x side BGR crop of the square CROP_MARGIN times the box's longer side around its
+    centre, black where the square leaves the frame, and the square's (x0, y0, extent) in frame pixels."""
+    height, width = bgr.shape[:2]
+    x, y, w, h = (float(v) for v in box)
+    extent = max(2, int(round(max(w, h) * CROP_MARGIN)))
+    x0 = int(round(x + w / 2 - extent / 2))
+    y0 = int(round(y + h / 2 - extent / 2))
+    cx0, cy0 = max(0, x0), max(0, y0)
+    cx1, cy1 = min(width, x0 + extent), min(height, y0 + extent)
+    if cx1 <= cx0 or cy1 <= cy0:  # the box lies outside the frame: nothing to see
+        return np.zeros((side, side, 3), dtype=np.uint8), (x0, y0, extent)
+    piece = bgr[cy0:cy1, cx0:cx1]
+    if (cx0, cy0, cx1, cy1) != (x0, y0, x0 + extent, y0 + extent):
+        piece = cv2.copyMakeBorder(piece, cy0 - y0, y0 + extent - cy1, cx0 - x0, x0 + extent - cx1,
+                                   cv2.BORDER_CONSTANT, value=(0, 0, 0))
+    shrink = extent > side
+    crop = cv2.resize(piece, (side, side), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    return crop, (x0, y0, extent)
