@@ -9,7 +9,8 @@
  * of the people left unmarked). Then the default detector through real tracker workers (the
  * tracker, its appearance cue and the frames' decoding included: bench/keypoints-speed.ts), one and
  * two side by side as `--workers 2` runs them, boxes alone and boxes + keypoints (MoveNet on each
- * person's crop), on the first 40 frames of the street clip at 40% in a 768×576 canvas.
+ * person's crop), on the first 40 frames of the street clip at 40% in a 768×576 canvas; and boxes +
+ * keypoints for the foreground's people alone (about 6 a frame), as MoveNet's cost is per person.
  * Usage: npm run bench:detect [-- --passes 3 --frames 40 --video PATH]
  */
 import { spawnSync } from 'node:child_process';
@@ -128,6 +129,9 @@ try {
       console.log(`  ${keypoints ? 'boxes + keypoints' : 'boxes'}, ${slots === 1 ? 'one worker' : `${slots} workers side by side`}: ${r.fps.toFixed(2)} frames/s, ${r.rowsPerFrame.toFixed(2)} people a frame`);
     }
   }
+  // MoveNet runs once a person: with the foreground's people alone (the boxes scoring 0.4 and up).
+  const few = await keypointsSpeed(video, 'scale=512:288,pad=768:576:128:144', frames, 2, true, { POSEPIPE_BUILTIN_MIN_SCORE: '0.4', POSEPIPE_BUILTIN_LOW_SCORE: '0.4' });
+  console.log(`  boxes + keypoints, 2 workers, boxes scoring 0.4 and up: ${few.fps.toFixed(2)} frames/s, ${few.rowsPerFrame.toFixed(2)} people a frame`);
 } finally {
   if (!process.argv.includes('--keep')) rmSync(dir, { recursive: true, force: true });
   else console.log(`materials kept in ${dir}`);

@@ -14,14 +14,14 @@ import { TrackerWorker } from '../src/tracker/index.ts';
 const PYTHON = process.env.POSEPIPE_PYTHON ?? (existsSync(resolve('python/.venv/bin/python')) ? resolve('python/.venv/bin/python') : '/usr/bin/python3');
 
 /** Frames/s of boxes (+ keypoints) over `frames` frames of `video` through `filter`, with `slots` workers. */
-export async function keypointsSpeed(video: string, filter: string, frames: number, slots = 2, keypoints = true): Promise<{ fps: number; rowsPerFrame: number }> {
+export async function keypointsSpeed(video: string, filter: string, frames: number, slots = 2, keypoints = true, extraEnv: Record<string, string> = {}): Promise<{ fps: number; rowsPerFrame: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'posepipe-bench-keypoints-'));
   try {
     // The material as a file the worker decodes, losslessly (FFV1), so it sees exactly these pixels.
     const clip = join(dir, 'clip.mkv');
     const made = spawnSync('ffmpeg', ['-v', 'error', '-i', video, '-vf', filter, '-frames:v', String(frames), '-c:v', 'ffv1', clip]);
     if (made.status !== 0) throw new Error(`ffmpeg could not make ${clip} from ${video}: ${made.stderr.toString()}`);
-    const env = { POSEPIPE_BUILTIN_DETECTOR: 'centernet', POSEPIPE_BUILTIN_KEYPOINTS: keypoints ? '1' : '0' };
+    const env = { POSEPIPE_BUILTIN_DETECTOR: 'centernet', POSEPIPE_BUILTIN_KEYPOINTS: keypoints ? '1' : '0', ...extraEnv };
     const workers = Array.from({ length: slots }, () => new TrackerWorker({ python: PYTHON, backend: 'builtin', env, startupMs: 60_000, heartbeatMs: 60_000 }));
     try {
       await Promise.all(workers.map((w) => w.start()));
