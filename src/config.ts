@@ -47,7 +47,7 @@ export const CONFIG_SPEC = {
   maxDurationSeconds: { env: 'POSEPIPE_MAX_DURATION_SECONDS', flag: '--max-duration-seconds', kind: 'number', min: 1, max: 31_536_000, doc: 'videos longer than this are refused at probe, before any decoding' },
   maxChunks: { env: 'POSEPIPE_MAX_CHUNKS', flag: '--max-chunks', kind: 'int', min: 1, max: 1_000_000, doc: 'videos that would make more chunks than this (estimated frames / frames per chunk) are refused before chunking' },
   webhookUrl: { env: 'POSEPIPE_WEBHOOK_URL', flag: '--webhook-url', kind: 'url', doc: 'POST a small JSON here when a job finishes or fails (empty: off)' },
-  workers: { env: 'POSEPIPE_WORKERS', flag: '--workers', kind: 'workers', doc: 'tracker slots side by side: auto (one per visible GPU, else one), a count, or devices such as cuda:0,cuda:1' },
+  workers: { env: 'POSEPIPE_WORKERS', flag: '--workers', kind: 'workers', doc: 'tracker slots side by side: auto (one per visible GPU; builtin on the CPU: one per core, at most 4; else one), a count, or devices such as cuda:0,cuda:1' },
   redisUrl: { env: 'POSEPIPE_REDIS_URL', flag: '--redis', kind: 'redis', doc: 'Redis (redis://HOST:PORT) whose BullMQ queue offers chunks to GPU machines running posepipe worker (empty: no remote workers)' },
   workerToken: { env: 'POSEPIPE_WORKER_TOKEN', flag: '--worker-token', kind: 'secret', doc: 'shared secret of the coordinator and its workers (at least 16 characters); required when the coordinator listens beyond loopback' },
   coordinator: { env: 'POSEPIPE_COORDINATOR', flag: '--coordinator', kind: 'url', doc: 'posepipe worker: the coordinator (posepipe start) whose chunks it tracks, http://HOST:PORT' },

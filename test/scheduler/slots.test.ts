@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { deviceVariable, planSlots } from '../../src/scheduler/index.ts';
+import { deviceVariable, MAX_CPU_SLOTS, planSlots } from '../../src/scheduler/index.ts';
 import { workspacesPerTest } from '../helpers/workspace.ts';
 
 const env = { HOME: '/home/u' };
@@ -52,10 +52,17 @@ describe('tracker slots', () => {
     expect(planSlots('auto', 'keypoints', { CUDA_VISIBLE_DEVICES: '5,7' }, fourGpus)).toEqual([{ device: 'cuda:0' }, { device: 'cuda:1' }]);
     expect(planSlots('auto', 'keypoints', {}, () => 1)).toEqual([{}]);
     expect(planSlots('auto', 'phalp', {}, noGpu)).toEqual([{}]);
-    expect(planSlots('auto', 'builtin', {}, fourGpus)).toEqual([{}]);
+    expect(planSlots('auto', 'builtin', { POSEPIPE_BUILTIN_DETECTOR: 'hog' }, fourGpus, 8)).toEqual([{}]);
     // The user chose one GPU for the backend: that one alone.
     expect(planSlots('auto', 'phalp', { POSEPIPE_PHALP_DEVICE: 'cuda:2' }, fourGpus)).toEqual([{}]);
     expect(planSlots('auto', 'phalp', { POSEPIPE_PHALP_DEVICE: 'auto' }, fourGpus)).toHaveLength(4);
+  });
+
+  it('auto: builtin with its CenterNet detector (the default) gets a slot a CPU core, up to MAX_CPU_SLOTS', () => {
+    expect(planSlots('auto', 'builtin', {}, noGpu, 2)).toEqual([{}, {}]);
+    expect(planSlots('auto', 'builtin', { POSEPIPE_BUILTIN_DETECTOR: 'centernet' }, noGpu, 1)).toEqual([{}]);
+    expect(planSlots('auto', 'builtin', { POSEPIPE_BUILTIN_DETECTOR: '' }, fourGpus, 64)).toHaveLength(MAX_CPU_SLOTS);
+    expect(planSlots('2', 'builtin', {}, noGpu, 16)).toEqual([{}, {}]);
   });
 
   it('names the backend\'s device variable as the worker\'s pinning reads it', () => {
