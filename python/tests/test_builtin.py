@@ -93,5 +93,19 @@ class AppearanceHistogramTest(unittest.TestCase):
         self.assertAlmostEqual(float(h.sum()), 1.0)
 
 
+class StretchDarkTest(unittest.TestCase):
+    def test_a_dark_picture_is_stretched_and_a_bright_one_left_alone(self):
+        from posepipe.backends.node_detector import stretch_dark
+        rng = np.random.default_rng(1)
+        dark = rng.integers(0, 80, size=(64, 64, 3), dtype=np.uint8)
+        stretched = stretch_dark(cv2, dark)
+        self.assertGreaterEqual(int(np.percentile(stretched, 99.5)), 250)
+        self.assertEqual(stretched.dtype, np.uint8)
+        # Order kept: a darker pixel stays darker.
+        self.assertTrue(np.all(np.diff(stretched.reshape(-1)[np.argsort(dark.reshape(-1), kind="stable")].astype(int)) >= 0))
+        bright = rng.integers(0, 256, size=(64, 64, 3), dtype=np.uint8)
+        self.assertIs(stretch_dark(cv2, bright), bright)
+
+
 if __name__ == "__main__":
     unittest.main()
