@@ -13,9 +13,10 @@ export interface NpyArray {
   data: Uint8Array;
 }
 
-/** A float64 array of this shape (values in C order). */
+/** A float64 array of this shape (values in C order; a Float64Array is used in place, not copied). */
 export function float64Array(name: string, shape: readonly number[], values: ArrayLike<number>): NpyArray {
-  return checked({ name, dtype: '<f8', shape, data: new Uint8Array(Float64Array.from(values).buffer) });
+  const floats = values instanceof Float64Array ? values : Float64Array.from(values);
+  return checked({ name, dtype: '<f8', shape, data: new Uint8Array(floats.buffer, floats.byteOffset, floats.byteLength) });
 }
 
 /** An int64 array of this shape (values in C order; integers up to 2^53). */
@@ -41,8 +42,8 @@ function checked(array: NpyArray): NpyArray {
   return array;
 }
 
-/** The `.npy` bytes of one array: magic, version 1.0, a header padded to a multiple of 64, the data. */
-export function npyBytes(array: NpyArray): Buffer {
+/** The `.npy` header of one array: magic, version 1.0, the header text padded to a multiple of 64; the data follows. */
+export function npyHeader(array: NpyArray): Buffer {
   const shape = array.shape.length === 1 ? `(${array.shape[0]},)` : `(${array.shape.join(', ')})`;
   let header = `{'descr': '${array.dtype}', 'fortran_order': False, 'shape': ${shape}, }`;
   const unpadded = 10 + header.length + 1;
@@ -52,59 +53,60 @@ export function npyBytes(array: NpyArray): Buffer {
   prefix[6] = 1;
   prefix[7] = 0;
   prefix.writeUInt16LE(header.length, 8);
-  return Buffer.concat([prefix, Buffer.from(header, 'latin1'), array.data]);
+  return Buffer.concat([prefix, Buffer.from(header, 'latin1')]);
 }
 
 /** A fixed date for every entry (1980-01-01 00:00), so the same arrays give the same bytes. */
 const DOS_DATE = (0 << 9) | (1 << 5) | 1;
 
-/** The `.npz` bytes of these arrays, each as `<name>.npy`, in the order given. */
+/** The `.npz` bytes of these arrays, each as `<name>.npy`, in the order given, built in one buffer (no copy of the whole). */
 export function npzBytes(arrays: readonly NpyArray[]): Buffer {
-  const pieces: Buffer[] = [];
-  const central: Buffer[] = [];
-  let offset = 0;
-  for (const array of arrays) {
+  const entries = arrays.map((array) => {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(array.name)) throw new TypeError(`npz: bad array name ${JSON.stringify(array.name)}`);
-    const name = Buffer.from(`${array.name}.npy`, 'latin1');
-    const body = npyBytes(array);
-    const crc = crc32(body);
-    if (offset + body.length + 30 + name.length > 0xffff_ffff) throw new RangeError('npz: over 4 GiB (zip64 is not written)');
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4); // version needed: 2.0
-    local.writeUInt16LE(0, 6); // flags
-    local.writeUInt16LE(0, 8); // method: stored
-    local.writeUInt16LE(0, 10); // time
-    local.writeUInt16LE(DOS_DATE, 12);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(body.length, 18);
-    local.writeUInt32LE(body.length, 22);
-    local.writeUInt16LE(name.length, 26);
-    local.writeUInt16LE(0, 28);
-    const entry = Buffer.alloc(46);
-    entry.writeUInt32LE(0x02014b50, 0);
-    entry.writeUInt16LE(20, 4); // made by
-    entry.writeUInt16LE(20, 6); // needed
-    entry.writeUInt16LE(0, 8);
-    entry.writeUInt16LE(0, 10);
-    entry.writeUInt16LE(0, 12);
-    entry.writeUInt16LE(DOS_DATE, 14);
-    entry.writeUInt32LE(crc, 16);
-    entry.writeUInt32LE(body.length, 20);
-    entry.writeUInt32LE(body.length, 24);
-    entry.writeUInt16LE(name.length, 28);
-    // extra, comment, disk, internal and external attributes: 0
-    entry.writeUInt32LE(offset, 42);
-    pieces.push(local, name, body);
-    central.push(entry, name);
-    offset += local.length + name.length + body.length;
+    const header = npyHeader(array);
+    return { name: Buffer.from(`${array.name}.npy`, 'latin1'), header, data: array.data, size: header.length + array.data.length, crc: crc32(array.data, crc32(header)) };
+  });
+  const locals = entries.reduce((n, e) => n + 30 + e.name.length + e.size, 0);
+  const directory = entries.reduce((n, e) => n + 46 + e.name.length, 0);
+  if (locals + directory > 0xffff_ffff) throw new RangeError('npz: over 4 GiB (zip64 is not written)');
+  const out = Buffer.alloc(locals + directory + 22);
+  let at = 0;
+  const offsets: number[] = [];
+  for (const e of entries) {
+    offsets.push(at);
+    out.writeUInt32LE(0x04034b50, at);
+    out.writeUInt16LE(20, at + 4); // version needed: 2.0
+    // flags 0, method 0 (stored), time 0
+    out.writeUInt16LE(DOS_DATE, at + 12);
+    out.writeUInt32LE(e.crc, at + 14);
+    out.writeUInt32LE(e.size, at + 18);
+    out.writeUInt32LE(e.size, at + 22);
+    out.writeUInt16LE(e.name.length, at + 26);
+    at += 30;
+    at += e.name.copy(out, at);
+    at += e.header.copy(out, at);
+    out.set(e.data, at);
+    at += e.data.length;
   }
-  const directory = Buffer.concat(central);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(arrays.length, 8);
-  end.writeUInt16LE(arrays.length, 10);
-  end.writeUInt32LE(directory.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...pieces, directory, end]);
+  entries.forEach((e, k) => {
+    out.writeUInt32LE(0x02014b50, at);
+    out.writeUInt16LE(20, at + 4); // made by
+    out.writeUInt16LE(20, at + 6); // needed
+    // flags, method, time 0
+    out.writeUInt16LE(DOS_DATE, at + 14);
+    out.writeUInt32LE(e.crc, at + 16);
+    out.writeUInt32LE(e.size, at + 20);
+    out.writeUInt32LE(e.size, at + 24);
+    out.writeUInt16LE(e.name.length, at + 28);
+    // extra, comment, disk, internal and external attributes: 0
+    out.writeUInt32LE(offsets[k]!, at + 42);
+    at += 46;
+    at += e.name.copy(out, at);
+  });
+  out.writeUInt32LE(0x06054b50, at);
+  out.writeUInt16LE(entries.length, at + 8);
+  out.writeUInt16LE(entries.length, at + 10);
+  out.writeUInt32LE(directory, at + 12);
+  out.writeUInt32LE(locals, at + 16);
+  return out;
 }

@@ -45,14 +45,39 @@ export interface SmplExportResult {
   gaps: number;
 }
 
+/** A growing float64 column: doubling typed storage (8 bytes a value, no boxed numbers). */
+class Column {
+  #data = new Float64Array(1024);
+  length = 0;
+
+  push(...values: number[]): void {
+    if (this.length + values.length > this.#data.length) {
+      const grown = new Float64Array(Math.max(this.#data.length * 2, this.length + values.length));
+      grown.set(this.#data.subarray(0, this.length));
+      this.#data = grown;
+    }
+    this.#data.set(values, this.length);
+    this.length += values.length;
+  }
+
+  at(k: number): number {
+    return this.#data[k]!;
+  }
+
+  /** The values so far (a view, not a copy). */
+  values(): Float64Array {
+    return this.#data.subarray(0, this.length);
+  }
+}
+
 /** The track's arrays, one row per detected frame. */
 class Rows {
-  readonly poses: number[] = [];
-  readonly trans: number[] = [];
-  readonly betas: number[] = [];
-  readonly frameIndex: number[] = [];
-  readonly time: number[] = [];
-  readonly focal: number[] = [];
+  readonly poses = new Column();
+  readonly trans = new Column();
+  readonly betas = new Column();
+  readonly frameIndex = new Column();
+  readonly time = new Column();
+  readonly focal = new Column();
 }
 
 /**
@@ -82,19 +107,20 @@ export async function exportSmplTrack(header: SmplExportHeader, frames: AsyncIte
   if (t === 0) throw new SmplExportError(`Cannot export track ${track} as SMPL: it is in no frame of the output (frames ${summary.firstFrame}..${summary.lastFrame} expected)`);
   const gaps: number[] = [];
   for (let k = 1; k < t; k++) {
-    if (rows.frameIndex[k]! > rows.frameIndex[k - 1]! + 1) gaps.push(rows.frameIndex[k - 1]! + 1, rows.frameIndex[k]! - 1);
+    const [before, after] = [rows.frameIndex.at(k - 1), rows.frameIndex.at(k)];
+    if (after > before + 1) gaps.push(before + 1, after - 1);
   }
   const arrays: NpyArray[] = [
-    float64Array('poses', [t, 72], rows.poses),
-    float64Array('trans', [t, 3], rows.trans),
-    float64Array('betas', [10], medians(rows.betas, 10)),
-    float64Array('betas_per_frame', [t, 10], rows.betas),
+    float64Array('poses', [t, 72], rows.poses.values()),
+    float64Array('trans', [t, 3], rows.trans.values()),
+    float64Array('betas', [10], medians(rows.betas.values(), 10)),
+    float64Array('betas_per_frame', [t, 10], rows.betas.values()),
     stringScalar('gender', 'neutral'),
     float64Array('mocap_framerate', [], [fps]),
-    int64Array('frame_index', [t], rows.frameIndex),
-    float64Array('time', [t], rows.time),
-    float64Array('camera_translation', [t, 3], rows.trans),
-    float64Array('focal_length', [t], rows.focal),
+    int64Array('frame_index', [t], rows.frameIndex.values()),
+    float64Array('time', [t], rows.time.values()),
+    float64Array('camera_translation', [t, 3], rows.trans.values()),
+    float64Array('focal_length', [t], rows.focal.values()),
     int64Array('image_size', [2], [header.source.width, header.source.height]),
     int64Array('track', [], [track]),
     int64Array('gaps', [gaps.length / 2, 2], gaps),
@@ -134,10 +160,10 @@ function addRow(rows: Rows, frame: SmplExportFrame, person: MergedFrame['persons
 }
 
 /** Each column's median (numpy's: the mean of the middle two for an even count) of a (T, n) array given row by row. */
-function medians(values: readonly number[], n: number): number[] {
+function medians(values: Float64Array, n: number): number[] {
   const t = values.length / n;
   return Array.from({ length: n }, (_, c) => {
-    const column = Array.from({ length: t }, (_, r) => values[r * n + c]!).sort((a, b) => a - b);
+    const column = Float64Array.from({ length: t }, (_, r) => values[r * n + c]!).sort();
     const mid = Math.floor(t / 2);
     return t % 2 ? column[mid]! : (column[mid - 1]! + column[mid]!) / 2;
   });
