@@ -5,7 +5,8 @@ The real file is a Python 2 pickle of a dict whose arrays are partly chumpy obje
 a `chumpy.ch.Ch`) and scipy sparse matrices (`J_regressor`, a CSC matrix). chumpy no longer
 imports on numpy >= 1.24, and scipy is not needed: an allow-listed unpickler turns a plain
 `chumpy.ch.Ch` into its value (numpy.asarray of its `x`, what `Ch.r` returns) and a CSC/CSR matrix
-into a dense array, and refuses every other global. The stand-in model the tests use
+into a dense array; other chumpy objects load inert (an error only if a needed key is one), and
+every other global is refused (nothing in the file is executed). The stand-in model the tests use
 (python/tests/stand_ins/smpl_stand_in.py) is pickled the same way and read by the same code.
 
 Conventions (SMPL's, as smplx and 4D-Humans compute them): rest joints J = J_regressor @
@@ -34,10 +35,19 @@ class SmplModelError(Exception):
 
 
 class _Ch:
-    """What a pickled chumpy.ch.Ch becomes: its state, kept for numpy.asarray."""
+    """What a pickled chumpy object becomes: its class name and state; a plain chumpy.ch.Ch's
+    value is its state's `x` (what Ch.r returns)."""
+
+    kind = "chumpy.ch.Ch"
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
         self.state = state
+
+
+def _chumpy_class(module: str, name: str) -> type:
+    # Any chumpy class loads (an expression stored under a key the reader does not use is harmless);
+    # only a plain Ch can be turned into an array.
+    return _Ch if (module, name) == ("chumpy.ch", "Ch") else type(name, (_Ch,), {"kind": f"{module}.{name}"})
 
 
 class _Sparse:
@@ -83,8 +93,8 @@ class _Unpickler(pickle.Unpickler):
         if (module, name) == ("_codecs", "encode"):
             import codecs
             return codecs.encode
-        if module == "chumpy.ch" and name == "Ch":
-            return _Ch
+        if module == "chumpy" or module.startswith("chumpy."):
+            return _chumpy_class(module, name)
         if module.startswith("scipy.sparse") and name in ("csc_matrix", "csr_matrix"):
             return _Sparse if name == "csc_matrix" else _SparseRows
         raise pickle.UnpicklingError(f"unexpected global {module}.{name} (not an SMPL model's)")
@@ -92,8 +102,8 @@ class _Unpickler(pickle.Unpickler):
 
 def _dense(value: Any, key: str) -> np.ndarray:
     if isinstance(value, _Ch):
-        if "x" not in value.state:
-            raise ValueError(f"{key} is a chumpy expression, not a plain chumpy array")
+        if value.kind != "chumpy.ch.Ch" or not isinstance(getattr(value, "state", None), dict) or "x" not in value.state:
+            raise ValueError(f"{key} is a chumpy expression ({value.kind}), not a plain chumpy array: convert the file with numpy where chumpy imports (smplx's tools/clean_ch.py)")
         return np.asarray(value.state["x"])
     if isinstance(value, _Sparse):
         s = value.state
@@ -148,7 +158,7 @@ def load(path: str) -> SmplModel:
             data = _Unpickler(f, encoding="latin1").load()
     except FileNotFoundError:
         raise SmplModelError(f"{path}: no such file (the SMPL model, SMPL_NEUTRAL.pkl, goes there)") from None
-    except (OSError, pickle.UnpicklingError, EOFError, ValueError) as e:
+    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as e:
         raise SmplModelError(f"{path}: cannot read as an SMPL model ({e})") from e
     if not isinstance(data, dict):
         raise SmplModelError(f"{path}: not an SMPL model (a pickled {type(data).__name__}, not a dict)")

@@ -2,6 +2,7 @@
 real one is (chumpy and scipy objects without chumpy or scipy), rest joints for given betas, and
 SMPL's forward kinematics checked against hand-computed chains."""
 
+import io
 import os
 import pickle
 import pickletools
@@ -17,6 +18,13 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "stand_ins"))
 from posepipe import smpl_model  # noqa: E402
 from posepipe.backends import test_fixture_smpl  # noqa: E402
 import smpl_stand_in  # noqa: E402
+
+
+class _Expression:
+    """Pickled under a chumpy expression's name (renamed in the bytes)."""
+
+    def __init__(self) -> None:
+        self.a, self.b = np.zeros(2), np.ones(2)
 
 
 def rot_z(angle: float) -> np.ndarray:
@@ -112,6 +120,16 @@ class StandInModel(unittest.TestCase):
             pickle.dump({"v_template": np.zeros((6890, 3))}, f)
         with self.assertRaisesRegex(smpl_model.SmplModelError, "partial.pkl: not an SMPL model \\(no 'shapedirs'\\)"):
             smpl_model.load(partial)
+
+    def test_reads_python2_style_arrays_and_tells_chumpy_expressions_apart(self) -> None:
+        # Protocol 2 (the real file's) passes raw bytes through _codecs.encode.
+        raw = pickle.dumps({"v": np.arange(6.0).reshape(2, 3)}, protocol=2)
+        np.testing.assert_array_equal(smpl_model._Unpickler(io.BytesIO(raw), encoding="latin1").load()["v"], np.arange(6.0).reshape(2, 3))
+        # A chumpy expression loads inert; only asking for its value fails, naming the key and class.
+        raw = pickle.dumps({"J": _Expression()}, protocol=3).replace(f"c{__name__}\n_Expression\n".encode(), b"cchumpy.ch_ops\nadd\n")
+        loaded = smpl_model._Unpickler(io.BytesIO(raw), encoding="latin1").load()
+        with self.assertRaisesRegex(ValueError, r"J is a chumpy expression \(chumpy.ch_ops.add\)"):
+            smpl_model._dense(loaded["J"], "J")
 
     def test_uses_the_first_betas_of_a_model_with_300_shape_components(self) -> None:
         # SMPLify's SMPL_NEUTRAL.pkl has 300 components (built from arrays: the file path is tested above).

@@ -97,7 +97,11 @@ export async function exportSmplTrack(header: SmplExportHeader, frames: AsyncIte
   const fps = header.source.fps;
   if (!(Number.isFinite(fps) && fps > 0)) throw new SmplExportError(`Cannot export track ${track} as SMPL: the source's fps is ${fps}`);
   const rows = new Rows();
+  let last = -1;
   for await (const frame of frames) {
+    // Gaps are read from consecutive rows: frames out of order would make them wrong.
+    if (frame.index <= last) throw new TypeError(`exportSmplTrack: frame ${frame.index} after frame ${last} (frames must come in order)`);
+    last = frame.index;
     if (frame.index < summary.firstFrame) continue;
     if (frame.index > summary.lastFrame) break;
     const person = frame.persons.find((p) => p.track === track);
