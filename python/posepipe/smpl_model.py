@@ -13,10 +13,13 @@ Conventions (SMPL's, as smplx and 4D-Humans compute them): rest joints J = J_reg
 (v_template + shapedirs[..., :n] @ betas); joint i's rotation is relative to its parent; a posed
 joint is G_parent(i) applied to (J_i - J_parent(i)), the root at J_0, plus `trans`. Poses are
 axis-angle, 72 numbers: the global orient, then the 23 body joints in JOINT_NAMES order.
+
+`python -m posepipe.smpl_model MODEL.pkl TRACK.npz` prints a `smpl` export's posed joints as JSON.
 """
 
 import copyreg
 import pickle
+import sys
 from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
@@ -209,3 +212,27 @@ def forward_kinematics(rest: Any, poses: Any, trans: Optional[Any] = None,
             rotations[:, i] = rotations[:, parent] @ local[:, i]
             positions[:, i] = positions[:, parent] + rotations[:, parent] @ (rest[i] - rest[parent])
     return positions + shift[:, None, :], rotations
+
+
+def main(argv: Optional[list] = None) -> int:
+    """`python -m posepipe.smpl_model MODEL.pkl TRACK.npz`: the track's posed joints (T, 24, 3) from
+    its poses, betas (the track's) and trans, as JSON on stdout (for checks outside Python)."""
+    import argparse
+    import json
+    parser = argparse.ArgumentParser(prog="python -m posepipe.smpl_model", description=main.__doc__)
+    parser.add_argument("model")
+    parser.add_argument("track")
+    args = parser.parse_args(argv)
+    try:
+        model = load(args.model)
+    except SmplModelError as e:
+        print(e, file=sys.stderr)
+        return 1
+    with np.load(args.track) as track:
+        joints = model.joints(track["poses"], track["betas"], track["trans"])
+    json.dump({"joints": joints.round(9).tolist(), "names": list(JOINT_NAMES)}, sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -2,7 +2,9 @@
 real one is (chumpy and scipy objects without chumpy or scipy), rest joints for given betas, and
 SMPL's forward kinematics checked against hand-computed chains."""
 
+import contextlib
 import io
+import json
 import os
 import pickle
 import pickletools
@@ -105,6 +107,20 @@ class StandInModel(unittest.TestCase):
         np.testing.assert_allclose(smpl_model.rodrigues(test_fixture_smpl.axis_angle(q)), test_fixture_smpl.matrix(q), atol=1e-12)
         np.testing.assert_allclose(smpl_model.rodrigues(np.zeros(3)), np.eye(3))
         np.testing.assert_allclose(smpl_model.rodrigues([0, 0, 1e-9]), rot_z(1e-9), atol=1e-15)
+
+    def test_command_line_gives_a_tracks_joints(self) -> None:
+        poses = np.zeros((2, 72))
+        poses[1, 3 * 4 + 2] = 0.7  # left knee
+        betas, trans = np.linspace(0, 1, 10), np.array([[0.0, 0.0, 3.0], [0.5, 0.0, 3.0]])
+        track = os.path.join(self.dir.name, "track.npz")
+        np.savez(track, poses=poses, betas=betas, trans=trans)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            self.assertEqual(smpl_model.main([self.path, track]), 0)
+        result = json.loads(out.getvalue())
+        self.assertEqual(result["names"][4], "left_knee")
+        expected = smpl_model.forward_kinematics(self.model.rest_joints(betas), poses, trans)[0]
+        np.testing.assert_allclose(np.array(result["joints"]), expected, atol=1e-8)
 
     def test_errors_name_the_file(self) -> None:
         missing = os.path.join(self.dir.name, "nothing.pkl")

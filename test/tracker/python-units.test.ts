@@ -28,7 +28,7 @@ const SUITES: [string, string, number][] = [
   ['keeps ids through weak detections, hidden frames and crossings (posepipe/sort.py)', 'test_sort.py', 8],
   ["checks builtin's settings and tells clothes apart by their colour histograms", 'test_builtin.py', 6],
   ["refuses a bad keypoints setting, naming it, and cuts each person's square crop where the keypoints map back", 'test_builtin_keypoints.py', 6],
-  ["reads an SMPL model file pickled as the real one (chumpy, scipy) with numpy alone; rest joints for betas; SMPL's forward kinematics", 'test_smpl_model.py', 8],
+  ["reads an SMPL model file pickled as the real one (chumpy, scipy) with numpy alone; rest joints for betas; SMPL's forward kinematics", 'test_smpl_model.py', 9],
 ];
 
 describe('worker Python units', () => {
