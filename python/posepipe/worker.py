@@ -144,8 +144,11 @@ class Frames:
     sends nothing, so the heartbeat deadline still catches it.
     """
 
-    def __init__(self, source: Any, tick: Callable[[int], None]) -> None:
+    def __init__(self, source: Any, tick: Callable[[int], None], first_frame: int = 0) -> None:
         self._source = source
+        # The absolute index of the first frame handed out (overlap included): real trackers need
+        # nothing but the pictures; the test fixture uses it to make values a function of the frame.
+        self.first_frame = first_frame
         self._frames = iter(source)
         self._tick = tick
 
@@ -189,7 +192,7 @@ def _track(writer: EventWriter, backend: Any, request: Dict[str, Any]) -> None:
         source = ChunkFrames(request["inputs"], frames_wanted, tick)
         writer.progress(request_id, 0, frames_wanted)
         in_backend = True
-        frame, track, bbox, score, extras = backend.track(Frames(source, tick))
+        frame, track, bbox, score, extras = backend.track(Frames(source, tick, int(request["firstFrame"])))
         in_backend = False
         source.finish()
         in_backend = True  # what it returned is checked here: output that does not fit is its error too

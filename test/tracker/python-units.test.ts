@@ -2,8 +2,9 @@
  * The worker's own Python unit tests that belong to no single backend: pinning the worker to its GPU
  * (python/tests/test_pinning.py), the model-file manifests (python/tests/test_models*.py), and the
  * tracker builtin and keypoints share (python/tests/test_sort.py) with builtin's settings and
- * appearance histograms (python/tests/test_builtin.py), and its keypoints setting and crops
- * (python/tests/test_builtin_keypoints.py).
+ * appearance histograms (python/tests/test_builtin.py), its keypoints setting and crops
+ * (python/tests/test_builtin_keypoints.py), and the SMPL model reader exports use
+ * (python/tests/test_smpl_model.py, on the stand-in model).
  */
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -27,6 +28,7 @@ const SUITES: [string, string, number][] = [
   ['keeps ids through weak detections, hidden frames and crossings (posepipe/sort.py)', 'test_sort.py', 8],
   ["checks builtin's settings and tells clothes apart by their colour histograms", 'test_builtin.py', 6],
   ["refuses a bad keypoints setting, naming it, and cuts each person's square crop where the keypoints map back", 'test_builtin_keypoints.py', 6],
+  ["reads an SMPL model file pickled as the real one (chumpy, scipy) with numpy alone; rest joints for betas; SMPL's forward kinematics", 'test_smpl_model.py', 9],
 ];
 
 describe('worker Python units', () => {

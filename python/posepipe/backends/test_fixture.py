@@ -14,6 +14,13 @@ values (keypoints2d 45x2, joints3d 45x3, smpl_global_orient 1x3x3, smpl_body_pos
 smpl_betas 10, camera_translation 3, focal_length), a pure function of the frame: about as many
 bytes of JSON per person as phalp writes.
 
+Those SMPL values are arbitrary (the "rotations" are rotations, but nothing else holds). With
+POSEPIPE_TEST_FIXTURE_SMPL=1 (which implies the phalp extras) they are valid instead, each a pure
+function of the absolute frame index and the person, and each person misses some frames (no row,
+as phalp writes none for a person it only predicts): see test_fixture_smpl.py, whose `truth()`
+gives the expected values. The boxes, keypoints2d and joints3d stay as above (joints3d is not
+made consistent with the pose).
+
 Knobs, all off by default; frame numbers n count the frames handed to the backend in one request
 (skipped `start` frames are not handed to it):
 
@@ -27,6 +34,8 @@ Knobs, all off by default; frame numbers n count the frames handed to the backen
                                          is logged on stderr as "test-fixture: child pid N"
   POSEPIPE_TEST_FIXTURE_PEOPLE=n         n people in every frame (default 1)
   POSEPIPE_TEST_FIXTURE_EXTRAS=phalp     phalp-shaped extras for every person (default: none)
+  POSEPIPE_TEST_FIXTURE_SMPL=1           phalp extras whose SMPL values are valid and known, and
+                                         gaps in each person's track (test_fixture_smpl.py)
   POSEPIPE_TEST_FIXTURE_LOAD_SECONDS=s   sleep s seconds in load(), after logging "test-fixture:
                                          loading for s s" on stderr (a model that loads slowly)
   POSEPIPE_TEST_FIXTURE_FRAME_SECONDS=s  sleep s seconds per frame (a slow but healthy worker)
@@ -117,6 +126,7 @@ class TestFixtureBackend:
             # np.ones writes every page, so the memory is resident, not just reserved.
             self._leaked.append(np.ones(leak_mb * 1024 * 1024, dtype=np.uint8))
         rows: List[Tuple[float, float, float, float]] = []
+        shape = (0, 0)
         for index, frame in enumerate(frames):
             if crash_at is not None and index >= crash_at:
                 os.kill(os.getpid(), signal.SIGKILL)
@@ -135,14 +145,18 @@ class TestFixtureBackend:
             if seconds:
                 time.sleep(seconds)
             h, w = frame.shape[:2]
+            shape = (h, w)
             sample = frame[::4, ::4]
             level = float(sample.mean())
             rows.append((level, float(sample[: max(1, sample.shape[0] // 2)].mean()), w / 2, h / 2))
         count = len(rows)
         people = _int_env("POSEPIPE_TEST_FIXTURE_PEOPLE") or 1
         extras_kind = os.environ.get("POSEPIPE_TEST_FIXTURE_EXTRAS") or ""
+        smpl = os.environ.get("POSEPIPE_TEST_FIXTURE_SMPL") == "1"
         if people < 1 or extras_kind not in ("", "phalp"):
             raise RuntimeError("test fixture: POSEPIPE_TEST_FIXTURE_PEOPLE must be at least 1 and POSEPIPE_TEST_FIXTURE_EXTRAS empty or phalp")
+        if smpl:
+            extras_kind = "phalp"
         if people == 1 and not extras_kind:
             bbox = np.array(rows, dtype=np.float32).reshape(count, 4)
             return (np.arange(count, dtype=np.int32), np.ones(count, dtype=np.int32), bbox,
@@ -155,6 +169,14 @@ class TestFixtureBackend:
         bbox = np.stack([b[:, 0] + person * 2 * b[:, 2] / people, b[:, 1], b[:, 2] / people, b[:, 3]], axis=1).astype(np.float32)
         score = (b[:, 0] / 255.0).astype(np.float32)
         extras = _phalp_extras(np, bbox, b[:, 0] / 255.0, person) if extras_kind == "phalp" else {}
+        if smpl:
+            from . import test_fixture_smpl
+            first = int(getattr(frames, "first_frame", 0))
+            seen = np.array([test_fixture_smpl.detected(first + int(f), int(p)) for f, p in zip(frame, person)], dtype=bool)
+            frame, person, bbox, score = frame[seen], person[seen], bbox[seen], score[seen]
+            extras = {name: value[seen] for name, value in extras.items()}
+            height, width = shape
+            extras.update(test_fixture_smpl.smpl_extras(first + frame, person, width, height))
         return frame, person + 1, bbox, score, extras
 
 

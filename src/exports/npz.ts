@@ -1,0 +1,112 @@
+/**
+ * numpy's `.npz` written from Node without a dependency: a zip archive (method "stored", CRC-32,
+ * no zip64) of `.npy` files in NPY format 1.0, little-endian, C order, as `numpy.savez` writes
+ * them; `numpy.load` reads them with `allow_pickle=False` (no object arrays).
+ */
+import { crc32 } from 'node:zlib';
+
+/** One array to store: its dtype (`<f8`, `<i8`, `<U7`, …), shape and raw little-endian bytes. */
+export interface NpyArray {
+  name: string;
+  dtype: string;
+  shape: readonly number[];
+  data: Uint8Array;
+}
+
+/** A float64 array of this shape (values in C order; a Float64Array is used in place, not copied). */
+export function float64Array(name: string, shape: readonly number[], values: ArrayLike<number>): NpyArray {
+  const floats = values instanceof Float64Array ? values : Float64Array.from(values);
+  return checked({ name, dtype: '<f8', shape, data: new Uint8Array(floats.buffer, floats.byteOffset, floats.byteLength) });
+}
+
+/** An int64 array of this shape (values in C order; integers up to 2^53). */
+export function int64Array(name: string, shape: readonly number[], values: ArrayLike<number>): NpyArray {
+  return checked({ name, dtype: '<i8', shape, data: new Uint8Array(BigInt64Array.from(Array.from(values), (v) => BigInt(v)).buffer) });
+}
+
+/** A 0-d unicode string (numpy's `<U` dtype: UTF-32LE), as `numpy.array('neutral')` is stored. */
+export function stringScalar(name: string, text: string): NpyArray {
+  const points = Array.from(text, (c) => c.codePointAt(0)!);
+  const data = new Uint8Array(Math.max(1, points.length) * 4);
+  const view = new DataView(data.buffer);
+  points.forEach((p, i) => view.setUint32(i * 4, p, true));
+  return { name, dtype: `<U${Math.max(1, points.length)}`, shape: [], data };
+}
+
+function checked(array: NpyArray): NpyArray {
+  const count = array.shape.reduce((a, b) => a * b, 1);
+  const size = Number(array.dtype.slice(2));
+  if (array.data.length !== count * size) {
+    throw new TypeError(`npz: ${array.name} holds ${array.data.length / size} values for shape (${array.shape.join(', ')})`);
+  }
+  return array;
+}
+
+/** The `.npy` header of one array: magic, version 1.0, the header text padded to a multiple of 64; the data follows. */
+export function npyHeader(array: NpyArray): Buffer {
+  const shape = array.shape.length === 1 ? `(${array.shape[0]},)` : `(${array.shape.join(', ')})`;
+  let header = `{'descr': '${array.dtype}', 'fortran_order': False, 'shape': ${shape}, }`;
+  const unpadded = 10 + header.length + 1;
+  header += `${' '.repeat((64 - (unpadded % 64)) % 64)}\n`;
+  const prefix = Buffer.alloc(10);
+  prefix.write('\x93NUMPY', 0, 'latin1');
+  prefix[6] = 1;
+  prefix[7] = 0;
+  prefix.writeUInt16LE(header.length, 8);
+  return Buffer.concat([prefix, Buffer.from(header, 'latin1')]);
+}
+
+/** A fixed date for every entry (1980-01-01 00:00), so the same arrays give the same bytes. */
+const DOS_DATE = (0 << 9) | (1 << 5) | 1;
+
+/** The `.npz` bytes of these arrays, each as `<name>.npy`, in the order given, built in one buffer (no copy of the whole). */
+export function npzBytes(arrays: readonly NpyArray[]): Buffer {
+  const entries = arrays.map((array) => {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(array.name)) throw new TypeError(`npz: bad array name ${JSON.stringify(array.name)}`);
+    const header = npyHeader(array);
+    return { name: Buffer.from(`${array.name}.npy`, 'latin1'), header, data: array.data, size: header.length + array.data.length, crc: crc32(array.data, crc32(header)) };
+  });
+  const locals = entries.reduce((n, e) => n + 30 + e.name.length + e.size, 0);
+  const directory = entries.reduce((n, e) => n + 46 + e.name.length, 0);
+  if (locals + directory > 0xffff_ffff) throw new RangeError('npz: over 4 GiB (zip64 is not written)');
+  const out = Buffer.alloc(locals + directory + 22);
+  let at = 0;
+  const offsets: number[] = [];
+  for (const e of entries) {
+    offsets.push(at);
+    out.writeUInt32LE(0x04034b50, at);
+    out.writeUInt16LE(20, at + 4); // version needed: 2.0
+    // flags 0, method 0 (stored), time 0
+    out.writeUInt16LE(DOS_DATE, at + 12);
+    out.writeUInt32LE(e.crc, at + 14);
+    out.writeUInt32LE(e.size, at + 18);
+    out.writeUInt32LE(e.size, at + 22);
+    out.writeUInt16LE(e.name.length, at + 26);
+    at += 30;
+    at += e.name.copy(out, at);
+    at += e.header.copy(out, at);
+    out.set(e.data, at);
+    at += e.data.length;
+  }
+  entries.forEach((e, k) => {
+    out.writeUInt32LE(0x02014b50, at);
+    out.writeUInt16LE(20, at + 4); // made by
+    out.writeUInt16LE(20, at + 6); // needed
+    // flags, method, time 0
+    out.writeUInt16LE(DOS_DATE, at + 14);
+    out.writeUInt32LE(e.crc, at + 16);
+    out.writeUInt32LE(e.size, at + 20);
+    out.writeUInt32LE(e.size, at + 24);
+    out.writeUInt16LE(e.name.length, at + 28);
+    // extra, comment, disk, internal and external attributes: 0
+    out.writeUInt32LE(offsets[k]!, at + 42);
+    at += 46;
+    at += e.name.copy(out, at);
+  });
+  out.writeUInt32LE(0x06054b50, at);
+  out.writeUInt16LE(entries.length, at + 8);
+  out.writeUInt16LE(entries.length, at + 10);
+  out.writeUInt32LE(directory, at + 12);
+  out.writeUInt32LE(locals, at + 16);
+  return out;
+}
