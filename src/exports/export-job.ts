@@ -81,3 +81,21 @@ export async function writeExport(outputFile: string, outputName: string, settin
   await writeStreamAtomic(file, prepared.pieces);
   return file;
 }
+
+/**
+ * The exports the `exports` setting names, written beside a job's output as it finishes: each
+ * atomically; a format the job's backend does not give is skipped with a line in the log (the
+ * setting applies to every job, whatever its backend). Returns the files written.
+ */
+export async function writeJobExports(outputFile: string, outputName: string, settings: WorkSettings | null, names: readonly string[], outDir: string, log: (line: string) => void): Promise<string[]> {
+  const written: string[] = [];
+  for (const name of names) {
+    try {
+      written.push(await writeExport(outputFile, outputName, settings, name, [], outDir));
+    } catch (error) {
+      if (!(error instanceof ExportError)) throw error;
+      log(`no ${name} export of ${outputName}: ${error.message}`);
+    }
+  }
+  return written;
+}

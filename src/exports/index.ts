@@ -3,6 +3,6 @@
  * output, read frame by frame.
  */
 export { ExportError } from './export-error.ts';
-export { exportFileName, formatNamed, type PreparedExport, prepareExport, writeExport } from './export-job.ts';
+export { exportFileName, formatNamed, type PreparedExport, prepareExport, writeExport, writeJobExports } from './export-job.ts';
 export { EXPORT_FORMATS, type ExportFormat, exportFormat, FORMAT_NAMES, formatsGiven, outputFacts, type OutputFacts, settingsFacts } from './formats.ts';
 export { type OutputFrame, type OutputHeader, type OutputPerson, OutputReadError, openOutput, outputForm } from './read-output.ts';

@@ -8,7 +8,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeStreamAtomic } from '../../src/atomic-file.ts';
-import { ExportError, openOutput, OutputReadError, prepareExport, writeExport } from '../../src/exports/index.ts';
+import { EXPORT_FORMAT_NAMES, loadConfig } from '../../src/config.ts';
+import { EXPORT_FORMATS, ExportError, openOutput, OutputReadError, prepareExport, writeExport } from '../../src/exports/index.ts';
 import { csvField } from '../../src/exports/csv.ts';
 import { jsonDocument, jsonLines } from '../../src/merge/output-document.ts';
 import type { WorkSettings } from '../../src/work-settings.ts';
@@ -180,5 +181,17 @@ describe('coco', () => {
     await expect(prepareExport(kp.file, kp.settings, 'bvh2')).rejects.toThrow('there is no export format "bvh2": give one of mot, csv, coco');
     // builtin with its keypoints on gives coco; the header's version says so for a job without settings.
     await (await prepareExport(kp.file, settings('builtin', 'all', { POSEPIPE_BUILTIN_KEYPOINTS: '1' }), 'coco')).close();
+  });
+});
+
+describe('the exports setting', () => {
+  it('takes none or format names, the same names as the formats; an unknown one names the key', () => {
+    expect(EXPORT_FORMATS.map((f) => f.name)).toEqual([...EXPORT_FORMAT_NAMES]);
+    const env = { HOME: ws.root, POSEPIPE_HOME: ws.home };
+    expect(loadConfig({ env, wsl: false }).exports).toBe('none');
+    expect(loadConfig({ env: { ...env, POSEPIPE_EXPORTS: ' mot, coco,mot' }, wsl: false }).exports).toBe('mot,coco');
+    for (const bad of ['bvh2', 'mot,,csv', 'none,mot', ' ']) {
+      expect(() => loadConfig({ env: { ...env, POSEPIPE_EXPORTS: bad }, wsl: false }), bad).toThrow(/^Invalid exports \(from POSEPIPE_EXPORTS\): .* is not none or export formats from mot, csv, coco/);
+    }
   });
 });
