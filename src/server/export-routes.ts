@@ -19,7 +19,7 @@ function attachment(name: string): string {
 }
 
 /** Text pieces as a byte stream, gathered into writes of about 64 KiB; a client that goes away stops the reading. */
-function byteStream(pieces: AsyncIterable<string>): ReadableStream<Uint8Array> {
+function byteStream(pieces: AsyncIterable<string>, close: () => Promise<void>): ReadableStream<Uint8Array> {
   const it = pieces[Symbol.asyncIterator]();
   const encoder = new TextEncoder();
   return new ReadableStream<Uint8Array>({
@@ -37,7 +37,9 @@ function byteStream(pieces: AsyncIterable<string>): ReadableStream<Uint8Array> {
       controller.enqueue(encoder.encode(text));
     },
     async cancel() {
+      // A generator never started does not run its cleanup on return(): close the file too.
       await it.return?.();
+      await close();
     },
   });
 }
@@ -69,6 +71,6 @@ export function registerExportRoutes(app: Hono<ServerEnv>, deps: AppDeps): void 
     c.header('Content-Type', format.contentType);
     c.header('Content-Disposition', attachment(exportFileName(job.output_name, format, tracks)));
     c.header('Cache-Control', 'no-store');
-    return c.body(byteStream(prepared.pieces));
+    return c.body(byteStream(prepared.pieces, prepared.close));
   });
 }

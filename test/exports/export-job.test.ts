@@ -137,6 +137,9 @@ describe('GET /api/jobs/:id/export/:format', () => {
     const one = await h.send('/api/jobs/1/export/mot?track=1', as(OPERATOR));
     expect([one.status, one.headers['content-disposition']]).toEqual([200, "attachment; filename*=UTF-8''a%20clip.tracks-1.mot.txt"]);
     expect(readMot(one.body)).toEqual(persons(1).map(({ f, p }) => [f.index + 1, 1, ...p.bbox, p.score, -1, -1, -1]));
+    // HEAD answers the headers alone (the export is not made).
+    const head = await h.send('/api/jobs/1/export/csv', { method: 'HEAD', ...as(VIEWER) });
+    expect([head.status, head.headers['content-type'], head.headers['content-disposition'], head.body]).toEqual([200, 'text/csv; charset=utf-8', "attachment; filename*=UTF-8''a%20clip.csv.csv", '']);
   });
 
   it('answers an unknown format, a job not done and a format the backend does not give with a status and the reason', async () => {
