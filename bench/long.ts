@@ -7,7 +7,8 @@
  * thread's own peak for each of its tasks (merge, emit, preview's player files): the JS heap plus
  * buffers of that thread, as the worker measures it (process.memoryUsage() inside the thread:
  * heapUsed + external + arrayBuffers, sampled every chunk and every 256 frames) and posepipe logs
- * it; or how the run failed. Then the status page of the job, served by the real server over its
+ * it; or how the run failed. Then each export (mot, csv, coco) by `posepipe export`: its seconds
+ * and its process's peak resident memory. Then the status page of the job, served by the real server over its
  * data folder: response times (first, p50, p95) of the job page and the player's routes.
  * Usage: npm run bench:long [-- --minutes 60 --people 6 --fps 30]
  */
@@ -86,6 +87,26 @@ console.log(`merge              ${seconds('merge').toFixed(1)} s, ${(mb / second
 console.log(`emit               ${seconds('emit').toFixed(1)} s, ${(mb / seconds('emit')).toFixed(1)} MB/s`);
 console.log(`peak RSS posepipe  ${(peak / 2 ** 20).toFixed(0)} MiB (the whole process, merge worker thread included)`);
 for (const line of worker) console.log(`merge worker       ${line} of heap + buffers`);
+
+// Each export of the output through `posepipe export`, its own process: seconds, MB/s of output
+// read, and that process's peak resident memory, which should not grow with the video's length.
+if (code === 0) {
+  for (const format of ['mot', 'csv', 'coco']) {
+    const e0 = performance.now();
+    const exporting = spawn(process.execPath, ['bin/posepipe.js', 'export', '1', '--format', format, '--out', root], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let said = '';
+    exporting.stdout!.on('data', (d: Buffer) => (said += d.toString()));
+    exporting.stderr!.on('data', (d: Buffer) => (said += d.toString()));
+    let exportPeak = 0;
+    const sampling = setInterval(() => (exportPeak = Math.max(exportPeak, residentBytes(exporting.pid!))), 50);
+    const exitCode = await new Promise<number | null>((res) => exporting.on('close', res));
+    clearInterval(sampling);
+    const s = (performance.now() - e0) / 1000;
+    const file = said.trim().split('\n').at(-1)!;
+    const size = exitCode === 0 ? `${(statSync(file).size / 1e6).toFixed(1)} MB` : `exit ${exitCode}: ${said.trim().slice(-160)}`;
+    console.log(`export ${format.padEnd(11)} ${s.toFixed(1)} s, ${(mb / s).toFixed(1)} MB/s of output, ${size}, peak RSS ${(exportPeak / 2 ** 20).toFixed(0)} MiB`);
+  }
+}
 
 // The status page of this job, from the real server over its data folder: the routes the job page
 // and its player ask, to set beside npm run bench:server's (the page reads merge.json's index and

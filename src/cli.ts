@@ -37,6 +37,9 @@ commands:
   token [--viewer] [--rotate]
                            print the status page's login token (--viewer: the read-only one);
                            --rotate: replace it (sessions made with the old one end)
+  export <job> --format F [--track N]... [--out DIR]
+                           write an export of a done job's output into DIR (default: the outbox):
+                           mot, csv or coco (docs/output.md describes each)
   doctor                   check ffmpeg, the Python venv and the tracker's imports
   models pull [--tracker NAME] [--list] [--mirror URL]
                            fetch the model files the tracker needs (--list: show them, fetch
@@ -56,11 +59,13 @@ export interface ParsedArgs {
   configFile?: string;
   /** `--mirror URL` of `models pull`: not a config key, like --config. */
   mirror?: string;
+  /** `--format`, `--track` (repeatable) and `--out` of `export`. */
+  export: { format?: string; tracks: string[]; out?: string };
 }
 
 const SWITCHES = new Set(['--json', '--all-failed', '--list', '--front', '--viewer', '--rotate', '--output', '--help', '-h', '--version', '-V']);
 /** Options that take a value but are not configuration keys. */
-const VALUE_OPTIONS = new Set(['--config', '--mirror']);
+const VALUE_OPTIONS = new Set(['--config', '--mirror', '--format', '--track', '--out']);
 
 /** The option closest to a misspelt one (at most two edits away), for "did you mean". */
 function closestOption(name: string): string | undefined {
@@ -92,7 +97,7 @@ function unknownOption(name: string): UsageError {
 /** Split argv into command, positional arguments, config flags and switches. */
 export function parseArgs(argv: string[]): ParsedArgs {
   const [command = 'help', ...rest] = argv;
-  const parsed: ParsedArgs = { command, positional: [], flags: {}, switches: new Set() };
+  const parsed: ParsedArgs = { command, positional: [], flags: {}, switches: new Set(), export: { tracks: [] } };
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i]!;
     if (arg === '--') {
@@ -117,9 +122,18 @@ export function parseArgs(argv: string[]): ParsedArgs {
     if (value === undefined) throw new UsageError(`Option ${name} needs a value (${name} VALUE or ${name}=VALUE)`);
     if (name === '--config') parsed.configFile = value;
     else if (name === '--mirror') parsed.mirror = value;
+    else if (name === '--format') parsed.export.format = value;
+    else if (name === '--track') parsed.export.tracks.push(value);
+    else if (name === '--out') parsed.export.out = value;
     else parsed.flags[key!] = value;
   }
   return parsed;
+}
+
+function exportArgs(args: ParsedArgs): { job: string; format: string; tracks: string[]; out?: string } {
+  if (args.positional.length !== 1) throw new UsageError('posepipe export takes exactly one job (its id or file name), e.g. posepipe export 12 --format mot');
+  if (args.export.format === undefined) throw new UsageError('posepipe export needs --format (mot, csv or coco)');
+  return { job: args.positional[0]!, format: args.export.format, tracks: args.export.tracks, out: args.export.out };
 }
 
 function modelsArgs(args: ParsedArgs): { list: boolean; mirror?: string } {
@@ -150,6 +164,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     const config = (): Config => loadConfig({ flags: args.flags, configFile: args.configFile });
     if (args.command !== 'models' && (args.mirror !== undefined || args.switches.has('--list'))) throw new UsageError('--list and --mirror belong to posepipe models pull');
+    if (args.command !== 'export' && (args.export.format !== undefined || args.export.tracks.length || args.export.out !== undefined)) throw new UsageError('--format, --track and --out belong to posepipe export');
     if (args.command !== 'token' && (args.switches.has('--viewer') || args.switches.has('--rotate'))) throw new UsageError('--viewer and --rotate belong to posepipe token');
     // Each command's modules are loaded only when it is the one run: a `status` or `cancel` then
     // loads in ~0.2 s of CPU instead of the ~1 s that every command's modules (the server, BullMQ,
@@ -184,6 +199,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'token':
         if (args.positional.length) throw new UsageError('posepipe token takes no arguments ([--viewer] [--rotate])');
         return (await import('./commands/token.ts')).tokenCommand(config(), { viewer: args.switches.has('--viewer'), rotate: args.switches.has('--rotate') });
+      case 'export':
+        return await (await import('./commands/export.ts')).exportCommand(config(), exportArgs(args));
       case 'doctor':
         return await (await import('./commands/doctor.ts')).doctorCommand(config());
       case 'models':

@@ -10,7 +10,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 export { REPO_ROOT } from './repo-root.ts';
 import { REPO_ROOT } from './repo-root.ts';
 
-type Kind = 'path' | 'file' | 'int' | 'number' | 'enum' | 'string' | 'bool' | 'url' | 'workers' | 'redis' | 'secret' | 'extras';
+type Kind = 'path' | 'file' | 'int' | 'number' | 'enum' | 'string' | 'bool' | 'url' | 'workers' | 'redis' | 'secret' | 'extras' | 'exports';
 interface Spec {
   env: string;
   flag: string;
@@ -20,6 +20,9 @@ interface Spec {
   max?: number;
   values?: readonly string[];
 }
+
+/** The export formats (src/exports has one of each name; a test checks they agree). */
+export const EXPORT_FORMAT_NAMES = ['mot', 'csv', 'coco'] as const;
 
 /** Every configuration key, once: its environment variable, flag, type and meaning. */
 export const CONFIG_SPEC = {
@@ -55,6 +58,7 @@ export const CONFIG_SPEC = {
   workerExpirySeconds: { env: 'POSEPIPE_WORKER_EXPIRY_SECONDS', flag: '--worker-expiry-seconds', kind: 'number', min: 1, max: 86400, doc: 'a remote worker\'s slot not heard from this long leaves the page (workers say hello every 5 s; a slot holding an attempt stays)' },
   prepareAhead: { env: 'POSEPIPE_PREPARE_AHEAD', flag: '--prepare-ahead', kind: 'int', min: 0, max: 100, doc: 'queued jobs copied, probed and chunked ahead while the slots track (0: one job at a time up to tracking)' },
   extras: { env: 'POSEPIPE_EXTRAS', flag: '--extras', kind: 'extras', doc: 'which backend extras each person carries in the output: all, none, or names such as keypoints2d,joints3d (track, bbox and score always)' },
+  exports: { env: 'POSEPIPE_EXPORTS', flag: '--exports', kind: 'exports', doc: `exports written into the outbox beside the output when a job finishes: none, or format names such as mot,csv (${EXPORT_FORMAT_NAMES.join(', ')}; one its backend does not give is skipped)` },
   outputFormat: { env: 'POSEPIPE_OUTPUT_FORMAT', flag: '--output-format', kind: 'enum', values: ['json', 'jsonl'], doc: 'json: one JSON document per video (<name>.json); jsonl: a first line with everything but the frames, then one frame per line (<name>.jsonl), for streaming readers. A job keeps the format it was queued with' },
   previewSize: { env: 'POSEPIPE_PREVIEW_SIZE', flag: '--preview-size', kind: 'int', min: 0, max: 4320, doc: 'the job page plays a preview (H.264 MP4) whose shorter side is at most this many pixels (0: no preview video)' },
   uploadMaxMb: { env: 'POSEPIPE_UPLOAD_MAX_MB', flag: '--upload-max-mb', kind: 'int', min: 0, max: 100_000_000, doc: 'largest video (MiB) the status page takes as an upload into the inbox (0: uploads off)' },
@@ -119,6 +123,8 @@ export interface Config {
   readonly idleSeconds: number;
   /** 'all', 'none', or a comma list of extra names. */
   readonly extras: string;
+  /** 'none', or a comma list of export format names written when a job finishes. */
+  readonly exports: string;
   readonly outputFormat: OutputFormat;
   readonly previewSize: number;
   readonly uploadMaxMb: number;
@@ -205,6 +211,7 @@ function defaults(env: NodeJS.ProcessEnv): Record<ConfigKey, string | number> {
     maxUploads: 4,
     idleSeconds: 60,
     extras: 'all',
+    exports: 'none',
     outputFormat: 'json',
     previewSize: 720,
     uploadMaxMb: 16384,
@@ -269,6 +276,23 @@ function parseExtras(raw: unknown, where: string): string {
   return [...new Set(names)].join(',');
 }
 
+/** `exports`: none, or a comma list of export format names, without repeats. */
+function parseExports(raw: unknown, where: string): string {
+  const text = typeof raw === 'string' ? raw.trim() : '';
+  if (text === 'none') return text;
+  const names = text.split(',').map((n) => n.trim());
+  const bad = names.find((n) => !(EXPORT_FORMAT_NAMES as readonly string[]).includes(n));
+  if (text === '' || bad !== undefined) {
+    throw new ConfigError(`Invalid ${where}: ${JSON.stringify(raw)} is not none or export formats from ${EXPORT_FORMAT_NAMES.join(', ')} such as mot,csv (bad: ${JSON.stringify(bad ?? text)})`);
+  }
+  return [...new Set(names)].join(',');
+}
+
+/** The exports setting as a list of format names (none: empty). */
+export function exportsList(exports: string): string[] {
+  return exports === 'none' ? [] : exports.split(',');
+}
+
 /** The extras setting as emit takes it: every extra, or only those named. */
 export function extrasFilter(extras: string): 'all' | readonly string[] {
   return extras === 'all' ? 'all' : extras === 'none' ? [] : extras.split(',');
@@ -297,6 +321,7 @@ function parseValue(key: ConfigKey, raw: unknown, source: string, base: string, 
   }
   if (spec.kind === 'workers') return parseWorkers(raw, where);
   if (spec.kind === 'extras') return parseExtras(raw, where);
+  if (spec.kind === 'exports') return parseExports(raw, where);
   if (spec.kind === 'redis') {
     if (raw === '') return '';
     const url = parseUrl(raw, ['redis:', 'rediss:']);

@@ -5,10 +5,11 @@
  */
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { extrasFilter, type Config } from '../config.ts';
+import { exportsList, extrasFilter, type Config } from '../config.ts';
 import type { Crashpoints } from '../crashpoint.ts';
 import { outputFormatOf, type ChunkRow, type Db, type JobRow, type StageName } from '../db/index.ts';
 import { PipelineError } from '../errors.ts';
+import { writeJobExports } from '../exports/index.ts';
 import type { VideoFacts } from '../media/index.ts';
 import { ChunkResultError } from '../merge/index.ts';
 import { jobDir, MERGE_INDEX_FILE } from '../paths.ts';
@@ -20,6 +21,7 @@ import { preview } from '../stages/preview.ts';
 import { probe } from '../stages/probe.ts';
 import { stage, type StageOutput } from '../stages/stage.ts';
 import type { TrackerInfo } from '../stages/track.ts';
+import { parseSettings } from '../work-settings.ts';
 import type { ChunkTracking, TrackControl } from './types.ts';
 
 /** What the steps need. */
@@ -197,6 +199,9 @@ export class StageSteps {
       format: outputFormatOf(job.output_name),
       onWorker: this.#workerLog(job.id),
     }));
+    // The chosen exports are part of emit: a crash before the stage is recorded writes them again.
+    const exported = await writeJobExports(out.file, job.output_name, parseSettings(job.settings_json), exportsList(config.exports), config.outbox, (line) => this.#log(`job ${job.id}: ${line}`));
+    for (const file of exported) this.#log(`job ${job.id}: wrote ${file}`);
     this.#crash.reach('emitted');
     this.#db.finishStage(job.id, 'emit', out);
   }

@@ -13,6 +13,7 @@ import { bodyBound } from './bounds.ts';
 import { registerLogin, requireLogin } from './auth/index.ts';
 import type { AppDeps, ServerEnv } from './deps.ts';
 import { ChangeFeed, registerEvents } from './events.ts';
+import { registerExportRoutes } from './export-routes.ts';
 import { registerFiles } from './file-routes.ts';
 import { guard } from './guard.ts';
 import { actionName, setNotice } from './notice.ts';
@@ -80,6 +81,7 @@ export function createApp(deps: AppDeps): Hono<ServerEnv> {
   registerAdminRoutes(app, deps);
   registerFiles(app, deps);
   registerPlayerRoutes(app, deps);
+  registerExportRoutes(app, deps);
   registerUploadRoutes(app, deps);
   if (deps.remote) registerWorkerRoutes(app, deps.remote, deps.config.workerToken);
 

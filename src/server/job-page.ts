@@ -3,6 +3,7 @@
  * runs, the stage timeline, the source's facts, pictures once done, and its chunks.
  */
 import { STAGE_NAMES } from '../db/index.ts';
+import { formatsGiven, settingsFacts } from '../exports/index.ts';
 import { resumeHelps } from '../errors.ts';
 import type { JobPageView, StageView } from '../views.ts';
 import type { Who } from './auth/role.ts';
@@ -19,6 +20,16 @@ export interface JobPageExtras {
   now: number;
 }
 
+/**
+ * Links to the exports the job's backend gives (each a download, made as it is fetched). A job from
+ * before settings were recorded gets the formats every backend gives.
+ */
+function exportLinks(j: JobPageView['job']): string {
+  const formats = formatsGiven(j.settings ? settingsFacts(j.settings) : { backend: 'unknown', keypoints2d: false });
+  const links = formats.map((f) => `<a data-export="${f.name}" href="/api/jobs/${j.id}/export/${f.name}" download title="${escapeHtml(f.title)}">${f.name}</a>`);
+  return `<span class="exports" data-exports>Export: ${links.join(' ')}</span>`;
+}
+
 function actions(v: JobPageView, back: string): string {
   const j = v.job;
   const out: string[] = [];
@@ -27,7 +38,7 @@ function actions(v: JobPageView, back: string): string {
   if ((j.state === 'queued' || j.state === 'running') && !j.cancelRequested) out.push(actionButton({ action: 'cancel', url: `/api/jobs/${j.id}/cancel`, label: 'Cancel', back, confirm: cancelQuestion(j) }));
   if (j.state === 'queued' || j.state === 'running') out.push(actionButton({ action: 'priority', url: `/api/jobs/${j.id}/priority`, label: 'To front', back, title: 'Run this job before every other: its chunks get the next free slot' }));
   if (j.cancelRequested) out.push('<span class="muted">cancel requested; it stops within a few seconds</span>');
-  if (j.state === 'done') out.push(`<a data-output href="/api/jobs/${j.id}/output">Output JSON (${escapeHtml(j.output)})</a>`);
+  if (j.state === 'done') out.push(`<a data-output href="/api/jobs/${j.id}/output">Output JSON (${escapeHtml(j.output)})</a>`, exportLinks(j));
   const admin = adminButtons(j, back);
   if (admin) out.push(admin);
   return out.join(' ');

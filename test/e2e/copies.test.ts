@@ -26,7 +26,8 @@ interface JobJson {
 describe('copies, rerun and delete', () => {
   it('answers a copy only under the same settings, tracks again on request, and deletes what is finished', async () => {
     ws = makeWorkspace('copies');
-    const env = cliEnv(ws, { POSEPIPE_TRACKER: 'test-fixture', POSEPIPE_CHUNK_SECONDS: '60' });
+    // The exports setting: each job (a copy too) writes its own mot beside its JSON.
+    const env = cliEnv(ws, { POSEPIPE_TRACKER: 'test-fixture', POSEPIPE_CHUNK_SECONDS: '60', POSEPIPE_EXPORTS: 'mot,coco' });
     const two = { ...env, POSEPIPE_TEST_FIXTURE_PEOPLE: '2' };
     const video = (name: string) => {
       const path = join(ws!.root, name);
@@ -48,6 +49,12 @@ describe('copies, rerun and delete', () => {
     expect([a!.copyOf, b!.copyOf, c!.copyOf]).toEqual([null, 1, null]);
     expect(c!.settings).toMatchObject({ backend: 'test-fixture', backendSettings: { POSEPIPE_TEST_FIXTURE_PEOPLE: '2' } });
     expect([tracks(a!.outputPath), tracks(b!.outputPath), tracks(c!.outputPath)]).toEqual([1, 1, 2]);
+    const mot = (name: string) => readFileSync(join(ws!.outbox, `${name}.mot.txt`), 'utf8');
+    const boxes = (JSON.parse(readFileSync(a!.outputPath, 'utf8')) as { frames: { index: number; persons: { track: number; bbox: number[]; score: number }[] }[] }).frames;
+    expect(mot('a')).toBe(boxes.map((f) => f.persons.map((p) => `${f.index + 1},${p.track},${p.bbox.join(',')},${p.score},-1,-1,-1\n`).join('')).join(''));
+    expect([mot('b'), mot('c').split('\n').length - 1]).toEqual([mot('a'), 300]);
+    // coco needs keypoints, which the test fixture gives only with its phalp extras: skipped.
+    expect(existsSync(join(ws.outbox, 'a.coco.json'))).toBe(false);
     const detail = await runCli(['status', '3'], env);
     expect(detail.stdout).toMatch(/^ {2}backend: test-fixture \(posepipe [^)]+\) · chunks 60 s, overlap 16 frames · extras all · json · POSEPIPE_TEST_FIXTURE_PEOPLE=2$/m);
 

@@ -15,9 +15,9 @@ import { previewVideo } from '../../src/stages/preview.ts';
 let made = 0;
 
 /** A queued job with a unique hash. */
-export function queuedJob(db: Db, name = 'clip.mp4'): number {
+export function queuedJob(db: Db, name = 'clip.mp4', settings?: { json: string; key: string }): number {
   const sha256 = createHash('sha256').update(`${process.pid}:${++made}:${name}`).digest('hex');
-  return db.createJob({ sourceName: name, sourcePath: `/inbox/${made}`, sha256, bytes: 123_456 }).job.id;
+  return db.createJob({ sourceName: name, sourcePath: `/inbox/${made}`, sha256, bytes: 123_456, settings }).job.id;
 }
 
 /** A job that failed in its first stage. */
@@ -38,10 +38,19 @@ export function facts(frames: number, size: [number, number] = [640, 360]): Vide
   };
 }
 
+/** What a seeded job is: its name, chunks, frame size and (settingsRecord of) the settings it was made with. */
+export interface SeedOptions {
+  name?: string;
+  chunks: number;
+  perChunk?: number;
+  size?: [number, number];
+  settings?: { json: string; key: string };
+}
+
 /** A running job at its track stage with `chunks` pending chunks of `perChunk` frames (stage, probe, chunk done). */
-export function chunkedJob(db: Db, opts: { name?: string; chunks: number; perChunk?: number; size?: [number, number] }): number {
+export function chunkedJob(db: Db, opts: SeedOptions): number {
   const per = opts.perChunk ?? 25;
-  const id = queuedJob(db, opts.name);
+  const id = queuedJob(db, opts.name, opts.settings);
   db.claimJob(id);
   db.startStage(id, 'stage');
   db.finishStage(id, 'stage', { file: 'source.mp4', bytes: 123_456, sha256: 'b'.repeat(64) });
@@ -74,7 +83,7 @@ export function failAtTrack(db: Db, id: number, failure: FailureRecord): void {
 }
 
 /** Finish every chunk and the remaining stages, writing the output JSON to the outbox (no player files). */
-export function doneJob(db: Db, config: Config, opts: { name?: string; chunks: number; perChunk?: number; size?: [number, number] }): number {
+export function doneJob(db: Db, config: Config, opts: SeedOptions): number {
   const id = emittedJob(db, config, opts);
   db.startStage(id, 'preview');
   db.finishStage(id, 'preview', { preview: null, reason: 'seeded without a preview', player: { dir: 'player', windows: 0 } });
@@ -102,7 +111,7 @@ export async function playerJob(db: Db, config: Config, opts: { name?: string; s
 }
 
 /** Every chunk done and the stages up to emit, the output JSON in the outbox; the preview stage is next. */
-function emittedJob(db: Db, config: Config, opts: { name?: string; chunks: number; perChunk?: number; size?: [number, number] }): number {
+function emittedJob(db: Db, config: Config, opts: SeedOptions): number {
   const id = chunkedJob(db, opts);
   for (let i = 0; i < opts.chunks; i++) chunkDone(db, id, i);
   db.finishStage(id, 'track', {});
