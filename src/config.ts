@@ -22,7 +22,7 @@ interface Spec {
 }
 
 /** The export formats (src/exports has one of each name; a test checks they agree). */
-export const EXPORT_FORMAT_NAMES = ['mot', 'csv', 'coco'] as const;
+export const EXPORT_FORMAT_NAMES = ['mot', 'csv', 'coco', 'smpl', 'bvh'] as const;
 
 /** Every configuration key, once: its environment variable, flag, type and meaning. */
 export const CONFIG_SPEC = {

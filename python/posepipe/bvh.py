@@ -14,8 +14,10 @@ posepipe.smpl_model), for Blender's, Maya's and MotionBuilder's BVH importers.
   where the person was not detected are filled (rotations by spherical interpolation, the position
   linearly between the detected frames around them) and returned as the gaps, first and last frame.
 
-Usage: python -m posepipe.bvh MODEL.pkl TRACK.npz OUT.bvh  (prints {"frames", "frameTime", "gaps"}
-as JSON; exit 1 with the cause on stderr when the model or the track cannot be read)
+Usage: python -m posepipe.bvh TRACK.npz OUT.bvh  (prints {"frames", "frameTime", "gaps"} as JSON;
+exit 1 with the cause on stderr when the model or the track cannot be read). The model is
+POSEPIPE_SMPL_MODEL when set, else the SMPL_NEUTRAL.pkl the phalp backend reads (4D-Humans' cache,
+then PHALP's: posepipe/backends/phalp_files.py); without one, the error names where to put it.
 """
 
 import json
@@ -35,17 +37,21 @@ _ENDS = {15: None, 10: None, 11: None, 22: None, 23: None}
 
 
 def quaternions(matrices: np.ndarray) -> np.ndarray:
-    """Unit quaternions (..., 4) as w, x, y, z of rotation matrices (..., 3, 3)."""
+    """Unit quaternions (..., 4) as w, x, y, z of rotation matrices (..., 3, 3), by Shepperd's method:
+    from the largest of the four, so half turns (w = 0) keep their axis's signs."""
     m = np.asarray(matrices, dtype=np.float64)
-    w = np.sqrt(np.maximum(0.0, 1.0 + m[..., 0, 0] + m[..., 1, 1] + m[..., 2, 2])) / 2
-    x = np.sqrt(np.maximum(0.0, 1.0 + m[..., 0, 0] - m[..., 1, 1] - m[..., 2, 2])) / 2
-    y = np.sqrt(np.maximum(0.0, 1.0 - m[..., 0, 0] + m[..., 1, 1] - m[..., 2, 2])) / 2
-    z = np.sqrt(np.maximum(0.0, 1.0 - m[..., 0, 0] - m[..., 1, 1] + m[..., 2, 2])) / 2
-    x = np.copysign(x, m[..., 2, 1] - m[..., 1, 2])
-    y = np.copysign(y, m[..., 0, 2] - m[..., 2, 0])
-    z = np.copysign(z, m[..., 1, 0] - m[..., 0, 1])
-    q = np.stack([w, x, y, z], -1)
-    return q / np.linalg.norm(q, axis=-1, keepdims=True)
+    m00, m11, m22 = m[..., 0, 0], m[..., 1, 1], m[..., 2, 2]
+    candidates = np.stack([
+        np.stack([1 + m00 + m11 + m22, m[..., 2, 1] - m[..., 1, 2], m[..., 0, 2] - m[..., 2, 0], m[..., 1, 0] - m[..., 0, 1]], -1),
+        np.stack([m[..., 2, 1] - m[..., 1, 2], 1 + m00 - m11 - m22, m[..., 0, 1] + m[..., 1, 0], m[..., 0, 2] + m[..., 2, 0]], -1),
+        np.stack([m[..., 0, 2] - m[..., 2, 0], m[..., 0, 1] + m[..., 1, 0], 1 - m00 + m11 - m22, m[..., 1, 2] + m[..., 2, 1]], -1),
+        np.stack([m[..., 1, 0] - m[..., 0, 1], m[..., 0, 2] + m[..., 2, 0], m[..., 1, 2] + m[..., 2, 1], 1 - m00 - m11 + m22], -1),
+    ], -2)
+    # Row k is 4 q_k q (its k-th entry 4 q_k^2): the row of the largest q_k is the best conditioned.
+    best = np.argmax(np.stack([1 + m00 + m11 + m22, 1 + m00 - m11 - m22, 1 - m00 + m11 - m22, 1 - m00 - m11 + m22], -1), -1)
+    q = np.take_along_axis(candidates, best[..., None, None], -2)[..., 0, :]
+    q = q / np.linalg.norm(q, axis=-1, keepdims=True)
+    return np.where(q[..., :1] < 0, -q, q)
 
 
 def matrices(q: np.ndarray) -> np.ndarray:
@@ -77,6 +83,10 @@ def euler_zxy(m: np.ndarray) -> np.ndarray:
     x = np.arcsin(np.clip(m[..., 2, 1], -1.0, 1.0))
     y = np.arctan2(-m[..., 2, 0], m[..., 2, 2])
     z = np.arctan2(-m[..., 0, 1], m[..., 1, 1])
+    # At x = +-90 degrees z and y turn about the same axis (gimbal lock): y = 0 and z takes it all.
+    locked = np.hypot(m[..., 2, 0], m[..., 2, 2]) < 1e-9
+    y = np.where(locked, 0.0, y)
+    z = np.where(locked, np.arctan2(m[..., 1, 0], m[..., 0, 0]), z)
     return np.degrees(np.stack([z, x, y], -1))
 
 
@@ -194,14 +204,29 @@ def write_bvh(model_path: str, track_path: str, out_path: str) -> Dict[str, Any]
     return {"frames": len(rotations), "frameTime": 1.0 / rate, "gaps": gaps}
 
 
+def model_path() -> str:
+    """The SMPL model to read: POSEPIPE_SMPL_MODEL, else the first of phalp's places that exists;
+    SmplModelError naming those places when there is none."""
+    chosen = os.environ.get("POSEPIPE_SMPL_MODEL", "")
+    if chosen:
+        return chosen
+    from .backends.phalp_files import SMPL_HOW, smpl_paths
+    places = smpl_paths()
+    for place in places:
+        if os.path.isfile(place):
+            return place
+    raise SmplModelError(f"no SMPL model for the bvh export: put SMPL_NEUTRAL.pkl at {places[0]} (or {places[1]}; "
+                         f"{SMPL_HOW}), or set POSEPIPE_SMPL_MODEL to the file")
+
+
 def main(argv: Optional[List[str]] = None) -> int:
-    """The command line: MODEL.pkl TRACK.npz OUT.bvh."""
+    """The command line: TRACK.npz OUT.bvh."""
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 3:
-        print("usage: python -m posepipe.bvh MODEL.pkl TRACK.npz OUT.bvh", file=sys.stderr)
+    if len(args) != 2:
+        print("usage: python -m posepipe.bvh TRACK.npz OUT.bvh", file=sys.stderr)
         return 2
     try:
-        summary = write_bvh(*args)
+        summary = write_bvh(model_path(), *args)
     except (SmplModelError, ValueError, KeyError, OSError) as e:
         print(str(e), file=sys.stderr)
         return 1

@@ -1,13 +1,14 @@
 /**
  * `posepipe export <job> --format F [--track N …] [--out DIR]`: write one export of a finished
- * job's output (src/exports) into DIR (the outbox by default) atomically, and print its path.
+ * job's output (src/exports) into DIR (the outbox by default) atomically, and print its path (one
+ * a track for smpl and bvh).
  * Exit 0 written; 2 for a job that names none, is not done, or whose backend does not give F.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Config } from '../config.ts';
 import { openDb } from '../db/index.ts';
-import { ExportError, formatNamed, OutputReadError, writeExport } from '../exports/index.ts';
+import { ExportError, formatNamed, OutputReadError, writeExportFiles } from '../exports/index.ts';
 import { displayName } from '../progress.ts';
 import { jobView } from '../views.ts';
 import { resolveJobArg } from './job-arg.ts';
@@ -58,8 +59,8 @@ export async function exportCommand(config: Config, args: ExportArgs): Promise<n
   const outDir = resolve(args.out ?? config.outbox);
   try {
     mkdirSync(outDir, { recursive: true });
-    const file = await writeExport(outputFile, outputName, view.settings, args.format, tracks, outDir);
-    console.log(file);
+    const files = await writeExportFiles(outputFile, outputName, view.settings, args.format, tracks, outDir, { python: config.python });
+    for (const file of files) console.log(file);
     return 0;
   } catch (error) {
     if (error instanceof ExportError || error instanceof OutputReadError) return fail(`job ${view.id}: ${error.message}`);

@@ -7,12 +7,12 @@ import { join } from 'node:path';
 import { writeStreamAtomic } from '../atomic-file.ts';
 import type { WorkSettings } from '../work-settings.ts';
 import { ExportError } from './export-error.ts';
-import { type ExportFormat, exportFormat, FORMAT_NAMES, outputFacts } from './formats.ts';
+import { type ExportFormat, exportFormat, type ExportTools, FORMAT_NAMES, type OneFileFormat, outputFacts, type PerTrackFormat } from './formats.ts';
 import { openOutput, type OutputFrame, type OutputHeader } from './read-output.ts';
 
 /** An export ready to be written: its format, the output's header and the file's text as pieces. */
 export interface PreparedExport {
-  format: ExportFormat;
+  format: OneFileFormat;
   header: OutputHeader;
   pieces: AsyncIterable<string>;
   /** Close the output without writing the export (reading the pieces to the end closes it too). */
@@ -36,6 +36,11 @@ export function exportFileName(outputName: string, format: ExportFormat, tracks?
   return `${stem}${some}.${format.name}.${format.extension}`;
 }
 
+/** The file name of one track's export (a per-track format): `clip.json` → `clip.track-3.smpl.npz`. */
+export function trackFileName(outputName: string, format: ExportFormat, track: number): string {
+  return `${outputName.replace(/\.jsonl?$/, '')}.track-${track}.${format.name}.${format.extension}`;
+}
+
 /**
  * Open `outputFile` and check that it can give `formatName` (the job's settings say what its
  * backend gave; without them, the output's header) for `tracks` (every track when empty). Throws
@@ -43,17 +48,8 @@ export function exportFileName(outputName: string, format: ExportFormat, tracks?
  */
 export async function prepareExport(outputFile: string, settings: WorkSettings | null, formatName: string, tracks: readonly number[] = []): Promise<PreparedExport> {
   const format = formatNamed(formatName);
-  const reader = await openOutput(outputFile);
-  try {
-    const refusal = format.refuse(outputFacts(settings, reader.header));
-    if (refusal) throw new ExportError(refusal);
-    const known = new Set(reader.header.tracks.map((t) => t.id));
-    const unknown = tracks.filter((t) => !known.has(t));
-    if (unknown.length) throw new ExportError(`${outputFile} has no track ${unknown.join(', ')} (its tracks: ${[...known].join(', ') || 'none'})`);
-  } catch (error) {
-    await reader.close();
-    throw error;
-  }
+  if (format.layout !== 'one file') throw new TypeError(`prepareExport: ${format.name} is written one file per track (writeExportFiles)`);
+  const reader = await openChecked(outputFile, settings, format, tracks);
   // The first pass reads the frames of the file already open; a format that reads twice opens it again.
   let first: AsyncIterable<OutputFrame> | undefined = reader.frames;
   const frames = (): AsyncIterable<OutputFrame> => {
@@ -74,7 +70,51 @@ export async function prepareExport(outputFile: string, settings: WorkSettings |
   return { format, header: reader.header, pieces, close: reader.close };
 }
 
-/** Write one export of `outputFile` into `outDir` atomically; returns the file's path. */
+/** The output opened, after the checks every export needs: the format given by its backend, the tracks in it. */
+async function openChecked(outputFile: string, settings: WorkSettings | null, format: ExportFormat, tracks: readonly number[]): Promise<Awaited<ReturnType<typeof openOutput>>> {
+  const reader = await openOutput(outputFile);
+  try {
+    const refusal = format.refuse(outputFacts(settings, reader.header));
+    if (refusal) throw new ExportError(refusal);
+    const known = new Set(reader.header.tracks.map((t) => t.id));
+    const unknown = tracks.filter((t) => !known.has(t));
+    if (unknown.length) throw new ExportError(`${outputFile} has no track ${unknown.join(', ')} (its tracks: ${[...known].join(', ') || 'none'})`);
+  } catch (error) {
+    await reader.close();
+    throw error;
+  }
+  return reader;
+}
+
+/**
+ * Write a per-track format's files of `tracks` (every track when empty) into `outDir`, each
+ * atomically, reading the output once a track; returns the files.
+ */
+export async function writeTrackFiles(outputFile: string, outputName: string, settings: WorkSettings | null, format: PerTrackFormat, tracks: readonly number[], outDir: string, tools: ExportTools): Promise<string[]> {
+  const reader = await openChecked(outputFile, settings, format, tracks);
+  const header = reader.header;
+  await reader.close();
+  const files: string[] = [];
+  for (const track of tracks.length ? [...new Set(tracks)] : header.tracks.map((t) => t.id)) {
+    const file = join(outDir, trackFileName(outputName, format, track));
+    const frames = (): AsyncIterable<OutputFrame> =>
+      (async function* () {
+        yield* (await openOutput(outputFile)).frames;
+      })();
+    await format.writeTrack(header, frames, track, file, tools);
+    files.push(file);
+  }
+  return files;
+}
+
+/** Write one export of `outputFile` into `outDir` atomically: one file, or one a track; returns the files. */
+export async function writeExportFiles(outputFile: string, outputName: string, settings: WorkSettings | null, formatName: string, tracks: readonly number[], outDir: string, tools: ExportTools): Promise<string[]> {
+  const format = formatNamed(formatName);
+  if (format.layout === 'per track') return writeTrackFiles(outputFile, outputName, settings, format, tracks, outDir, tools);
+  return [await writeExport(outputFile, outputName, settings, formatName, tracks, outDir)];
+}
+
+/** Write one export of a one-file format into `outDir` atomically; returns the file's path. */
 export async function writeExport(outputFile: string, outputName: string, settings: WorkSettings | null, formatName: string, tracks: readonly number[], outDir: string): Promise<string> {
   const prepared = await prepareExport(outputFile, settings, formatName, tracks);
   const file = join(outDir, exportFileName(outputName, prepared.format, tracks));
@@ -87,11 +127,11 @@ export async function writeExport(outputFile: string, outputName: string, settin
  * atomically; a format the job's backend does not give is skipped with a line in the log (the
  * setting applies to every job, whatever its backend). Returns the files written.
  */
-export async function writeJobExports(outputFile: string, outputName: string, settings: WorkSettings | null, names: readonly string[], outDir: string, log: (line: string) => void): Promise<string[]> {
+export async function writeJobExports(outputFile: string, outputName: string, settings: WorkSettings | null, names: readonly string[], outDir: string, log: (line: string) => void, tools: ExportTools): Promise<string[]> {
   const written: string[] = [];
   for (const name of names) {
     try {
-      written.push(await writeExport(outputFile, outputName, settings, name, [], outDir));
+      written.push(...(await writeExportFiles(outputFile, outputName, settings, name, [], outDir, tools)));
     } catch (error) {
       if (!(error instanceof ExportError)) throw error;
       log(`no ${name} export of ${outputName}: ${error.message}`);

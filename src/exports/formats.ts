@@ -7,6 +7,7 @@ import type { WorkSettings } from '../work-settings.ts';
 import { cocoPieces } from './coco.ts';
 import { csvPieces } from './csv.ts';
 import { motPieces } from './mot.ts';
+import { bvhTrack, smplTrack } from './per-track.ts';
 import type { OutputFrame, OutputHeader } from './read-output.ts';
 
 /** What a job's output holds, as far as the exports care. */
@@ -14,13 +15,15 @@ export interface OutputFacts {
   backend: string;
   /** Whether its persons carry keypoints2d (17 COCO points, or phalp's 45). */
   keypoints2d: boolean;
+  /** Whether its persons carry SMPL's parameters and camera (phalp's extras). */
+  smpl: boolean;
 }
 
 /** A fresh pass over the output's frames, in order (a format that needs two passes calls it twice). */
 export type FramePass = () => AsyncIterable<OutputFrame>;
 
-/** One export format. */
-export interface ExportFormat {
+/** What every export format says of itself. */
+interface FormatBase {
   /** The name `--format` and the API take. */
   name: string;
   /** What it is, in a few words (help text, the page's button title). */
@@ -29,19 +32,40 @@ export interface ExportFormat {
   backends: string;
   /** File name ending after `<output name>.<format>`. */
   extension: string;
-  /** One file for the whole output (the only layout these formats have). */
-  layout: 'one file';
+  /** The type of the file (one file), or of each track's file (one per track; the API zips them). */
   contentType: string;
   /** Why this output cannot give the format (a sentence naming both), or undefined when it can. */
   refuse(facts: OutputFacts): string | undefined;
+}
+
+/** A format of one file for the whole output, written as text. */
+export interface OneFileFormat extends FormatBase {
+  layout: 'one file';
   /** The file's text, piece by piece; `tracks` keeps only those tracks (undefined: every one). */
   pieces(header: OutputHeader, frames: FramePass, tracks: ReadonlySet<number> | undefined): AsyncIterable<string>;
 }
+
+/** What a per-track format may need beyond the output: the tracker venv's interpreter (bvh runs Python). */
+export interface ExportTools {
+  python: string;
+}
+
+/** A format of one file per track. */
+export interface PerTrackFormat extends FormatBase {
+  layout: 'per track';
+  /** Write `track`'s file at `file` (atomically), reading the frames once; returns the gaps it found or filled. */
+  writeTrack(header: OutputHeader, frames: FramePass, track: number, file: string, tools: ExportTools): Promise<{ gaps: number }>;
+}
+
+/** One export format. */
+export type ExportFormat = OneFileFormat | PerTrackFormat;
 
 /** Every backend gives boxes: these formats are never refused. */
 const always = (): undefined => undefined;
 
 const COCO_BACKENDS = 'the keypoints backend, phalp (its 45 joints mapped to COCO\'s 17), and builtin with POSEPIPE_BUILTIN_KEYPOINTS=1';
+const SMPL_REFUSAL = (format: string) => (facts: OutputFacts) =>
+  facts.smpl ? undefined : `the ${format} format needs SMPL's parameters, which the ${facts.backend} backend did not give this job (${format} comes from phalp, with the extras setting keeping its SMPL fields and camera)`;
 
 /** The formats by name, in the order they are listed. */
 export const EXPORT_FORMATS: readonly ExportFormat[] = Object.freeze<ExportFormat[]>([
@@ -58,6 +82,8 @@ export const EXPORT_FORMATS: readonly ExportFormat[] = Object.freeze<ExportForma
       facts.keypoints2d ? undefined : `the coco format needs 2D keypoints, which the ${facts.backend} backend did not give this job (coco comes from ${COCO_BACKENDS}, with the extras setting keeping keypoints2d)`,
     pieces: cocoPieces,
   },
+  { name: 'smpl', title: 'SMPL parameters per track, AMASS-style .npz (SMPL add-ons, smpl2bvh)', backends: 'phalp', extension: 'npz', layout: 'per track', contentType: 'application/octet-stream', refuse: SMPL_REFUSAL('smpl'), writeTrack: smplTrack },
+  { name: 'bvh', title: 'a BVH skeleton per track (Blender, Maya, MotionBuilder); needs the SMPL model', backends: 'phalp', extension: 'bvh', layout: 'per track', contentType: 'application/octet-stream', refuse: SMPL_REFUSAL('bvh'), writeTrack: bvhTrack },
 ]);
 
 /** The format of that name, or undefined. */
@@ -72,15 +98,25 @@ export const FORMAT_NAMES = EXPORT_FORMATS.map((f) => f.name).join(', ');
 function backendKeypoints(backend: string, backendSettings: Record<string, string>): boolean {
   if (backend === 'keypoints' || backend === 'phalp') return true;
   if (backend === 'builtin') return backendSettings.POSEPIPE_BUILTIN_KEYPOINTS === '1';
-  if (backend === 'test-fixture') return backendSettings.POSEPIPE_TEST_FIXTURE_EXTRAS === 'phalp';
+  if (backend === 'test-fixture') return backendSettings.POSEPIPE_TEST_FIXTURE_EXTRAS === 'phalp' || backendSettings.POSEPIPE_TEST_FIXTURE_SMPL === '1';
   return false;
 }
 
-/** Whether an extras setting (`all`, `none`, or names) keeps keypoints2d. */
-function keepsKeypoints(extras: string): boolean {
+/** The extras the smpl and bvh exports read. */
+const SMPL_EXTRAS = ['smpl_global_orient', 'smpl_body_pose', 'smpl_betas', 'camera_translation', 'focal_length'];
+
+/** Backends whose persons carry SMPL's parameters (the test fixture when its phalp extras are on). */
+function backendSmpl(backend: string, backendSettings: Record<string, string>): boolean {
+  if (backend === 'phalp') return true;
+  return backend === 'test-fixture' && (backendSettings.POSEPIPE_TEST_FIXTURE_EXTRAS === 'phalp' || backendSettings.POSEPIPE_TEST_FIXTURE_SMPL === '1');
+}
+
+/** Whether an extras setting (`all`, `none`, or names) keeps every one of `names`. */
+function keepsExtras(extras: string, names: readonly string[]): boolean {
   if (extras === 'all') return true;
   if (extras === 'none') return false;
-  return extras.split(',').map((e) => e.trim()).includes('keypoints2d');
+  const kept = extras.split(',').map((e) => e.trim());
+  return names.every((n) => kept.includes(n));
 }
 
 /**
@@ -90,12 +126,16 @@ function keepsKeypoints(extras: string): boolean {
 export function outputFacts(settings: WorkSettings | null, header: Pick<OutputHeader, 'tracker'>): OutputFacts {
   if (settings) return settingsFacts(settings);
   const backend = header.tracker.backend;
-  return { backend, keypoints2d: backend === 'keypoints' || backend === 'phalp' || (backend === 'builtin' && /keypoints by /.test(header.tracker.version)) };
+  return { backend, keypoints2d: backend === 'keypoints' || backend === 'phalp' || (backend === 'builtin' && /keypoints by /.test(header.tracker.version)), smpl: backend === 'phalp' };
 }
 
 /** What the output of a job made with these settings holds. */
 export function settingsFacts(settings: WorkSettings): OutputFacts {
-  return { backend: settings.backend, keypoints2d: backendKeypoints(settings.backend, settings.backendSettings) && keepsKeypoints(settings.extras) };
+  return {
+    backend: settings.backend,
+    keypoints2d: backendKeypoints(settings.backend, settings.backendSettings) && keepsExtras(settings.extras, ['keypoints2d']),
+    smpl: backendSmpl(settings.backend, settings.backendSettings) && keepsExtras(settings.extras, SMPL_EXTRAS),
+  };
 }
 
 /** The formats a job with these facts gives. */

@@ -57,7 +57,7 @@ export function npyHeader(array: NpyArray): Buffer {
 }
 
 /** A fixed date for every entry (1980-01-01 00:00), so the same arrays give the same bytes. */
-const DOS_DATE = (0 << 9) | (1 << 5) | 1;
+export const DOS_DATE = (0 << 9) | (1 << 5) | 1;
 
 /** The `.npz` bytes of these arrays, each as `<name>.npy`, in the order given, built in one buffer (no copy of the whole). */
 export function npzBytes(arrays: readonly NpyArray[]): Buffer {

@@ -200,7 +200,7 @@ export class StageSteps {
       onWorker: this.#workerLog(job.id),
     }));
     // The chosen exports are part of emit: a crash before the stage is recorded writes them again.
-    const exported = await writeJobExports(out.file, job.output_name, parseSettings(job.settings_json), exportsList(config.exports), config.outbox, (line) => this.#log(`job ${job.id}: ${line}`));
+    const exported = await writeJobExports(out.file, job.output_name, parseSettings(job.settings_json), exportsList(config.exports), config.outbox, (line) => this.#log(`job ${job.id}: ${line}`), { python: config.python });
     for (const file of exported) this.#log(`job ${job.id}: wrote ${file}`);
     this.#crash.reach('emitted');
     this.#db.finishStage(job.id, 'emit', out);

@@ -25,7 +25,7 @@ export interface JobPageExtras {
  * before settings were recorded gets the formats every backend gives.
  */
 function exportLinks(j: JobPageView['job']): string {
-  const formats = formatsGiven(j.settings ? settingsFacts(j.settings) : { backend: 'unknown', keypoints2d: false });
+  const formats = formatsGiven(j.settings ? settingsFacts(j.settings) : { backend: 'unknown', keypoints2d: false, smpl: false });
   const links = formats.map((f) => `<a data-export="${f.name}" href="/api/jobs/${j.id}/export/${f.name}" download title="${escapeHtml(f.title)}">${f.name}</a>`);
   return `<span class="exports" data-exports>Export: ${links.join(' ')}</span>`;
 }

@@ -29,6 +29,7 @@ const SUITES: [string, string, number][] = [
   ["checks builtin's settings and tells clothes apart by their colour histograms", 'test_builtin.py', 6],
   ["refuses a bad keypoints setting, naming it, and cuts each person's square crop where the keypoints map back", 'test_builtin_keypoints.py', 6],
   ["reads an SMPL model file pickled as the real one (chumpy, scipy) with numpy alone; rest joints for betas; SMPL's forward kinematics", 'test_smpl_model.py', 9],
+  ['turns rotations into BVH angles and fills the frames between detections (half turns and gimbal lock included)', 'test_bvh.py', 4],
 ];
 
 describe('worker Python units', () => {
