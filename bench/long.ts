@@ -7,7 +7,7 @@
  * thread's own peak for each of its tasks (merge, emit, preview's player files): the JS heap plus
  * buffers of that thread, as the worker measures it (process.memoryUsage() inside the thread:
  * heapUsed + external + arrayBuffers, sampled every chunk and every 256 frames) and posepipe logs
- * it; or how the run failed. Then each export (mot, csv, coco) by `posepipe export`: its seconds
+ * it; or how the run failed. Then each export (mot, csv, coco, and smpl of track 1) by `posepipe export`: its seconds
  * and its process's peak resident memory. Then the status page of the job, served by the real server over its
  * data folder: response times (first, p50, p95) of the job page and the player's routes.
  * Usage: npm run bench:long [-- --minutes 60 --people 6 --fps 30]
@@ -91,9 +91,10 @@ for (const line of worker) console.log(`merge worker       ${line} of heap + buf
 // Each export of the output through `posepipe export`, its own process: seconds, MB/s of output
 // read, and that process's peak resident memory, which should not grow with the video's length.
 if (code === 0) {
-  for (const format of ['mot', 'csv', 'coco']) {
+  // smpl: one track's .npz (each track is one more pass over the output).
+  for (const [format, ...more] of [['mot'], ['csv'], ['coco'], ['smpl', '--track', '1']] as const) {
     const e0 = performance.now();
-    const exporting = spawn(process.execPath, ['bin/posepipe.js', 'export', '1', '--format', format, '--out', root], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exporting = spawn(process.execPath, ['bin/posepipe.js', 'export', '1', '--format', format, ...more, '--out', root], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let said = '';
     exporting.stdout!.on('data', (d: Buffer) => (said += d.toString()));
     exporting.stderr!.on('data', (d: Buffer) => (said += d.toString()));
