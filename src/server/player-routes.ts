@@ -4,7 +4,8 @@
  * - GET /api/jobs/:id/player: the player's index (sizes, frame count, each window's first time, the
  *   tracks) and where the preview video is, or why there is none.
  * - GET /api/jobs/:id/frames?from=A&to=B: frames A..B-1 (at most MAX_FRAMES), each with its time
- *   and every person's track, box, score and 2D keypoints. Only the windows holding them are read.
+ *   and every person's track, box, score, 2D keypoints and (for the 3D view) 3D joints, camera
+ *   translation and focal length. Only the windows holding them are read.
  * - GET /jobs/:id/preview.mp4: the video, with byte ranges (a browser seeks with them).
  *
  * A copy's player is its original's (the same content). Files are opened through openInside.
