@@ -25,8 +25,9 @@ export interface PlayerPerson {
   track: number;
   bbox: [number, number, number, number];
   score: number;
+  /** 2D keypoints in pixels to the hundredth: phalp's first 25 (OpenPose BODY_25), COCO's 17 as they are. */
   keypoints2d?: unknown;
-  /** 3D joints in metres, camera axes, relative to the body (phalp's 45), rounded to the millimetre. */
+  /** 3D joints in metres, camera axes, relative to the body, to the millimetre: phalp's 45, null where not drawn. */
   joints3d?: unknown;
   /** Where the body is in the camera's frame, metres, to the millimetre. */
   camera_translation?: unknown;
@@ -66,12 +67,21 @@ function rounded(value: unknown, factor: number): unknown {
   return null;
 }
 
+/**
+ * Of phalp's 45 points, those drawn: OpenPose's 25 (in 2D and 3D), and in 3D the spine and head
+ * (37..43). The others (25..36 repeat limb joints, 44 is the body's origin) are left out of the
+ * windows, which they would make a third bigger.
+ */
+const BODY_25 = 25;
+const drawn3d = (i: number) => i < BODY_25 || (i >= 37 && i <= 43);
+
 function playerPerson(p: Person): PlayerPerson {
   const out: PlayerPerson = { track: p.track, bbox: p.bbox, score: p.score };
-  if (Array.isArray(p.keypoints2d)) out.keypoints2d = p.keypoints2d;
-  // The 3D view needs both: joints relative to the body, and where the body is.
+  // Pixels to the hundredth (and scores, for COCO's [x, y, score]); phalp's first 25 points.
+  if (Array.isArray(p.keypoints2d)) out.keypoints2d = rounded(p.keypoints2d.length > BODY_25 ? p.keypoints2d.slice(0, BODY_25) : p.keypoints2d, 100);
+  // The 3D view needs both: joints relative to the body, and where the body is. Joints not drawn are null (indexes kept).
   if (Array.isArray(p.joints3d) && Array.isArray(p.camera_translation)) {
-    out.joints3d = rounded(p.joints3d, 1000);
+    out.joints3d = p.joints3d.map((j, i) => (drawn3d(i) ? rounded(j, 1000) : null));
     out.camera_translation = rounded(p.camera_translation, 1000);
     if (typeof p.focal_length === 'number' || Array.isArray(p.focal_length)) out.focal_length = rounded(p.focal_length, 10);
   }

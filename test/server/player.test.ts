@@ -90,6 +90,11 @@ describe('the player API', () => {
     const range = await json(`/api/jobs/${id}/frames?from=600&to=700`);
     expect(range.status).toBe(200);
     expect((range.body.frames as PlayerFrame[]).map((f) => f.index)).toEqual(Array.from({ length: 100 }, (_, i) => 600 + i));
+    // Exactly that window (as the player asks): its file served as it is, the same answer as any other range.
+    const whole = await h.send(`/api/jobs/${id}/frames?from=512&to=768`);
+    const parts = [await json(`/api/jobs/${id}/frames?from=512&to=600`), await json(`/api/jobs/${id}/frames?from=600&to=768`)];
+    expect(whole.headers['content-type']).toBe((await h.send(`/api/jobs/${id}/frames?from=600&to=700`)).headers['content-type']);
+    expect(JSON.parse(whole.body)).toEqual({ from: 512, to: 768, frames: parts.flatMap((p) => p.body.frames as PlayerFrame[]) });
     expect((await json(`/api/jobs/${id}/frames?from=500&to=600`)).status).toBe(404);
 
     const none = await h.send(`/jobs/${id}/preview.mp4`);
@@ -110,7 +115,9 @@ describe('the player API', () => {
     for (const [k, p] of frame.persons.entries()) {
       const truth = people.frames[7]!.persons[k]! as unknown as { joints3d: number[][]; camera_translation: number[]; focal_length: number };
       expect(Object.keys(p)).toEqual(['track', 'bbox', 'score', 'keypoints2d', 'joints3d', 'camera_translation', 'focal_length']);
-      expect(p.joints3d).toEqual(truth.joints3d.map((j) => j.map(mm)));
+      // The joints drawn (OpenPose's 25, the spine and head 37..43); the rest null, to keep the windows small.
+      expect(p.joints3d).toEqual(truth.joints3d.map((j, i) => (i < 25 || (i >= 37 && i <= 43) ? j.map(mm) : null)));
+      expect((p.keypoints2d as number[][]).length, "phalp's 2D points: OpenPose's 25").toBe(25);
       expect(p.camera_translation).toEqual(truth.camera_translation.map(mm));
       expect(p.focal_length).toBe(Math.round(truth.focal_length * 10) / 10);
     }
