@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Context, Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import { repoPath } from '../repo-root.ts';
 import type { ServerEnv } from './deps.ts';
 
@@ -39,10 +40,14 @@ const require = createRequire(import.meta.url);
 
 /** The installed three.js's build folder and version, found as Node finds the package. */
 function threeBuild(): { dir: string; version: string } {
-  // The package's main entry (build/three.cjs) lies in the build folder beside the module files.
-  const dir = dirname(require.resolve('three'));
-  const version = (JSON.parse(readFileSync(join(dir, '..', 'package.json'), 'utf8')) as { version: string }).version;
-  return { dir, version };
+  try {
+    // The package's main entry (build/three.cjs) lies in the build folder beside the module files.
+    const dir = dirname(require.resolve('three'));
+    const version = (JSON.parse(readFileSync(join(dir, '..', 'package.json'), 'utf8')) as { version: string }).version;
+    return { dir, version };
+  } catch (error) {
+    throw new HTTPException(500, { message: `The 3D view's three.js is not installed (run npm install in posepipe's folder): ${(error as Error).message}` });
+  }
 }
 
 const threeFiles = new Map<string, ThreeFile>();
@@ -51,7 +56,12 @@ function threeFile(name: string): ThreeFile {
   let file = threeFiles.get(name);
   if (!file) {
     const { dir, version } = threeBuild();
-    const body = readFileSync(join(dir, name));
+    let body: Buffer;
+    try {
+      body = readFileSync(join(dir, name));
+    } catch (error) {
+      throw new HTTPException(500, { message: `Cannot read three.js's ${name} (reinstall posepipe's packages with npm install): ${(error as Error).message}` });
+    }
     // The version names the content: a browser revalidates (no-cache) and gets 304 until posepipe's three.js changes.
     file = { body, gzip: gzipSync(body), etag: `"three-${version}-${name}"` };
     threeFiles.set(name, file);

@@ -3,7 +3,7 @@
  * people walking (test/e2e/view3d-people.ts) through the real player writer, preview video and
  * HTTP server. Its canvas's pixels are read where each joint must fall: through the video's camera
  * by plain pinhole arithmetic on the frame's own numbers, and in the orbit view through the
- * camera the page set up (its matrices). It follows a seek and a frame step, highlights the
+ * camera the page set up (its matrices). It follows a seek, a frame step and play, highlights the
  * selected track, turns and zooms. Screenshots kept. (A job without 3D joints loads no three.js:
  * test/e2e/player-long.test.ts.)
  */
@@ -146,7 +146,7 @@ async function expectDrawn(page: Page, at: Spot[], what: string, dimmed: number[
 const view3d = (page: Page, attrs: string) => page.locator(`#view3d[data-view3d-state="ready"]${attrs}`).waitFor({ timeout: 10_000 });
 
 describe('the 3D view', () => {
-  it('draws every skeleton where its joints project, follows a seek and a step, highlights the selected track, turns and zooms', async () => {
+  it('draws every skeleton where its joints project, follows a seek, a step and play, highlights the selected track, turns and zooms', async () => {
     h = await startHarness();
     // No preview video (previewSize 0, as in player-long.test.ts: encoding one costs a second and the
     // 3D view does not draw on it); the player draws the 2D skeletons on a blank picture.
@@ -188,6 +188,7 @@ describe('the 3D view', () => {
     await page.locator('button[data-act="next"]').click();
     await view3d(page, '[data-frame="61"]');
     const at61 = await frameOf(id, 61);
+    const at62 = await frameOf(id, 62);
     const camera61 = spots(at61, state, pinhole(f, state.w, state.h));
     await expectDrawn(page, camera61, 'camera view, frame 61');
     const pixels61 = await colourCentroids(page, [1, 2, 3]);
@@ -214,6 +215,13 @@ describe('the 3D view', () => {
     await page.locator('#player-tracks .player-track[data-track="3"]').click();
     await view3d(page, '[data-selected=""]');
 
+    // Playing: the view draws the frames as the player shows them.
+    await page.locator('button[data-act="play"]').click();
+    await page.waitForFunction(() => Number(document.getElementById('view3d')!.getAttribute('data-frame')) >= 63, undefined, { timeout: 10_000 });
+    await page.locator('section#player:not([data-playing="1"])').waitFor({ timeout: 5_000 });
+    await page.locator('button[data-act="prev"]').click();
+    await view3d(page, '[data-frame="62"]');
+
     // Drag to turn, wheel to zoom: the camera moves, and the joints are drawn where it now projects them.
     await page.locator('button[data-act="view3d-free"]').click();
     const box = (await page.locator('#view3d-canvas').boundingBox())!;
@@ -224,16 +232,16 @@ describe('the 3D view', () => {
     await page.mouse.up();
     const turned = await viewState(page);
     expect(Math.hypot(...turned.position.map((v, k) => v - start.position[k]!)), 'the camera moved').toBeGreaterThan(1);
-    await expectDrawn(page, spots(at61, turned, matrices(turned)), 'turned');
+    await expectDrawn(page, spots(at62, turned, matrices(turned)), 'turned');
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
     await page.mouse.wheel(0, -60);
     await page.waitForFunction((z) => (document.getElementById('view3d') as HTMLElement & { posepipeView3d: { camera: { position: { z: number } } } }).posepipeView3d.camera.position.z !== z, turned.position[2]);
     const zoomed = await viewState(page);
     // The people's middle in three.js's axes (x, -y, -z).
-    const middle = [0, 1, 2].map((k) => at61.reduce((s, p) => s + (k === 0 ? 1 : -1) * p.camera_translation[k]! / at61.length, 0));
+    const middle = [0, 1, 2].map((k) => at62.reduce((s, p) => s + (k === 0 ? 1 : -1) * p.camera_translation[k]! / at62.length, 0));
     const distance = (pos: number[]) => Math.hypot(...pos.map((v, k) => v - middle[k]!));
     expect(distance(zoomed.position), 'closer to the people').toBeLessThan(distance(turned.position) * 0.95);
-    await expectDrawn(page, spots(at61, zoomed, matrices(zoomed)), 'zoomed');
+    await expectDrawn(page, spots(at62, zoomed, matrices(zoomed)), 'zoomed');
     expect(problems, 'console errors').toEqual([]);
   });
 });

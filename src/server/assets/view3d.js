@@ -241,6 +241,7 @@ class View3d {
 
   /** Through the video's camera: at the origin, looking down -z, the frame's height seen under the focal length. */
   cameraView() {
+    if (!this.orbit) this.freeView(); // the orbit to leave the camera's view for
     const people = this.people();
     const focal = people.map((q) => Number(q.person.focal_length)).find((f) => f > 0);
     const height = this.player.index.height;
@@ -251,7 +252,6 @@ class View3d {
     this.camera.quaternion.identity();
     this.camera.updateProjectionMatrix();
     this.mode = 'camera';
-    if (!this.orbit) this.freeView();
     this.render();
   }
 
