@@ -1,7 +1,7 @@
 /**
  * The page's code, served by posepipe itself (never a CDN: the CSP allows scripts from 'self'
- * only): page.js, player.js, the 3D view's module (view3d.js) and the two files of three.js it
- * imports, read from the installed `three` package, and the icon. Fixed paths, no parameters.
+ * only): page.js, player.js, the 3D view's modules (view3d*.js) and the two files of three.js they
+ * import, read from the installed `three` package, and the icon. Fixed paths, no parameters.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -21,7 +21,7 @@ export const THREE_DIR = '/static/three/';
 const THREE_FILES = ['three.module.js', 'three.core.js'] as const;
 
 /** posepipe's own scripts, in src/server/assets. */
-const OWN_SCRIPTS = ['page.js', 'player.js', 'view3d.js'] as const;
+const OWN_SCRIPTS = ['page.js', 'player.js', 'view3d.js', 'view3d-orbit.js', 'view3d-skeleton.js'] as const;
 
 /** Every path served here: none of them needs a login (code, not data). */
 export const STATIC_PATHS: readonly string[] = [...OWN_SCRIPTS.map((f) => `/static/${f}`), ...THREE_FILES.map((f) => THREE_DIR + f), '/static/icon.svg', '/favicon.ico'];

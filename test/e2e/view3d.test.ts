@@ -165,7 +165,7 @@ describe('the 3D view', () => {
     await page.goto(`${h.origin}/jobs/${id}`);
     await page.locator('section#player[data-player-state="ready"]').waitFor({ timeout: 20_000 });
     await view3d(page, '[data-frame="0"][data-people="3"]');
-    expect(scripts.filter((s) => s.includes('three') || s.includes('view3d')).sort()).toEqual(['/static/three/three.core.js', '/static/three/three.module.js', '/static/view3d.js']);
+    expect(scripts.filter((s) => s.includes('three') || s.includes('view3d')).sort()).toEqual(['/static/three/three.core.js', '/static/three/three.module.js', '/static/view3d-orbit.js', '/static/view3d-skeleton.js', '/static/view3d.js']);
 
     // A seek: the orbit view draws frame 60's skeletons where the page's camera projects them.
     await page.locator('#player-seek').fill('60');
