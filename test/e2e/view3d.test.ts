@@ -146,7 +146,7 @@ async function expectDrawn(page: Page, at: Spot[], what: string, dimmed: number[
 const view3d = (page: Page, attrs: string) => page.locator(`#view3d[data-view3d-state="ready"]${attrs}`).waitFor({ timeout: 10_000 });
 
 describe('the 3D view', () => {
-  it('draws every skeleton where its joints project, follows a seek, a step and play, highlights the selected track, turns and zooms', async () => {
+  it('three people walking: drawn where their joints project, through seek, step and play, the selected one highlighted, turned and zoomed', async () => {
     h = await startHarness();
     // No preview video (previewSize 0, as in player-long.test.ts: encoding one costs a second and the
     // 3D view does not draw on it); the player draws the 2D skeletons on a blank picture.

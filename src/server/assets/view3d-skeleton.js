@@ -15,6 +15,7 @@ export const MIN_PIXELS = { joint: 2.2, bone: 0.8 }; // radii: a far skeleton is
 export const BACKGROUND = 0x14181f;
 const DIM = 0.25; // how much of their colour the tracks not selected keep, while one is
 export const BACKGROUND_COLOUR = new THREE.Color(BACKGROUND);
+const BACKGROUND_SRGB = BACKGROUND_COLOUR.clone().convertLinearToSRGB();
 
 /** Where a joint is in three.js's axes: the camera's x right, y down, z forward become x, -y, -z (three looks down -z, y up). */
 function scenePoint(j, t) {
@@ -72,7 +73,8 @@ export class Skeleton {
     this.centre.divideScalar(Math.max(1, n));
     // Dimmed: the colour mixed into the background, opaque (see-through parts would add up where they overlap).
     this.material.color.setStyle(colour);
-    if (dim) this.material.color.lerp(BACKGROUND_COLOUR, 1 - DIM);
+    // Mixed as the eye sees it (sRGB), not in three's linear space, where a quarter of a colour still looks bright.
+    if (dim) this.material.color.convertLinearToSRGB().lerp(BACKGROUND_SRGB, 1 - DIM).convertSRGBToLinear();
     this.track = p.track;
     this.head = head;
     this.label.textContent = '#' + p.track;
