@@ -127,6 +127,7 @@ if (code === 0) {
       ...(thumb ? [[`/jobs/1/thumbs/${thumb}.jpg`, 'a thumbnail']] as [string, string][] : []),
       ['/api/jobs/1/player', "the player's index"],
       [`/api/jobs/1/frames?from=${middle}&to=${middle + 255}`, "256 frames' boxes from the middle"],
+      [`/api/jobs/1/frames?from=${middle - (middle % 256)}&to=${Math.min(frames, middle - (middle % 256) + 256)}`, 'one window from the middle, as the player asks'],
     ], { requests: 50, warmup: 5 });
     console.log(`\nthe status page of this job (${frames} frames, a ${mb.toFixed(0)} MB output), 50 requests a route after 5 warm-up:`);
     if (printRouteTimes(results)) process.exitCode = 1;

@@ -19,7 +19,7 @@ import { MERGE_INDEX_VERSION, type MergedChunk, type MergeIndex } from './merge-
 import { type MergeChunk, type MergePlan, MergePlanner } from './merge-plan.ts';
 import { mergedFrames, mergedFrameTexts, readMergedChunk } from './merged-frames.ts';
 import { frameText, jsonDocument, jsonLines } from './output-document.ts';
-import { writePlayerFiles } from './player-files.ts';
+import { PLAYER_EXTRAS, writePlayerFiles } from './player-files.ts';
 import { ChunkResultError, readChunkFile } from './read-chunk-pickle.ts';
 
 /** Plan the merge of a job's chunk results into merge.json's index (the stage writes it). */
@@ -199,6 +199,6 @@ async function writeOutput(task: EmitTask): Promise<{ bytes: number; sha256: str
 
 async function writePlayer(task: PlayerTask): Promise<number> {
   const { index } = task;
-  const frames = sampled(mergedFrames(task.jobDir, index, ['keypoints2d']), 256);
+  const frames = sampled(mergedFrames(task.jobDir, index, PLAYER_EXTRAS), 256);
   return writePlayerFiles({ jobDir: task.jobDir, frames, frameCount: index.frameCount, tracks: index.tracks, frameTimes: task.frameTimes, width: task.width, height: task.height, fps: task.fps });
 }

@@ -2,10 +2,8 @@
  * createApp(): the status page, its JSON API, live updates and /metrics, behind one guard and
  * one error handler. The routes live in files by what they serve.
  */
-import { readFileSync } from 'node:fs';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
-import { repoPath } from '../repo-root.ts';
 import { HTTPException } from 'hono/http-exception';
 import { registerAdminRoutes } from './admin-routes.ts';
 import { registerApi, wantsHtml } from './api-routes.ts';
@@ -21,15 +19,9 @@ import { errorPage } from './page.ts';
 import { metricsText, METRICS_CONTENT_TYPE } from './metrics.ts';
 import { registerPages } from './page-routes.ts';
 import { registerPlayerRoutes } from './player-routes.ts';
+import { registerStatic } from './static-routes.ts';
 import { registerUploadRoutes } from './upload-routes.ts';
 import { registerWorkerRoutes } from './worker-routes.ts';
-
-/** The page script, read once: it is part of the code, not user data. */
-const PAGE_JS = readFileSync(repoPath('src', 'server', 'assets', 'page.js'), 'utf8');
-const PLAYER_JS = readFileSync(repoPath('src', 'server', 'assets', 'player.js'), 'utf8');
-
-/** A small icon (a figure in a frame), so browsers do not ask for a missing /favicon.ico. */
-const ICON = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#1d2330"/><circle cx="8" cy="4.5" r="2" fill="#2e9e5b"/><path d="M8 7v4M5 8.5h6M8 11l-2.5 3M8 11l2.5 3" stroke="#2e9e5b" stroke-width="1.5" stroke-linecap="round"/></svg>';
 
 /** An error page for browsers (form actions, pages, files), JSON for API clients; a stale form action goes back with a notice. */
 function errorResponse(c: Context<ServerEnv>, status: number, message: string): Response {
@@ -57,20 +49,7 @@ export function createApp(deps: AppDeps): Hono<ServerEnv> {
     registerLogin(app, deps.auth);
   }
 
-  for (const [path, script] of [['/static/page.js', PAGE_JS], ['/static/player.js', PLAYER_JS]] as const) {
-    app.get(path, (c) => {
-      c.header('Content-Type', 'text/javascript; charset=utf-8');
-      c.header('Cache-Control', 'no-cache');
-      return c.body(script);
-    });
-  }
-  for (const path of ['/static/icon.svg', '/favicon.ico']) {
-    app.get(path, (c) => {
-      c.header('Content-Type', 'image/svg+xml');
-      c.header('Cache-Control', 'max-age=86400');
-      return c.body(ICON);
-    });
-  }
+  registerStatic(app);
   app.get('/metrics', (c) => {
     c.header('Content-Type', METRICS_CONTENT_TYPE);
     return c.body(metricsText(deps.db, feed.clients));

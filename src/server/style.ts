@@ -136,6 +136,15 @@ dl.facts dt{font-size:11px;text-transform:uppercase;color:var(--muted)}dl.facts 
 .player-stage{position:relative;max-width:960px;background:#111;border-radius:4px;overflow:hidden}
 .player-stage video,.player-blank{display:block;width:100%;height:100%;object-fit:fill}
 .player-stage canvas{position:absolute;left:0;top:0;width:100%;height:100%;cursor:crosshair}
+.player-views{display:flex;flex-wrap:wrap;gap:.6rem;align-items:flex-start}
+.player-views>.player-stage{flex:1 1 20rem;min-width:0}
+.view3d{position:relative;flex:1 1 20rem;min-width:0;background:#14181f;color:#e3e8f0;border-radius:4px;overflow:hidden}
+.view3d>p{margin:.6rem}
+.view3d canvas{display:block;width:100%;height:100%;cursor:grab;touch-action:none}
+.view3d .v3-bar{position:absolute;right:.4rem;top:.4rem;display:flex;gap:.3rem}
+.view3d .v3-bar button{padding:.1rem .45rem;font-size:12px}
+.view3d .v3-help{position:absolute;left:.5rem;bottom:.3rem;color:#98a2b3;font-size:12px;pointer-events:none}
+.view3d .v3-label{position:absolute;transform:translate(-50%,-100%);font:12px sans-serif;padding:0 3px;border-radius:3px;background:rgba(0,0,0,.7);pointer-events:none;white-space:nowrap}
 .player-controls{gap:.5rem;margin:.6rem 0;flex-wrap:wrap}
 .player-controls input[type=range]{flex:1;min-width:12rem}
 .player-tracks{display:flex;flex-wrap:wrap;gap:.3rem}

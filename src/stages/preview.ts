@@ -4,8 +4,8 @@
  *
  * - `preview.mp4`: the source as a browser plays it (media/make-preview.ts), unless previewSize is 0.
  * - `player/`: the frames cut into windows of WINDOW_FRAMES (`frames-<k>.json`, frame index, time
- *   and each person's track, box, score and 2D keypoints: what is drawn, not the backend's other
- *   extras) and `index.json` (sizes, each window's first time, the tracks). The page asks for the
+ *   and each person's track, box, score, 2D keypoints and 3D joints with the camera translation and
+ *   focal length: what is drawn, not the backend's other extras) and `index.json` (sizes, each window's first time, the tracks). The page asks for the
  *   frames being watched (GET /api/jobs/:id/frames?from=&to=), so a one-hour job is never sent whole.
  *   They are streamed from the chunk results as merge.json says to join them, in the merge's
  *   worker thread (src/merge/player-files.ts), one chunk at a time.

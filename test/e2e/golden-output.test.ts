@@ -26,6 +26,9 @@ let ws: Workspace | undefined;
 const envOf = (env: NodeJS.ProcessEnv): Record<string, string> => Object.fromEntries(Object.entries(env).filter(([k, v]) => k.startsWith('POSEPIPE_') && v !== undefined)) as Record<string, string>;
 afterEach(() => ws?.cleanup());
 
+/** The first (and here only) frame window of job 1's player. */
+const playerWindow = (home: string) => JSON.parse(readFileSync(join(home, 'jobs', '1', 'player', 'frames-0.json'), 'utf8')) as { persons: { track: number; joints3d?: unknown; camera_translation?: unknown }[] }[];
+
 describe('the output of fixed inputs, byte for byte', () => {
   it('with-audio.mp4 through the phalp stand-in: two people a frame with every phalp extra, 1 s chunks; with extras=keypoints2d only those', async () => {
     ws = makeWorkspace('golden-phalp');
@@ -41,6 +44,13 @@ describe('the output of fixed inputs, byte for byte', () => {
     const perPerson = readFileSync(file).length / 100;
     expect(perPerson).toBeGreaterThan(3000);
     expectGolden('with-audio.phalp-shaped.json', readFileSync(file));
+    // The player's frames (what the page's 3D view draws) carry the 3D joints and where each body is, to the millimetre.
+    const mm = (v: unknown): unknown => (Array.isArray(v) ? v.map(mm) : Math.round((v as number) * 1000) / 1000 || 0);
+    // The joints the view draws (OpenPose's 25, the spine and head 37..43); the others null.
+    const drawn = (j: unknown) => (j as unknown[]).map((v, i) => (i < 25 || (i >= 37 && i <= 43) ? mm(v) : null));
+    const in3d = (d: typeof doc) => d.frames.map((f) => f.persons.map((p: { track: number; joints3d?: unknown; camera_translation?: unknown }) => ({ track: p.track, joints3d: drawn(p.joints3d), camera_translation: mm(p.camera_translation) })));
+    const player3d = (home: string) => playerWindow(home).map((f) => f.persons.map((p) => ({ track: p.track, joints3d: p.joints3d, camera_translation: p.camera_translation })));
+    expect(player3d(ws.home)).toEqual(in3d(doc));
 
     // The extras setting: only 2D keypoints, for a user who needs nothing else.
     const slim = makeWorkspace('golden-phalp-slim');
@@ -52,6 +62,8 @@ describe('the output of fixed inputs, byte for byte', () => {
       expect(slimDoc.frames.every((f) => f.persons.every((p) => Object.keys(p).join(',') === 'track,bbox,score,keypoints2d'))).toBe(true);
       const full = doc.frames.map((f) => f.persons.map((p) => ({ track: p.track, bbox: p.bbox, score: p.score, keypoints2d: (p as { keypoints2d?: unknown }).keypoints2d })));
       expect(slimDoc.frames.map((f) => f.persons)).toEqual(full);
+      // The 3D view does not depend on the extras the JSON keeps.
+      expect(player3d(slim.home)).toEqual(in3d(doc));
       console.log(`phalp stand-in: ${(perPerson / 1000).toFixed(2)} kB per person and frame with every extra, ${(readFileSync(slimFile).length / 100 / 1000).toFixed(2)} kB with keypoints2d alone`);
     } finally {
       slim.cleanup();

@@ -13,7 +13,7 @@ import type { OutputDoc } from '../helpers/output.ts';
 type Box = [number, number, number, number];
 
 /** "hsl(h,s%,l%)" as 0..255 RGB. */
-function hslToRgb(hsl: string): [number, number, number] {
+export function hslToRgb(hsl: string): [number, number, number] {
   const [h, s, l] = /hsl\(([\d.]+),([\d.]+)%,([\d.]+)%\)/.exec(hsl)!.slice(1).map(Number) as [number, number, number];
   const a = (s / 100) * Math.min(l / 100, 1 - l / 100);
   const f = (n: number) => {

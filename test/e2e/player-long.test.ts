@@ -69,10 +69,12 @@ describe('the player of a one-hour job', () => {
     const page = await (await browser()).newPage();
     const fetched: { search: string; bytes: number }[] = [];
     const others: string[] = [];
+    const scripts: string[] = [];
     page.on('response', async (r) => {
       const url = new URL(r.url());
       if (url.pathname.endsWith('/frames')) fetched.push({ search: url.search, bytes: (await r.body()).length });
       else if (url.pathname.startsWith('/api/') && !url.pathname.endsWith('/player') && url.pathname !== '/api/events') others.push(url.pathname);
+      else if (url.pathname.startsWith('/static/') && url.pathname.endsWith('.js')) scripts.push(url.pathname);
     });
     await page.goto(`${h.origin}/jobs/${id}`);
     await page.locator('section#player[data-player-state="ready"][data-frame="0"]').waitFor({ timeout: 20_000 });
@@ -104,5 +106,8 @@ describe('the player of a one-hour job', () => {
     console.log(`one-hour job: ${(mergedBytes / 1e6).toFixed(1)} MB of merged frames as JSON; the page fetched ${fetched.length} windows, ${(bytes / 1e3).toFixed(1)} kB of boxes`);
     expect(bytes).toBeLessThan(mergedBytes / 100);
     expect(others).toEqual([]);
+    // No 3D joints in this job: no 3D view, and not a byte of three.js.
+    expect(await page.locator('#view3d').count()).toBe(0);
+    expect(scripts.sort()).toEqual(['/static/page.js', '/static/player.js']);
   });
 });

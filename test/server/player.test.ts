@@ -11,6 +11,9 @@ import { MAX_FRAMES } from '../../src/server/player-routes.ts';
 import type { PlayerFrame } from '../../src/stages/preview.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { boxOf1, mergedResult } from '../pictures/merged-fixture.ts';
+import { gunzipSync } from 'node:zlib';
+import { CSP } from '../../src/server/guard.ts';
+import { walkingPeople } from '../e2e/view3d-people.ts';
 import { startHarness, type Harness } from './harness.ts';
 import { playerJob, queuedJob } from './seed.ts';
 
@@ -87,6 +90,11 @@ describe('the player API', () => {
     const range = await json(`/api/jobs/${id}/frames?from=600&to=700`);
     expect(range.status).toBe(200);
     expect((range.body.frames as PlayerFrame[]).map((f) => f.index)).toEqual(Array.from({ length: 100 }, (_, i) => 600 + i));
+    // Exactly that window (as the player asks): its file served as it is, the same answer as any other range.
+    const whole = await h.send(`/api/jobs/${id}/frames?from=512&to=768`);
+    const parts = [await json(`/api/jobs/${id}/frames?from=512&to=600`), await json(`/api/jobs/${id}/frames?from=600&to=768`)];
+    expect(whole.headers['content-type']).toBe((await h.send(`/api/jobs/${id}/frames?from=600&to=700`)).headers['content-type']);
+    expect(JSON.parse(whole.body)).toEqual({ from: 512, to: 768, frames: parts.flatMap((p) => p.body.frames as PlayerFrame[]) });
     expect((await json(`/api/jobs/${id}/frames?from=500&to=600`)).status).toBe(404);
 
     const none = await h.send(`/jobs/${id}/preview.mp4`);
@@ -96,5 +104,40 @@ describe('the player API', () => {
     const early = await json(`/api/jobs/${queued}/player`);
     expect(early).toEqual({ status: 404, body: { error: `Job ${queued} has no player yet (its preview stage is pending)` } });
     expect((await json('/api/jobs/999/frames?from=0&to=1')).status).toBe(404);
+  });
+
+  it('gives the 3D view each person’s 3D joints, camera translation and focal length, to the millimetre, and serves three.js itself', async () => {
+    const people = walkingPeople(30, 320, 240);
+    const id = await playerJob(h.db, h.config, { source: fixture('small.mp4'), merged: people, size: 0, dims: [320, 240] });
+    expect((await json(`/api/jobs/${id}/player`)).body).toMatchObject({ keypoints: true, joints3d: true });
+    const frame = ((await json(`/api/jobs/${id}/frames?from=7&to=8`)).body.frames as PlayerFrame[])[0]!;
+    const mm = (v: number) => Math.round(v * 1000) / 1000;
+    for (const [k, p] of frame.persons.entries()) {
+      const truth = people.frames[7]!.persons[k]! as unknown as { joints3d: number[][]; camera_translation: number[]; focal_length: number };
+      expect(Object.keys(p)).toEqual(['track', 'bbox', 'score', 'keypoints2d', 'joints3d', 'camera_translation', 'focal_length']);
+      // The joints drawn (OpenPose's 25, the spine and head 37..43); the rest null, to keep the windows small.
+      expect(p.joints3d).toEqual(truth.joints3d.map((j, i) => (i < 25 || (i >= 37 && i <= 43) ? j.map(mm) : null)));
+      expect((p.keypoints2d as number[][]).length, "phalp's 2D points: OpenPose's 25").toBe(25);
+      expect(p.camera_translation).toEqual(truth.camera_translation.map(mm));
+      expect(p.focal_length).toBe(Math.round(truth.focal_length * 10) / 10);
+    }
+    // Boxes alone: no 3D view.
+    const flat = await playerJob(h.db, h.config, { source: fixture('small.mp4'), merged: mergedResult(30), size: 0 });
+    expect((await json(`/api/jobs/${flat}/player`)).body.joints3d).toBe(false);
+
+    // three.js from the installed package, as a module script under the strict CSP, gzipped when asked, 304 when unchanged.
+    for (const name of ['three.module.js', 'three.core.js']) {
+      const plain = await h.send(`/static/three/${name}`);
+      expect([plain.status, plain.headers['content-type'], plain.headers['content-security-policy']]).toEqual([200, 'text/javascript; charset=utf-8', CSP]);
+      expect(plain.body).toContain('REVISION');
+      const zipped = await h.send(`/static/three/${name}`, { headers: { 'accept-encoding': 'gzip, br' } });
+      expect(zipped.headers['content-encoding']).toBe('gzip');
+      expect(gunzipSync(zipped.raw).equals(plain.raw)).toBe(true);
+      const again = await h.send(`/static/three/${name}`, { headers: { 'if-none-match': String(plain.headers.etag) } });
+      expect([again.status, again.raw.length]).toEqual([304, 0]);
+    }
+    const module = await h.send('/static/view3d.js');
+    expect(module.body).toContain("from '/static/three/three.module.js'");
+    expect((await h.send('/static/three/three.cjs')).status).toBe(404);
   });
 });

@@ -3,7 +3,8 @@
 // frame shown. Scrub, step one frame back or forward, click a box or a track to highlight it.
 // Boxes come from GET /api/jobs/:id/frames, a window of frames at a time around the one shown:
 // a long video's whole result is never fetched. Without a preview video, the frames are drawn
-// on a blank picture and stepped through at the video's frame rate.
+// on a blank picture and stepped through at the video's frame rate. Where the people carry 3D
+// joints, /static/view3d.js (a module, with three.js) draws them in 3D beside the picture.
 (function () {
   'use strict';
   if (!('fetch' in window)) return;
@@ -39,7 +40,10 @@
     this.current = 0;
     this.selected = null;
     this.timer = null;
+    this.hooks = []; // called after every draw: the 3D view follows the frame and the selection
   }
+
+  Player.prototype.colour = colour;
 
   Player.prototype.start = function () {
     var self = this;
@@ -79,7 +83,21 @@
     }
     this.canvas = el('canvas', { id: 'player-overlay' });
     stage.appendChild(this.canvas);
-    s.appendChild(stage);
+    var views = el('div', { class: 'player-views' });
+    views.appendChild(stage);
+    s.appendChild(views);
+    // People with 3D joints: the 3D view beside the picture (a module, with three.js, loaded only then).
+    if (ix.joints3d) {
+      var box = el('div', { id: 'view3d', class: 'view3d', 'data-view3d-state': 'loading', style: 'aspect-ratio:' + ix.width + '/' + ix.height });
+      box.appendChild(el('p', { class: 'muted' }, 'Loading the 3D view…'));
+      views.appendChild(box);
+      var module = el('script', { type: 'module', src: '/static/view3d.js' });
+      module.addEventListener('error', function () {
+        box.setAttribute('data-view3d-state', 'unavailable');
+        box.replaceChildren(el('p', { class: 'muted', id: 'view3d-note' }, 'No 3D view: its script did not load.'));
+      });
+      document.head.appendChild(module);
+    }
 
     var controls = el('div', { class: 'player-controls row' });
     this.playButton = el('button', { type: 'button', 'data-act': 'play' }, 'Play');
@@ -340,6 +358,9 @@
       ctx.fillText(label, x + 3, ly + size);
     });
     ctx.globalAlpha = 1;
+    this.hooks.forEach(function (hook) {
+      hook();
+    });
   };
 
   /** A click on the picture selects the smallest box under it, or nothing. */

@@ -11,6 +11,7 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { HTTPException } from 'hono/http-exception';
 import { overTls, socketOf } from '../over-tls.ts';
 import type { ServerEnv } from '../deps.ts';
+import { STATIC_PATHS } from '../static-routes.ts';
 import { loginPage } from './login-page.ts';
 import type { PageAuth } from './page-auth.ts';
 import type { Who } from './role.ts';
@@ -22,7 +23,7 @@ export type { Role, Who } from './role.ts';
 export { loadToken, rotateToken, tokenFile } from './tokens.ts';
 
 /** Routes anyone may reach: the login itself, and the scripts and icon, which are code, not data. */
-const PUBLIC = new Set(['/login', '/logout', '/static/page.js', '/static/player.js', '/static/icon.svg', '/favicon.ico']);
+const PUBLIC = new Set(['/login', '/logout', ...STATIC_PATHS]);
 /** The worker API checks its own token (worker-routes.ts). */
 const WORKER_PREFIX = '/worker/';
 const READ_METHODS = new Set(['GET', 'HEAD']);
