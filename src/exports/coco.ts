@@ -9,7 +9,7 @@
  */
 import { COCO_KEYPOINTS, COCO_SKELETON, PHALP_TO_COCO } from './coco-skeleton.ts';
 import { ExportError } from './export-error.ts';
-import type { FramePass } from './formats.ts';
+import type { FramePass } from './pass.ts';
 import type { OutputHeader, OutputPerson } from './read-output.ts';
 
 /** One COCO annotation's keypoint fields from a person's keypoints2d (17 COCO points, or phalp's 45). */

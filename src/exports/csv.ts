@@ -6,7 +6,7 @@
  * from the first person in the output; a keypoint the backend gave as NaN is an empty field.
  */
 import { COCO_KEYPOINTS } from './coco-skeleton.ts';
-import type { FramePass } from './formats.ts';
+import type { FramePass } from './pass.ts';
 import { ExportError } from './export-error.ts';
 import type { OutputHeader, OutputPerson } from './read-output.ts';
 

@@ -8,7 +8,10 @@ import { cocoPieces } from './coco.ts';
 import { csvPieces } from './csv.ts';
 import { motPieces } from './mot.ts';
 import { bvhTrack, smplTrack } from './per-track.ts';
-import type { OutputFrame, OutputHeader } from './read-output.ts';
+import type { OutputHeader } from './read-output.ts';
+import type { ExportTools, FramePass } from './pass.ts';
+
+export type { ExportTools, FramePass } from './pass.ts';
 
 /** What a job's output holds, as far as the exports care. */
 export interface OutputFacts {
@@ -19,8 +22,6 @@ export interface OutputFacts {
   smpl: boolean;
 }
 
-/** A fresh pass over the output's frames, in order (a format that needs two passes calls it twice). */
-export type FramePass = () => AsyncIterable<OutputFrame>;
 
 /** What every export format says of itself. */
 interface FormatBase {
@@ -45,10 +46,6 @@ export interface OneFileFormat extends FormatBase {
   pieces(header: OutputHeader, frames: FramePass, tracks: ReadonlySet<number> | undefined): AsyncIterable<string>;
 }
 
-/** What a per-track format may need beyond the output: the tracker venv's interpreter (bvh runs Python). */
-export interface ExportTools {
-  python: string;
-}
 
 /** A format of one file per track. */
 export interface PerTrackFormat extends FormatBase {

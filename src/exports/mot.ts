@@ -3,7 +3,7 @@
  * `frame,id,x,y,w,h,conf,-1,-1,-1`, frames numbered from 1 (the output's frame index + 1), the box
  * in pixels as the output gives it.
  */
-import type { FramePass } from './formats.ts';
+import type { FramePass } from './pass.ts';
 import type { OutputHeader } from './read-output.ts';
 
 /** The MOT text of an output, a frame's lines at a time. */

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { repoPath } from '../repo-root.ts';
 import { ExportError } from './export-error.ts';
-import type { ExportTools, FramePass } from './formats.ts';
+import type { ExportTools, FramePass } from './pass.ts';
 import type { OutputHeader } from './read-output.ts';
 import { exportSmplTrack, type SmplExportFrame, type SmplExportHeader, SmplExportError } from './smpl.ts';
 
