@@ -3,26 +3,17 @@ keypoint model is given around each person."""
 import os
 import sys
 import unittest
-from unittest import mock
 
 import cv2
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
 
-from posepipe.backends.builtin import BuiltinBackend  # noqa: E402
 from posepipe.backends.node_detector import CROP_MARGIN, square_crop  # noqa: E402
 from posepipe.errors import EnvironmentProblem  # noqa: E402
-
-
-def load(env):
-    with mock.patch.dict(os.environ, env, clear=False):
-        for name in [k for k in os.environ if k.startswith("POSEPIPE_BUILTIN_") and k not in env]:
-            del os.environ[name]
-        backend = BuiltinBackend()
-        backend.load()
-        return backend
+from test_builtin import loaded as load  # noqa: E402  builtin loaded with just these settings
 
 
 class KeypointsSettingTest(unittest.TestCase):
