@@ -69,7 +69,10 @@ if (existsSync(venvPython)) {
   }
 
   step('Tracker worker imports');
-  const r = run(venvPython, [join(root, 'python', 'posepipe_worker.py'), '--check', '--backend', process.env.POSEPIPE_TRACKER || 'builtin']);
+  // builtin's check loads its person detector, a helper in this Node (the build's dist/detect-serve.js,
+  // made by npm's prepare step above), as posepipe hands it to every worker.
+  const detector = JSON.stringify([process.execPath, join(root, 'dist', 'detect-serve.js')]);
+  const r = run(venvPython, [join(root, 'python', 'posepipe_worker.py'), '--check', '--backend', process.env.POSEPIPE_TRACKER || 'builtin'], { env: { ...process.env, POSEPIPE_DETECTOR_COMMAND: detector } });
   let report;
   try {
     report = JSON.parse(r.stdout);
@@ -79,7 +82,7 @@ if (existsSync(venvPython)) {
   if (!report) fail(`the worker check did not run: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`, 'see the error above');
   else {
     for (const c of report.checks) console.log(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
-    if (!report.ok) fail('the tracker worker cannot import what it needs', 'sudo apt-get install python3-numpy python3-opencv (or pip install -r python/requirements.txt inside python/.venv)');
+    if (!report.ok) fail('the tracker worker cannot load (see the FAIL lines above)', 'for a missing module: sudo apt-get install python3-numpy python3-opencv (or pip install -r python/requirements.txt inside python/.venv); for the person detector: npm install');
   }
 }
 
