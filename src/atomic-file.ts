@@ -66,6 +66,13 @@ export async function writeStreamAtomic(file: string, pieces: AsyncIterable<stri
   return { bytes: written.bytes, sha256: hash.digest('hex') };
 }
 
+/** writeFileAtomic for bytes given piece by piece (a zip made from files on disk): each piece written as it comes. */
+export async function writeBytesAtomic(file: string, pieces: AsyncIterable<Uint8Array>): Promise<void> {
+  await replaceAtomically(file, async (handle) => {
+    for await (const piece of pieces) await handle.writeFile(piece);
+  });
+}
+
 /**
  * Put a finished file (a download's `.part`) in place as a whole: flush it, rename it over `to`,
  * flush the folder. A power cut leaves the old file or the new one, never half of one.

@@ -1,10 +1,8 @@
 /**
- * numpy's `.npz` written from Node without a dependency: a zip archive (method "stored", CRC-32,
- * no zip64) of `.npy` files in NPY format 1.0, little-endian, C order, as `numpy.savez` writes
- * them; `numpy.load` reads them with `allow_pickle=False` (no object arrays).
+ * numpy's `.npy` arrays from Node without a dependency: NPY format 1.0, little-endian, C order, as
+ * `numpy.savez` writes them into an `.npz` (src/exports/zip.ts puts them in the zip, stored, with
+ * their CRC-32; no zip64); `numpy.load` reads them with `allow_pickle=False` (no object arrays).
  */
-import { crc32 } from 'node:zlib';
-
 /** One array to store: its dtype (`<f8`, `<i8`, `<U7`, …), shape and raw little-endian bytes. */
 export interface NpyArray {
   name: string;
@@ -58,55 +56,3 @@ export function npyHeader(array: NpyArray): Buffer {
 
 /** A fixed date for every entry (1980-01-01 00:00), so the same arrays give the same bytes. */
 export const DOS_DATE = (0 << 9) | (1 << 5) | 1;
-
-/** The `.npz` bytes of these arrays, each as `<name>.npy`, in the order given, built in one buffer (no copy of the whole). */
-export function npzBytes(arrays: readonly NpyArray[]): Buffer {
-  const entries = arrays.map((array) => {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(array.name)) throw new TypeError(`npz: bad array name ${JSON.stringify(array.name)}`);
-    const header = npyHeader(array);
-    return { name: Buffer.from(`${array.name}.npy`, 'latin1'), header, data: array.data, size: header.length + array.data.length, crc: crc32(array.data, crc32(header)) };
-  });
-  const locals = entries.reduce((n, e) => n + 30 + e.name.length + e.size, 0);
-  const directory = entries.reduce((n, e) => n + 46 + e.name.length, 0);
-  if (locals + directory > 0xffff_ffff) throw new RangeError('npz: over 4 GiB (zip64 is not written)');
-  const out = Buffer.alloc(locals + directory + 22);
-  let at = 0;
-  const offsets: number[] = [];
-  for (const e of entries) {
-    offsets.push(at);
-    out.writeUInt32LE(0x04034b50, at);
-    out.writeUInt16LE(20, at + 4); // version needed: 2.0
-    // flags 0, method 0 (stored), time 0
-    out.writeUInt16LE(DOS_DATE, at + 12);
-    out.writeUInt32LE(e.crc, at + 14);
-    out.writeUInt32LE(e.size, at + 18);
-    out.writeUInt32LE(e.size, at + 22);
-    out.writeUInt16LE(e.name.length, at + 26);
-    at += 30;
-    at += e.name.copy(out, at);
-    at += e.header.copy(out, at);
-    out.set(e.data, at);
-    at += e.data.length;
-  }
-  entries.forEach((e, k) => {
-    out.writeUInt32LE(0x02014b50, at);
-    out.writeUInt16LE(20, at + 4); // made by
-    out.writeUInt16LE(20, at + 6); // needed
-    // flags, method, time 0
-    out.writeUInt16LE(DOS_DATE, at + 14);
-    out.writeUInt32LE(e.crc, at + 16);
-    out.writeUInt32LE(e.size, at + 20);
-    out.writeUInt32LE(e.size, at + 24);
-    out.writeUInt16LE(e.name.length, at + 28);
-    // extra, comment, disk, internal and external attributes: 0
-    out.writeUInt32LE(offsets[k]!, at + 42);
-    at += 46;
-    at += e.name.copy(out, at);
-  });
-  out.writeUInt32LE(0x06054b50, at);
-  out.writeUInt16LE(entries.length, at + 8);
-  out.writeUInt16LE(entries.length, at + 10);
-  out.writeUInt32LE(directory, at + 12);
-  out.writeUInt32LE(locals, at + 16);
-  return out;
-}

@@ -12,11 +12,15 @@
  * in the camera's frame (x right, y down, z away from the camera, for the focal length
  * `focal_length`). There is no world frame: a moving camera moves the body.
  */
-import { writeFileAtomic } from '../atomic-file.ts';
+import { createReadStream } from 'node:fs';
+import { appendFile, mkdtemp, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { writeBytesAtomic } from '../atomic-file.ts';
 import type { MergedFrame, TrackSummary } from '../merge/index.ts';
 import type { SourceFacts } from '../stages/emit.ts';
-import { float64Array, int64Array, type NpyArray, npzBytes, stringScalar } from './npz.ts';
+import { float64Array, int64Array, type NpyArray, npyHeader, stringScalar } from './npz.ts';
 import { axisAngle } from './rotation.ts';
+import { type ZipEntry, zipEntries } from './zip.ts';
 
 /** The output's header as this export reads it (the document's `source`, `tracker` and `tracks`). */
 export interface SmplExportHeader {
@@ -45,39 +49,60 @@ export interface SmplExportResult {
   gaps: number;
 }
 
-/** A growing float64 column: doubling typed storage (8 bytes a value, no boxed numbers). */
+/** Values kept in memory before a column is written out to its file. */
+const SPILL_VALUES = 8192;
+
+/**
+ * A column of the track's values (float64, or int64 for frame indices), written out to its own file
+ * 64 KiB at a time, so a track of any length costs the same memory. Its file is the array's data
+ * in the `.npy` entry (little-endian, C order).
+ */
 class Column {
-  #data = new Float64Array(1024);
+  readonly path: string;
+  readonly #int: boolean;
+  #buffer: number[] = [];
   length = 0;
 
+  constructor(dir: string, name: string, int = false) {
+    this.path = join(dir, `${name}.data`);
+    this.#int = int;
+  }
+
   push(...values: number[]): void {
-    if (this.length + values.length > this.#data.length) {
-      const grown = new Float64Array(Math.max(this.#data.length * 2, this.length + values.length));
-      grown.set(this.#data.subarray(0, this.length));
-      this.#data = grown;
-    }
-    this.#data.set(values, this.length);
+    for (const v of values) this.#buffer.push(v);
     this.length += values.length;
   }
 
-  at(k: number): number {
-    return this.#data[k]!;
-  }
-
-  /** The values so far (a view, not a copy). */
-  values(): Float64Array {
-    return this.#data.subarray(0, this.length);
+  /** Write out what is buffered when there is enough of it (or all of it, at the end). */
+  async spill(all = false): Promise<void> {
+    if (!all && this.#buffer.length < SPILL_VALUES) return;
+    const typed = this.#int ? BigInt64Array.from(this.#buffer, (v) => BigInt(v)) : Float64Array.from(this.#buffer);
+    this.#buffer = [];
+    await appendFile(this.path, new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength));
   }
 }
 
-/** The track's arrays, one row per detected frame. */
+/** The track's arrays, one row per detected frame, each in its own file under `dir`. */
 class Rows {
-  readonly poses = new Column();
-  readonly trans = new Column();
-  readonly betas = new Column();
-  readonly frameIndex = new Column();
-  readonly time = new Column();
-  readonly focal = new Column();
+  readonly poses: Column;
+  readonly trans: Column;
+  readonly betas: Column;
+  readonly frameIndex: Column;
+  readonly time: Column;
+  readonly focal: Column;
+
+  constructor(dir: string) {
+    this.poses = new Column(dir, 'poses');
+    this.trans = new Column(dir, 'trans');
+    this.betas = new Column(dir, 'betas');
+    this.frameIndex = new Column(dir, 'frame_index', true);
+    this.time = new Column(dir, 'time');
+    this.focal = new Column(dir, 'focal_length');
+  }
+
+  async spill(all = false): Promise<void> {
+    for (const c of [this.poses, this.trans, this.betas, this.frameIndex, this.time, this.focal]) await c.spill(all);
+  }
 }
 
 /**
@@ -96,41 +121,51 @@ export async function exportSmplTrack(header: SmplExportHeader, frames: AsyncIte
   if (!summary) throw new SmplExportError(`Cannot export track ${track} as SMPL: the output has no such track (tracks: ${header.tracks.map((t) => t.id).join(', ') || 'none'})`);
   const fps = header.source.fps;
   if (!(Number.isFinite(fps) && fps > 0)) throw new SmplExportError(`Cannot export track ${track} as SMPL: the source's fps is ${fps}`);
-  const rows = new Rows();
-  let last = -1;
-  for await (const frame of frames) {
-    // Gaps are read from consecutive rows: frames out of order would make them wrong.
-    if (frame.index <= last) throw new TypeError(`exportSmplTrack: frame ${frame.index} after frame ${last} (frames must come in order)`);
-    last = frame.index;
-    if (frame.index < summary.firstFrame) continue;
-    if (frame.index > summary.lastFrame) break;
-    const person = frame.persons.find((p) => p.track === track);
-    if (person) addRow(rows, frame, person, header.tracker.backend);
+  // The columns go to a hidden folder beside the file, removed whatever happens.
+  const dir = await mkdtemp(join(dirname(file), `.${basename(file)}.columns-`));
+  try {
+    const rows = new Rows(dir);
+    const gaps: number[] = [];
+    let last = -1;
+    let previous = -1;
+    for await (const frame of frames) {
+      // Gaps are read from consecutive rows: frames out of order would make them wrong.
+      if (frame.index <= last) throw new TypeError(`exportSmplTrack: frame ${frame.index} after frame ${last} (frames must come in order)`);
+      last = frame.index;
+      if (frame.index < summary.firstFrame) continue;
+      if (frame.index > summary.lastFrame) break;
+      const person = frame.persons.find((p) => p.track === track);
+      if (!person) continue;
+      addRow(rows, frame, person, header.tracker.backend);
+      if (previous >= 0 && frame.index > previous + 1) gaps.push(previous + 1, frame.index - 1);
+      previous = frame.index;
+      await rows.spill();
+    }
+    await rows.spill(true);
+    const t = rows.frameIndex.length;
+    if (t === 0) throw new SmplExportError(`Cannot export track ${track} as SMPL: it is in no frame of the output (frames ${summary.firstFrame}..${summary.lastFrame} expected)`);
+    const fromFile = (name: string, shape: readonly number[], column: Column, dtype = '<f8'): ZipEntry => ({ name: `${name}.npy`, parts: [npyHeader({ name, dtype, shape, data: new Uint8Array(0) }), { path: column.path }] });
+    const inMemory = (array: NpyArray): ZipEntry => ({ name: `${array.name}.npy`, parts: [npyHeader(array), array.data] });
+    const entries: ZipEntry[] = [
+      fromFile('poses', [t, 72], rows.poses),
+      fromFile('trans', [t, 3], rows.trans),
+      inMemory(float64Array('betas', [10], await medians(rows.betas.path, t, 10))),
+      fromFile('betas_per_frame', [t, 10], rows.betas),
+      inMemory(stringScalar('gender', 'neutral')),
+      inMemory(float64Array('mocap_framerate', [], [fps])),
+      fromFile('frame_index', [t], rows.frameIndex, '<i8'),
+      fromFile('time', [t], rows.time),
+      fromFile('camera_translation', [t, 3], rows.trans),
+      fromFile('focal_length', [t], rows.focal),
+      inMemory(int64Array('image_size', [2], [header.source.width, header.source.height])),
+      inMemory(int64Array('track', [], [track])),
+      inMemory(int64Array('gaps', [gaps.length / 2, 2], gaps)),
+    ];
+    await writeBytesAtomic(file, zipEntries(entries));
+    return { file, frames: t, gaps: gaps.length / 2 };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
-  const t = rows.frameIndex.length;
-  if (t === 0) throw new SmplExportError(`Cannot export track ${track} as SMPL: it is in no frame of the output (frames ${summary.firstFrame}..${summary.lastFrame} expected)`);
-  const gaps: number[] = [];
-  for (let k = 1; k < t; k++) {
-    const [before, after] = [rows.frameIndex.at(k - 1), rows.frameIndex.at(k)];
-    if (after > before + 1) gaps.push(before + 1, after - 1);
-  }
-  const arrays: NpyArray[] = [
-    float64Array('poses', [t, 72], rows.poses.values()),
-    float64Array('trans', [t, 3], rows.trans.values()),
-    float64Array('betas', [10], medians(rows.betas.values(), 10)),
-    float64Array('betas_per_frame', [t, 10], rows.betas.values()),
-    stringScalar('gender', 'neutral'),
-    float64Array('mocap_framerate', [], [fps]),
-    int64Array('frame_index', [t], rows.frameIndex.values()),
-    float64Array('time', [t], rows.time.values()),
-    float64Array('camera_translation', [t, 3], rows.trans.values()),
-    float64Array('focal_length', [t], rows.focal.values()),
-    int64Array('image_size', [2], [header.source.width, header.source.height]),
-    int64Array('track', [], [track]),
-    int64Array('gaps', [gaps.length / 2, 2], gaps),
-  ];
-  await writeFileAtomic(file, npzBytes(arrays));
-  return { file, frames: t, gaps: gaps.length / 2 };
 }
 
 /** Append one detected frame's SMPL values, checking every shape. */
@@ -163,12 +198,25 @@ function addRow(rows: Rows, frame: SmplExportFrame, person: MergedFrame['persons
   rows.time.push(frame.time);
 }
 
-/** Each column's median (numpy's: the mean of the middle two for an even count) of a (T, n) array given row by row. */
-function medians(values: Float64Array, n: number): number[] {
-  const t = values.length / n;
-  return Array.from({ length: n }, (_, c) => {
-    const column = Float64Array.from({ length: t }, (_, r) => values[r * n + c]!).sort();
+/**
+ * Each column's median (numpy's: the mean of the middle two for an even count) of a (T, n) float64
+ * array in a file, row by row: one column read at a time (8 bytes a row in memory).
+ */
+async function medians(path: string, t: number, n: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let c = 0; c < n; c++) {
+    const column = new Float64Array(t);
+    let row = 0;
+    let carry: Buffer = Buffer.alloc(0);
+    for await (const piece of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+      const data = carry.length ? Buffer.concat([carry, piece]) : piece;
+      const whole = Math.floor(data.length / (8 * n));
+      for (let r = 0; r < whole; r++) column[row++] = data.readDoubleLE((r * n + c) * 8);
+      carry = data.subarray(whole * 8 * n);
+    }
+    column.sort();
     const mid = Math.floor(t / 2);
-    return t % 2 ? column[mid]! : (column[mid - 1]! + column[mid]!) / 2;
-  });
+    out.push(t % 2 ? column[mid]! : (column[mid - 1]! + column[mid]!) / 2);
+  }
+  return out;
 }

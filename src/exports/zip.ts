@@ -1,11 +1,10 @@
 /**
- * A zip of files on disk, streamed: each file is read once for its CRC-32 and size, then again into
- * the stream, so memory stays flat whatever their size. Stored entries (no compression: .npz and
- * .bvh files), one fixed date (the same files give the same bytes). The API sends the per-track
- * exports this way.
+ * A zip of files on disk (and small pieces in memory), streamed: each entry is read once for its
+ * CRC-32 and size, then again into the stream, so memory stays flat whatever their size. Stored
+ * entries (no compression), one fixed date (the same bytes in give the same zip). The API sends the
+ * per-track exports this way, and the smpl export's .npz is one.
  */
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { DOS_DATE } from './npz.ts';
 
@@ -15,21 +14,38 @@ export interface ZipFile {
   path: string;
 }
 
-async function crcOf(path: string): Promise<number> {
-  let crc = 0;
-  for await (const piece of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) crc = crc32(piece, crc);
-  return crc;
+/** One entry of the zip: its name and its bytes, given as pieces in memory and files on disk, in order. */
+export interface ZipEntry {
+  name: string;
+  parts: readonly (Uint8Array | { path: string })[];
 }
 
-/** The zip's bytes, piece by piece. */
-export async function* zipStream(files: readonly ZipFile[]): AsyncGenerator<Buffer> {
-  const entries: { name: Buffer; crc: number; size: number; offset: number }[] = [];
+/** The bytes of an entry's parts, file parts read a MiB at a time. */
+async function* partBytes(entry: ZipEntry): AsyncGenerator<Uint8Array> {
+  for (const part of entry.parts) {
+    if (part instanceof Uint8Array) yield part;
+    else yield* createReadStream(part.path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>;
+  }
+}
+
+/** The zip's bytes of these files on disk, piece by piece. */
+export function zipStream(files: readonly ZipFile[]): AsyncGenerator<Buffer> {
+  return zipEntries(files.map((f) => ({ name: f.name, parts: [{ path: f.path }] })));
+}
+
+/** The zip's bytes of these entries, piece by piece: each entry read once for its CRC and size, then again into the stream. */
+export async function* zipEntries(entries: readonly ZipEntry[]): AsyncGenerator<Buffer> {
+  const written: { name: Buffer; crc: number; size: number; offset: number }[] = [];
   let at = 0;
-  for (const file of files) {
-    if (!/^[^/\\\0]+$/.test(file.name)) throw new TypeError(`zip: bad entry name ${JSON.stringify(file.name)}`);
-    const size = (await stat(file.path)).size;
-    const crc = await crcOf(file.path);
-    const name = Buffer.from(file.name, 'utf8');
+  for (const entry of entries) {
+    if (!/^[^/\\\0]+$/.test(entry.name)) throw new TypeError(`zip: bad entry name ${JSON.stringify(entry.name)}`);
+    let crc = 0;
+    let size = 0;
+    for await (const piece of partBytes(entry)) {
+      crc = crc32(piece, crc);
+      size += piece.length;
+    }
+    const name = Buffer.from(entry.name, 'utf8');
     if (at + 30 + name.length + size > 0xffff_ffff) throw new RangeError('zip: over 4 GiB (zip64 is not written)');
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
@@ -40,17 +56,17 @@ export async function* zipStream(files: readonly ZipFile[]): AsyncGenerator<Buff
     local.writeUInt32LE(size, 18);
     local.writeUInt32LE(size, 22);
     local.writeUInt16LE(name.length, 26);
-    entries.push({ name, crc, size, offset: at });
+    written.push({ name, crc, size, offset: at });
     yield Buffer.concat([local, name]);
     let read = 0;
-    for await (const piece of createReadStream(file.path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    for await (const piece of partBytes(entry)) {
       read += piece.length;
-      yield piece;
+      yield Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
     }
-    if (read !== size) throw new Error(`zip: ${file.path} changed while it was sent (${size} bytes, then ${read})`);
+    if (read !== size) throw new Error(`zip: ${entry.name} changed while it was written (${size} bytes, then ${read})`);
     at += 30 + name.length + size;
   }
-  const directory: Buffer[] = entries.map((e) => {
+  const directory: Buffer[] = written.map((e) => {
     const head = Buffer.alloc(46);
     head.writeUInt32LE(0x02014b50, 0);
     head.writeUInt16LE(20, 4); // made by
@@ -67,8 +83,8 @@ export async function* zipStream(files: readonly ZipFile[]): AsyncGenerator<Buff
   const size = directory.reduce((n, d) => n + d.length, 0);
   const end = Buffer.alloc(22);
   end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
+  end.writeUInt16LE(written.length, 8);
+  end.writeUInt16LE(written.length, 10);
   end.writeUInt32LE(size, 12);
   end.writeUInt32LE(at, 16);
   yield Buffer.concat([...directory, end]);
