@@ -17,9 +17,11 @@ const SLOW_FIRST = [
   'test/e2e/backends.test.ts', // 47
   'test/e2e/chaos.test.ts', // 46
   'test/e2e/status-page.test.ts', // 46
+  'test/e2e/street-people.test.ts', // 42
   'test/e2e/slots.test.ts', // 46
   'test/tracker/phalp.test.ts', // 44
   'test/e2e/actions.test.ts', // 31
+  'test/media/frame-times.test.ts', // 25
   'test/tracker/keypoints.test.ts', // 30
   'test/tracker/worker-limits.test.ts', // 20 (timing)
   'test/e2e/remote-results.test.ts', // 17 (timing)
