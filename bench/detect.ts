@@ -14,11 +14,12 @@
  * Usage: npm run bench:detect [-- --passes 3 --frames 40 --video PATH]
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { detectorCommand } from '../src/detector/command.ts';
 import { keypointsSpeed } from './keypoints-speed.ts';
+import { area, type Box, corners, iou, overlap, streetTruth } from './truth/street.ts';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -29,12 +30,7 @@ const frames = Number(arg('frames', '40'));
 const video = resolve(arg('video', '../shared/fixtures/street-people.avi'));
 const python = process.env.POSEPIPE_PYTHON ?? resolve('python/.venv/bin/python');
 
-type Box = [number, number, number, number];
-interface Truth {
-  size: [number, number];
-  frames: Record<string, { people: Box[]; others: Box[] }>;
-}
-const truth = JSON.parse(readFileSync(resolve('bench/truth/street-people.json'), 'utf8')) as Truth;
+const truth = streetTruth();
 const marked = Object.keys(truth.frames).map(Number).sort((a, b) => a - b);
 
 /** Where a frame of the original goes in a material: scaled by `scale`, its corner at (x, y). */
@@ -153,10 +149,8 @@ function score(m: Material, frames: number[][][], seconds: number, calls: number
   let boxes = 0;
   let falseBoxes = 0;
   frames.forEach((raw, k) => {
-    const place = (b: Box, p: Placement): Box => [b[0] * p.scale + p.x, b[1] * p.scale + p.y, b[2] * p.scale + p.x, b[3] * p.scale + p.y];
-    const persons = m.layout[k]!.flatMap((p) => truth.frames[p.frame]!.people.map((b) => place(b, p)));
-    const others = m.layout[k]!.flatMap((p) => truth.frames[p.frame]!.others.map((b) => place(b, p)));
-    const detections: Box[] = raw.filter((b) => !b[5]).map((b) => [b[0]!, b[1]!, b[0]! + b[2]!, b[1]! + b[3]!]);
+    const { persons, others } = placed(m, k);
+    const detections: Box[] = raw.filter((b) => !b[5]).map((b) => corners(b));
     people += persons.length;
     boxes += detections.length;
     // Greedy matching, highest score first (the order the backend returns them in).
@@ -183,28 +177,22 @@ function score(m: Material, frames: number[][][], seconds: number, calls: number
 
 /** Per frame, the marked people, the unmarked ones and the confident boxes (for a look with --keep). */
 function explain(m: Material, frames: number[][][]): object[] {
-  const place = (b: Box, p: Placement): Box => [b[0] * p.scale + p.x, b[1] * p.scale + p.y, b[2] * p.scale + p.x, b[3] * p.scale + p.y];
-  return frames.map((raw, k) => ({
-    people: m.layout[k]!.flatMap((p) => truth.frames[p.frame]!.people.map((b) => place(b, p))),
-    others: m.layout[k]!.flatMap((p) => truth.frames[p.frame]!.others.map((b) => place(b, p))),
-    boxes: raw.map((b) => [b[0], b[1], b[0]! + b[2]!, b[1]! + b[3]!, b[4], b[5]]),
-  }));
+  return frames.map((raw, k) => {
+    const { persons, others } = placed(m, k);
+    return { people: persons, others, boxes: raw.map((b) => [...corners(b), b[4], b[5]]) };
+  });
 }
 
-function iou(a: Box, b: Box): number {
-  const inter = overlap(a, b);
-  return inter / (area(a) + area(b) - inter);
+/** The marked people (and those left unmarked) of a material's frame `k`, where its layout put them. */
+function placed(m: Material, k: number): { persons: Box[]; others: Box[] } {
+  const place = (b: Box, p: Placement): Box => [b[0] * p.scale + p.x, b[1] * p.scale + p.y, b[2] * p.scale + p.x, b[3] * p.scale + p.y];
+  return {
+    persons: m.layout[k]!.flatMap((p) => truth.frames[p.frame]!.people.map((b) => place(b, p))),
+    others: m.layout[k]!.flatMap((p) => truth.frames[p.frame]!.others.map((b) => place(b, p))),
+  };
 }
 
 /** The share of `a`'s area inside `b`. */
 function inside(a: Box, b: Box): number {
   return overlap(a, b) / area(a);
-}
-
-function overlap(a: Box, b: Box): number {
-  return Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0])) * Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
-}
-
-function area(b: Box): number {
-  return (b[2] - b[0]) * (b[3] - b[1]);
 }

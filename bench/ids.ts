@@ -13,6 +13,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { corners, iou, streetTruth } from './truth/street.ts';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -67,15 +68,11 @@ for (const [k, t] of doc.tracks.entries()) {
   console.log(`${String(t.id).padStart(5)}  ${String(t.firstFrame).padStart(5)}  ${String(t.lastFrame).padStart(4)}  ${String(lengths[k]).padStart(4)}  ${String(t.frames).padStart(8)}`);
 }
 
-interface Truth {
-  whoIs: Record<string, string>;
-  frames: Record<string, { people: number[][]; who: string[] }>;
-}
 if (basename(video) === 'street-people.avi') {
-  const truth = JSON.parse(readFileSync(resolve('bench/truth/street-people.json'), 'utf8')) as Truth;
+  const truth = streetTruth();
   const ids = new Map<string, { marked: number; found: number; tracks: Set<number> }>();
   for (const [frame, marks] of Object.entries(truth.frames)) {
-    const rows = doc.frames[Number(frame)]!.persons.map((p) => ({ track: p.track, box: [p.bbox[0]!, p.bbox[1]!, p.bbox[0]! + p.bbox[2]!, p.bbox[1]! + p.bbox[3]!] }));
+    const rows = doc.frames[Number(frame)]!.persons.map((p) => ({ track: p.track, box: corners(p.bbox) }));
     marks.people.forEach((box, k) => {
       const who = marks.who[k]!;
       const entry = ids.get(who) ?? { marked: 0, found: 0, tracks: new Set<number>() };
@@ -99,7 +96,3 @@ if (basename(video) === 'street-people.avi') {
   console.log(`marked ${marked}, found ${found} (${((100 * found) / marked).toFixed(1)}%), id switches ${switches}`);
 }
 
-function iou(a: number[], b: number[]): number {
-  const inter = Math.max(0, Math.min(a[2]!, b[2]!) - Math.max(a[0]!, b[0]!)) * Math.max(0, Math.min(a[3]!, b[3]!) - Math.max(a[1]!, b[1]!));
-  return inter / ((a[2]! - a[0]!) * (a[3]! - a[1]!) + (b[2]! - b[0]!) * (b[3]! - b[1]!) - inter);
-}

@@ -31,9 +31,6 @@ from .smpl_model import JOINT_NAMES, PARENTS, SmplModelError, load, rodrigues
 
 # Half a turn about x: the camera's frame (y down, z away) to Y up.
 UPRIGHT = np.diag([1.0, -1.0, -1.0])
-# The joints that end a limb, and where their End Site points (a tenth of a metre along the bone
-# that leads to them, or straight up for the head).
-_ENDS = {15: None, 10: None, 11: None, 22: None, 23: None}
 
 
 def quaternions(matrices: np.ndarray) -> np.ndarray:
@@ -112,12 +109,18 @@ def filled(frame_index: np.ndarray, rotations: np.ndarray, trans: np.ndarray) ->
     return matrices(out_q), out_t, gaps
 
 
-def hierarchy(offsets: np.ndarray) -> List[str]:
-    """The HIERARCHY section's lines for SMPL's tree, joints in index order (depth first)."""
+def _children() -> Dict[int, List[int]]:
+    """Each SMPL joint's children, in index order."""
     children: Dict[int, List[int]] = {i: [] for i in range(24)}
     for i, p in enumerate(PARENTS):
         if p >= 0:
             children[p].append(i)
+    return children
+
+
+def hierarchy(offsets: np.ndarray) -> List[str]:
+    """The HIERARCHY section's lines for SMPL's tree, depth first (the order order() gives)."""
+    children = _children()
     lines: List[str] = []
 
     def joint(i: int, depth: int) -> None:
@@ -137,7 +140,7 @@ def hierarchy(offsets: np.ndarray) -> List[str]:
             for c in children[i]:
                 joint(c, depth + 1)
         else:
-            # Along the bone that leads here (straight up from the neck for the head), a tenth of a metre.
+            # The end of a limb (head, feet, hands): a tenth of a metre on along the bone that leads here.
             direction = offsets[i] / max(np.linalg.norm(offsets[i]), 1e-9)
             end = direction * 0.1
             lines.append(f"{pad}  End Site")
@@ -152,10 +155,7 @@ def hierarchy(offsets: np.ndarray) -> List[str]:
 
 def order() -> List[int]:
     """The joints in the order the HIERARCHY lists them (depth first, children in index order)."""
-    children: Dict[int, List[int]] = {i: [] for i in range(24)}
-    for i, p in enumerate(PARENTS):
-        if p >= 0:
-            children[p].append(i)
+    children = _children()
     out: List[int] = []
 
     def walk(i: int) -> None:

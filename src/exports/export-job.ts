@@ -94,13 +94,14 @@ export async function writeTrackFiles(outputFile: string, outputName: string, se
   const reader = await openChecked(outputFile, settings, format, tracks);
   const header = reader.header;
   await reader.close();
+  // Each track reads the output once more, from the start.
+  const frames = (): AsyncIterable<OutputFrame> =>
+    (async function* () {
+      yield* (await openOutput(outputFile)).frames;
+    })();
   const files: string[] = [];
   for (const track of tracks.length ? [...new Set(tracks)] : header.tracks.map((t) => t.id)) {
     const file = join(outDir, trackFileName(outputName, format, track));
-    const frames = (): AsyncIterable<OutputFrame> =>
-      (async function* () {
-        yield* (await openOutput(outputFile)).frames;
-      })();
     await format.writeTrack(header, frames, track, file, tools);
     files.push(file);
   }

@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { corners, iou, streetTruth } from '../../bench/truth/street.ts';
 import { STREET_PEOPLE } from '../helpers/fixtures.ts';
 import { cliEnv, runCli } from '../helpers/cli.ts';
 import { readValidOutput } from '../helpers/output.ts';
@@ -81,12 +82,12 @@ describe('real people: street-people.avi in 1-second chunks', () => {
     const doc = readValidOutput(join(ws.outbox, 'street second.json'));
     expect(doc.tracker.version).toMatch(/centernet @vladmandic\/human-models 3\.0\.4 on tfjs-wasm/);
     expect(doc.chunks.length).toBe(2);
-    const truth = JSON.parse(readFileSync(resolve('bench/truth/street-people.json'), 'utf8')) as { frames: Record<string, { people: number[][]; who: string[] }> };
+    const truth = streetTruth();
     const ids = new Map<string, number[]>();
     for (const frame of [0, 20, 40]) {
       const marked = truth.frames[frame]!;
       marked.people.forEach((box, k) => {
-        const rows = doc.frames[frame]!.persons.map((p) => ({ track: p.track, overlap: iou([p.bbox[0]!, p.bbox[1]!, p.bbox[0]! + p.bbox[2]!, p.bbox[1]! + p.bbox[3]!], box) }));
+        const rows = doc.frames[frame]!.persons.map((p) => ({ track: p.track, overlap: iou(corners(p.bbox), box) }));
         const best = rows.sort((a, b) => b.overlap - a.overlap)[0];
         const who = marked.who[k]!;
         if (best && best.overlap >= 0.5) ids.set(who, [...(ids.get(who) ?? []), best.track]);
@@ -103,7 +104,3 @@ describe('real people: street-people.avi in 1-second chunks', () => {
   });
 });
 
-function iou(a: number[], b: number[]): number {
-  const inter = Math.max(0, Math.min(a[2]!, b[2]!) - Math.max(a[0]!, b[0]!)) * Math.max(0, Math.min(a[3]!, b[3]!) - Math.max(a[1]!, b[1]!));
-  return inter / ((a[2]! - a[0]!) * (a[3]! - a[1]!) + (b[2]! - b[0]!) * (b[3]! - b[1]!) - inter);
-}
